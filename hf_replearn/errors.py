@@ -1,0 +1,10 @@
+"""The one exception type for bad user input.
+
+Every user-facing entry point raises :class:`UserError` for input the user can fix (a recipe key, a
+dataset column, an output directory). The CLI prints its message without a traceback and exits with
+status 2; library callers catch it like any ``ValueError``.
+"""
+
+
+class UserError(ValueError):
+    """Bad input from the user. The message says what was wrong, where, and how to fix it."""

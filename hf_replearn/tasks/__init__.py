@@ -1,0 +1,68 @@
+"""The task registry: a recipe's ``task`` key names one of these.
+
+A task module defines a recipe dataclass (a :class:`hf_replearn.config.Recipe` subclass) and a ``run``
+function decorated with :func:`register_task`. ``run`` trains, evaluates and saves into
+``recipe.output_dir`` and returns a flat dict of metric names to numbers; :func:`run_recipe` guards the
+output directory before and writes ``results.json`` after. Modules are imported lazily from
+``_TASK_MODULES`` so that ``hf-replearn --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+from typing import Callable
+
+from hf_replearn.errors import UserError
+
+_TASK_MODULES: dict[str, str] = {
+    "simclr": "hf_replearn.tasks.simclr",
+}
+
+
+@dataclasses.dataclass
+class TaskSpec:
+    name: str
+    recipe_cls: type
+    run: Callable
+
+
+_REGISTRY: dict[str, TaskSpec] = {}
+
+
+def register_task(name: str, recipe_cls: type):
+    def decorator(fn):
+        _REGISTRY[name] = TaskSpec(name, recipe_cls, fn)
+        return fn
+
+    return decorator
+
+
+def task_names() -> list[str]:
+    return sorted(_TASK_MODULES)
+
+
+def get_task(name, source: str = "<dict>") -> TaskSpec:
+    if name not in _TASK_MODULES:
+        close = difflib.get_close_matches(str(name), task_names(), n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        raise UserError(f"{source}: unknown task `{name}`{hint} (known tasks: {', '.join(task_names())})")
+    if name not in _REGISTRY:
+        importlib.import_module(_TASK_MODULES[name])
+    return _REGISTRY[name]
+
+
+def run_recipe(recipe) -> dict[str, float]:
+    """Run a parsed recipe end to end: guard the output directory, run the task, write results.json."""
+    from hf_replearn.training.outputs import prepare_output_dir, write_results
+
+    spec = get_task(recipe.task, recipe.source)
+    prepare_output_dir(
+        recipe.output_dir,
+        overwrite=recipe.overwrite_output_dir,
+        resuming=bool(recipe.training.get("resume_from_checkpoint")),
+    )
+    results = spec.run(recipe)
+    write_results(recipe.output_dir, results)
+    return results

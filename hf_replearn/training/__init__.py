@@ -1,0 +1,1 @@
+"""Trainer subclasses, callbacks, and the output-directory discipline shared by all recipes."""
