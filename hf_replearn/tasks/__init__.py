@@ -18,6 +18,7 @@ from hf_replearn.errors import UserError
 
 _TASK_MODULES: dict[str, str] = {
     "simclr": "hf_replearn.tasks.simclr",
+    "mlm": "hf_replearn.tasks.lm", "clm": "hf_replearn.tasks.lm", "word2vec": "hf_replearn.tasks.word2vec",
 }
 
 
