@@ -192,9 +192,17 @@ def training_arguments(recipe, **defaults):
     """``TrainingArguments`` from the recipe's ``training`` section over task defaults."""
     from transformers import TrainingArguments
 
+    import torch
+
     values = {"report_to": "none", "seed": recipe.seed, "save_strategy": "no", **defaults, **recipe.training}
     values["output_dir"] = str(recipe.output_dir)
-    return TrainingArguments(**values)
+    values.pop("resume_from_checkpoint", None)  # an argument of Trainer.train
+    if values.get("bf16") and not torch.cuda.is_available():
+        values.setdefault("use_cpu", True)  # TrainingArguments refuses bf16 without a GPU unless told "CPU"
+    try:
+        return TrainingArguments(**values)
+    except (ValueError, TypeError) as err:
+        raise UserError(f"{recipe.source}: invalid `training` settings: {err}") from None
 
 
 # ---------------------------------------------------------------------------------------------- run
@@ -289,8 +297,11 @@ def generate_samples(model, tokenizer, gen: GenerationConfig, seed: int) -> list
     out = []
     for prompt in gen.prompts:
         ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"].to(model.device)
+        room = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
+        if ids.shape[1] >= room:
+            continue
         with torch.no_grad():
-            seq = model.generate(ids, max_new_tokens=gen.max_new_tokens, do_sample=gen.do_sample, top_k=gen.top_k,
+            seq = model.generate(ids, max_new_tokens=min(gen.max_new_tokens, room - ids.shape[1]), do_sample=gen.do_sample, top_k=gen.top_k,
                                  temperature=gen.temperature, pad_token_id=tokenizer.pad_token_id)
         out.append(tokenizer.decode(seq[0], skip_special_tokens=True))
     torch.random.set_rng_state(generator_state)
