@@ -189,20 +189,18 @@ def build_model(recipe, tokenizer, causal: bool):
 
 
 def training_arguments(recipe, **defaults):
-    """``TrainingArguments`` from the recipe's ``training`` section over task defaults."""
-    from transformers import TrainingArguments
+    """``TrainingArguments`` from the recipe (see :func:`hf_replearn.training.args.make_training_args`).
 
+    ``training.bf16=true`` without a GPU means bf16 autocast on the CPU, which TrainingArguments only
+    accepts together with ``use_cpu``.
+    """
     import torch
 
-    values = {"report_to": "none", "seed": recipe.seed, "save_strategy": "no", **defaults, **recipe.training}
-    values["output_dir"] = str(recipe.output_dir)
-    values.pop("resume_from_checkpoint", None)  # an argument of Trainer.train
-    if values.get("bf16") and not torch.cuda.is_available():
-        values.setdefault("use_cpu", True)  # TrainingArguments refuses bf16 without a GPU unless told "CPU"
-    try:
-        return TrainingArguments(**values)
-    except (ValueError, TypeError) as err:
-        raise UserError(f"{recipe.source}: invalid `training` settings: {err}") from None
+    from hf_replearn.training.args import make_training_args
+
+    if recipe.training.get("bf16") and not torch.cuda.is_available():
+        defaults.setdefault("use_cpu", True)
+    return make_training_args(recipe, **defaults)
 
 
 # ---------------------------------------------------------------------------------------------- run
@@ -253,6 +251,7 @@ def _run(recipe, causal: bool) -> dict[str, float]:
     from transformers import Trainer
 
     from hf_replearn.evaluation.lm_metrics import LMMetrics
+    from hf_replearn.training.args import resume_argument
     from hf_replearn.training.outputs import save_model_atomically
 
     tokenizer, model, blocks = prepare(recipe, causal)
@@ -270,8 +269,7 @@ def _run(recipe, causal: bool) -> dict[str, float]:
         train_dataset=blocks["train"], eval_dataset=blocks["validation"], processing_class=tokenizer,
         compute_metrics=metrics.compute_metrics, preprocess_logits_for_metrics=metrics.preprocess_logits_for_metrics,
     )
-    resume = recipe.training.get("resume_from_checkpoint")
-    train_out = trainer.train(resume_from_checkpoint=resume or None)
+    train_out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
     results = {k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))}
     results["train_loss"] = float(train_out.training_loss)
     results["train_runtime"] = float(train_out.metrics.get("train_runtime", float("nan")))
@@ -319,22 +317,21 @@ def run_clm(recipe: CLMRecipe) -> dict[str, float]:
 
 
 def write_lm_card(recipe, results: dict, samples: list[str], causal: bool) -> None:
-    """README.md beside the weights: what was trained on what, the evaluation, and (CLM) samples."""
-    from hf_replearn.training.outputs import atomic_write_text
+    """README.md beside the weights: the evaluation and, for a causal LM, generated samples."""
+    from hf_replearn.hub.model_card import write_model_card
 
-    task = "causal language modelling" if causal else "masked language modelling"
-    metric_rows = "\n".join(f"| {k} | {v:.4g} |" for k, v in sorted(results.items()))
-    lines = [
-        "---", "library_name: transformers", f"pipeline_tag: {'text-generation' if causal else 'fill-mask'}",
-        "tags: [hf-replearn, " + ("clm" if causal else "mlm") + "]", "---", "",
-        f"# {recipe.model.architecture} pretrained with hf_replearn ({task})", "",
-        f"- corpus: `{recipe.data.corpus}`, blocks of {recipe.data.block_size} tokens",
-        f"- parameters: {int(results.get('num_parameters', 0)):,}",
-        f"- recipe: `{recipe.source}`" + (f", command `{recipe.command}`" if recipe.command else ""), "",
-        "## Evaluation (validation split)", "", "| metric | value |", "|---|---|", metric_rows, "",
-    ]
+    what = "causal" if causal else "masked"
+    sections = {
+        "Model": f"A {recipe.model.architecture} {what} language model ({int(results['num_parameters']):,} parameters) "
+                 f"pretrained from scratch on `{recipe.data.corpus}` in blocks of {recipe.data.block_size} tokens, "
+                 "with its tokenizer saved beside it.",
+        "Evaluation": "On the held-out validation split (token-weighted):\n\n| metric | value |\n|---|---|\n" + "\n".join(
+            f"| {k} | {results[k]:.4g} |" for k in ("eval_loss", "eval_perplexity", "eval_accuracy", "eval_tokens")
+            if k in results),
+    }
     if samples:
-        lines += ["## Samples", "", f"Sampled with top_k={recipe.generation.top_k}, "
-                  f"temperature={recipe.generation.temperature}, seed={recipe.seed}:", ""]
-        lines += [f"> {s.strip()}" + "\n" for s in samples]
-    atomic_write_text(recipe.output_dir / "README.md", "\n".join(lines) + "\n")
+        g = recipe.generation
+        sections["Samples"] = (f"Sampled with top_k={g.top_k}, temperature={g.temperature}, seed={recipe.seed}:\n\n"
+                               + "\n\n".join("> " + s.strip().replace("\n", " ") for s in samples))
+    corpus = recipe.data.corpus if isinstance(recipe.data.corpus, str) else "local files"
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=corpus)

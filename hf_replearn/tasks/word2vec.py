@@ -84,6 +84,7 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
 
     from hf_replearn.evaluation.word_vectors import WordVectors, save_word2vec_format
     from hf_replearn.tasks.lm import training_arguments
+    from hf_replearn.training.args import resume_argument
     from hf_replearn.training.outputs import atomic_write_text, save_model_atomically
 
     vocab, pairs, collator, model = prepare(recipe)
@@ -92,7 +93,7 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
                               lr_scheduler_type="linear", dataloader_pin_memory=False)
     trainer = Trainer(model=model, args=args, train_dataset=pairs, data_collator=collator)
     start = time.perf_counter()
-    out = trainer.train(resume_from_checkpoint=recipe.training.get("resume_from_checkpoint") or None)
+    out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
     seconds = time.perf_counter() - start
     pairs_seen = trainer.state.global_step * args.train_batch_size * args.gradient_accumulation_steps
 
@@ -123,4 +124,24 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
     if asked:
         results["analogy_accuracy"] = correct / asked
         results["analogies_asked"] = float(asked)
+    write_card(recipe, results, report)
     return results
+
+
+def write_card(recipe: Word2VecRecipe, results: dict, report: dict) -> None:
+    from hf_replearn.hub.model_card import write_model_card
+
+    m = recipe.model
+    neighbours = "\n".join(f"- **{w}**: " + ", ".join(n for n, _ in nb) for w, nb in report["neighbours"].items())
+    analogies = "\n".join(f"- {a} : {b} :: {c} : **{guess}** (expected {d})" for a, b, c, d, guess in report["analogies"])
+    sections = {
+        "Model": f"word2vec skip-gram with negative sampling: {int(results['vocab_size']):,} words x {m.embedding_dim} "
+                 f"dimensions, window {m.window}{' (dynamic)' if m.dynamic_window else ''}, {m.negative} negatives "
+                 f"from unigram^{m.ns_exponent}, subsampling t={m.sample}. `vectors.txt` holds the input vectors in "
+                 "word2vec's text format (`gensim.models.KeyedVectors.load_word2vec_format(path, binary=False)`).",
+        "Nearest neighbours (cosine)": neighbours or "(no query word in the vocabulary)",
+    }
+    if analogies:
+        sections["Analogies (3CosAdd)"] = analogies
+    corpus = recipe.data.corpus if isinstance(recipe.data.corpus, str) else "local files"
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=corpus)

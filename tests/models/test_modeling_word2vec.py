@@ -14,3 +14,12 @@ def test_init_forward_and_round_trip(tmp_path):
     model.save_pretrained(tmp_path)
     again = Word2VecModel.from_pretrained(tmp_path)
     assert again.config.words == config.words and torch.equal(again.word_vectors(), model.word_vectors())
+
+
+def test_auto_classes_load_it(tmp_path):
+    import hf_replearn.models  # noqa: F401  (registers the families)
+    from transformers import AutoConfig, AutoModel
+
+    Word2VecModel(Word2VecConfig(vocab_size=5, embedding_dim=4)).save_pretrained(tmp_path)
+    assert AutoConfig.from_pretrained(tmp_path).model_type == "word2vec"
+    assert isinstance(AutoModel.from_pretrained(tmp_path), Word2VecModel)
