@@ -140,6 +140,27 @@ def build_lm_blocks(
     return datasets.DatasetDict(out)
 
 
+def stream_lm_blocks(stream, tokenizer, block_size: int, causal: bool = False):
+    """A streaming text ``IterableDataset`` -> an ``IterableDataset`` of packed blocks (carry-over across texts)."""
+    import datasets
+
+    append_eos = causal and needs_eos(tokenizer)
+
+    def blocks():
+        def encoded():
+            for row in stream:
+                enc = tokenizer(row["text"], truncation=False, return_attention_mask=False,
+                                return_special_tokens_mask=True, verbose=False)
+                ids, special = list(enc["input_ids"]), list(enc["special_tokens_mask"])
+                if append_eos:
+                    ids, special = ids + [tokenizer.eos_token_id], special + [1]
+                yield {"input_ids": ids, "special_tokens_mask": special}
+
+        yield from pack_sequences(encoded(), block_size, keep_remainder=True)
+
+    return datasets.IterableDataset.from_generator(blocks)
+
+
 def steps_for_token_budget(tokens: int, block_size: int, batch_size: int, grad_accum: int = 1, world: int = 1) -> int:
     """Optimizer steps that consume ``tokens`` tokens: tokens / (block x batch x accumulation x processes)."""
     per_step = block_size * batch_size * grad_accum * world

@@ -304,3 +304,51 @@ def _take(texts: Iterable[str], limit: int | None) -> list[str]:
             if limit is not None and len(out) >= limit:
                 break
     return out
+
+
+def stream_text_dataset(
+    source: str | Path | Sequence[str | Path],
+    validation_examples: int = 1000,
+    text_column: str = "text",
+    text_unit: str = "line",
+):
+    """Like :func:`load_text_dataset` for corpora that do not fit in memory.
+
+    Returns (train ``IterableDataset``, validation ``Dataset``): the first ``validation_examples``
+    non-blank texts are held out in memory, the rest stream (read again on every epoch).
+    """
+    import datasets
+
+    items = _as_list(source)
+    if len(items) == 1 and str(items[0]) in CORPORA:
+        corpus = CORPORA[str(items[0])]
+        next(iter(corpus.read()), None)  # fail now, with the package name, if the corpus is missing
+        stream = datasets.IterableDataset.from_generator(_corpus_rows, gen_kwargs={"name": corpus.name})
+    elif len(items) == 1 and str(items[0]).startswith("hub:"):
+        try:
+            stream = datasets.load_dataset(str(items[0])[4:], split="train", streaming=True)
+        except Exception as err:
+            raise UserError(f"could not stream hub dataset `{str(items[0])[4:]}` ({err}); use local files") from None
+    else:
+        paths = [Path(p) for p in items]
+        for path in paths:
+            if not path.is_file():
+                raise UserError(f"corpus file {path} does not exist; name an existing file or one of {', '.join(CORPORA)}")
+            check_utf8(path)
+        kind = _BUILDERS.get(paths[0].suffix.lower())
+        if kind is None:
+            raise UserError(f"corpus file {paths[0]}: unknown extension `{paths[0].suffix}`; use one of {', '.join(_BUILDERS)}")
+        kwargs: dict = {"sample_by": text_unit} if kind == "text" else {}
+        stream = datasets.load_dataset(kind, data_files=[str(p) for p in paths], split="train", streaming=True, **kwargs)
+    if text_column != "text":
+        stream = stream.rename_column(text_column, "text")
+    stream = stream.select_columns(["text"]).filter(lambda row: bool(row["text"] and row["text"].strip()))
+    validation = datasets.Dataset.from_list(list(stream.take(validation_examples)))
+    if len(validation) == 0:
+        raise UserError(f"corpus {describe(source)} is empty (no non-blank text); point data.corpus at text")
+    return stream.skip(validation_examples), validation
+
+
+def _corpus_rows(name: str):
+    for text in CORPORA[name].read():
+        yield {"text": text}

@@ -39,6 +39,13 @@ class TextDataConfig:
     """Tokens per packed block (the model's sequence length)."""
     keep_remainder: bool = True
     """Keep the short last block of each split (every token is used once); whole-word masking drops it."""
+    streaming: bool = False
+    """Stream the corpus instead of loading it (for corpora that do not fit in memory); needs max_steps or
+    token_budget. The first validation_examples texts are held out."""
+    validation_examples: int = 1000
+    """Streaming only: texts held out for evaluation."""
+    token_budget: int | None = None
+    """Train on this many tokens: max_steps = budget / (block_size x batch x accumulation x processes)."""
 
 
 @dataclasses.dataclass
@@ -120,7 +127,10 @@ class CLMRecipe(Recipe):
 _DEFAULT_TOKENIZER = {"bert": "wordpiece", "roberta": "bpe-roberta", "gpt2": "bpe-gpt2"}
 
 
-def build_tokenizer(recipe, texts):
+def build_tokenizer(recipe, train_rows):
+    """The recipe's tokenizer: loaded from a path, or trained on the first texts of ``train_rows``."""
+    import itertools
+
     from hf_replearn.data.tokenizer_training import load_tokenizer, train_tokenizer
 
     cfg = recipe.tokenizer
@@ -128,12 +138,10 @@ def build_tokenizer(recipe, texts):
         return load_tokenizer(cfg.path)
     if recipe.model.path:
         return load_tokenizer(recipe.model.path)
-    train = texts["train"]
-    if cfg.train_examples is not None and len(train) > cfg.train_examples:
-        train = train.select(range(cfg.train_examples))
+    texts = itertools.islice((row["text"] for row in train_rows), cfg.train_examples)
     kind = cfg.kind or _DEFAULT_TOKENIZER[recipe.model.architecture]
     return train_tokenizer(
-        (t for t in train["text"]), kind=kind, vocab_size=cfg.vocab_size, min_frequency=cfg.min_frequency,
+        texts, kind=kind, vocab_size=cfg.vocab_size, min_frequency=cfg.min_frequency,
         lowercase=cfg.lowercase, model_max_length=recipe.data.block_size,
     )
 
@@ -210,16 +218,22 @@ def prepare(recipe, causal: bool):
     """Corpus, tokenizer, packed blocks and model for a recipe (shared by the tasks, tests and benchmarks)."""
     from transformers import set_seed
 
-    from hf_replearn.data.packing import build_lm_blocks
-    from hf_replearn.data.text import describe, load_text_dataset
+    from hf_replearn.data.packing import build_lm_blocks, stream_lm_blocks
+    from hf_replearn.data.text import describe, load_text_dataset, stream_text_dataset
 
     set_seed(recipe.seed)
     d = recipe.data
     if causal and recipe.model.architecture != "gpt2" and not recipe.model.path:
         raise UserError(f"model.architecture={recipe.model.architecture} is an encoder; the clm task takes gpt2")
-    texts = load_text_dataset(d.corpus, d.validation_fraction, recipe.seed, recipe.dataset_limit,
-                              d.text_column, d.text_unit)
-    tokenizer = build_tokenizer(recipe, texts)
+    if d.streaming:
+        stream, validation = stream_text_dataset(d.corpus, d.validation_examples, d.text_column, d.text_unit)
+        if recipe.dataset_limit is not None:
+            stream = stream.take(recipe.dataset_limit)
+        texts = {"train": stream, "validation": validation}
+    else:
+        texts = load_text_dataset(d.corpus, d.validation_fraction, recipe.seed, recipe.dataset_limit,
+                                  d.text_column, d.text_unit)
+    tokenizer = build_tokenizer(recipe, texts["train"])
     if not causal and tokenizer.mask_token is None:
         raise UserError(
             f"tokenizer {recipe.tokenizer.path or recipe.model.path} has no mask token, which masked-LM "
@@ -227,9 +241,34 @@ def prepare(recipe, causal: bool):
         )
     model = build_model(recipe, tokenizer, causal)
     wwm = getattr(recipe, "masking", None) is not None and recipe.masking.whole_word_mask
-    blocks = build_lm_blocks(texts, tokenizer, d.block_size, whole_word_mask=wwm, causal=causal,
-                             keep_remainder=d.keep_remainder, source=describe(d.corpus))
+    if d.streaming:
+        if wwm:
+            raise UserError("masking.whole_word_mask needs character offsets, which streaming does not keep; "
+                            "set data.streaming=false or masking.whole_word_mask=false")
+        blocks = build_lm_blocks({"validation": texts["validation"]}, tokenizer, d.block_size, causal=causal,
+                                 source=describe(d.corpus))
+        blocks["train"] = stream_lm_blocks(texts["train"], tokenizer, d.block_size, causal).shuffle(
+            seed=recipe.seed, buffer_size=10_000)
+    else:
+        blocks = build_lm_blocks(texts, tokenizer, d.block_size, whole_word_mask=wwm, causal=causal,
+                                 keep_remainder=d.keep_remainder, source=describe(d.corpus))
     return tokenizer, model, blocks
+
+
+def _max_steps(recipe, batch_size: int) -> dict:
+    """``max_steps`` from data.token_budget when the recipe does not set it; streaming needs one of them."""
+    from hf_replearn.data.packing import steps_for_token_budget
+
+    if "max_steps" in recipe.training and recipe.training["max_steps"] not in (None, -1):
+        return {}
+    if recipe.data.token_budget:
+        t = recipe.training
+        batch = t.get("per_device_train_batch_size", batch_size)
+        return {"max_steps": steps_for_token_budget(recipe.data.token_budget, recipe.data.block_size, batch,
+                                                    t.get("gradient_accumulation_steps", 1))}
+    if recipe.data.streaming:
+        raise UserError(f"{recipe.source}: a streamed corpus has no length; set max_steps=N or data.token_budget=N")
+    return {}
 
 
 def make_collator(recipe, tokenizer, causal: bool):
@@ -263,7 +302,7 @@ def _run(recipe, causal: bool) -> dict[str, float]:
     # special_tokens_mask / offset_mapping are collator inputs, not model inputs: keep them
     args = training_arguments(recipe, remove_unused_columns=False, per_device_train_batch_size=32,
                               per_device_eval_batch_size=32, learning_rate=5e-4, warmup_steps=0.06,
-                              weight_decay=0.01, logging_steps=50)
+                              weight_decay=0.01, logging_steps=50, **_max_steps(recipe, 32))
     trainer = Trainer(
         model=model, args=args, data_collator=make_collator(recipe, tokenizer, causal),
         train_dataset=blocks["train"], eval_dataset=blocks["validation"], processing_class=tokenizer,
@@ -278,7 +317,8 @@ def _run(recipe, causal: bool) -> dict[str, float]:
         * args.world_size * recipe.data.block_size / max(results["train_runtime"], 1e-9)
     )
     results["num_parameters"] = float(model.num_parameters())
-    results["train_blocks"] = float(len(blocks["train"]))
+    results["train_tokens"] = float(trainer.state.global_step * args.train_batch_size
+                                    * args.gradient_accumulation_steps * args.world_size * recipe.data.block_size)
     samples = generate_samples(model, tokenizer, recipe.generation, recipe.seed) if causal else []
     save_model_atomically(trainer.model, recipe.output_dir)
     tokenizer.save_pretrained(str(recipe.output_dir))

@@ -141,3 +141,21 @@ def test_block_size_above_model_positions():
         prepare(_recipe(model={"max_position_embeddings": 32}), causal=False)
     with pytest.raises(UserError, match="block_size=64 exceeds the model's 32 positions"):
         prepare(_recipe(model={"architecture": "roberta", "max_position_embeddings": 34}), causal=False)
+
+
+def test_streaming_with_token_budget(tmp_path):
+    from hf_replearn.tasks import run_recipe
+
+    recipe = _recipe("clm", tmp_path, dataset_limit=200,
+                     data={"streaming": True, "validation_examples": 20, "token_budget": 3 * 8 * 64, "block_size": 64},
+                     training={"output_dir": str(tmp_path), "per_device_train_batch_size": 8})
+    results = run_recipe(recipe)
+    assert results["train_tokens"] == 3 * 8 * 64  # max_steps = budget / (block x batch) = 3
+    assert math.isclose(results["eval_perplexity"], math.exp(results["eval_token_loss"]), rel_tol=1e-9)
+
+
+def test_streaming_needs_steps_or_budget(tmp_path):
+    from hf_replearn.tasks import run_recipe
+
+    with pytest.raises(UserError, match="set max_steps=N or data.token_budget=N"):
+        run_recipe(_recipe("clm", tmp_path, data={"streaming": True, "validation_examples": 20}))
