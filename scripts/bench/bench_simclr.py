@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from scripts.bench.run import ROOT, benchmark
+from scripts.bench.common import ROOT, benchmark
 
 
 def _run(recipe_file: str, *overrides: str) -> tuple[dict, float]:

@@ -20,19 +20,12 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from scripts.bench.common import REGISTRY, ROOT  # noqa: E402
+
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 MODULES = ["scripts.bench.bench_simclr"]
-REGISTRY: dict = {}
-
-
-def benchmark(name: str):
-    def decorator(fn):
-        REGISTRY[name] = fn
-        return fn
-
-    return decorator
 
 
 def machine() -> str:
