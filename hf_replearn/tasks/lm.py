@@ -158,9 +158,10 @@ def build_config(recipe, tokenizer, causal: bool):
     ffn = m.intermediate_size or 4 * m.hidden_size
     if m.hidden_size % m.num_heads:
         raise UserError(f"model.hidden_size={m.hidden_size} is not divisible by model.num_heads={m.num_heads}")
+    first = lambda *values: next((v for v in values if v is not None), None)  # noqa: E731 (id 0 is valid)
     ids = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
-               bos_token_id=tokenizer.bos_token_id or tokenizer.cls_token_id,
-               eos_token_id=tokenizer.eos_token_id or tokenizer.sep_token_id)
+               bos_token_id=first(tokenizer.bos_token_id, tokenizer.cls_token_id),
+               eos_token_id=first(tokenizer.eos_token_id, tokenizer.sep_token_id))
     if m.architecture == "gpt2":
         return GPT2Config(n_embd=m.hidden_size, n_layer=m.num_layers, n_head=m.num_heads, n_inner=ffn,
                           n_positions=m.max_position_embeddings or block, resid_pdrop=m.dropout,
@@ -236,7 +237,8 @@ def prepare(recipe, causal: bool):
     tokenizer = build_tokenizer(recipe, texts["train"])
     if not causal and tokenizer.mask_token is None:
         raise UserError(
-            f"tokenizer {recipe.tokenizer.path or recipe.model.path} has no mask token, which masked-LM "
+            f"tokenizer {recipe.tokenizer.path or recipe.model.path or 'kind=' + str(recipe.tokenizer.kind)} has no "
+            "mask token, which masked-LM "
             "training needs; use a tokenizer with one (e.g. train one: leave tokenizer.path empty) or the clm task"
         )
     model = build_model(recipe, tokenizer, causal)
