@@ -17,8 +17,10 @@ def point_hub_at(endpoint: str, cache_dir):
     """Point huggingface_hub (and transformers, which reads its constants) at ``endpoint``.
 
     huggingface_hub reads HF_ENDPOINT once at import time, into ``constants`` and the module-level
-    ``HfApi`` behind ``huggingface_hub.create_repo`` etc., so those are patched as well.
+    ``HfApi`` behind ``huggingface_hub.create_repo`` etc., so those are patched as well; transformers
+    keeps its own ``HfApi`` (made on first use), which is dropped so it is made again for ``endpoint``.
     """
+    import transformers.utils.hub
     from huggingface_hub import constants, hf_api
 
     saved = (constants.ENDPOINT, constants.HUGGINGFACE_CO_URL_TEMPLATE, constants.HF_URL_HOSTS,
@@ -29,12 +31,14 @@ def point_hub_at(endpoint: str, cache_dir):
     constants.HF_URL_HOSTS = constants.HF_URL_HOSTS | {"127.0.0.1"}
     constants.HF_HUB_CACHE = str(cache_dir)
     hf_api.api.endpoint = endpoint
+    transformers.utils.hub._hf_api = None
     os.environ.update(HF_ENDPOINT=endpoint, HF_TOKEN=TOKEN, HF_HUB_DISABLE_TELEMETRY="1")
     try:
         yield
     finally:
         (constants.ENDPOINT, constants.HUGGINGFACE_CO_URL_TEMPLATE, constants.HF_URL_HOSTS,
          hf_api.api.endpoint, constants.HF_HUB_CACHE) = saved
+        transformers.utils.hub._hf_api = None
         for key, value in env.items():
             if value is None:
                 os.environ.pop(key, None)
