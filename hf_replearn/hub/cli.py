@@ -84,3 +84,19 @@ def run_push(args) -> int:
                            private=args.private, commit_message=args.message, retries=args.retries)
     print(f"pushed {args.output_dir} -> {info.commit_url}")
     return 0
+
+
+def main(argv=None) -> int:
+    """``python -m hf_replearn.hub.cli serve|push ...``: the same subcommands without the main CLI."""
+    parser = argparse.ArgumentParser(prog="python -m hf_replearn.hub.cli")
+    add_hub_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["hub", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return args.func(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
