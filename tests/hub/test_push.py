@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import huggingface_hub as hh
 import pytest
+import torch
 from huggingface_hub import ModelCard
 from transformers import AutoModel
 
@@ -153,3 +154,23 @@ def test_garbage_bad_token_and_bad_input_fail_at_once(canned, hub, tmp_path, mon
         read_tokens([], None)
     (tmp_path / "tokens").write_text("# team tokens\nabc\n\n def \n")
     assert read_tokens(["x"], tmp_path / "tokens") == ["x", "abc", "def"]
+
+
+def test_trainer_push_to_hub_round_trips(hub, tmp_path):
+    from datasets import Dataset
+    from transformers import AutoModelForSequenceClassification, BertForSequenceClassification, Trainer
+    from transformers import TrainingArguments
+
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(tiny_bert(0).config)
+    ids = torch.randint(1, 99, (16, 8), generator=torch.Generator().manual_seed(1))
+    train = Dataset.from_dict({"input_ids": ids.tolist(), "labels": (ids[:, 0] > 50).long().tolist()})
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=2, per_device_train_batch_size=8,
+                             report_to=[], use_cpu=True, disable_tqdm=True, save_strategy="no",
+                             push_to_hub=True, hub_model_id="team/trainer-run", hub_token=TOKEN)
+    trainer = Trainer(model=model, args=args, train_dataset=train)
+    trainer.train()
+    info = trainer.push_to_hub(commit_message="end of training")
+    assert hh.HfApi().list_repo_commits("team/trainer-run")[0].title == "end of training"
+    assert_same_weights(model, AutoModelForSequenceClassification.from_pretrained("team/trainer-run",
+                                                                                   revision=info.oid))
