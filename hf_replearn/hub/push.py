@@ -158,13 +158,13 @@ def check_hub_recipe(recipe) -> None:
 def push_recipe(recipe, results: dict, **kwargs):
     """End of ``run_recipe``: write the model card into the output directory, then push it when the
     recipe says ``hub.push_to_hub: true``. Returns the ``CommitInfo`` (``None`` when not pushing)."""
-    from hf_replearn.hub.model_card import card_info_from_recipe, write_model_card
+    from hf_replearn.hub.model_card import card_info_from_recipe, save_model_card
 
     check_hub_recipe(recipe)
     info = card_info_from_recipe(recipe, results)
     card_path = Path(recipe.output_dir) / CARD_FILE
     if not card_path.exists():
-        write_model_card(recipe.output_dir, build_model_card(info))
+        save_model_card(recipe.output_dir, build_model_card(info))
     if not recipe.hub.push_to_hub:
         return None
     return push_output_dir(recipe.output_dir, recipe.hub.hub_model_id, private=recipe.hub.private,
