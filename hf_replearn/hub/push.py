@@ -84,10 +84,13 @@ def push_output_dir(
     built from ``results.json``. ``endpoint`` defaults to ``HF_ENDPOINT``; ``token`` to ``HF_TOKEN`` or
     the token saved by ``hf auth login``.
     """
-    from huggingface_hub import CommitOperationAdd, HfApi, get_token
+    from huggingface_hub import CommitOperationAdd, HfApi, constants, get_token
 
     output_dir = Path(output_dir)
     check_repo_id(repo_id)
+    if constants.is_offline_mode():
+        raise UserError(f"cannot push {output_dir}: HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) is set; unset it "
+                        "for the push (HF_HUB_OFFLINE=0 hf-replearn hub push ...)")
     if not output_dir.is_dir():
         raise UserError(f"output directory {output_dir} does not exist; pass the output_dir of a finished run")
     files = files_to_push(output_dir)

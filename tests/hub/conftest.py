@@ -46,6 +46,16 @@ def point_hub_at(endpoint: str, cache_dir):
                 os.environ[key] = value
 
 
+@pytest.fixture(autouse=True)
+def _online_for_local_servers(monkeypatch):
+    """tests/conftest.py sets HF_HUB_OFFLINE=1 so no test reaches a real hub; the tests here talk only to
+    servers they start on 127.0.0.1, so huggingface_hub's offline switch (read at import) is lifted."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+
+
 @pytest.fixture
 def hub(tmp_path):
     """A running server (root ``tmp_path/root``) with huggingface_hub pointed at it; stopped afterwards."""

@@ -146,6 +146,10 @@ def test_garbage_bad_token_and_bad_input_fail_at_once(canned, hub, tmp_path, mon
         push_output_dir(tmp_path / "run" / "plots", "team/x", endpoint=hub.url, token=TOKEN)
     with pytest.raises(UserError, match="does not exist"):
         push_output_dir(tmp_path / "nope", "team/x", endpoint=hub.url, token=TOKEN)
+    monkeypatch.setattr(hh.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(UserError, match="HF_HUB_OFFLINE .* is set"):
+        push_output_dir(tmp_path / "run", "team/x", endpoint=hub.url, token=TOKEN)
+    monkeypatch.setattr(hh.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(hh, "get_token", lambda: None)
     with pytest.raises(UserError, match="no hub token"):
         push_output_dir(tmp_path / "run", "team/x", endpoint=hub.url)
