@@ -16,7 +16,9 @@ blob SHA-1 that the Hub reports for regular files, which the client compares to 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import hashlib
 import json
 import os
@@ -90,7 +92,17 @@ class Store:
         self.root = Path(root).resolve()
         (self.root / "objects").mkdir(parents=True, exist_ok=True)
         (self.root / "repos").mkdir(parents=True, exist_ok=True)
-        self._write_lock = threading.Lock()  # one writer at a time: a commit reads the head, then moves it
+        self._thread_lock = threading.Lock()  # one writer at a time: a commit reads the head, then moves it
+
+    @contextlib.contextmanager
+    def _write_lock(self):
+        # A thread lock for this server, a file lock for other servers sharing the same root.
+        with self._thread_lock, open(self.root / ".write.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # ---------------------------------------------------------------- paths
 
@@ -115,7 +127,7 @@ class Store:
 
     def create_repo(self, repo_type: str, repo_id: str, private: bool, author: str) -> None:
         repo = self._repo_dir(repo_type, repo_id)
-        with self._write_lock:
+        with self._write_lock():
             if (repo / "repo.json").exists():
                 raise HubError(409, f"You already created this {repo_type} repo: {repo_id}")
             _atomic_write(repo / "repo.json", json.dumps({"private": private, "created": now_iso()}).encode())
@@ -175,7 +187,7 @@ class Store:
         """Apply ``ops`` = [("add", path, blob_info) | ("delete", path, None) | ("delete_folder", path, None)]
         on top of ``branch`` and move the branch to the new commit. Returns the new commit id."""
         repo = self._repo_dir(repo_type, repo_id)
-        with self._write_lock:
+        with self._write_lock():
             head, commit = self.resolve(repo_type, repo_id, branch)
             if COMMIT_ID.fullmatch(branch):
                 raise HubError(400, f"cannot commit onto a commit id ({branch}); commit to a branch such as main")
