@@ -1,0 +1,1 @@
+"""Dataset loaders per modality, collators, augmentations."""

@@ -1,0 +1,1 @@
+"""Model families (configuration/modeling pairs) and starting points for fine-tuning."""
