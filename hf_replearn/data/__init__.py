@@ -1,1 +1,1 @@
-"""Dataset loaders per modality, collators, augmentations."""
+"""Data loaders, one module per modality; each returns ``datasets`` objects."""

@@ -1,4 +1,4 @@
-"""Evaluation: metrics (GLUE, SQuAD) and post-processing of model outputs."""
+"""Evaluation of representations: probes, metrics (GLUE, SQuAD), QA post-processing, plots."""
 
 from hf_replearn.evaluation.metrics import load_metric
 
