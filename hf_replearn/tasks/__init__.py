@@ -18,6 +18,7 @@ from hf_replearn.errors import UserError
 
 _TASK_MODULES: dict[str, str] = {
     "simclr": "hf_replearn.tasks.simclr",
+    "glue": "hf_replearn.tasks.glue", "squad": "hf_replearn.tasks.squad",  # fine-tuning (issue 4)
 }
 
 
