@@ -124,3 +124,34 @@ def prepare_eval_features(examples, tokenizer, max_length: int = 384, doc_stride
         # None outside the context, so that post-processing never picks a question or special token.
         enc["offset_mapping"][i] = [o if seq_ids[k] == context_id else None for k, o in enumerate(enc["offset_mapping"][i])]
     return enc
+
+
+def read_squad_file(path, where: str = "data"):
+    """A SQuAD file as a flat ``Dataset``: the official nested JSON (``{"data": [{"paragraphs": ...}]}``)
+    or JSON lines / a JSON list of flat ``{id, question, context, answers}`` records."""
+    import json
+    from pathlib import Path
+
+    from datasets import Dataset, load_dataset
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{where}: {path} does not exist; give the path of a SQuAD-format JSON file")
+    if path.suffix == ".json":
+        with open(path, encoding="utf-8") as handle:
+            try:
+                raw = json.load(handle)
+            except json.JSONDecodeError as err:
+                raise UserError(f"{where}: {path} is not valid JSON ({err})") from None
+        if isinstance(raw, dict) and "data" in raw:
+            rows = []
+            for article in raw["data"]:
+                for paragraph in article["paragraphs"]:
+                    for qa in paragraph["qas"]:
+                        answers = [] if qa.get("is_impossible") else qa.get("answers", [])
+                        rows.append({"id": str(qa["id"]), "title": article.get("title", ""), "question": qa["question"],
+                                     "context": paragraph["context"],
+                                     "answers": {"text": [a["text"] for a in answers],
+                                                 "answer_start": [int(a["answer_start"]) for a in answers]}})  # fmt: skip
+            return Dataset.from_list(rows)
+    return load_dataset("json", data_files=str(path), split="train")
