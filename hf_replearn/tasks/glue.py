@@ -37,7 +37,8 @@ class GlueDataArgs:
 class GlueRecipe(Recipe):
     data: GlueDataArgs = field(default_factory=GlueDataArgs)
     model: FinetuneModelArgs = field(default_factory=FinetuneModelArgs)
-    lora: LoraSection | None = None
+    lora: LoraSection = field(default_factory=lambda: LoraSection(enabled=False))
+    """LoRA through PEFT; a recipe with a ``lora:`` section fine-tunes with it (``lora.enabled=false``: off)."""
 
 
 def _compute_metrics(metric, regression: bool):
@@ -75,7 +76,7 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
     splits |= {s: limit(raw[s], recipe.data.eval_limit) for s in task.eval_splits}
     data = {s: d.map(tokenize, batched=True, remove_columns=list(task.keys)) for s, d in splits.items()}
 
-    lora = recipe.lora is not None and recipe.lora.enabled
+    lora = recipe.lora.enabled
     args = make_training_args(
         recipe, learning_rate=5e-4 if lora else 2e-5, per_device_train_batch_size=32, per_device_eval_batch_size=64,
         num_train_epochs=3, weight_decay=0.01, warmup_steps=0.06, eval_strategy="no",

@@ -43,7 +43,8 @@ class SquadDataArgs:
 class SquadRecipe(Recipe):
     data: SquadDataArgs = field(default_factory=SquadDataArgs)
     model: FinetuneModelArgs = field(default_factory=FinetuneModelArgs)
-    lora: LoraSection | None = None
+    lora: LoraSection = field(default_factory=lambda: LoraSection(enabled=False))
+    """LoRA through PEFT; a recipe with a ``lora:`` section fine-tunes with it (``lora.enabled=false``: off)."""
 
 
 def load_examples(args: SquadDataArgs, where: str):
@@ -92,7 +93,7 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
     train = train_ex.map(prepare_train_features, batched=True, remove_columns=train_ex.column_names, fn_kwargs=window)
     features = eval_ex.map(prepare_eval_features, batched=True, remove_columns=eval_ex.column_names, fn_kwargs=window)
 
-    lora = recipe.lora is not None and recipe.lora.enabled
+    lora = recipe.lora.enabled
     args = make_training_args(
         recipe, learning_rate=5e-4 if lora else 3e-5, per_device_train_batch_size=12, per_device_eval_batch_size=64,
         num_train_epochs=2, weight_decay=0.01, warmup_steps=0.1,

@@ -27,7 +27,9 @@ logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class LoraSection:
-    """The ``lora:`` section of a recipe; absent or ``enabled: false`` means full fine-tuning."""
+    """The ``lora:`` section of a recipe. A task declares it as
+    ``lora: LoraSection = field(default_factory=lambda: LoraSection(enabled=False))``, so that a recipe
+    without the section fine-tunes fully and one with it (``lora: {r: 8}``) uses LoRA."""
 
     enabled: bool = True
     r: int = 8
