@@ -58,7 +58,7 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
     from hf_replearn.evaluation import load_metric
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args, resume_argument
-    from hf_replearn.training.finetune import limit, load_tokenizer_and_model, maybe_apply_lora, parameter_results, save_finetuned
+    from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, parameter_results, save_finetuned
 
     set_seed(recipe.seed)
     task = get_glue_task(recipe.data.task, f"{recipe.source}: data.task")
@@ -67,6 +67,7 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
                                             "label2id": {n: i for i, n in enumerate(task.label_names)}}  # fmt: skip
     tokenizer, model = load_tokenizer_and_model(recipe.model, AutoModelForSequenceClassification, recipe.source,
                                                 num_labels=task.num_labels, **labels)  # fmt: skip
+    check_max_length(model, recipe.data.max_length, recipe.source)
     model = maybe_apply_lora(model, recipe.lora, "SEQ_CLS")
 
     def tokenize(batch):

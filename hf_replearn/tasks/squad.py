@@ -78,7 +78,7 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
     from hf_replearn.evaluation.qa_postprocess import postprocess_qa_predictions, to_metric_inputs
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args, resume_argument
-    from hf_replearn.training.finetune import limit, load_tokenizer_and_model, maybe_apply_lora, parameter_results, save_finetuned
+    from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, parameter_results, save_finetuned
 
     d, v2 = recipe.data, recipe.data.version_2_with_negative
     set_seed(recipe.seed)
@@ -87,6 +87,7 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
     for name, split in (("train", train_ex), ("validation", eval_ex)):
         validate_squad(split, f"{recipe.source}: {name} split", allow_unanswerable=v2)
     tokenizer, model = load_tokenizer_and_model(recipe.model, AutoModelForQuestionAnswering, recipe.source)
+    check_max_length(model, recipe.data.max_length, recipe.source)
     model = maybe_apply_lora(model, recipe.lora, "QUESTION_ANS")
 
     window = {"tokenizer": tokenizer, "max_length": d.max_length, "doc_stride": d.doc_stride}

@@ -59,6 +59,16 @@ def load_tokenizer_and_model(args: FinetuneModelArgs, auto_cls, where: str, **co
     return tokenizer, model
 
 
+def check_max_length(model, max_length: int, where: str) -> None:
+    """A window longer than the model's position table would fail deep inside the forward pass."""
+    limit_ = getattr(model.config, "max_position_embeddings", None)
+    if limit_ is not None and max_length > limit_:
+        raise UserError(
+            f"{where}: data.max_length={max_length} exceeds the model's {limit_} positions; set data.max_length<={limit_} "
+            "(QA: long contexts are cut into windows with data.doc_stride)"
+        )
+
+
 def maybe_apply_lora(model, lora: LoraSection | None, task_type: str):
     if lora is None or not lora.enabled:
         return model

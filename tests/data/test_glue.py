@@ -59,3 +59,10 @@ def test_bad_input_names_split_and_row(tmp_path):
         (tmp_path / "MNLI").mkdir()
         (tmp_path / "MNLI" / "train.tsv").write_text("sentence1\tsentence2\tgold_label\na\tb\tneutral\n")
         load_glue(GLUE_TASKS["mnli"], data_dir=tmp_path)
+
+
+def test_hub_unreachable_says_how_to_use_local_files(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(UserError, match="data.data_dir=<folder holding RTE/>"):
+        load_glue(GLUE_TASKS["rte"])

@@ -66,6 +66,7 @@ def test_squad_v2_recipe_on_official_json(tmp_path):
          "answer_start 3 does not match answer 'termites'"),
         ("squad.yaml", ["data.source=files", "data.max_length=24", "data.doc_stride=null"], "set data.doc_stride"),
         ("glue_lora.yaml", ["lora.r=0"], "lora.r must be a positive rank"),
+        ("glue.yaml", ["data.max_length=4096"], "exceeds the model's 512 positions"),
     ],
 )  # fmt: skip
 def test_bad_input_exits_2(tmp_path, capsys, recipe, overrides, message):
