@@ -28,6 +28,7 @@ import multiprocessing
 import random
 import shutil
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -276,3 +277,86 @@ def build_speech_corpus(
     corpus.save_to_disk(str(tmp))
     tmp.rename(folder)  # a crash mid-save never leaves a half corpus under the final name
     return datasets.load_from_disk(str(folder))
+
+
+# ------------------------------------------------------------------------------------ recipe loader
+
+
+@dataclass
+class SpeechDataConfig:
+    """Where the speech comes from: the espeak-ng corpus, or a saved ``datasets`` DatasetDict of your own."""
+
+    name: str = "espeak"
+    """``espeak`` (synthesized here), or a folder saved with ``DatasetDict.save_to_disk`` holding train/test
+    splits with ``audio`` (float arrays, or Audio dicts with ``array`` and ``sampling_rate``), ``speaker``,
+    and for the phone probe ``phone_ids`` + ``phone_starts`` (start sample at 16 kHz)."""
+    num_speakers: int = 24
+    train_per_speaker: int = 16
+    test_per_speaker: int = 4
+    sampling_rate: int = SAMPLING_RATE
+    """Rate of the user's ``audio`` arrays when they carry none; clips at another rate are resampled to 16 kHz."""
+    cache_dir: str = "~/.cache/hf_replearn/speech"
+    crop_samples: int = 20480
+    """Training window in samples (the paper's 20,480 = 1.28 s); shorter clips train on their full length."""
+
+
+def load_speech_dataset(cfg: SpeechDataConfig, limit: int | None = None, seed: int = 0, min_samples: int = 0):
+    """A DatasetDict (train, test) of 16 kHz mono clips; ``limit`` keeps a seeded sample of N train clips
+    (and at most N test clips) so that every speaker can still appear."""
+    import datasets
+
+    if cfg.name == "espeak":
+        corpus = build_speech_corpus(cfg.cache_dir, cfg.num_speakers, cfg.train_per_speaker, cfg.test_per_speaker, seed)
+    else:
+        path = Path(cfg.name).expanduser()
+        try:
+            corpus = datasets.load_from_disk(str(path))
+        except (FileNotFoundError, ValueError) as err:
+            raise UserError(f"data.name={cfg.name!r}: could not load a saved DatasetDict ({err}); use `espeak` or "
+                            "a folder written by DatasetDict.save_to_disk") from None
+        missing = [s for s in ("train", "test") if s not in corpus]
+        if missing or "audio" not in corpus["train"].column_names or "speaker" not in corpus["train"].column_names:
+            raise UserError(f"data.name={cfg.name!r} needs train and test splits with `audio` and `speaker` columns; "
+                            f"found splits {list(corpus)} with columns {corpus[list(corpus)[0]].column_names}")
+        corpus = datasets.DatasetDict({s: _normalise_audio(corpus[s], cfg, f"{cfg.name} [{s}]", min_samples)
+                                       for s in ("train", "test")})
+    if limit is not None:
+        corpus = datasets.DatasetDict({s: corpus[s].shuffle(seed=seed).select(range(min(limit, corpus[s].num_rows)))
+                                       for s in ("train", "test")})
+    return corpus
+
+
+def _normalise_audio(split, cfg: SpeechDataConfig, where: str, min_samples: int):
+    def fix(row, idx):
+        audio = row["audio"]
+        wav, sr = (audio["array"], audio.get("sampling_rate", cfg.sampling_rate)) if isinstance(audio, dict) else (audio, cfg.sampling_rate)
+        return {"audio": prepare_waveform(wav, sr, min_samples, where=f"{where} row {idx}")}
+
+    import datasets
+
+    features = split.features.copy()
+    features["audio"] = datasets.Sequence(datasets.Value("float32"))
+    return split.map(fix, with_indices=True, features=features)
+
+
+class WaveformCropCollator:
+    """Random windows of equal length from each clip -> ``input_values`` (B, L) and ``speaker_ids`` (B,).
+
+    The window is ``crop_samples`` long, or the shortest clip of the batch when that is shorter (no
+    padding: padded silence would be easy negatives). Crops come from a seeded NumPy generator.
+    """
+
+    def __init__(self, crop_samples: int = 20480, seed: int = 0):
+        self.crop_samples = crop_samples
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, rows: list[dict]):
+        import torch
+
+        length = min(self.crop_samples, *(len(r["audio"]) for r in rows))
+        crops = []
+        for r in rows:
+            start = int(self.rng.integers(0, len(r["audio"]) - length + 1))
+            crops.append(np.asarray(r["audio"][start : start + length], dtype=np.float32))
+        return {"input_values": torch.from_numpy(np.stack(crops)),
+                "speaker_ids": torch.tensor([int(r["speaker"]) for r in rows])}
