@@ -38,7 +38,8 @@ from hf_replearn.errors import UserError
 SAMPLING_RATE = 16_000
 HOP = 160  # 10 ms at 16 kHz: one label (and one CPC frame) per hop
 SILENCE = "sil"
-ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
+# Voice names espeak_SetVoiceByName accepts: British English is `en` (file gmw/en); `en-gb` is refused there.
+ACCENTS = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
 # Variant files under espeak-ng-data/voices/!v that change pitch, formants or the synthesis method.
 VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2", "klatt3",
             "croak", "whisper", "iven", "steph", "grandma", "grandpa", "john", "max", "quincy")

@@ -45,6 +45,14 @@ def test_splits_are_seeded_and_hold_unseen_sentences(corpus, tmp_path):
     assert np.array_equal(again["test"][0]["audio"], test[0]["audio"])
 
 
+@needs_espeak
+def test_every_accent_and_variant_is_a_voice_espeak_accepts():
+    espeak = speech.Espeak.get()
+    voices = speech.speaker_voices(len(speech.ACCENTS) * len(speech.VARIANTS), seed=0)
+    assert len(voices) == 192
+    assert [v for v in voices if espeak.lib.espeak_SetVoiceByName(v.encode()) != 0] == []
+
+
 def test_phone_spans_to_frames_picks_the_phone_at_each_frame_centre():
     labels = speech.phone_spans_to_frames([7, 3, 9], [0, 100, 250], num_samples=480, hop=160, offset=80)
     assert labels.tolist() == [7, 3, 9]  # centres 80, 240, 400 fall in spans [0,100), [100,250), [250,480)
@@ -74,3 +82,29 @@ def test_missing_espeak_names_the_package(monkeypatch):
     monkeypatch.setattr(speech.ctypes, "CDLL", no_library)
     with pytest.raises(UserError, match="apt-get install espeak-ng"):
         speech.Espeak.get()
+
+
+def save_user_corpus(path, audio, sampling_rate=8000):
+    import datasets
+
+    rows = {"audio": [{"array": a.tolist(), "sampling_rate": sampling_rate} for a in audio], "speaker": list(range(len(audio)))}
+    ds = datasets.Dataset.from_dict(rows)
+    datasets.DatasetDict({"train": ds, "test": ds}).save_to_disk(str(path))
+    return str(path)
+
+
+def test_user_dataset_is_resampled_to_16khz(tmp_path):
+    path = save_user_corpus(tmp_path / "mine", [np.zeros(8000, np.float32), np.ones(4000, np.float32)])
+    corpus = speech.load_speech_dataset(speech.SpeechDataConfig(name=path), min_samples=465)
+    assert [len(a) for a in corpus["train"]["audio"]] == [16000, 8000]
+
+
+def test_user_dataset_with_stereo_or_short_clips_names_the_row(tmp_path):
+    path = save_user_corpus(tmp_path / "stereo", [np.zeros((2, 8000), np.float32)] * 2)
+    with pytest.raises(UserError, match=r"\[train\] row 0: .*2 channels"):
+        speech.load_speech_dataset(speech.SpeechDataConfig(name=path))
+    path = save_user_corpus(tmp_path / "short", [np.zeros(100, np.float32)], sampling_rate=16000)
+    with pytest.raises(UserError, match="shorter than the encoder's receptive field of 465"):
+        speech.load_speech_dataset(speech.SpeechDataConfig(name=path), min_samples=465)
+    with pytest.raises(UserError, match="could not load a saved DatasetDict"):
+        speech.load_speech_dataset(speech.SpeechDataConfig(name=str(tmp_path / "nowhere")))
