@@ -55,6 +55,7 @@ def build_model(recipe: CPCRecipe):
 def run(recipe: CPCRecipe) -> dict[str, float]:
     from transformers import Trainer
 
+    from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args, resume_argument
     from hf_replearn.training.outputs import save_model_atomically
     from hf_replearn.training.trainer import logged_loss_range
@@ -86,5 +87,10 @@ def run(recipe: CPCRecipe) -> dict[str, float]:
                                             plot_path=recipe.output_dir / "tsne_speakers.png")
     results.update(probe)
     results["eval/runtime_s"] = time.perf_counter() - start
-    print(f"\nLinear probes (test accuracy) on {recipe.data.name}:\n{speech_probe_table(probe)}\n")
+    table = speech_probe_table(probe)
+    print(f"\nLinear probes (test accuracy) on {recipe.data.name}:\n{table}\n")
+    sections = {"Phone and speaker probes (linear, frozen features)": table}
+    if recipe.evaluation.tsne:
+        sections["t-SNE of test utterances"] = "![t-SNE of mean CPC features per utterance, by speaker](tsne_speakers.png)"
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name)
     return results

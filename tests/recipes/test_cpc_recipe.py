@@ -43,6 +43,7 @@ def test_cpc_speech_runs_and_writes_phone_and_speaker_results(tmp_path, capsys, 
     assert results["linear_probe/mfcc/phone"] > 0.1  # 50+ phone classes: MFCC frames are far above chance
     assert (out / "model.safetensors").is_file() and (out / "tsne_speakers.png").stat().st_size > 1000
     assert "| features | phone | speaker |" in capsys.readouterr().out
+    assert "| cpc |" in (out / "README.md").read_text()
 
 
 def test_bad_negative_sampling_exits_2(tmp_path, capsys):
