@@ -14,6 +14,7 @@ from transformers import AutoConfig, AutoModel
 FAMILIES: dict[str, tuple[str, str, str]] = {
     "simclr": ("hf_replearn.models.simclr", "SimCLRConfig", "SimCLRModel"),
     "word2vec": ("hf_replearn.models.word2vec", "Word2VecConfig", "Word2VecModel"),
+    "cpc": ("hf_replearn.models.cpc", "CPCConfig", "CPCModel"),
 }
 
 

@@ -20,6 +20,7 @@ _TASK_MODULES: dict[str, str] = {
     "simclr": "hf_replearn.tasks.simclr",
     "mlm": "hf_replearn.tasks.lm", "clm": "hf_replearn.tasks.lm", "word2vec": "hf_replearn.tasks.word2vec",
     "glue": "hf_replearn.tasks.glue", "squad": "hf_replearn.tasks.squad",  # fine-tuning (issue 4)
+    "cpc": "hf_replearn.tasks.cpc",
 }
 
 
