@@ -25,7 +25,7 @@ def model(tokenizer):
     return GPT2LMHeadModel(config).eval()
 
 
-def write_task(tmp_path, n_train=12, n_test=6, **overrides):
+def _write_task(tmp_path, n_train=12, n_test=6, **overrides):
     """A tiny multiple-choice task: letter -> A/B, its data as JSON lines next to the YAML."""
     rows = [{"input": "abcdefgh"[i % 8], "label": "AB"[(i * 5) % 3 % 2]} for i in range(n_train + n_test)]
     for split, part in (("train", rows[:n_train]), ("test", rows[n_train:])):
@@ -47,3 +47,8 @@ def write_task(tmp_path, n_train=12, n_test=6, **overrides):
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+@pytest.fixture
+def write_task():
+    return _write_task
