@@ -1,6 +1,6 @@
 """A character-level tokenizer built locally with the `tokenizers` library (no download).
 
-One token per character of ``alphabet`` plus four specials. Used by the in-context pretraining recipe
+One token per character of ``alphabet`` plus five specials (``<s>``/``</s>`` double as CLS/SEP for masked LMs). Used by the in-context pretraining recipe
 (whose synthetic sequences are short strings of symbols) and by tests that need a real
 ``PreTrainedTokenizerFast`` without a hub.
 """
@@ -11,7 +11,7 @@ import string
 
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 
-SPECIALS = ["<pad>", "<unk>", "<s>", "</s>"]
+SPECIALS = ["<pad>", "<unk>", "<s>", "</s>", "<mask>"]
 DEFAULT_ALPHABET = string.ascii_letters + string.digits + string.punctuation + " \n"
 
 
@@ -26,5 +26,6 @@ def build_char_tokenizer(alphabet: str = DEFAULT_ALPHABET):
     tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
     tok.decoder = decoders.Fuse()
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", bos_token="<s>", eos_token="</s>"
+        tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", bos_token="<s>", eos_token="</s>",
+        mask_token="<mask>", cls_token="<s>", sep_token="</s>",
     )
