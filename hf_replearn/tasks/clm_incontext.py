@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -36,20 +37,40 @@ class InContextDataConfig:
     """Training sequences (each with its own random mapping)."""
     n_demos: int = 24
     """Demonstrations ``xY`` per sequence."""
-    n_inputs: list[int] = dataclasses.field(default_factory=lambda: [4, 10])
+    n_inputs: list[int] = dataclasses.field(default_factory=lambda: [3, 8])
     """Range of distinct input symbols per sequence (drawn from a-z)."""
     n_labels: list[int] = dataclasses.field(default_factory=lambda: [2, 4])
     """Range of distinct labels per sequence (drawn from A-Z)."""
+    loss_on_labels_only: bool = True
+    """Train on the label tokens only (the input letters are noise the model cannot predict well and
+    whose gradient slows the emergence of copying)."""
 
 
 @dataclasses.dataclass
 class TinyGPTConfig:
-    """``transformers.GPT2Config`` fields for the model trained from scratch."""
+    """The decoder trained from scratch; ``family`` picks the transformers config these sizes go to."""
 
+    family: Literal["llama", "gpt2"] = "llama"
+    """``llama``: rotary positions, which make the previous-token heads of in-context copying quick to
+    learn; ``gpt2``: learned absolute positions (learns the same, more slowly)."""
     n_layer: int = 2
     n_embd: int = 64
     n_head: int = 2
     n_positions: int = 128
+
+
+def build_model(cfg: TinyGPTConfig, tokenizer):
+    from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig
+
+    special = dict(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
+                   eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    if cfg.family == "gpt2":
+        config = GPT2Config(n_layer=cfg.n_layer, n_embd=cfg.n_embd, n_head=cfg.n_head, n_positions=cfg.n_positions, **special)
+    else:
+        config = LlamaConfig(num_hidden_layers=cfg.n_layer, hidden_size=cfg.n_embd, num_attention_heads=cfg.n_head,
+                             num_key_value_heads=cfg.n_head, intermediate_size=4 * cfg.n_embd,
+                             max_position_embeddings=cfg.n_positions, tie_word_embeddings=True, **special)
+    return AutoModelForCausalLM.from_config(config)
 
 
 @dataclasses.dataclass
@@ -117,16 +138,23 @@ def write_eval_task_data(folder: str | Path, n_fewshot: int = 64, n_test: int = 
 
 
 def build_dataset(tokenizer, cfg: InContextDataConfig, seed: int):
+    """``input_ids`` and ``labels`` (the model shifts them); every sequence has the same length."""
     import datasets
 
     rng = np.random.default_rng(seed)
     texts = [demonstration_sequence(rng, cfg) for _ in range(cfg.n_sequences)]
-    return datasets.Dataset.from_dict({"input_ids": tokenizer(texts, add_special_tokens=False)["input_ids"]})
+    input_ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    labels = []
+    for ids in input_ids:
+        # lines are "xY\n": the label of demonstration j sits at position 3j + 1
+        keep = [i % 3 == 1 or not cfg.loss_on_labels_only for i in range(len(ids))]
+        labels.append([t if k else -100 for t, k in zip(ids, keep)])
+    return datasets.Dataset.from_dict({"input_ids": input_ids, "labels": labels})
 
 
 @register_task("clm_incontext", CLMInContextRecipe)
 def run(recipe: CLMInContextRecipe) -> dict[str, float]:
-    from transformers import DataCollatorForLanguageModeling, GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments, set_seed
+    from transformers import Trainer, TrainingArguments, default_data_collator, set_seed
 
     from hf_replearn.data.char_tokenizer import build_char_tokenizer
     from hf_replearn.evaluation.fewshot import evaluate_grid, load_task
@@ -136,15 +164,10 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     set_seed(recipe.seed)
     tokenizer = build_char_tokenizer()
     train = build_dataset(tokenizer, recipe.data, recipe.seed)
-    config = GPT2Config(
-        vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, **dataclasses.asdict(recipe.model),
-    )
-    model = GPT2LMHeadModel(config)
+    model = build_model(recipe.model, tokenizer)
     args = TrainingArguments(**{"report_to": "none", "save_strategy": "no", **recipe.training,
                                 "output_dir": str(recipe.output_dir), "seed": recipe.seed})
-    trainer = Trainer(model=model, args=args, train_dataset=train,
-                      data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=default_data_collator)
     train_out = trainer.train()
     save_model_atomically(model, recipe.output_dir)
     tokenizer.save_pretrained(recipe.output_dir)

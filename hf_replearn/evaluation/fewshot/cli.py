@@ -39,6 +39,8 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N test documents only")
     p.add_argument("--truncation", choices=["error", "left"], default="error",
                    help="a prompt longer than the model's context: error (default) or drop its oldest tokens")
+    p.add_argument("--mlm", action="store_true",
+                   help="--model is a masked LM: score choices by pseudo-log-likelihood (multiple_choice tasks)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--output-dir", default=None, help="default: outputs/fewshot/<task name>")
     p.add_argument("--overwrite-output-dir", action="store_true", help="replace results already in --output-dir")
@@ -62,12 +64,21 @@ def run_fewshot_command(args) -> int:
     if args.seeds < 1:
         raise UserError(f"--seeds must be >= 1, got {args.seeds}")
     out_dir = prepare_output_dir(Path(args.output_dir or f"outputs/fewshot/{task.task}"), overwrite=args.overwrite_output_dir)
-    model, tokenizer = load_model(args.model, args.device)
+    model, tokenizer = load_model(args.model, args.device, masked=args.mlm)
+    scorer = None
+    if args.mlm:
+        from hf_replearn.evaluation.fewshot.mlm import score_choices_pll
+
+        if task.output_type != "multiple_choice":
+            raise UserError(f"--mlm scores multiple_choice tasks only; {args.task} is {task.output_type}")
+        scorer = lambda reqs, names: score_choices_pll(model, tokenizer, reqs, 4 * args.batch_size,  # noqa: E731
+                                                       args.truncation, names)
     start = time.perf_counter()
     results = evaluate_grid(model, tokenizer, task, args.shots, args.seeds, batch_size=args.batch_size,
-                            truncation=args.truncation)
+                            truncation=args.truncation, scorer=scorer)
     seconds = time.perf_counter() - start
-    report = {"task": task.task, "task_file": str(args.task), "model": str(args.model), "shots": args.shots,
+    report = {"task": task.task, "task_file": str(args.task), "model": str(args.model),
+              "scoring": "pseudo-log-likelihood" if args.mlm else "log-likelihood", "shots": args.shots,
               "seeds": args.seeds, "seconds": round(seconds, 2), "results": results}
     atomic_write_text(out_dir / "fewshot_results.json", json.dumps(report, indent=2) + "\n")
     plot_accuracy_vs_k(results, out_dir / "accuracy_vs_k.png", title=task.task)

@@ -18,10 +18,13 @@ from hf_replearn.evaluation.fewshot.scoring import encode_pair, generate_until, 
 from hf_replearn.evaluation.fewshot.task import FewShotTask, load_docs
 
 
-def load_model(path: str, device: str | None = None):
-    """(model, tokenizer) from a local folder or hub id; a folder with ``adapter_config.json`` is a LoRA adapter."""
+def load_model(path: str, device: str | None = None, masked: bool = False):
+    """(model, tokenizer) from a local folder or hub id; a folder with ``adapter_config.json`` is a LoRA adapter.
+
+    ``masked=True`` loads an ``AutoModelForMaskedLM`` (scored by pseudo-log-likelihood, see :mod:`.mlm`).
+    """
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
     folder = Path(path).expanduser()
     try:
@@ -30,9 +33,9 @@ def load_model(path: str, device: str | None = None):
 
             model = AutoPeftModelForCausalLM.from_pretrained(str(folder))
         else:
-            model = AutoModelForCausalLM.from_pretrained(str(path))
+            model = (AutoModelForMaskedLM if masked else AutoModelForCausalLM).from_pretrained(str(path))
         tokenizer = AutoTokenizer.from_pretrained(str(path))
-    except OSError as err:
+    except (OSError, ValueError) as err:
         raise UserError(f"could not load a causal LM and its tokenizer from {path!r}: {err}") from None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     return model.to(device).eval(), tokenizer

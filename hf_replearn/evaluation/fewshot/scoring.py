@@ -97,8 +97,13 @@ def score_choices(
     batch_size: int = 8,
     truncation: str = "error",
     names: list[str] | None = None,
+    shared_prefix: bool = True,
 ) -> list[list[tuple[float, bool]]]:
-    """Per request (context ids, [continuation ids, ...]): [(log-likelihood, is_greedy), ...] per choice."""
+    """Per request (context ids, [continuation ids, ...]): [(log-likelihood, is_greedy), ...] per choice.
+
+    ``shared_prefix=False`` encodes context + choice as one sequence per choice (lm-eval's way, and the way
+    for a model whose forward takes no cache); the scores are the same, the time is about n_choices x.
+    """
     device = next(model.parameters()).device
     max_len = max_context_length(model)
     names = names or [f"document {i}" for i in range(len(requests))]
@@ -110,9 +115,10 @@ def score_choices(
     order = sorted(range(len(fixed)), key=lambda i: -(len(fixed[i][0]) + max(map(len, fixed[i][1]))))
     results: list = [None] * len(fixed)
     cache_kw = _cache_kwarg(model)
+    score_batch = _score_batch if shared_prefix else _score_batch_full
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        for i, scores in zip(idx, _score_batch(model, [fixed[i] for i in idx], device, cache_kw)):
+        for i, scores in zip(idx, score_batch(model, [fixed[i] for i in idx], device, cache_kw)):
             results[i] = scores
     return results
 
@@ -154,6 +160,31 @@ def _score_batch(model, batch, device, cache_kw):
     logprobs = torch.log_softmax(logits, dim=-1)
     token_lp = logprobs.gather(-1, cont_ids[..., None]).squeeze(-1) * cont_mask  # (N, Lt)
     greedy = ((logits.argmax(-1) == cont_ids) | (cont_mask == 0)).all(-1)  # (N,)
+    lls, greedy = token_lp.sum(-1).tolist(), greedy.tolist()
+    scores, n = [], 0
+    for _, cs in batch:
+        scores.append(list(zip(lls[n : n + len(cs)], greedy[n : n + len(cs)])))
+        n += len(cs)
+    return scores
+
+
+def _score_batch_full(model, batch, device, cache_kw=None):
+    """Reference path: one right-padded row ``context + choice`` per choice, no cache."""
+    rows = [(ctx, c) for ctx, cs in batch for c in cs]
+    N, L = len(rows), max(len(ctx) + len(c) for ctx, c in rows)
+    ids = torch.zeros(N, L, dtype=torch.long)
+    mask = torch.zeros(N, L, dtype=torch.long)
+    target = torch.zeros(N, L, dtype=torch.long)  # continuation token at the position that predicts it
+    tmask = torch.zeros(N, L, dtype=torch.long)
+    for n, (ctx, c) in enumerate(rows):
+        ids[n, : len(ctx) + len(c)] = torch.tensor(ctx + c)
+        mask[n, : len(ctx) + len(c)] = 1
+        target[n, len(ctx) - 1 : len(ctx) - 1 + len(c)] = torch.tensor(c)
+        tmask[n, len(ctx) - 1 : len(ctx) - 1 + len(c)] = 1
+    ids, mask, target, tmask = ids.to(device), mask.to(device), target.to(device), tmask.to(device)
+    logits = model(input_ids=ids, attention_mask=mask).logits.float()  # (N, L, V)
+    token_lp = torch.log_softmax(logits, -1).gather(-1, target[..., None]).squeeze(-1) * tmask
+    greedy = ((logits.argmax(-1) == target) | (tmask == 0)).all(-1)
     lls, greedy = token_lp.sum(-1).tolist(), greedy.tolist()
     scores, n = [], 0
     for _, cs in batch:

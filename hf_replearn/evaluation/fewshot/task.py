@@ -67,6 +67,9 @@ class FewShotTask:
     num_fewshot: int | None = None
     limit: int | None = None
     """Evaluate the first N test documents only (not an lm-eval key; lm-eval takes ``--limit``)."""
+    shuffle_seed: int | None = None
+    """Shuffle each split with this seed before ``limit`` (not an lm-eval key): for files sorted by label.
+    Both splits get the same permutation, so a split used for test and shots still excludes the document."""
     source: str = dataclasses.field(default="<dict>", metadata={"internal": True})
 
     # ------------------------------------------------------------------------------------- properties
@@ -258,6 +261,8 @@ def load_docs(task: FewShotTask) -> tuple[list[dict], list[dict]]:
         if split not in ds:
             raise UserError(f"{task.source}: split `{split}` is not in the dataset (splits: {sorted(ds)})")
     task.check_columns(ds[task.eval_split].column_names)
+    if task.shuffle_seed is not None:
+        ds = {split: ds[split].shuffle(seed=task.shuffle_seed) for split in {task.eval_split, task.shot_split}}
     test = ds[task.eval_split].to_list()
     if task.limit is not None:
         test = test[: task.limit]
@@ -272,7 +277,7 @@ def export_lm_eval(task: FewShotTask, path: str | Path) -> Path:
     out = {}
     for f in dataclasses.fields(task):
         value = getattr(task, f.name)
-        if f.metadata.get("internal") or f.name == "limit" or value in (None, "", {}, []):
+        if f.metadata.get("internal") or f.name in ("limit", "shuffle_seed") or value in (None, "", {}, []):
             continue
         out[f.name] = value
     out.setdefault("target_delimiter", task.target_delimiter)

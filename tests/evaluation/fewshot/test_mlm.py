@@ -36,3 +36,18 @@ def test_mlm_runs_a_task(mlm, tokenizer, tmp_path, write_task):
     scorer = lambda reqs, names: score_choices_pll(mlm, tokenizer, reqs, 16, names=names)  # noqa: E731
     res = evaluate_task(mlm, tokenizer, task, k=2, seed=0, scorer=scorer)
     assert set(res) == {"acc", "acc_norm"} and all(v in {i / 6 for i in range(7)} for v in res.values())
+
+
+def test_fewshot_command_with_mlm(mlm, tokenizer, tmp_path, write_task):
+    import json
+
+    from hf_replearn.evaluation.fewshot.cli import main
+
+    mlm.save_pretrained(tmp_path / "bert")
+    tokenizer.save_pretrained(tmp_path / "bert")
+    task = write_task(tmp_path, metric_list=[{"metric": "acc"}])
+    argv = ["fewshot", "--model", str(tmp_path / "bert"), "--mlm", "--task", str(task), "--shots", "0,1",
+            "--seeds", "1", "--output-dir", str(tmp_path / "out"), "--device", "cpu"]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "out" / "fewshot_results.json").read_text())
+    assert report["scoring"] == "pseudo-log-likelihood" and list(report["results"]) == ["k=0", "k=1"]

@@ -45,6 +45,15 @@ def test_loglikelihood_equals_hand_computed(model, tokenizer):
     assert first == pytest.approx(expected, abs=1e-5)
 
 
+def test_shared_prefix_equals_one_sequence_per_choice(model, tokenizer):
+    reqs = _requests(tokenizer)
+    shared = score_choices(model, reqs, batch_size=3)
+    full = score_choices(model, reqs, batch_size=3, shared_prefix=False)
+    for s_row, f_row in zip(shared, full):
+        for (s, sg), (f, fg) in zip(s_row, f_row):
+            assert s == pytest.approx(f, abs=1e-4) and sg == fg
+
+
 def test_is_greedy_matches_argmax(model, tokenizer):
     ctx = encode_pair(tokenizer, "a -> A\nb ->", " A")[0]
     greedy_tok = model(torch.tensor([ctx])).logits[0, -1].argmax().item()

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -47,3 +49,18 @@ def test_export_to_lm_eval_round_trips(tmp_path, write_task):
     assert [p.context for p in build_prompts(back, test, shots, 3, 1)] == [
         p.context for p in build_prompts(task, *load_docs(task), 3, 1)
     ]
+
+
+POLARITY = Path("/usr/share/doc/python3-pattern/test/corpora/polarity-en-pang&lee2.csv")
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.skipif(not POLARITY.is_file(), reason="apt-get install --no-install-recommends python3-pattern")
+def test_polarity_task_reads_the_packaged_corpus_shuffled():
+    task = load_task(REPO / "recipes" / "fewshot" / "polarity.yaml")
+    test, shots = load_docs(task)
+    assert len(test) == 200 and len(shots) == 4000
+    assert sum(task.target(d) for d in test) == 98  # shuffled: both labels among the first 200
+    assert test == shots[:200]  # same permutation for both, so the document itself is excluded by position
+    (p,) = build_prompts(task, test[:1], shots, k=1, seed=0)
+    assert p.context.endswith(f"Review: {test[0]['text'].strip()}\nSentiment:") and p.shot_indices != [0]
