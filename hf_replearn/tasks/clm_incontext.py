@@ -159,6 +159,7 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     from hf_replearn.data.char_tokenizer import build_char_tokenizer
     from hf_replearn.evaluation.fewshot import evaluate_grid, load_task
     from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k
+    from hf_replearn.evaluation.fewshot.report import model_card_section
     from hf_replearn.training.outputs import atomic_write_text, save_model_atomically
 
     set_seed(recipe.seed)
@@ -174,13 +175,16 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
 
     results = {"train_loss": float(train_out.training_loss)}
     model.eval()
+    grids = {}
     for path in recipe.fewshot.tasks:
         task = load_task(path, limit=recipe.fewshot.limit)
-        grid = evaluate_grid(model, tokenizer, task, recipe.fewshot.shots, recipe.fewshot.seeds)
+        grid = grids[task.task] = evaluate_grid(model, tokenizer, task, recipe.fewshot.shots, recipe.fewshot.seeds)
         atomic_write_text(recipe.output_dir / f"fewshot_{task.task}.json", json.dumps(grid, indent=2) + "\n")
         plot_accuracy_vs_k(grid, recipe.output_dir / f"fewshot_{task.task}.png", title=task.task)
         for k, metrics in grid.items():
             for metric, value in metrics.items():
                 results[f"{task.task}/{k}/{metric}"] = value["mean"]
                 results[f"{task.task}/{k}/{metric}_std"] = value["std"]
+    card = model_card_section(grids, {name: f"fewshot_{name}.png" for name in grids})
+    atomic_write_text(recipe.output_dir / "fewshot_card.md", card)
     return results

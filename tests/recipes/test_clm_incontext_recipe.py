@@ -23,3 +23,4 @@ def test_clm_incontext_recipe_runs_two_steps(tmp_path, monkeypatch):
     assert saved["incontext_binary/k=0/acc"] == results["incontext_binary/k=0/acc"]
     assert (tmp_path / "run" / "model.safetensors").is_file() and (tmp_path / "run" / "tokenizer.json").is_file()
     assert (tmp_path / "run" / "fewshot_incontext_binary.png").is_file()
+    assert "### incontext_binary" in (tmp_path / "run" / "fewshot_card.md").read_text()
