@@ -1,6 +1,6 @@
 """Examples/s of multiple_choice scoring: shared prompt encoded once (cache) vs one sequence per choice.
 
-    python scripts/bench/fewshot_speed.py --model outputs/clm_incontext --task recipes/fewshot/incontext_4way.yaml --k 8
+    PYTHONPATH=. python scripts/bench/fewshot_speed.py --model outputs/clm_incontext --task recipes/fewshot/incontext_4way.yaml --k 8
 
 Both paths score the same requests; the script checks they agree and prints examples/s of each.
 """
