@@ -22,14 +22,11 @@ document; ``truncation="left"`` drops the oldest context tokens (the first demon
 from __future__ import annotations
 
 import inspect
-import logging
 import warnings
 
 import torch
 
 from hf_replearn.errors import UserError
-
-logger = logging.getLogger(__name__)
 
 
 def max_context_length(model, tokenizer=None) -> int:

@@ -150,7 +150,7 @@ class FewShotTask:
             return doc[spec]
         if not isinstance(spec, str) or "{" not in spec:
             return spec
-        from jinja2 import StrictUndefined, UndefinedError
+        from jinja2 import UndefinedError
 
         try:
             template = _environment().from_string(spec)
