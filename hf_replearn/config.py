@@ -11,6 +11,7 @@ Overrides use dotted keys (``model.width=64``). A bare key that is a ``TrainingA
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import types
@@ -94,7 +95,7 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
 def build_recipe(raw: dict, overrides=(), source: str = "<dict>") -> Recipe:
     from hf_replearn.tasks import get_task
 
-    raw = dict(raw)
+    raw = copy.deepcopy(raw)
     for item in overrides:
         apply_override(raw, item, source)
     if "task" not in raw:
@@ -162,7 +163,8 @@ def from_dict(cls, raw: dict, where: str, prefix: str = ""):
 def _unknown_key(where, dotted, key, valid) -> str:
     close = difflib.get_close_matches(str(key), list(valid), n=1, cutoff=0.5)
     hint = f"; did you mean `{dotted.rsplit('.', 1)[0] + '.' if '.' in dotted else ''}{close[0]}`?" if close else ""
-    return f"{where}: unknown key `{dotted}`{hint} (valid here: {', '.join(sorted(valid))})"
+    listing = ", ".join(sorted(valid)) if len(valid) <= 20 else "any transformers.TrainingArguments field"
+    return f"{where}: unknown key `{dotted}`{hint} (valid here: {listing})"
 
 
 def _type_name(tp) -> str:
@@ -226,6 +228,8 @@ def _check_training(values: dict, where: str) -> dict:
         if name not in fields:
             raise UserError(_unknown_key(where, f"training.{name}", name, fields))
         tp = hints.get(name, typing.Any)
+        if name == "resume_from_checkpoint":  # Trainer.train takes true (latest checkpoint) or a path
+            tp = bool | str | None
         # TrainingArguments accepts strings for its enums (eval_strategy: "steps") and report_to lists.
         if value is None or isinstance(value, str) and not _is_plain(tp, (int, float, bool)):
             out[name] = value

@@ -1,0 +1,1 @@
+"""Evaluation of representations: probes, metrics, plots."""

@@ -1,0 +1,5 @@
+import sys
+
+from hf_replearn.cli import main
+
+sys.exit(main())

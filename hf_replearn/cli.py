@@ -1,0 +1,113 @@
+"""``hf-replearn``: run recipes and evaluate representations.
+
+    hf-replearn train recipes/quickstart.yaml [key=value ...]
+    hf-replearn eval probe --model DIR --dataset NAME
+    hf-replearn recipes
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from hf_replearn.errors import UserError
+from hf_replearn.hub.cli import add_hub_parser
+
+RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+
+
+def _train(args) -> int:
+    from hf_replearn.config import load_recipe
+    from hf_replearn.tasks import run_recipe
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    recipe.command = "hf-replearn train " + " ".join(shlex.quote(a) for a in [args.recipe, *args.overrides])
+    results = run_recipe(recipe)
+    print(f"results: {recipe.output_dir / 'results.json'} ({len(results)} metrics)")
+    return 0
+
+
+def _eval_probe(args) -> int:
+    import json
+
+    import hf_replearn.models  # noqa: F401
+    from transformers import AutoModel
+
+    from hf_replearn.data.images import ImageDataConfig, load_image_dataset
+    from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, probe_table
+    from hf_replearn.training.outputs import prepare_output_dir, write_results
+
+    model_dir = Path(args.model)
+    if not (model_dir / "config.json").is_file():
+        raise UserError(f"--model {model_dir}: no config.json there; pass the output_dir of a training run")
+    model = AutoModel.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
+    if not hasattr(model, "get_representation"):
+        raise UserError(f"--model {model_dir}: a {type(model).__name__} has no get_representation(); probe an image model")
+    cfg = ImageDataConfig(name=args.dataset, image_size=args.image_size or model.config.image_size)
+    dataset = load_image_dataset(cfg, args.dataset_limit)
+    channels = dataset["train"][0]["pixel_values"].shape[0]
+    if channels != model.config.num_channels:
+        raise UserError(f"--dataset {args.dataset} has {channels}-channel images; the model takes {model.config.num_channels}")
+    out = prepare_output_dir(Path(args.output_dir or model_dir / f"probe-{Path(args.dataset).name}"), overwrite=args.overwrite)
+    probe = ProbeConfig(seeds=args.seeds, baselines=["raw", "pca", "random_init"] if not args.no_baselines else [])
+    random_model = type(model)(model.config) if not args.no_baselines else None
+    results, _ = evaluate_representations(model, dataset, probe, random_init_model=random_model, plot_path=out / "tsne.png")
+    write_results(out, results)
+    print(probe_table(results))
+    print(f"results: {out / 'results.json'}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+def _list_recipes(args) -> int:
+    for path in sorted(RECIPES_DIR.glob("*.yaml")):
+        first = next((line for line in path.read_text().splitlines() if line.startswith("# ") and "hf-replearn" not in line), "")
+        print(f"{path.name:32s} {first[2:]}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hf-replearn", description="Representation learning on the Hugging Face stack.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="run a recipe: train, evaluate, save, write results.json")
+    train.add_argument("recipe", help="a recipe YAML file, e.g. recipes/quickstart.yaml")
+    train.add_argument("overrides", nargs="*", help="key=value overrides, dotted for nested keys (model.widths=[16,32])")
+    train.set_defaults(func=_train)
+
+    ev = sub.add_parser("eval", help="evaluate a trained model").add_subparsers(dest="what", required=True)
+    probe = ev.add_parser("probe", help="linear and k-NN probes on frozen features, against baselines")
+    probe.add_argument("--model", required=True, help="a model directory written by a training recipe")
+    probe.add_argument("--dataset", required=True, help="digits, fashion_mnist, mnist_5k, an imagefolder dir or hub id")
+    probe.add_argument("--output-dir", help="where results.json goes (default: MODEL/probe-DATASET)")
+    probe.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    probe.add_argument("--image-size", type=int, help="resize images (default: the model's image_size)")
+    probe.add_argument("--dataset-limit", type=int, help="use the first N training examples only")
+    probe.add_argument("--seeds", type=int, default=3, help="subsets averaged per few-label budget")
+    probe.add_argument("--no-baselines", action="store_true", help="probe the model only")
+    probe.add_argument("--trust-remote-code", action="store_true", help="allow a model's own code to run")
+    probe.add_argument("--json", action="store_true", help="also print results as JSON")
+    probe.set_defaults(func=_eval_probe)
+
+    sub.add_parser("recipes", help="list the recipes that ship").set_defaults(func=_list_recipes)
+    add_hub_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

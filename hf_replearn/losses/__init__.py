@@ -1,0 +1,5 @@
+"""Losses, one per module, each with its paper and equation in the docstring."""
+
+from hf_replearn.losses.ntxent import NTXentLoss
+
+__all__ = ["NTXentLoss"]

@@ -1,0 +1,28 @@
+"""Registers every hf_replearn model family with the transformers Auto classes.
+
+After ``import hf_replearn.models``, ``AutoConfig.from_pretrained(dir)`` and ``AutoModel.from_pretrained(dir)``
+load this project's checkpoints like any transformers model. Each entry: model_type -> (module, config
+class, model class). ``trust_remote_code`` is never needed: the code is in this package.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from transformers import AutoConfig, AutoModel
+
+FAMILIES: dict[str, tuple[str, str, str]] = {
+    "simclr": ("hf_replearn.models.simclr", "SimCLRConfig", "SimCLRModel"),
+}
+
+
+def register_all() -> None:
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    for model_type, (module_name, config_name, model_name) in FAMILIES.items():
+        if model_type in CONFIG_MAPPING:
+            continue
+        module = importlib.import_module(module_name)
+        config_cls, model_cls = getattr(module, config_name), getattr(module, model_name)
+        AutoConfig.register(model_type, config_cls)
+        AutoModel.register(config_cls, model_cls)

@@ -1,0 +1,80 @@
+"""Image encoders f(.) shared by every image model family (SimCLR, and later MoCo, pretext tasks).
+
+``build_image_encoder(config)`` returns a module mapping (B, C, H, W) images in [0, 1] to (B, D)
+representations h, and sets nothing on the config. Two kinds:
+
+- the built-in small ResNet (He et al. 2016, basic blocks), sized for 8x8 to 96x96 inputs: a 3x3 stem
+  without max-pooling (as SimCLR's CIFAR variant, Appendix B.9), ``len(widths)`` stages of
+  ``blocks_per_stage`` basic blocks, stride 2 between stages, global average pooling;
+- any transformers vision backbone by name or path (``config.backbone``), built from its config
+  (``backbone_pretrained=True`` loads its weights instead), pooled to one vector.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class SmallResNet(nn.Module):
+    def __init__(self, num_channels: int, widths: list[int], blocks_per_stage: int):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(num_channels, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
+        blocks, c_in = [], widths[0]
+        for i, width in enumerate(widths):
+            for j in range(blocks_per_stage):
+                blocks.append(BasicBlock(c_in, width, stride=2 if i > 0 and j == 0 else 1))
+                c_in = width
+        self.blocks = nn.Sequential(*blocks)
+        self.output_dim = widths[-1]
+
+    def forward(self, x):  # (B, C, H, W) -> (B, widths[-1])
+        return self.blocks(self.stem(x)).mean(dim=(2, 3))
+
+
+class HFBackbone(nn.Module):
+    """A transformers vision model used as f(.): its pooled output, or the mean of its last hidden state."""
+
+    def __init__(self, name: str, pretrained: bool, num_channels: int, trust_remote_code: bool = False):
+        super().__init__()
+        from transformers import AutoConfig, AutoModel
+
+        if pretrained:
+            self.model = AutoModel.from_pretrained(name, trust_remote_code=trust_remote_code)
+        else:
+            cfg = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code)
+            if hasattr(cfg, "num_channels"):
+                cfg.num_channels = num_channels
+            self.model = AutoModel.from_config(cfg, trust_remote_code=trust_remote_code)
+        cfg = self.model.config
+        self.output_dim = getattr(cfg, "hidden_size", None) or cfg.hidden_sizes[-1]
+
+    def forward(self, x):
+        out = self.model(pixel_values=x)
+        pooled = getattr(out, "pooler_output", None)
+        if pooled is None:
+            hidden = out.last_hidden_state
+            pooled = hidden.mean(dim=1) if hidden.ndim == 3 else hidden.mean(dim=(2, 3))
+        return pooled.flatten(1)
+
+
+def build_image_encoder(config) -> nn.Module:
+    if config.backbone:
+        return HFBackbone(config.backbone, config.backbone_pretrained, config.num_channels, config.trust_remote_code)
+    return SmallResNet(config.num_channels, list(config.widths), config.blocks_per_stage)

@@ -1,0 +1,75 @@
+"""SimCLR as a PreTrainedModel: encoder f, projection head g, NT-Xent on two views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+from transformers.utils import ModelOutput
+
+from hf_replearn.losses.ntxent import NTXentLoss
+from hf_replearn.models.encoders import build_image_encoder
+from hf_replearn.models.simclr.configuration_simclr import SimCLRConfig
+
+
+@dataclass
+class SimCLROutput(ModelOutput):
+    """
+    loss: NT-Xent over the two views (only when ``pixel_values_2`` is given).
+    representations: h = f(x) of the first view, (B, D_h): what downstream tasks use.
+    projections: z = g(h) of the first view, (B, D_z).
+    projections_2: z of the second view, (B, D_z), when given.
+    """
+
+    loss: torch.FloatTensor | None = None
+    representations: torch.FloatTensor | None = None
+    projections: torch.FloatTensor | None = None
+    projections_2: torch.FloatTensor | None = None
+
+
+class SimCLRPreTrainedModel(PreTrainedModel):
+    config_class = SimCLRConfig
+    base_model_prefix = "simclr"
+    main_input_name = "pixel_values"
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(module, nn.Linear):
+            nn.init.kaiming_uniform_(module.weight, a=5**0.5)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm1d)):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+
+class SimCLRModel(SimCLRPreTrainedModel):
+    def __init__(self, config: SimCLRConfig):
+        super().__init__(config)
+        self.encoder = build_image_encoder(config)
+        dim_h = self.encoder.output_dim
+        hidden = config.projection_hidden_dim or dim_h
+        # g: Linear -> BN -> ReLU -> Linear (the paper's 2-layer MLP; BN as in its released code).
+        self.projection = nn.Sequential(
+            nn.Linear(dim_h, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, config.projection_dim)
+        )
+        self.loss_fn = NTXentLoss(config.contrastive_temperature)
+        self.post_init()
+
+    def get_representation(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """h = f(x), (B, C, H, W) -> (B, D_h). The projection head is discarded for evaluation."""
+        return self.encoder(pixel_values)
+
+    def forward(self, pixel_values: torch.Tensor, pixel_values_2: torch.Tensor | None = None, **kwargs) -> SimCLROutput:
+        if pixel_values_2 is None:
+            h = self.encoder(pixel_values)
+            return SimCLROutput(representations=h, projections=self.projection(h))
+        # Both views in one pass: BatchNorm statistics over 2N images, as in the paper.
+        h = self.encoder(torch.cat([pixel_values, pixel_values_2]))
+        z = self.projection(h)
+        z1, z2 = z.chunk(2)
+        loss = self.loss_fn(z1, z2)
+        return SimCLROutput(loss=loss, representations=h[: len(pixel_values)], projections=z1, projections_2=z2)

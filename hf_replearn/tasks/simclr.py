@@ -1,0 +1,108 @@
+"""SimCLR on images: train -> save -> probe with few labels -> model card.
+
+Setup: the image dataset (``data``), a SimCLRModel (``model``), batched augmentations (``augment``).
+Train: ``TwoViewTrainer`` (transformers Trainer) with the ``training`` arguments.
+Evaluate: frozen h = f(x) against raw pixels, PCA and a random encoder (``evaluation``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from transformers import set_seed
+
+from hf_replearn.config import Recipe
+from hf_replearn.data.augment import AugmentConfig, build_augmentation
+from hf_replearn.data.images import ImageDataConfig, load_image_dataset
+from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, probe_table
+from hf_replearn.tasks import register_task
+
+
+@dataclass
+class SimCLRModelArgs:
+    """The SimCLRConfig fields a recipe sets (see ``models/simclr/configuration_simclr.py``)."""
+
+    widths: list[int] = field(default_factory=lambda: [32, 64, 128])
+    blocks_per_stage: int = 1
+    projection_dim: int = 128
+    projection_hidden_dim: int | None = None
+    temperature: float = 0.5
+    backbone: str | None = None
+    backbone_pretrained: bool = False
+    trust_remote_code: bool = False
+
+
+@dataclass
+class SimCLRRecipe(Recipe):
+    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+    model: SimCLRModelArgs = field(default_factory=SimCLRModelArgs)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    evaluation: ProbeConfig = field(default_factory=ProbeConfig)
+
+
+def build_model(recipe: SimCLRRecipe, num_channels: int, image_size: int):
+    import hf_replearn.models  # noqa: F401  (registers the Auto classes)
+    from hf_replearn.errors import UserError
+    from hf_replearn.models.simclr import SimCLRConfig, SimCLRModel
+
+    m = recipe.model
+    if not m.temperature > 0:
+        raise UserError(f"{recipe.source}: model.temperature must be > 0, got {m.temperature}")
+    config = SimCLRConfig(
+        num_channels=num_channels, image_size=image_size, widths=m.widths, blocks_per_stage=m.blocks_per_stage,
+        projection_dim=m.projection_dim, projection_hidden_dim=m.projection_hidden_dim,
+        contrastive_temperature=m.temperature, backbone=m.backbone, backbone_pretrained=m.backbone_pretrained,
+        trust_remote_code=m.trust_remote_code,
+    )  # fmt: skip
+    return SimCLRModel(config)
+
+
+@register_task("simclr", SimCLRRecipe)
+def run(recipe: SimCLRRecipe) -> dict[str, float]:
+    from hf_replearn.hub.model_card import write_model_card
+    from hf_replearn.training.args import make_training_args, resume_argument
+    from hf_replearn.training.outputs import save_model_atomically
+    from hf_replearn.training.trainer import ImageCollator, TwoViewTrainer, logged_loss_range
+
+    recipe.augment.validate()
+    recipe.evaluation.validate()
+    set_seed(recipe.seed)
+    dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
+    num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
+    model = build_model(recipe, num_channels, image_size)
+
+    args = make_training_args(
+        recipe, per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
+        warmup_steps=0.05, num_train_epochs=10, remove_unused_columns=False, dataloader_drop_last=True,
+    )  # fmt: skip
+    trainer = TwoViewTrainer(
+        model=model, args=args, train_dataset=dataset["train"], data_collator=ImageCollator(),
+        augmentation=build_augmentation(recipe.augment, image_size, num_channels),
+    )  # fmt: skip
+    train_output = trainer.train(resume_from_checkpoint=resume_argument(recipe))
+    save_model_atomically(model, recipe.output_dir)
+    results = {
+        "train/loss": float(train_output.training_loss),
+        "train/runtime_s": float(train_output.metrics["train_runtime"]),
+        "train/samples_per_second": float(train_output.metrics["train_samples_per_second"]),
+        "train/steps": int(train_output.global_step),
+        **logged_loss_range(trainer),
+    }
+
+    start = time.perf_counter()
+    set_seed(recipe.seed + 1)  # the random baseline: same architecture, fresh weights
+    random_model = build_model(recipe, num_channels, image_size).to(model.device)
+    probe, _ = evaluate_representations(
+        model, dataset, recipe.evaluation, random_init_model=random_model, plot_path=recipe.output_dir / "tsne.png"
+    )
+    results.update(probe)
+    results["eval/runtime_s"] = time.perf_counter() - start
+
+    table = probe_table(probe)
+    print(f"\nLinear probe (test accuracy) on {recipe.data.name}; k-NN with k={recipe.evaluation.knn_k}:\n{table}\n")
+    sections = {"Representation quality": table}
+    if recipe.evaluation.tsne:
+        sections["t-SNE of test features"] = "![t-SNE of the test features, coloured by class](tsne.png)"
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name)
+    return results

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what hf_replearn needs, and nothing twice: system packages for the embedded data sets
+# (Debian/Ubuntu, as root), a CPU build of PyTorch, then the package itself (editable) with test extras.
+# Safe to run again: each step checks first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+APT_PACKAGES=(dataset-fashion-mnist)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: WARNING: system packages missing: ${missing[*]} (install them with apt-get as root)" >&2
+  fi
+fi
+
+# PyTorch first, pinned: a CPU wheel of 2.13.0 lies on this project's machines, while an unpinned torch
+# would pull a multi-GB CUDA build (DEVELOPERS.md). GPU users install their CUDA build before this script.
+if ! "$PY" -c "import torch" 2>/dev/null; then
+  echo "setup: pip install torch==2.13.0"
+  "$PY" -m pip install -q "torch==2.13.0"
+fi
+
+if ! "$PY" -c "import hf_replearn, sys; sys.exit(0 if hf_replearn.__file__.startswith('$PWD') else 1)" 2>/dev/null \
+   || ! "$PY" -m pip check >/dev/null 2>&1 || [ pyproject.toml -nt .setup-stamp ]; then
+  echo "setup: pip install -e .[test]"
+  "$PY" -m pip install -q -e ".[test]"
+  touch .setup-stamp
+fi
+echo "setup: ready ($("$PY" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"

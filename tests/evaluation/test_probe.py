@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from hf_replearn.evaluation.probe import ProbeConfig, balanced_subset, knn_accuracy, probe_features, probe_table
+from hf_replearn.errors import UserError
+
+
+def blobs(n_per_class, sep, seed):
+    rng = np.random.default_rng(seed)
+    centres = np.eye(3, 5) * sep
+    x = np.concatenate([c + rng.normal(size=(n_per_class, 5)) for c in centres])
+    y = np.repeat(np.arange(3), n_per_class)
+    return x, y
+
+
+def test_separable_blobs_give_perfect_probes():
+    (xtr, ytr), (xte, yte) = blobs(50, 20, 0), blobs(30, 20, 1)
+    r = probe_features("toy", xtr, ytr, xte, yte, ProbeConfig(labels_per_class=[1, 10], seeds=3))
+    assert r["linear_probe/toy/1_per_class"] == 1.0
+    assert r["linear_probe/toy/10_per_class"] == 1.0
+    assert r["linear_probe/toy/all"] == 1.0
+    assert r["knn/toy"] == 1.0
+    assert r["linear_probe_std/toy/1_per_class"] == 0.0
+
+
+def test_noise_features_give_chance():
+    rng = np.random.default_rng(0)
+    xtr, xte = rng.normal(size=(600, 20)), rng.normal(size=(3000, 20))
+    ytr, yte = rng.integers(0, 2, 600), rng.integers(0, 2, 3000)
+    r = probe_features("noise", xtr, ytr, xte, yte, ProbeConfig(labels_per_class=[10], seeds=3))
+    assert abs(r["linear_probe/noise/all"] - 0.5) < 0.05
+    assert abs(r["knn/noise"] - 0.5) < 0.05
+
+
+def test_more_labels_help_on_overlapping_blobs():
+    (xtr, ytr), (xte, yte) = blobs(300, 2.0, 0), blobs(300, 2.0, 1)
+    r = probe_features("b", xtr, ytr, xte, yte, ProbeConfig(labels_per_class=[1, 100], seeds=5))
+    assert r["linear_probe/b/1_per_class"] < r["linear_probe/b/100_per_class"]
+    # Bayes accuracy for centres sep*e_i with unit noise is about 0.84; the full probe gets close.
+    assert r["linear_probe/b/all"] == pytest.approx(0.84, abs=0.04)
+
+
+def test_balanced_subset_is_seeded_and_balanced():
+    y = np.array([0] * 10 + [1] * 3 + [2] * 7)
+    idx = balanced_subset(y, 5, seed=1)
+    assert np.bincount(y[idx]).tolist() == [5, 3, 5]
+    assert np.array_equal(idx, balanced_subset(y, 5, seed=1))
+    assert not np.array_equal(balanced_subset(y, 5, seed=1), balanced_subset(y, 5, seed=2))
+
+
+def test_knn_on_a_known_layout():
+    xtr = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]])
+    ytr = np.array([0, 0, 1, 1])
+    assert knn_accuracy(xtr, ytr, np.array([[1, 0.2], [0.2, 1]]), np.array([0, 1]), k=1) == 1.0
+
+
+def test_table_and_config_errors():
+    table = probe_table({"linear_probe/model/1_per_class": 0.5, "linear_probe/model/all": 0.9, "knn/model": 0.8,
+                         "linear_probe_std/model/1_per_class": 0.01})  # fmt: skip
+    assert "| model | 0.500 ± 0.010 | 0.900 | 0.800 |" in table
+    with pytest.raises(UserError, match="unknown"):
+        ProbeConfig(baselines=["ica2"]).validate()

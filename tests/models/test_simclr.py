@@ -1,0 +1,61 @@
+import torch
+from transformers import AutoConfig, AutoModel
+
+import hf_replearn.models  # noqa: F401
+from hf_replearn.models.simclr import SimCLRConfig, SimCLRModel
+
+
+def tiny_config(**kw):
+    return SimCLRConfig(num_channels=1, image_size=8, widths=[8, 16], projection_dim=4, **kw)
+
+
+def test_forward_shapes_and_loss():
+    model = SimCLRModel(tiny_config())
+    x = torch.rand(6, 1, 8, 8)
+    out = model(pixel_values=x, pixel_values_2=x.flip(-1))
+    assert out.loss.ndim == 0 and out.loss.item() > 0
+    assert out.representations.shape == (6, 16)
+    assert out.projections.shape == out.projections_2.shape == (6, 4)
+    assert model.get_representation(x).shape == (6, 16)
+    assert model(pixel_values=x).loss is None
+
+
+def test_save_and_auto_round_trip(tmp_path):
+    model = SimCLRModel(tiny_config(contrastive_temperature=0.2)).eval()
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").is_file()
+    assert AutoConfig.from_pretrained(tmp_path).model_type == "simclr"
+    loaded = AutoModel.from_pretrained(tmp_path).eval()
+    assert isinstance(loaded, SimCLRModel)
+    assert loaded.config.contrastive_temperature == 0.2
+    x = torch.rand(3, 1, 8, 8)
+    torch.testing.assert_close(loaded.get_representation(x), model.get_representation(x), rtol=0, atol=0)
+
+
+def test_few_steps_lower_the_loss():
+    torch.manual_seed(0)
+    model = SimCLRModel(tiny_config())
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    x = torch.rand(16, 1, 8, 8)
+    noisy = lambda: (x + 0.05 * torch.randn_like(x)).clamp(0, 1)  # noqa: E731
+    losses = []
+    for _ in range(15):
+        loss = model(noisy(), noisy()).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.8 * losses[0]
+
+
+def test_transformers_backbone_by_path(tmp_path):
+    from transformers import ResNetConfig
+
+    ResNetConfig(num_channels=1, embedding_size=8, hidden_sizes=[8, 12], depths=[1, 1]).save_pretrained(tmp_path / "bb")
+    model = SimCLRModel(SimCLRConfig(num_channels=1, image_size=16, backbone=str(tmp_path / "bb"), projection_dim=4))
+    x = torch.rand(4, 1, 16, 16)
+    assert model.get_representation(x).shape == (4, 12)
+    assert model(x, x).loss.item() > 0
+    model.save_pretrained(tmp_path / "simclr")
+    loaded = AutoModel.from_pretrained(tmp_path / "simclr").eval()
+    torch.testing.assert_close(loaded.get_representation(x), model.eval().get_representation(x))

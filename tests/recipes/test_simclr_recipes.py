@@ -1,0 +1,82 @@
+"""Smoke tests: the shipped SimCLR recipes run for a few steps on CPU through the real CLI."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hf_replearn.cli import main
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+TINY = ["model.widths=[8,16]", "model.projection_dim=8", "evaluation.seeds=1", "evaluation.tsne_points=200",
+        "per_device_train_batch_size=32", "logging_steps=1", "save_steps=4", "learning_rate=0.01"]  # fmt: skip
+
+
+def test_quickstart_runs_and_writes_results(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", str(RECIPES / "quickstart.yaml"), f"output_dir={out}", "max_steps=8", "dataset_limit=256", *TINY])
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["train/steps"] == 8
+    assert results["train/last_logged_loss"] < results["train/first_logged_loss"]  # the loss fell
+    for features in ("model", "raw", "pca", "random_init"):
+        for budget in ("1_per_class", "10_per_class", "100_per_class", "all"):
+            assert 0 <= results[f"linear_probe/{features}/{budget}"] <= 1
+        assert 0 <= results[f"knn/{features}"] <= 1
+    # digits are easy: even a briefly trained encoder is far above chance (0.1) with all labels
+    assert results["linear_probe/model/all"] > 0.5
+    assert (out / "model.safetensors").is_file() and (out / "tsne.png").stat().st_size > 1000
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "model-index" in card and "| model |" in card
+    assert "| features |" in capsys.readouterr().out
+
+    # The same output directory again: refused, nothing overwritten.
+    before = (out / "results.json").read_bytes()
+    assert main(["train", str(RECIPES / "quickstart.yaml"), f"output_dir={out}", "max_steps=2", *TINY]) == 2
+    assert "already holds another run" in capsys.readouterr().err
+    assert (out / "results.json").read_bytes() == before
+
+    # Resuming from the last checkpoint continues to max_steps.
+    code = main(["train", str(RECIPES / "quickstart.yaml"), f"output_dir={out}", "max_steps=10", "dataset_limit=256",
+                 "resume_from_checkpoint=true", "evaluation.baselines=[]", "evaluation.tsne=false", *TINY])  # fmt: skip
+    assert code == 0
+    assert json.loads((out / "results.json").read_text())["train/steps"] == 10
+
+    # The probe command on the saved model.
+    code = main(["eval", "probe", "--model", str(out), "--dataset", "digits", "--seeds", "1", "--no-baselines",
+                 "--output-dir", str(tmp_path / "probe")])  # fmt: skip
+    assert code == 0
+    probe = json.loads((tmp_path / "probe" / "results.json").read_text())
+    assert set(probe) >= {"linear_probe/model/10_per_class", "knn/model"}
+
+
+def test_fashion_mnist_recipe_smoke(tmp_path):
+    out = tmp_path / "fm"
+    code = main(["train", str(RECIPES / "simclr_fashion_mnist.yaml"), f"output_dir={out}", "max_steps=2",
+                 "dataset_limit=64", "evaluation.baselines=[raw]", "evaluation.labels_per_class=[1]",
+                 "evaluation.tsne=false", *TINY])  # fmt: skip
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert {"linear_probe/model/1_per_class", "linear_probe/raw/all", "knn/raw"} <= set(results)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.widht=[8]", "did you mean `model.widths`"),
+        ("data.name=nowhere-dataset", "could not load image dataset"),
+        ("augment.flip_p=2", "augment.flip_p"),
+        ("model.temperature=0", "model.temperature must be > 0"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, override, message):
+    out = tmp_path / "bad"
+    assert main(["train", str(RECIPES / "quickstart.yaml"), f"output_dir={out}", "max_steps=1", override]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert not (out / "model.safetensors").exists()
+
+
+def test_probe_command_errors(tmp_path, capsys):
+    assert main(["eval", "probe", "--model", str(tmp_path), "--dataset", "digits"]) == 2
+    assert "no config.json" in capsys.readouterr().err

@@ -1,0 +1,61 @@
+import pytest
+
+from hf_replearn.config import build_recipe, load_recipe
+from hf_replearn.errors import UserError
+
+BASE = {"task": "simclr", "data": {"name": "digits"}, "training": {"output_dir": "out", "max_steps": 5}}
+
+
+def test_shipped_recipes_parse(tmp_path):
+    from pathlib import Path
+
+    recipes = sorted(Path(__file__).resolve().parent.parent.joinpath("recipes").glob("*.yaml"))
+    assert recipes, "no recipes found"
+    for path in recipes:
+        text = path.read_text()
+        assert text.startswith("# hf-replearn "), f"{path.name} must open with the command that runs it"
+        recipe = load_recipe(path)
+        assert recipe.task
+
+
+def test_nested_and_training_overrides():
+    recipe = build_recipe(BASE, ["model.widths=[8,16]", "max_steps=7", "learning_rate=1e-3", "dataset_limit=50", "output_dir=/tmp/x"])
+    assert recipe.model.widths == [8, 16]
+    assert recipe.training["max_steps"] == 7
+    assert recipe.training["learning_rate"] == pytest.approx(1e-3)
+    assert recipe.dataset_limit == 50
+    assert str(recipe.output_dir) == "/tmp/x"
+    assert recipe.evaluation.labels_per_class == [1, 10, 100]  # untouched default
+
+
+def test_unknown_key_names_closest_valid_one():
+    with pytest.raises(UserError, match=r"unknown key `model.widht`.*did you mean `model.widths`"):
+        build_recipe(BASE, ["model.widht=[8]"])
+    with pytest.raises(UserError, match=r"unknown key `datset_limit`.*did you mean `dataset_limit`"):
+        build_recipe({**BASE, "datset_limit": 3})
+    with pytest.raises(UserError, match=r"unknown key `training.max_step`.*did you mean `training.max_steps`"):
+        build_recipe(BASE, ["training.max_step=3"])
+
+
+def test_wrong_type_names_key_and_expected_type():
+    with pytest.raises(UserError, match=r"`model.blocks_per_stage` must be int, got 'two'"):
+        build_recipe(BASE, ["model.blocks_per_stage=two"])
+    with pytest.raises(UserError, match=r"`training.max_steps` must be int"):
+        build_recipe(BASE, ["max_steps=ten"])
+    with pytest.raises(UserError, match=r"`augment.crop_scale` must be a list"):
+        build_recipe(BASE, ["augment.crop_scale=0.5"])
+    with pytest.raises(UserError, match=r"`model.temperature` must be float"):
+        build_recipe(BASE, ["model.temperature=true"])
+
+
+def test_unknown_task_and_missing_file(tmp_path):
+    with pytest.raises(UserError, match=r"unknown task `simclrr`; did you mean `simclr`"):
+        build_recipe({"task": "simclrr"})
+    with pytest.raises(UserError, match="does not exist"):
+        load_recipe(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: [unclosed\n")
+    with pytest.raises(UserError, match="not valid YAML"):
+        load_recipe(bad)
+    with pytest.raises(UserError, match="not of the form key=value"):
+        build_recipe(BASE, ["max_steps"])
