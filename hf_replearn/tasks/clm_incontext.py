@@ -154,26 +154,27 @@ def build_dataset(tokenizer, cfg: InContextDataConfig, seed: int):
 
 @register_task("clm_incontext", CLMInContextRecipe)
 def run(recipe: CLMInContextRecipe) -> dict[str, float]:
-    from transformers import Trainer, TrainingArguments, default_data_collator, set_seed
+    from transformers import Trainer, default_data_collator, set_seed
 
     from hf_replearn.data.char_tokenizer import build_char_tokenizer
     from hf_replearn.evaluation.fewshot import evaluate_grid, load_task
     from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k
     from hf_replearn.evaluation.fewshot.report import model_card_section
+    from hf_replearn.hub.model_card import write_model_card
+    from hf_replearn.training.args import make_training_args, resume_argument
     from hf_replearn.training.outputs import atomic_write_text, save_model_atomically
 
     set_seed(recipe.seed)
     tokenizer = build_char_tokenizer()
     train = build_dataset(tokenizer, recipe.data, recipe.seed)
     model = build_model(recipe.model, tokenizer)
-    args = TrainingArguments(**{"report_to": "none", "save_strategy": "no", **recipe.training,
-                                "output_dir": str(recipe.output_dir), "seed": recipe.seed})
+    args = make_training_args(recipe, save_strategy="no", logging_steps=50)
     trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=default_data_collator)
-    train_out = trainer.train()
+    train_out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
     save_model_atomically(model, recipe.output_dir)
     tokenizer.save_pretrained(recipe.output_dir)
 
-    results = {"train_loss": float(train_out.training_loss)}
+    results = {"train/loss": float(train_out.training_loss), "train/steps": int(train_out.global_step)}
     model.eval()
     grids = {}
     for path in recipe.fewshot.tasks:
@@ -185,6 +186,9 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
             for metric, value in metrics.items():
                 results[f"{task.task}/{k}/{metric}"] = value["mean"]
                 results[f"{task.task}/{k}/{metric}_std"] = value["std"]
-    card = model_card_section(grids, {name: f"fewshot_{name}.png" for name in grids})
-    atomic_write_text(recipe.output_dir / "fewshot_card.md", card)
+    plots = {name: f"fewshot_{name}.png" for name in grids}
+    atomic_write_text(recipe.output_dir / "fewshot_card.md", model_card_section(grids, plots))
+    write_model_card(recipe.output_dir, recipe, results,
+                     {"Few-shot evaluation": model_card_section(grids, plots, heading=False)},
+                     dataset_name="synthetic in-context demonstrations")
     return results

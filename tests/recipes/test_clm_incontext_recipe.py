@@ -17,10 +17,11 @@ def test_clm_incontext_recipe_runs_two_steps(tmp_path, monkeypatch):
         "fewshot.seeds=1", "fewshot.shots=[0,2]", "fewshot.tasks=[recipes/fewshot/incontext_binary.yaml]",
     ])
     results = run_recipe(recipe)
-    assert results["train_loss"] > 3.0  # two steps from random init: near ln(vocab) = 4.6
+    assert results["train/loss"] > 3.0  # two steps from random init: near ln(vocab) = 4.6
     assert 0.0 <= results["incontext_binary/k=2/acc"] <= 1.0
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["incontext_binary/k=0/acc"] == results["incontext_binary/k=0/acc"]
     assert (tmp_path / "run" / "model.safetensors").is_file() and (tmp_path / "run" / "tokenizer.json").is_file()
     assert (tmp_path / "run" / "fewshot_incontext_binary.png").is_file()
     assert "### incontext_binary" in (tmp_path / "run" / "fewshot_card.md").read_text()
+    assert "Few-shot evaluation" in (tmp_path / "run" / "README.md").read_text()

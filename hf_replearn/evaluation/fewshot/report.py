@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 
-def model_card_section(task_results: dict[str, dict], plot_paths: dict[str, str] | None = None) -> str:
+def model_card_section(task_results: dict[str, dict], plot_paths: dict[str, str] | None = None,
+                       heading: bool = True) -> str:
     """Markdown: one table per task (rows k, columns metrics as mean ± std over seeds), then its plot."""
-    lines = ["## Few-shot evaluation", "",
+    lines = (["## Few-shot evaluation", ""] if heading else []) + [
              "In-context, no gradient updates: k demonstrations drawn per test document (seeded), scored by "
              "log-likelihood (multiple_choice) or greedy generation (generate_until); mean ± std over seeds.", ""]
     for task, grid in task_results.items():
