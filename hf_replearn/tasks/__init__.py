@@ -21,6 +21,7 @@ _TASK_MODULES: dict[str, str] = {
     "mlm": "hf_replearn.tasks.lm", "clm": "hf_replearn.tasks.lm", "word2vec": "hf_replearn.tasks.word2vec",
     "glue": "hf_replearn.tasks.glue", "squad": "hf_replearn.tasks.squad",  # fine-tuning (issue 4)
     "cpc": "hf_replearn.tasks.cpc",
+    "clm_incontext": "hf_replearn.tasks.clm_incontext",
 }
 
 
