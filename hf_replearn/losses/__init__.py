@@ -1,5 +1,6 @@
 """Losses, one per module, each with its paper and equation in the docstring."""
 
+from hf_replearn.losses.infonce import InfoNCELoss
 from hf_replearn.losses.ntxent import NTXentLoss
 
-__all__ = ["NTXentLoss"]
+__all__ = ["InfoNCELoss", "NTXentLoss"]

@@ -13,6 +13,7 @@ from transformers import AutoConfig, AutoModel
 
 FAMILIES: dict[str, tuple[str, str, str]] = {
     "simclr": ("hf_replearn.models.simclr", "SimCLRConfig", "SimCLRModel"),
+    "moco": ("hf_replearn.models.moco", "MoCoConfig", "MoCoModel"),
 }
 
 
