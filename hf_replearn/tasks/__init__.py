@@ -18,6 +18,7 @@ from hf_replearn.errors import UserError
 
 _TASK_MODULES: dict[str, str] = {
     "simclr": "hf_replearn.tasks.simclr",
+    "moco": "hf_replearn.tasks.moco",
 }
 
 
