@@ -14,6 +14,9 @@ from transformers import AutoConfig, AutoModel
 FAMILIES: dict[str, tuple[str, str, str]] = {
     "simclr": ("hf_replearn.models.simclr", "SimCLRConfig", "SimCLRModel"),
     "moco": ("hf_replearn.models.moco", "MoCoConfig", "MoCoModel"),
+    "rotation": ("hf_replearn.models.rotation", "RotationConfig", "RotationModel"),
+    "autoencoder": ("hf_replearn.models.autoencoder", "AutoencoderConfig", "AutoencoderModel"),
+    "beta_vae": ("hf_replearn.models.beta_vae", "BetaVAEConfig", "BetaVAEModel"),
 }
 
 
