@@ -19,6 +19,9 @@ from hf_replearn.errors import UserError
 _TASK_MODULES: dict[str, str] = {
     "simclr": "hf_replearn.tasks.simclr",
     "moco": "hf_replearn.tasks.moco",
+    "rotation": "hf_replearn.tasks.rotation",
+    "autoencoder": "hf_replearn.tasks.autoencoder",
+    "beta_vae": "hf_replearn.tasks.autoencoder",
 }
 
 
