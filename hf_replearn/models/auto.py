@@ -17,6 +17,9 @@ FAMILIES: dict[str, tuple[str, str, str]] = {
     "rotation": ("hf_replearn.models.rotation", "RotationConfig", "RotationModel"),
     "autoencoder": ("hf_replearn.models.autoencoder", "AutoencoderConfig", "AutoencoderModel"),
     "beta_vae": ("hf_replearn.models.beta_vae", "BetaVAEConfig", "BetaVAEModel"),
+    "context": ("hf_replearn.models.context", "ContextConfig", "ContextModel"),
+    "inpainting": ("hf_replearn.models.inpainting", "InpaintingConfig", "InpaintingModel"),
+    "colorization": ("hf_replearn.models.colorization", "ColorizationConfig", "ColorizationModel"),
 }
 
 
