@@ -22,6 +22,9 @@ _TASK_MODULES: dict[str, str] = {
     "rotation": "hf_replearn.tasks.rotation",
     "autoencoder": "hf_replearn.tasks.autoencoder",
     "beta_vae": "hf_replearn.tasks.autoencoder",
+    "context": "hf_replearn.tasks.pretext",
+    "inpainting": "hf_replearn.tasks.pretext",
+    "colorization": "hf_replearn.tasks.pretext",
 }
 
 
