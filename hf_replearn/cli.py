@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from hf_replearn.errors import UserError
+from hf_replearn.hub.cli import add_hub_parser
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     probe.set_defaults(func=_eval_probe)
 
     sub.add_parser("recipes", help="list the recipes that ship").set_defaults(func=_list_recipes)
+    add_hub_parser(sub)
     return parser
 
 

@@ -228,6 +228,8 @@ def _check_training(values: dict, where: str) -> dict:
         if name not in fields:
             raise UserError(_unknown_key(where, f"training.{name}", name, fields))
         tp = hints.get(name, typing.Any)
+        if name == "resume_from_checkpoint":  # Trainer.train takes true (latest checkpoint) or a path
+            tp = bool | str | None
         # TrainingArguments accepts strings for its enums (eval_strategy: "steps") and report_to lists.
         if value is None or isinstance(value, str) and not _is_plain(tp, (int, float, bool)):
             out[name] = value

@@ -142,7 +142,14 @@ def load_image_dataset(cfg: ImageDataConfig, dataset_limit: int | None = None):
             f"dataset `{cfg.name}`: the label column of the train split holds a single class ({classes.tolist()}); "
             "probes need at least two classes (check data.label_column)"
         )
-    return DatasetDict(out).with_format("numpy")
+    # Images come out as uint8 arrays (datasets' numpy format would widen them to int64), labels as ints.
+    return DatasetDict(out).with_format("numpy", columns=["pixel_values"], dtype=np.uint8, output_all_columns=True)
+
+
+def split_arrays(split) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, C, H, W), labels int64 (N,)) of one split of a loaded dataset."""
+    batch = split[:]
+    return np.asarray(batch["pixel_values"], dtype=np.uint8), np.asarray(batch["label"], dtype=np.int64)
 
 
 def resize_images(images: np.ndarray, size: int, batch_size: int = 4096) -> np.ndarray:
@@ -181,10 +188,9 @@ def _detect(columns, features, wanted: str | None, kind: str, candidates, cfg) -
 def _load_user_dataset(cfg: ImageDataConfig):
     import datasets
 
-    path = Path(cfg.name)
-    try:
-        if path.is_dir():
-            raw = datasets.load_dataset("imagefolder", data_dir=str(path))
+    try:  # a local directory (image folders, parquet, ...: datasets infers the builder) or a hub id
+        if Path(cfg.name).is_dir():
+            raw = datasets.load_dataset(str(cfg.name))
         else:
             raw = datasets.load_dataset(cfg.name, trust_remote_code=cfg.trust_remote_code)
     except UserError:

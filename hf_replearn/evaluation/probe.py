@@ -219,9 +219,10 @@ def evaluate_representations(model, dataset, cfg: ProbeConfig, random_init_model
     Returns (results, features) where features maps each feature set to its (train, test) arrays.
     """
     cfg.validate()
+    from hf_replearn.data.images import split_arrays
+
     train, test = dataset["train"], dataset["test"]
-    train_px, test_px = np.asarray(train["pixel_values"]), np.asarray(test["pixel_values"])
-    train_y, test_y = np.asarray(train["label"]), np.asarray(test["label"])
+    (train_px, train_y), (test_px, test_y) = split_arrays(train), split_arrays(test)
     features = {"model": (extract_features(model, train_px, cfg.batch_size), extract_features(model, test_px, cfg.batch_size))}
     raw = (train_px.reshape(len(train_px), -1) / 255.0, test_px.reshape(len(test_px), -1) / 255.0)
     for name in cfg.baselines:

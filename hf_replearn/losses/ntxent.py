@@ -8,6 +8,10 @@ with sim(u, v) = u.v / (|u| |v|) and temperature tau, the loss of the positive p
 
 where k runs over the other 2N - 1 embeddings (the positive and the 2N - 2 negatives). The batch loss is
 the mean of l over all 2N anchors: L = 1/(2N) sum_k [l(2k-1, 2k) + l(2k, 2k-1)].
+
+Under P processes each holding B samples, the negatives are the embeddings of all P*B samples (gathered
+with gradient, ``training/distributed.py``) and each process averages over its own 2B anchors, so the
+mean over processes is the loss of one batch of N = P*B.
 """
 
 from __future__ import annotations
@@ -16,19 +20,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hf_replearn.training.distributed import gather_with_grad, world
+
 
 class NTXentLoss(nn.Module):
     """SimCLR's NT-Xent loss.
 
     Args:
         temperature: tau > 0. The paper's default for its batch sizes is 0.5 (Table 5 uses 0.1-1.0).
+        gather_distributed: under several processes, take negatives from every process's batch.
 
     Shapes:
         z1, z2: (N, D), where z1[i] and z2[i] are the two views of sample i. Returns a scalar.
     """
 
-    def __init__(self, temperature: float = 0.5):
+    def __init__(self, temperature: float = 0.5, gather_distributed: bool = True):
         super().__init__()
+        self.gather_distributed = gather_distributed
         if not temperature > 0:
             raise ValueError(f"NTXentLoss temperature must be > 0, got {temperature}")
         self.temperature = float(temperature)
@@ -41,10 +49,18 @@ class NTXentLoss(nn.Module):
         if z1.shape[0] < 2:
             raise ValueError("NTXentLoss needs at least 2 samples per batch (one positive, some negatives)")
         n = z1.shape[0]
-        z = F.normalize(torch.cat([z1, z2]), dim=1)  # (2N, D)
-        logits = z @ z.T / self.temperature  # (2N, 2N) cosine similarities over tau
-        # An anchor is never its own negative: drop the diagonal from the softmax denominator.
-        logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
-        # The positive of row i is i + N (first half) or i - N (second half).
-        targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
-        return F.cross_entropy(logits.float(), targets)
+        rank, _ = world() if self.gather_distributed else (0, 1)
+        all1 = gather_with_grad(z1) if self.gather_distributed else z1  # (N, D), N = n * processes
+        all2 = gather_with_grad(z2) if self.gather_distributed else z2
+        big_n = all1.shape[0]
+        candidates = F.normalize(torch.cat([all1, all2]), dim=1)  # (2N, D): view 1 of all, then view 2
+        anchors = F.normalize(torch.cat([z1, z2]), dim=1)  # (2n, D): this process's anchors
+        logits = anchors @ candidates.T / self.temperature  # (2n, 2N) cosine similarities over tau
+        # Global positions of this process's view-1 and view-2 rows among the candidates.
+        own1 = rank * n + torch.arange(n, device=z1.device)
+        own2 = big_n + own1
+        rows = torch.arange(2 * n, device=z1.device)
+        # An anchor is never its own negative: drop it from the softmax denominator.
+        logits = logits.float().index_put((rows, torch.cat([own1, own2])), torch.tensor(float("-inf"), device=z1.device))
+        # The positive of a view-1 anchor is its view 2, and the other way round.
+        return F.cross_entropy(logits, torch.cat([own2, own1]))

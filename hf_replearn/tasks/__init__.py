@@ -62,9 +62,11 @@ def get_task(name, source: str = "<dict>") -> TaskSpec:
 
 def run_recipe(recipe) -> dict[str, float]:
     """Run a parsed recipe end to end: guard the output directory, run the task, write results.json."""
+    from hf_replearn.hub.push import check_hub_recipe, push_recipe
     from hf_replearn.training.outputs import prepare_output_dir, write_results
 
     spec = get_task(recipe.task, recipe.source)
+    check_hub_recipe(recipe)  # a bad hub_model_id fails before hours of training, not after
     prepare_output_dir(
         recipe.output_dir,
         overwrite=recipe.overwrite_output_dir,
@@ -72,4 +74,5 @@ def run_recipe(recipe) -> dict[str, float]:
     )
     results = spec.run(recipe)
     write_results(recipe.output_dir, results)
+    push_recipe(recipe, results)  # when hub.push_to_hub is set; writes README.md if the task did not
     return results

@@ -6,6 +6,13 @@ import numpy as np
 import torch
 from transformers import Trainer
 
+from hf_replearn.training.checkpoints import AtomicCheckpointMixin
+
+
+class ReplearnTrainer(AtomicCheckpointMixin, Trainer):
+    """``transformers.Trainer`` whose checkpoints are published atomically (training/checkpoints.py):
+    a crash mid-save leaves the previous checkpoint as the latest. Every recipe trains with this class."""
+
 
 class ImageCollator:
     """Stacks uint8 (C, H, W) images into a float batch in [0, 1]; labels go under ``labels`` if asked."""
@@ -24,7 +31,7 @@ class ImageCollator:
         return batch
 
 
-class TwoViewTrainer(Trainer):
+class TwoViewTrainer(ReplearnTrainer):
     """Draws two augmented views of each image on the training device, then calls
     ``model(pixel_values=view1, pixel_values_2=view2)``, whose output carries the loss.
 

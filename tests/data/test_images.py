@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hf_replearn.data.images import ImageDataConfig, load_image_dataset
+from hf_replearn.data.images import ImageDataConfig, load_image_dataset, split_arrays
 from hf_replearn.errors import UserError
 
 
@@ -10,22 +10,27 @@ def test_digits_layout_and_split():
     ds = load_image_dataset(ImageDataConfig(name="digits"))
     assert len(ds["train"]) + len(ds["test"]) == 1797
     x = ds["train"][0]["pixel_values"]
-    assert x.shape == (1, 8, 8) and x.dtype == np.uint8 and ds["train"]["pixel_values"].max() == 255
+    assert x.shape == (1, 8, 8) and x.dtype == np.uint8
+    images, labels = split_arrays(ds["train"])
+    assert images.dtype == np.uint8 and images.max() == 255 and labels.dtype == np.int64
     assert ds["train"].features["label"].num_classes == 10
     # the held-out split is fixed whatever the run's seed, and stratified
-    assert np.bincount(ds["test"]["label"]).min() >= 44
+    from sklearn.datasets import load_digits
+
+    per_class = np.bincount(load_digits().target)
+    assert np.abs(np.bincount(split_arrays(ds["test"])[1]) - 0.25 * per_class).max() <= 1
 
 
 def test_resize_and_limit():
     ds = load_image_dataset(ImageDataConfig(name="digits", image_size=16), dataset_limit=100)
     assert len(ds["train"]) == 100
-    assert ds["train"]["pixel_values"].shape == (100, 1, 16, 16)
-    assert ds["test"]["pixel_values"].shape[1:] == (1, 16, 16)
+    assert split_arrays(ds["train"])[0].shape == (100, 1, 16, 16)
+    assert split_arrays(ds["test"])[0].shape[1:] == (1, 16, 16)
 
 
 def test_fashion_mnist_and_mnist_5k():
     fm = load_image_dataset(ImageDataConfig(name="fashion_mnist"), dataset_limit=10)
-    assert len(fm["test"]) == 10000 and fm["test"]["pixel_values"].shape[1:] == (1, 28, 28)
+    assert len(fm["test"]) == 10000 and split_arrays(fm["test"])[0].shape[1:] == (1, 28, 28)
     assert fm["train"].features["label"].names[9] == "Ankle boot"
     mn = load_image_dataset(ImageDataConfig(name="mnist_5k"))
     assert len(mn["train"]) + len(mn["test"]) == 5000
@@ -42,7 +47,7 @@ def _imagefolder(root, sizes, classes=("a", "b")):
 def test_user_imagefolder(tmp_path):
     root = _imagefolder(tmp_path / "imgs", [10] * 12)
     ds = load_image_dataset(ImageDataConfig(name=str(root)))
-    assert ds["train"]["pixel_values"].shape[1:] == (1, 10, 10)
+    assert split_arrays(ds["train"])[0].shape[1:] == (1, 10, 10)
     assert sorted(ds["train"].features["label"].names) == ["a", "b"]
 
 
@@ -51,13 +56,22 @@ def test_inconsistent_sizes_name_the_row_and_fix(tmp_path):
     with pytest.raises(UserError, match=r"images differ in size .*row \d+.*data.image_size"):
         load_image_dataset(ImageDataConfig(name=str(root), test_size=0.01))
     ds = load_image_dataset(ImageDataConfig(name=str(root), image_size=8, test_size=0.25))
-    assert ds["train"]["pixel_values"].shape[1:] == (1, 8, 8)
+    assert split_arrays(ds["train"])[0].shape[1:] == (1, 8, 8)
+
+
+def _parquet_dataset(root, columns):
+    import datasets
+
+    root.mkdir()
+    d = datasets.Dataset.from_dict(columns).cast_column("image", datasets.Image())
+    d.to_parquet(str(root / "train.parquet"))
+    return root
 
 
 def test_single_class_and_bad_columns(tmp_path):
-    root = _imagefolder(tmp_path / "one", [10] * 8, classes=("only",))
+    one = _parquet_dataset(tmp_path / "one", {"image": [Image.new("L", (4, 4))] * 8, "label": [3] * 8})
     with pytest.raises(UserError, match="single class"):
-        load_image_dataset(ImageDataConfig(name=str(root)))
+        load_image_dataset(ImageDataConfig(name=str(one)))
     root = _imagefolder(tmp_path / "two", [10] * 8)
     with pytest.raises(UserError, match=r"no column `lbl`.*data.label_column"):
         load_image_dataset(ImageDataConfig(name=str(root), label_column="lbl"))
@@ -67,12 +81,22 @@ def test_single_class_and_bad_columns(tmp_path):
         load_image_dataset(ImageDataConfig(name="digits"), dataset_limit=0)
 
 
-def test_dataset_without_label_column(tmp_path):
+def test_dataset_without_label_or_image_column(tmp_path):
+    nolabel = _parquet_dataset(tmp_path / "nolabel", {"image": [Image.new("L", (4, 4))] * 4})
+    with pytest.raises(UserError, match=r"no label column .*data.label_column"):
+        load_image_dataset(ImageDataConfig(name=str(nolabel)))
     import datasets
 
-    d = datasets.Dataset.from_dict({"image": [Image.new("L", (4, 4))] * 4}).cast_column("image", datasets.Image())
-    d.save_to_disk(tmp_path / "nolabel")
-    # save_to_disk output is not a loadable hub/imagefolder dataset: a parquet file with no label column is.
-    d.to_parquet(tmp_path / "p" / "train.parquet") if (tmp_path / "p").mkdir() is None else None
-    with pytest.raises(UserError, match=r"no label column .*data.label_column"):
-        load_image_dataset(ImageDataConfig(name=str(tmp_path / "p")))
+    (tmp_path / "noimage").mkdir()
+    datasets.Dataset.from_dict({"text": ["a", "b"] * 4, "label": [0, 1] * 4}).to_parquet(str(tmp_path / "noimage" / "train.parquet"))
+    with pytest.raises(UserError, match=r"no image column .*data.image_column"):
+        load_image_dataset(ImageDataConfig(name=str(tmp_path / "noimage")))
+
+
+def test_empty_split_is_a_user_error(monkeypatch):
+    from hf_replearn.data import images
+
+    empty = np.zeros((0, 1, 4, 4), np.uint8)
+    monkeypatch.setitem(images.EMBEDDED, "empty", lambda cfg: ({"train": (empty, np.zeros(0)), "test": (empty, np.zeros(0))}, ["a"]))
+    with pytest.raises(UserError, match="the train split is empty"):
+        load_image_dataset(ImageDataConfig(name="empty"))

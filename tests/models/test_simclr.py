@@ -46,3 +46,16 @@ def test_few_steps_lower_the_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.8 * losses[0]
+
+
+def test_transformers_backbone_by_path(tmp_path):
+    from transformers import ResNetConfig
+
+    ResNetConfig(num_channels=1, embedding_size=8, hidden_sizes=[8, 12], depths=[1, 1]).save_pretrained(tmp_path / "bb")
+    model = SimCLRModel(SimCLRConfig(num_channels=1, image_size=16, backbone=str(tmp_path / "bb"), projection_dim=4))
+    x = torch.rand(4, 1, 16, 16)
+    assert model.get_representation(x).shape == (4, 12)
+    assert model(x, x).loss.item() > 0
+    model.save_pretrained(tmp_path / "simclr")
+    loaded = AutoModel.from_pretrained(tmp_path / "simclr").eval()
+    torch.testing.assert_close(loaded.get_representation(x), model.eval().get_representation(x))

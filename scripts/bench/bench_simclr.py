@@ -1,0 +1,89 @@
+"""SimCLR benchmarks: the probe tables on digits and Fashion-MNIST, and training throughput."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+
+import torch
+
+from scripts.bench.common import ROOT, benchmark
+
+
+def _run(recipe_file: str, *overrides: str) -> tuple[dict, float]:
+    from hf_replearn.config import load_recipe
+    from hf_replearn.evaluation.probe import probe_table
+    from hf_replearn.tasks import run_recipe
+
+    with tempfile.TemporaryDirectory() as tmp:
+        recipe = load_recipe(ROOT / "recipes" / recipe_file, [f"output_dir={tmp}/run", "disable_tqdm=true", *overrides])
+        start = time.perf_counter()
+        results = run_recipe(recipe)
+        wall = time.perf_counter() - start
+    return results, wall, probe_table(results)
+
+
+def _report(results, wall, table, target_lines) -> str:
+    lines = [table, "", f"Training {results['train/runtime_s']:.0f} s ({results['train/samples_per_second']:.0f} images/s, "
+             f"{results['train/steps']} steps), evaluation {results['eval/runtime_s']:.0f} s, wall time {wall:.0f} s.", ""]  # fmt: skip
+    return "\n".join(lines + target_lines)
+
+
+@benchmark("simclr_digits")
+def simclr_digits() -> str:
+    """The quickstart recipe as shipped: SimCLR on digits, probe table, wall time (target: model >= 0.90 at 10/class)."""
+    results, wall, table = _run("quickstart.yaml")
+    m, r = results["linear_probe/model/10_per_class"], results["linear_probe/raw/10_per_class"]
+    return _report(results, wall, table, [
+        f"Target: linear probe on SimCLR features with 10 labels per class >= 0.90: **{m:.3f}** "
+        f"({'met' if m >= 0.90 else 'NOT met'}); raw pixels {r:.3f}; whole recipe in 5 minutes or less: "
+        f"**{wall / 60:.1f} min** ({'met' if wall <= 300 else 'NOT met'})."])  # fmt: skip
+
+
+@benchmark("simclr_fashion_mnist")
+def simclr_fashion_mnist() -> str:
+    """The Fashion-MNIST recipe as shipped (targets: all labels >= 0.88; 10/class >= raw + 0.10)."""
+    results, wall, table = _run("simclr_fashion_mnist.yaml")
+    a, m, r = results["linear_probe/model/all"], results["linear_probe/model/10_per_class"], results["linear_probe/raw/10_per_class"]
+    return _report(results, wall, table, [
+        f"Targets: all labels >= 0.88: **{a:.3f}** ({'met' if a >= 0.88 else 'NOT met'}); 10 labels per class "
+        f">= raw + 0.10: **{m:.3f}** vs raw {r:.3f} ({'met' if m >= r + 0.10 else 'NOT met'})."])  # fmt: skip
+
+
+@benchmark("simclr_throughput")
+def simclr_throughput() -> str:
+    """Training images/s and where a step's time goes: augmentation (batched kornia vs per-image loop) vs forward/backward."""
+    from hf_replearn.data.augment import AugmentConfig, build_augmentation
+    from hf_replearn.models.simclr import SimCLRConfig, SimCLRModel
+
+    rows = ["| setting | batch | augment 2 views (batched) | augment 2 views (per image, same ops) | forward+backward+step | images/s (2 views each) |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
+    torch.manual_seed(0)
+    for label, size, widths in (("digits 16x16, widths [16,32,64]", 16, [16, 32, 64]),
+                                ("Fashion-MNIST 28x28, widths [32,64,128]", 28, [32, 64, 128])):  # fmt: skip
+        model = SimCLRModel(SimCLRConfig(image_size=size, widths=widths, projection_dim=64))
+        aug = build_augmentation(AugmentConfig(crop_scale=[0.3, 1.0], jitter_strength=0.5, blur_p=0.0), size, 1)
+        opt = torch.optim.AdamW(model.parameters(), 1e-3)
+        x = torch.rand(256, 1, size, size)
+        t_aug = t_loop = t_step = 0.0
+        reps = 5
+        for i in range(reps + 1):
+            t0 = time.perf_counter()
+            v1, v2 = aug(x), aug(x)
+            t1 = time.perf_counter()
+            if i < 2:
+                [aug(x[j : j + 1]) for j in range(len(x)) for _ in range(2)]
+            t2 = time.perf_counter()
+            loss = model(v1, v2).loss
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            t3 = time.perf_counter()
+            if i:  # the first repetition warms up
+                t_aug += t1 - t0
+                t_step += t3 - t2
+                t_loop += (t2 - t1) if i < 2 else 0
+        t_aug, t_step = t_aug / reps, t_step / reps
+        rows.append(f"| {label} | 256 | {t_aug * 1000:.0f} ms | {t_loop * 1000:.0f} ms ({t_loop / t_aug:.0f}x slower) | "
+                    f"{t_step * 1000:.0f} ms | {256 / (t_aug + t_step):.0f} |")  # fmt: skip
+    return "\n".join(rows + ["", "Augmentation share of a step = batched augment / (augment + forward/backward)."])
