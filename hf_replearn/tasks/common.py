@@ -63,14 +63,13 @@ def probe_and_card(recipe, model, dataset, build_random, results: dict, sections
 
 
 def single_view_trainer(recipe, model, train_dataset, **task_defaults):
-    """A plain ``transformers.Trainer`` for models that compute their own loss from ``pixel_values``
-    (pretext tasks, autoencoders): the model makes its own targets (rotations, masks, the input)."""
-    from transformers import Trainer
-
+    """The project's Trainer (atomic checkpoints) for models that compute their own loss from
+    ``pixel_values`` (pretext tasks, autoencoders): the model makes its own targets (rotations, masks,
+    the input itself)."""
     from hf_replearn.training.args import make_training_args
-    from hf_replearn.training.trainer import ImageCollator
+    from hf_replearn.training.trainer import ImageCollator, ReplearnTrainer
 
     defaults = dict(per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
                     warmup_steps=0.05, num_train_epochs=10, remove_unused_columns=False, dataloader_drop_last=True)  # fmt: skip
     args = make_training_args(recipe, **{**defaults, **task_defaults})
-    return Trainer(model=model, args=args, train_dataset=train_dataset, data_collator=ImageCollator())
+    return ReplearnTrainer(model=model, args=args, train_dataset=train_dataset, data_collator=ImageCollator())
