@@ -3,7 +3,7 @@
 Setup: a GLUE task from the table in ``data/glue.py`` (``data.task``: one of the nine, or an embedded
 task such as ``polarity``), tokenised to ``data.max_length``; AutoModelForSequenceClassification from
 ``model.name_or_path``; LoRA when the recipe has a ``lora`` section.
-Train: transformers ``Trainer`` with the ``training`` arguments (dynamic padding per batch).
+Train: ``ReplearnTrainer`` (transformers Trainer, atomic checkpoints) with the ``training`` arguments (dynamic padding per batch).
 Evaluate: every evaluation split (MNLI: matched and mismatched) with the task's official metric.
 """
 
@@ -52,12 +52,13 @@ def _compute_metrics(metric, regression: bool):
 
 @register_task("glue", GlueRecipe)
 def run(recipe: GlueRecipe) -> dict[str, float]:
-    from transformers import AutoModelForSequenceClassification, Trainer
+    from transformers import AutoModelForSequenceClassification
 
     from hf_replearn.data.glue import get_glue_task, load_glue
     from hf_replearn.evaluation import load_metric
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args, resume_argument
+    from hf_replearn.training.trainer import ReplearnTrainer
     from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, parameter_results, save_finetuned
 
     set_seed(recipe.seed)
@@ -82,7 +83,7 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
         recipe, learning_rate=5e-4 if lora else 2e-5, per_device_train_batch_size=32, per_device_eval_batch_size=64,
         num_train_epochs=3, weight_decay=0.01, warmup_steps=0.06, eval_strategy="no",
     )  # fmt: skip
-    trainer = Trainer(
+    trainer = ReplearnTrainer(
         model=model, args=args, train_dataset=data["train"], processing_class=tokenizer,
         compute_metrics=_compute_metrics(load_metric("glue", task.metric_config), task.is_regression),
     )  # fmt: skip

@@ -3,7 +3,7 @@
 Setup: SQuAD-format examples (the embedded WordNet QA, a hub dataset, or local SQuAD JSON), validated
 (answer_start must point at the answer), cut into ``max_length`` windows sharing ``doc_stride`` tokens;
 AutoModelForQuestionAnswering from ``model.name_or_path``; LoRA when the recipe has a ``lora`` section.
-Train: transformers ``Trainer``. Evaluate: start / end logits of every window -> n-best spans up to
+Train: ``ReplearnTrainer`` (atomic checkpoints). Evaluate: start / end logits of every window -> n-best spans up to
 ``max_answer_length`` tokens (v2: the null answer when it beats the best span by
 ``null_score_diff_threshold``) -> the squad / squad_v2 metric.
 """
@@ -71,13 +71,14 @@ def load_examples(args: SquadDataArgs, where: str):
 
 @register_task("squad", SquadRecipe)
 def run(recipe: SquadRecipe) -> dict[str, float]:
-    from transformers import AutoModelForQuestionAnswering, Trainer
+    from transformers import AutoModelForQuestionAnswering
 
     from hf_replearn.data.squad import prepare_eval_features, prepare_train_features, validate_squad
     from hf_replearn.evaluation import load_metric
     from hf_replearn.evaluation.qa_postprocess import postprocess_qa_predictions, to_metric_inputs
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args, resume_argument
+    from hf_replearn.training.trainer import ReplearnTrainer
     from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, parameter_results, save_finetuned
 
     d, v2 = recipe.data, recipe.data.version_2_with_negative
@@ -99,7 +100,7 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
         recipe, learning_rate=5e-4 if lora else 3e-5, per_device_train_batch_size=12, per_device_eval_batch_size=64,
         num_train_epochs=2, weight_decay=0.01, warmup_steps=0.1,
     )  # fmt: skip
-    trainer = Trainer(model=model, args=args, train_dataset=train, processing_class=tokenizer)
+    trainer = ReplearnTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer)
     train_output = trainer.train(resume_from_checkpoint=resume_argument(recipe))
     save_finetuned(model, tokenizer, recipe.output_dir, recipe.lora)
 

@@ -46,7 +46,7 @@ def recipe_pipeline(steps, batch, max_length, out):
     root = Path(__file__).resolve().parents[2]
     recipe = load_recipe(root / "recipes" / "glue.yaml", [f"output_dir={out}", f"max_steps={steps}",
                          f"per_device_train_batch_size={batch}", f"data.max_length={max_length}",
-                         "data.eval_limit=32", "save_strategy=no"])  # fmt: skip
+                         "data.eval_limit=32", "save_strategy='no'"])  # fmt: skip
     return run_recipe(recipe)["train/samples_per_second"]
 
 
