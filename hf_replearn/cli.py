@@ -2,6 +2,8 @@
 
     hf-replearn train recipes/quickstart.yaml [key=value ...]
     hf-replearn eval probe --model DIR --dataset NAME
+    hf-replearn fewshot --model M --task TASK.yaml --shots 0,1,4,8 --seeds 3
+    hf-replearn hub serve --root DIR --port P | hf-replearn hub push DIR REPO_ID
     hf-replearn recipes
 """
 
@@ -13,6 +15,7 @@ import sys
 from pathlib import Path
 
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation.fewshot.cli import add_fewshot_parser
 from hf_replearn.hub.cli import add_hub_parser
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
@@ -94,13 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("recipes", help="list the recipes that ship").set_defaults(func=_list_recipes)
     add_hub_parser(sub)
+    add_fewshot_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        return (getattr(args, "func", None) or args.handler)(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -19,6 +19,16 @@ from hf_replearn.errors import UserError
 _TASK_MODULES: dict[str, str] = {
     "simclr": "hf_replearn.tasks.simclr",
     "mlm": "hf_replearn.tasks.lm", "clm": "hf_replearn.tasks.lm", "word2vec": "hf_replearn.tasks.word2vec",
+    "glue": "hf_replearn.tasks.glue", "squad": "hf_replearn.tasks.squad",  # fine-tuning (issue 4)
+    "cpc": "hf_replearn.tasks.cpc",
+    "clm_incontext": "hf_replearn.tasks.clm_incontext",
+    "moco": "hf_replearn.tasks.moco",
+    "rotation": "hf_replearn.tasks.rotation",
+    "autoencoder": "hf_replearn.tasks.autoencoder",
+    "beta_vae": "hf_replearn.tasks.autoencoder",
+    "context": "hf_replearn.tasks.pretext",
+    "inpainting": "hf_replearn.tasks.pretext",
+    "colorization": "hf_replearn.tasks.pretext",
 }
 
 

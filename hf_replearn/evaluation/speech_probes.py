@@ -1,0 +1,145 @@
+"""Phone and speaker probes on frozen speech features: the CPC paper's Table 1 in miniature.
+
+van den Oord et al. 2018, Sec. 3.1: a linear classifier on frozen features, per frame for phones and
+on the mean over an utterance for speakers. Feature sets:
+
+- ``cpc``: the context c_t of the trained CPCModel (the paper probes c);
+- ``random_init``: c_t of the same architecture with fresh weights;
+- ``mfcc``: 13 MFCCs + deltas + delta-deltas (39 dims) from ``transformers.audio_utils`` (25 ms Hann
+  window, 10 ms hop, 40 mel bands, DCT-II of the log-mel energies).
+
+Every frame is labelled with the phone at the centre of the samples it sees (``frame_offset``), so each
+feature set is scored against the same alignment. Keys: ``linear_probe/<features>/phone`` (test
+frame accuracy) and ``linear_probe/<features>/speaker`` (test utterance accuracy: unseen sentences
+of the training speakers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from hf_replearn.data.speech import HOP, SAMPLING_RATE, phone_spans_to_frames
+from hf_replearn.errors import UserError
+
+MFCC_WINDOW = 400  # 25 ms at 16 kHz
+
+
+@dataclass
+class SpeechProbeConfig:
+    """How CPC features are probed at the end of ``cpc_speech``."""
+
+    baselines: list[str] = field(default_factory=lambda: ["mfcc", "random_init"])
+    """Feature sets compared with CPC: ``mfcc``, ``random_init``."""
+    layer: str = "c"
+    """Which CPC output is probed: ``c`` (context, as in the paper) or ``z`` (encoder)."""
+    max_train_frames: int = 30000
+    """Training frames for the phone probe, a seeded sample (logistic regression cost grows with it)."""
+    max_iter: int = 300
+    """Iterations of the logistic regression solver."""
+    tsne: bool = True
+    """Draw a t-SNE picture of the test utterance features coloured by speaker."""
+
+    def validate(self) -> None:
+        unknown = set(self.baselines) - {"mfcc", "random_init"}
+        if unknown:
+            raise UserError(f"evaluation.baselines: unknown {sorted(unknown)}; choose from mfcc, random_init")
+        if self.layer not in ("c", "z"):
+            raise UserError(f"evaluation.layer must be `c` or `z`, got {self.layer!r}")
+
+
+def mfcc(wav: np.ndarray, num_mfcc: int = 13, num_mel: int = 40) -> np.ndarray:
+    """(L,) waveform at 16 kHz -> (T, 3 * num_mfcc) MFCC + deltas; frame t covers [160 t, 160 t + 400)."""
+    from scipy.fft import dct
+    from transformers.audio_utils import mel_filter_bank, spectrogram, window_function
+
+    mel = mel_filter_bank(num_frequency_bins=257, num_mel_filters=num_mel, min_frequency=20.0,
+                          max_frequency=SAMPLING_RATE / 2, sampling_rate=SAMPLING_RATE, norm="slaney")
+    log_mel = spectrogram(wav.astype(np.float32), window_function(MFCC_WINDOW, "hann"), frame_length=MFCC_WINDOW,
+                          hop_length=HOP, fft_length=512, power=2.0, center=False, mel_filters=mel,
+                          log_mel="log")  # (num_mel, T)
+    coeffs = dct(log_mel, type=2, axis=0, norm="ortho")[:num_mfcc].T  # (T, num_mfcc)
+    delta = np.gradient(coeffs, axis=0) if len(coeffs) > 1 else np.zeros_like(coeffs)
+    delta2 = np.gradient(delta, axis=0) if len(coeffs) > 1 else np.zeros_like(coeffs)
+    return np.concatenate([coeffs, delta, delta2], axis=1).astype(np.float32)
+
+
+@torch.no_grad()
+def cpc_features(model, wav: np.ndarray, layer: str = "c") -> np.ndarray:
+    """Frozen CPC features of one clip, (L,) -> (T, D)."""
+    model.eval()
+    x = torch.from_numpy(np.asarray(wav, dtype=np.float32)).unsqueeze(0).to(next(model.parameters()).device)
+    out = model(x, return_loss=False)
+    return getattr(out, layer)[0].float().cpu().numpy()
+
+
+def utterance_features(extract, dataset, offset: int):
+    """Per utterance: (T, D) features and their (T,) phone labels; ``offset`` is the sample at a frame's centre."""
+    feats, labels = [], []
+    for row in dataset.with_format("numpy"):
+        f = extract(row["audio"])
+        y = phone_spans_to_frames(row["phone_ids"], row["phone_starts"], len(row["audio"]), HOP, offset)
+        n = min(len(f), len(y))
+        feats.append(f[:n])
+        labels.append(y[:n])
+    return feats, labels
+
+
+def _logistic_accuracy(train_x, train_y, test_x, test_y, max_iter: int) -> float:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # small problems; multi-threaded BLAS spin-waits on a busy machine
+        scaler = StandardScaler().fit(train_x)
+        clf = LogisticRegression(max_iter=max_iter).fit(scaler.transform(train_x), train_y)
+        return float((clf.predict(scaler.transform(test_x)) == test_y).mean())
+
+
+def probe_feature_set(name: str, extract, offset: int, dataset, cfg: SpeechProbeConfig, seed: int = 0):
+    """Phone (per frame) and speaker (per utterance, mean over frames) linear probes of one feature set."""
+    (tr_f, tr_y), (te_f, te_y) = (utterance_features(extract, dataset[s], offset) for s in ("train", "test"))
+    train_x, train_y = np.concatenate(tr_f), np.concatenate(tr_y)
+    if len(train_x) > cfg.max_train_frames:
+        keep = np.random.default_rng(seed).choice(len(train_x), cfg.max_train_frames, replace=False)
+        train_x, train_y = train_x[keep], train_y[keep]
+    results = {
+        f"linear_probe/{name}/phone": _logistic_accuracy(train_x, train_y, np.concatenate(te_f), np.concatenate(te_y), cfg.max_iter),
+    }
+    train_u, test_u = np.stack([f.mean(0) for f in tr_f]), np.stack([f.mean(0) for f in te_f])
+    train_s, test_s = np.asarray(dataset["train"]["speaker"]), np.asarray(dataset["test"]["speaker"])
+    results[f"linear_probe/{name}/speaker"] = _logistic_accuracy(train_u, train_s, test_u, test_s, cfg.max_iter)
+    return results, test_u
+
+
+def evaluate_speech_representations(model, dataset, cfg: SpeechProbeConfig, random_init_model=None, plot_path=None):
+    """Probe CPC and the baselines on a speech DatasetDict (train/test with audio, speaker, phone spans)."""
+    cfg.validate()
+    offset = model.config.receptive_field // 2
+    feature_sets = {"cpc": (lambda w: cpc_features(model, w, cfg.layer), offset)}
+    if "random_init" in cfg.baselines and random_init_model is not None:
+        feature_sets["random_init"] = (lambda w: cpc_features(random_init_model, w, cfg.layer), offset)
+    if "mfcc" in cfg.baselines:
+        feature_sets["mfcc"] = (mfcc, MFCC_WINDOW // 2)
+    results, utterances = {}, {}
+    for name, (extract, frame_offset) in feature_sets.items():
+        scores, utterances[name] = probe_feature_set(name, extract, frame_offset, dataset, cfg)
+        results.update(scores)
+    if cfg.tsne and plot_path is not None:
+        from hf_replearn.evaluation.plots import tsne_plot
+
+        speakers = np.asarray(dataset["test"]["speaker"])
+        names = dataset["test"].features["speaker"].names if hasattr(dataset["test"].features["speaker"], "names") else None
+        tsne_plot(utterances["cpc"], speakers, plot_path, class_names=names)
+    return results
+
+
+def speech_probe_table(results: dict[str, float]) -> str:
+    """Markdown: one row per feature set, phone and speaker accuracy."""
+    names = [k.split("/")[1] for k in results if k.startswith("linear_probe/") and k.endswith("/phone")]
+    lines = ["| features | phone | speaker |", "|---|---|---|"]
+    for n in names:
+        lines.append(f"| {n} | {results[f'linear_probe/{n}/phone']:.3f} | {results.get(f'linear_probe/{n}/speaker', float('nan')):.3f} |")
+    return "\n".join(lines)

@@ -1,0 +1,71 @@
+"""CPC speech benchmarks: the probe table (CPC vs MFCC vs random init) and the paper's Table 2 in miniature.
+
+Sized for 2 busy CPU cores: hidden/context 128, 0.64 s windows, one torch thread (a CPC step took
+0.64 s with 1 thread and 2.0 s with 2 on the shared machine). ``CPC_BENCH_STEPS`` / ``CPC_TABLE2_STEPS``
+change the number of training steps.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+import torch
+
+from scripts.bench.common import ROOT, benchmark
+
+SMALL = ["model.hidden_size=128", "model.context_size=128", "data.crop_samples=10240", "logging_steps=50",
+         "save_steps=100000", "learning_rate=0.0005", "disable_tqdm=true"]  # fmt: skip
+
+
+def _run(*overrides: str) -> tuple[dict, float]:
+    from hf_replearn.config import load_recipe
+    from hf_replearn.tasks import run_recipe
+
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        recipe = load_recipe(ROOT / "recipes" / "cpc_speech.yaml", [f"output_dir={tmp}/run", *SMALL, *overrides])
+        start = time.perf_counter()
+        results = run_recipe(recipe)
+    return results, time.perf_counter() - start
+
+
+@benchmark("cpc_speech")
+def cpc_speech() -> str:
+    """CPC on the espeak-ng corpus: phone/speaker probes vs MFCC and random init (target: speaker >= 0.90)."""
+    from hf_replearn.evaluation.speech_probes import speech_probe_table
+
+    steps = int(os.environ.get("CPC_BENCH_STEPS", 600))
+    results, wall = _run(f"max_steps={steps}")
+    r = {f: (results[f"linear_probe/{f}/phone"], results[f"linear_probe/{f}/speaker"]) for f in ("cpc", "mfcc", "random_init")}
+    speaker_ok = r["cpc"][1] >= 0.90 and r["cpc"][1] > max(r["mfcc"][1], r["random_init"][1])
+    phone_ok = r["cpc"][0] > max(r["mfcc"][0], r["random_init"][0])
+    return "\n".join([
+        speech_probe_table(results), "",
+        f"Training {results['train/runtime_s']:.0f} s ({steps} steps of 8 x 0.64 s windows; InfoNCE "
+        f"{results['train/first_logged_loss']:.2f} -> {results['train/last_logged_loss']:.2f}), "
+        f"evaluation {results['eval/runtime_s']:.0f} s, wall time {wall:.0f} s.", "",
+        f"Targets: speaker probe on CPC >= 0.90 and above MFCC and random init: **{r['cpc'][1]:.3f}** "
+        f"({'met' if speaker_ok else 'NOT met'}); phone probe on CPC above MFCC and random init: **{r['cpc'][0]:.3f}** "
+        f"vs {r['mfcc'][0]:.3f} / {r['random_init'][0]:.3f} ({'met' if phone_ok else 'NOT met'}).",
+    ])  # fmt: skip
+
+
+@benchmark("cpc_table2")
+def cpc_table2() -> str:
+    """Phone probe against the number of steps predicted (K) and the negative-sampling strategy (short runs)."""
+    steps = int(os.environ.get("CPC_TABLE2_STEPS", 150))
+    only = os.environ.get("CPC_TABLE2_ONLY", "")  # `K` or `negatives`: half the table
+    runs = [] if only == "negatives" else [(f"K = {k}", [f"model.num_prediction_steps={k}"]) for k in (2, 4, 8, 12, 16)]
+    if only != "K":
+        runs += [(f"negatives: {n}", [f"model.negative_sampling={n}"]) for n in ("same_sequence", "same_speaker", "mixed")]
+    rows = ["| run | phone | speaker | last InfoNCE | train s |", "|---|---|---|---|---|"]
+    for name, overrides in runs:
+        results, _ = _run(f"max_steps={steps}", "evaluation.baselines=[]", "evaluation.tsne=false",
+                          "evaluation.max_train_frames=15000", *overrides)
+        rows.append(f"| {name} | {results['linear_probe/cpc/phone']:.3f} | {results['linear_probe/cpc/speaker']:.3f} | "
+                    f"{results['train/last_logged_loss']:.3f} | {results['train/runtime_s']:.0f} |")
+        print(rows[-1], flush=True)  # a long run: rows as they come
+    return "\n".join(rows + ["", f"{steps} training steps each (K = 12, same_sequence unless named); the InfoNCE of "
+                             "different K or negatives is not comparable across rows."])
