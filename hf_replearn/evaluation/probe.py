@@ -156,7 +156,9 @@ def _probe_features(name, train_x, train_y, test_x, test_y, cfg) -> dict[str, fl
             else knn_accuracy(train_x[idx], train_y[idx], test_x, test_y, min(cfg.knn_k, np.unique(train_y[idx], return_counts=True)[1].min()))
         )  # fmt: skip
     if cfg.kmeans_nmi:
-        results[f"kmeans_nmi/{name}"] = kmeans_nmi(te, test_y)
+        # On the features as they are, not standardised: standardising would blow up PCA's low-variance
+        # components and ICA's noise directions (measured on digits: PCA NMI 0.17 standardised).
+        results[f"kmeans_nmi/{name}"] = kmeans_nmi(np.asarray(test_x, dtype=np.float64), test_y)
     return results
 
 
