@@ -1,7 +1,7 @@
 """The steps every image task shares after building its model: train, save, probe, model card.
 
-``simclr.py`` spells them out once as the reference; the other image tasks call these so that the
-tasks differ only in what differs (model, trainer, loss inputs).
+Every image task (simclr.py is the shortest to read) calls these, so that the tasks differ only in
+what differs (model, trainer, loss inputs).
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ Evaluate: frozen h = f(x) against raw pixels, PCA and a random encoder (``evalua
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from transformers import set_seed
@@ -15,7 +14,7 @@ from transformers import set_seed
 from hf_replearn.config import Recipe
 from hf_replearn.data.augment import AugmentConfig, build_augmentation
 from hf_replearn.data.images import ImageDataConfig, load_image_dataset
-from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, probe_table
+from hf_replearn.evaluation.probe import ProbeConfig
 from hf_replearn.tasks import register_task
 
 
@@ -60,10 +59,9 @@ def build_model(recipe: SimCLRRecipe, num_channels: int, image_size: int):
 
 @register_task("simclr", SimCLRRecipe)
 def run(recipe: SimCLRRecipe) -> dict[str, float]:
-    from hf_replearn.hub.model_card import write_model_card
-    from hf_replearn.training.args import make_training_args, resume_argument
-    from hf_replearn.training.outputs import save_model_atomically
-    from hf_replearn.training.trainer import ImageCollator, TwoViewTrainer, logged_loss_range
+    from hf_replearn.tasks.common import probe_and_card, train_and_save
+    from hf_replearn.training.args import make_training_args
+    from hf_replearn.training.trainer import ImageCollator, TwoViewTrainer
 
     recipe.augment.validate()
     recipe.evaluation.validate()
@@ -80,29 +78,5 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
         model=model, args=args, train_dataset=dataset["train"], data_collator=ImageCollator(),
         augmentation=build_augmentation(recipe.augment, image_size, num_channels),
     )  # fmt: skip
-    train_output = trainer.train(resume_from_checkpoint=resume_argument(recipe))
-    save_model_atomically(model, recipe.output_dir)
-    results = {
-        "train/loss": float(train_output.training_loss),
-        "train/runtime_s": float(train_output.metrics["train_runtime"]),
-        "train/samples_per_second": float(train_output.metrics["train_samples_per_second"]),
-        "train/steps": int(train_output.global_step),
-        **logged_loss_range(trainer),
-    }
-
-    start = time.perf_counter()
-    set_seed(recipe.seed + 1)  # the random baseline: same architecture, fresh weights
-    random_model = build_model(recipe, num_channels, image_size).to(model.device)
-    probe, _ = evaluate_representations(
-        model, dataset, recipe.evaluation, random_init_model=random_model, plot_path=recipe.output_dir / "tsne.png"
-    )
-    results.update(probe)
-    results["eval/runtime_s"] = time.perf_counter() - start
-
-    table = probe_table(probe)
-    print(f"\nLinear probe (test accuracy) on {recipe.data.name}; k-NN with k={recipe.evaluation.knn_k}:\n{table}\n")
-    sections = {"Representation quality": table}
-    if recipe.evaluation.tsne:
-        sections["t-SNE of test features"] = "![t-SNE of the test features, coloured by class](tsne.png)"
-    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name)
-    return results
+    results = train_and_save(recipe, trainer, model)
+    return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size), results)

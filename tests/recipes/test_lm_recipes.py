@@ -16,17 +16,6 @@ TINY = ["dataset_limit=200", "data.block_size=32", "tokenizer.vocab_size=300", "
         "model.num_layers=1", "model.num_heads=2", "model.intermediate_size=64", "max_steps=3",
         "per_device_train_batch_size=8", "per_device_eval_batch_size=32", "logging_steps=1"]
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models on a shared 2-core machine: one thread avoids OpenMP spin-wait contention (~50x here)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 NEEDS = {"mlm_bert.yaml": shutil.which("bible"), "clm_gpt2.yaml": text.FORTUNES_DIR.is_dir(),
          "mlm_roberta.yaml": list(Path("/usr/share/doc").glob("python3*/html/_sources"))}
 

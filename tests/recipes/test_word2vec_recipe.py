@@ -13,17 +13,6 @@ from hf_replearn.tasks import run_recipe
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "word2vec.yaml"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models on a shared 2-core machine: one thread avoids OpenMP spin-wait contention."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.skipif(shutil.which("bible") is None, reason="apt-get install bible-kjv bible-kjv-text")
 def test_word2vec_recipe_smoke(tmp_path):
     assert RECIPE.read_text().splitlines()[0] == "# hf-replearn train recipes/word2vec.yaml"

@@ -15,18 +15,6 @@ pytestmark = pytest.mark.skipif(not text.FORTUNES_DIR.is_dir(), reason="apt-get 
 
 TINY = {"hidden_size": 32, "num_layers": 2, "num_heads": 2}
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models on a shared 2-core machine: one thread avoids OpenMP spin-wait contention (~50x here)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-
 def _recipe(task="mlm", tmp_path="/tmp/unused", **sections):
     raw = {"task": task, "seed": 0, "dataset_limit": 300, "data": {"corpus": "fortunes", "block_size": 64},
            "tokenizer": {"vocab_size": 400}, "model": dict(TINY), "training": {"output_dir": str(tmp_path)}}

@@ -4,9 +4,6 @@ import pytest
 import torch
 import yaml
 
-# These models are tiny: with several processes sharing two cores, one intra-op thread is many times
-# faster than two that spin against each other.
-torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
