@@ -2,6 +2,8 @@
 
     hf-replearn train recipes/quickstart.yaml [key=value ...]
     hf-replearn eval probe --model DIR --dataset NAME
+    hf-replearn fewshot --model M --task TASK.yaml --shots 0,1,4,8 --seeds 3
+    hf-replearn hub serve --root DIR --port P | hf-replearn hub push DIR REPO_ID
     hf-replearn recipes
 """
 
@@ -13,6 +15,8 @@ import sys
 from pathlib import Path
 
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation.fewshot.cli import add_fewshot_parser
+from hf_replearn.hub.cli import add_hub_parser
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -38,7 +42,17 @@ def _eval_probe(args) -> int:
     from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, probe_table
     from hf_replearn.training.outputs import prepare_output_dir, write_results
 
-    model_dir = Path(args.model)
+    baselines = [] if args.no_baselines else [b for b in args.baselines.split(",") if b]
+    if len(args.model) > 1:
+        from hf_replearn.evaluation.compare import probe_many
+
+        out = Path(args.output_dir or "outputs/probe-comparison")
+        probe_many(args.model, args.dataset, out, baselines=baselines,
+                   label_fractions=[float(f) for f in args.label_fractions.split(",")], dataset_limit=args.dataset_limit,
+                   image_size=args.image_size, seeds=args.seeds, trust_remote_code=args.trust_remote_code, overwrite=args.overwrite)  # fmt: skip
+        print((out / "comparison.md").read_text())
+        return 0
+    model_dir = Path(args.model[0])
     if not (model_dir / "config.json").is_file():
         raise UserError(f"--model {model_dir}: no config.json there; pass the output_dir of a training run")
     model = AutoModel.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
@@ -50,8 +64,8 @@ def _eval_probe(args) -> int:
     if channels != model.config.num_channels:
         raise UserError(f"--dataset {args.dataset} has {channels}-channel images; the model takes {model.config.num_channels}")
     out = prepare_output_dir(Path(args.output_dir or model_dir / f"probe-{Path(args.dataset).name}"), overwrite=args.overwrite)
-    probe = ProbeConfig(seeds=args.seeds, baselines=["raw", "pca", "random_init"] if not args.no_baselines else [])
-    random_model = type(model)(model.config) if not args.no_baselines else None
+    probe = ProbeConfig(seeds=args.seeds, baselines=baselines)
+    random_model = type(model)(model.config) if "random_init" in baselines else None
     results, _ = evaluate_representations(model, dataset, probe, random_init_model=random_model, plot_path=out / "tsne.png")
     write_results(out, results)
     print(probe_table(results))
@@ -79,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="evaluate a trained model").add_subparsers(dest="what", required=True)
     probe = ev.add_parser("probe", help="linear and k-NN probes on frozen features, against baselines")
-    probe.add_argument("--model", required=True, help="a model directory written by a training recipe")
+    probe.add_argument("--model", required=True, action="append",
+                       help="a model directory written by a training recipe; repeat it to compare several models in one table")
+    probe.add_argument("--baselines", default="raw,pca,random_init", help="comma-separated: raw, pca, ica, dictionary, rbm, random_init")
+    probe.add_argument("--label-fractions", default="0.01,0.1,1.0", help="label fractions for the several-model comparison")
     probe.add_argument("--dataset", required=True, help="digits, fashion_mnist, mnist_5k, an imagefolder dir or hub id")
     probe.add_argument("--output-dir", help="where results.json goes (default: MODEL/probe-DATASET)")
     probe.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
@@ -92,13 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     probe.set_defaults(func=_eval_probe)
 
     sub.add_parser("recipes", help="list the recipes that ship").set_defaults(func=_list_recipes)
+    add_hub_parser(sub)
+    add_fewshot_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        return (getattr(args, "func", None) or args.handler)(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

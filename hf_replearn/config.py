@@ -180,6 +180,9 @@ def _convert(value, tp, where: str, key: str):
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
+        non_none = [a for a in args if a is not type(None)]
+        if len(non_none) == 1:  # Optional[X]: X's own error (e.g. a section's) is the useful one
+            return _convert(value, non_none[0], where, key)
         errors = []
         for arg in args:
             if arg is type(None):
@@ -230,6 +233,8 @@ def _check_training(values: dict, where: str) -> dict:
         tp = hints.get(name, typing.Any)
         if name == "resume_from_checkpoint":  # Trainer.train takes true (latest checkpoint) or a path
             tp = bool | str | None
+        if value is False and name.endswith("_strategy"):
+            value = "no"  # YAML reads a bare `no` as false: save_strategy=no means the strategy "no"
         # TrainingArguments accepts strings for its enums (eval_strategy: "steps") and report_to lists.
         if value is None or isinstance(value, str) and not _is_plain(tp, (int, float, bool)):
             out[name] = value

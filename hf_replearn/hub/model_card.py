@@ -1,44 +1,171 @@
-"""Model cards (README.md in an output directory) with YAML metadata the hub reads."""
+"""Model cards (README.md in an output directory) with YAML metadata the Hub reads.
+
+The metadata (built with huggingface_hub's ``ModelCardData``) holds:
+
+- ``model-index``: one entry per number in ``results.json`` (``metric_type`` = its key), on the
+  evaluation dataset, so the Hub shows the run's evaluation results;
+- ``datasets``, ``base_model`` (absent when trained from scratch), ``library_name``, ``tags``
+  (``hf_replearn``, the task name, ``representation-learning``);
+- ``hyperparameters``: the recipe, flattened to dotted keys (``training.learning_rate``);
+- ``reproduce``: the command that reproduces the run.
+
+The body repeats them for people, then the task's own sections (tables, plots), the run's other plots
+(``*.png`` in the output directory) and the recipe as YAML.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
 from pathlib import Path
 
 import yaml
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from hf_replearn.training.outputs import atomic_write_text
+from hf_replearn.errors import UserError
+from hf_replearn.training.outputs import RESULTS_FILE, atomic_write_text
 
-
-def card_metadata(recipe, results: dict[str, float], dataset_name: str | None = None, base_model: str | None = None) -> dict:
-    """YAML front matter: library, tags, datasets, base model and a model-index with the run's results."""
-    meta = {"library_name": "hf_replearn", "tags": ["hf_replearn", recipe.task, "representation-learning"]}
-    if dataset_name:
-        meta["datasets"] = [dataset_name]
-    if base_model:
-        meta["base_model"] = base_model
-    metrics = [{"type": key, "name": key, "value": round(float(value), 6)} for key, value in sorted(results.items()) if value is not None]
-    if metrics:
-        meta["model-index"] = [
-            {
-                "name": recipe.hub.hub_model_id or Path(recipe.output_dir).name,
-                "results": [{"task": {"type": "representation-learning", "name": recipe.task},
-                             "dataset": {"name": dataset_name or "unknown", "type": dataset_name or "unknown"},
-                             "metrics": metrics}],
-            }
-        ]  # fmt: skip
-    return meta
+CARD_FILE = "README.md"
+# Where a recipe may name its data and its starting checkpoint; the first key present wins.
+_DATASET_KEYS = ("data.dataset", "data.name", "data.path", "dataset")
+_BASE_MODEL_KEYS = ("model.pretrained_model_name_or_path", "model.base_model", "model.name_or_path", "base_model")
 
 
-def write_model_card(output_dir, recipe, results: dict[str, float], sections: dict[str, str], dataset_name=None, base_model=None) -> Path:
-    """Write OUTPUT_DIR/README.md: metadata, the command that reproduces the run, then ``sections``."""
-    meta = card_metadata(recipe, results, dataset_name, base_model)
-    command = recipe.command or f"hf-replearn train {recipe.source}"
-    body = [f"# {recipe.task} ({dataset_name or 'custom data'})", "", "Trained with hf_replearn. Reproduce with:", "",
-            "```bash", command, "```", ""]  # fmt: skip
-    for title, text in sections.items():
-        body += [f"## {title}", "", text.strip(), ""]
-    body += ["## Recipe", "", "```yaml", yaml.safe_dump(recipe.to_dict(), sort_keys=False).strip(), "```", ""]
-    text = "---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n\n" + "\n".join(body)
-    path = Path(output_dir) / "README.md"
-    atomic_write_text(path, text)
+@dataclasses.dataclass
+class CardInfo:
+    """Everything a card says about one run."""
+
+    model_name: str
+    """The repo id (``team/name``) or a display name."""
+    task: str
+    """The hf_replearn task, e.g. ``simclr``."""
+    results: dict
+    """Metric name -> number, as in ``results.json``."""
+    datasets: list[str] = dataclasses.field(default_factory=list)
+    base_model: str | None = None
+    hyperparameters: dict = dataclasses.field(default_factory=dict)
+    command: str = ""
+    plots: list[str] = dataclasses.field(default_factory=list)
+    """Paths of images relative to the output directory (uploaded next to the card)."""
+    sections: dict = dataclasses.field(default_factory=dict)
+    """Markdown sections the task adds, title -> text (a probe table, a plot)."""
+    recipe_yaml: str = ""
+    hub_task_type: str = "representation-learning"
+    """The task ``type`` in ``model-index``."""
+    library_name: str = "hf_replearn"
+    """``hf_replearn`` when the model needs ``import hf_replearn.models`` to load; ``transformers`` if not."""
+    eval_split: str = "test"
+
+
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """``{"training": {"lr": 1}}`` -> ``{"training.lr": 1}``; ``None`` values are dropped."""
+    flat = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        elif value is not None:
+            flat[name] = value if isinstance(value, (bool, int, float, str)) else str(value)
+    return flat
+
+
+def eval_results(info: CardInfo) -> list[EvalResult]:
+    dataset = info.datasets[0] if info.datasets else "unspecified"
+    out = []
+    for metric, value in sorted(info.results.items()):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            continue  # results.json stores a diverged metric as null: nothing to index
+        out.append(EvalResult(task_type=info.hub_task_type, task_name=info.task, dataset_type=dataset,
+                              dataset_name=dataset, dataset_split=info.eval_split, metric_type=metric,
+                              metric_name=metric, metric_value=value))
+    return out
+
+
+def build_model_card(info: CardInfo) -> ModelCard:
+    data = ModelCardData(
+        model_name=info.model_name, base_model=info.base_model, datasets=info.datasets or None,
+        library_name=info.library_name, tags=["hf_replearn", info.task, "representation-learning"],
+        eval_results=eval_results(info) or None,
+        hyperparameters=info.hyperparameters or None, reproduce=info.command or None,
+    )
+    lines = [f"# {info.model_name}", "",
+             f"A `{info.task}` representation model trained with hf_replearn on "
+             f"{', '.join(info.datasets) or 'an unnamed dataset'}"
+             f"{f', starting from `{info.base_model}`' if info.base_model else ', from scratch'}.", ""]
+    for title, text in info.sections.items():
+        lines += [f"## {title}", "", text.strip(), ""]
+    if info.results:
+        lines += ["## Evaluation", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(info.results.items())] + [""]
+    if info.command:
+        lines += ["## Reproduce", "", "```bash", info.command, "```", ""]
+    if info.hyperparameters:
+        lines += ["## Hyperparameters", "", "| key | value |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(info.hyperparameters.items())] + [""]
+    shown = "\n".join(info.sections.values())
+    plots = [p for p in info.plots if f"({p})" not in shown]  # not already in a task's section
+    if plots:
+        lines += ["## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots] + [""]
+    if info.recipe_yaml:
+        lines += ["## Recipe", "", "```yaml", info.recipe_yaml.strip(), "```", ""]
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines))
+
+
+def _fmt(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else f"`{value}`" if isinstance(value, str) else str(value)
+
+
+def read_results(output_dir: Path) -> dict:
+    path = Path(output_dir) / RESULTS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UserError(f"{path} is not valid JSON ({err}); rerun the evaluation or delete the file") from None
+    if not isinstance(results, dict):
+        raise UserError(f"{path} must hold a JSON object of metric names to numbers")
+    return results
+
+
+def find_plots(output_dir: Path) -> list[str]:
+    output_dir = Path(output_dir)
+    return sorted(p.relative_to(output_dir).as_posix() for p in output_dir.rglob("*.png")
+                  if not any(part.startswith(("checkpoint-", ".")) for part in p.relative_to(output_dir).parts))
+
+
+def card_info_from_recipe(recipe, results: dict, output_dir: Path | None = None, dataset_name: str | None = None,
+                          base_model: str | None = None, sections: dict | None = None) -> CardInfo:
+    """A card for a recipe run: hyperparameters from the recipe, command, datasets and base model
+    (``dataset_name`` / ``base_model`` when given, else looked up in the recipe)."""
+    flat = flatten({k: v for k, v in recipe.to_dict().items() if k != "hub"})
+    datasets = [dataset_name] if dataset_name else [str(flat[k]) for k in _DATASET_KEYS if k in flat][:1]
+    base = base_model or next((str(flat[k]) for k in _BASE_MODEL_KEYS if k in flat), None)
+    hub = getattr(recipe, "hub", None)
+    return CardInfo(
+        model_name=(hub.hub_model_id if hub is not None and hub.hub_model_id else recipe.task),
+        task=recipe.task, results=dict(results), datasets=datasets, base_model=base, hyperparameters=flat,
+        command=recipe.command or (f"hf-replearn train {recipe.source}" if recipe.source != "<dict>" else ""),
+        plots=find_plots(output_dir or recipe.output_dir), sections=dict(sections or {}),
+        recipe_yaml=yaml.safe_dump(recipe.to_dict(), sort_keys=False),
+    )
+
+
+def save_model_card(output_dir: Path, card: ModelCard) -> Path:
+    path = Path(output_dir) / CARD_FILE
+    atomic_write_text(path, str(card))
     return path
+
+
+def card_metadata(recipe, results: dict, dataset_name: str | None = None, base_model: str | None = None) -> dict:
+    """The card's YAML front matter as a dict."""
+    info = card_info_from_recipe(recipe, results, dataset_name=dataset_name, base_model=base_model)
+    return build_model_card(info).data.to_dict()
+
+
+def write_model_card(output_dir, recipe, results: dict, sections: dict | None = None, dataset_name=None,
+                     base_model=None) -> Path:
+    """Write OUTPUT_DIR/README.md for a finished recipe run: metadata, the reproduce command, ``sections``."""
+    info = card_info_from_recipe(recipe, results, Path(output_dir), dataset_name, base_model, sections)
+    return save_model_card(output_dir, build_model_card(info))

@@ -1,5 +1,7 @@
 """Losses, one per module, each with its paper and equation in the docstring."""
 
+from hf_replearn.losses.cpc_infonce import CPCInfoNCELoss
+from hf_replearn.losses.infonce import InfoNCELoss
 from hf_replearn.losses.ntxent import NTXentLoss
 
-__all__ = ["NTXentLoss"]
+__all__ = ["CPCInfoNCELoss", "InfoNCELoss", "NTXentLoss"]

@@ -13,7 +13,15 @@ from transformers import AutoConfig, AutoModel
 
 FAMILIES: dict[str, tuple[str, str, str]] = {
     "simclr": ("hf_replearn.models.simclr", "SimCLRConfig", "SimCLRModel"),
+    "word2vec": ("hf_replearn.models.word2vec", "Word2VecConfig", "Word2VecModel"),
     "cpc": ("hf_replearn.models.cpc", "CPCConfig", "CPCModel"),
+    "moco": ("hf_replearn.models.moco", "MoCoConfig", "MoCoModel"),
+    "rotation": ("hf_replearn.models.rotation", "RotationConfig", "RotationModel"),
+    "autoencoder": ("hf_replearn.models.autoencoder", "AutoencoderConfig", "AutoencoderModel"),
+    "beta_vae": ("hf_replearn.models.beta_vae", "BetaVAEConfig", "BetaVAEModel"),
+    "context": ("hf_replearn.models.context", "ContextConfig", "ContextModel"),
+    "inpainting": ("hf_replearn.models.inpainting", "InpaintingConfig", "InpaintingModel"),
+    "colorization": ("hf_replearn.models.colorization", "ColorizationConfig", "ColorizationModel"),
 }
 
 

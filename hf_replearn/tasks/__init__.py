@@ -18,7 +18,17 @@ from hf_replearn.errors import UserError
 
 _TASK_MODULES: dict[str, str] = {
     "simclr": "hf_replearn.tasks.simclr",
+    "mlm": "hf_replearn.tasks.lm", "clm": "hf_replearn.tasks.lm", "word2vec": "hf_replearn.tasks.word2vec",
+    "glue": "hf_replearn.tasks.glue", "squad": "hf_replearn.tasks.squad",  # fine-tuning (issue 4)
     "cpc": "hf_replearn.tasks.cpc",
+    "clm_incontext": "hf_replearn.tasks.clm_incontext",
+    "moco": "hf_replearn.tasks.moco",
+    "rotation": "hf_replearn.tasks.rotation",
+    "autoencoder": "hf_replearn.tasks.autoencoder",
+    "beta_vae": "hf_replearn.tasks.autoencoder",
+    "context": "hf_replearn.tasks.pretext",
+    "inpainting": "hf_replearn.tasks.pretext",
+    "colorization": "hf_replearn.tasks.pretext",
 }
 
 
@@ -56,9 +66,11 @@ def get_task(name, source: str = "<dict>") -> TaskSpec:
 
 def run_recipe(recipe) -> dict[str, float]:
     """Run a parsed recipe end to end: guard the output directory, run the task, write results.json."""
+    from hf_replearn.hub.push import check_hub_recipe, push_recipe
     from hf_replearn.training.outputs import prepare_output_dir, write_results
 
     spec = get_task(recipe.task, recipe.source)
+    check_hub_recipe(recipe)  # a bad hub_model_id fails before hours of training, not after
     prepare_output_dir(
         recipe.output_dir,
         overwrite=recipe.overwrite_output_dir,
@@ -66,4 +78,5 @@ def run_recipe(recipe) -> dict[str, float]:
     )
     results = spec.run(recipe)
     write_results(recipe.output_dir, results)
+    push_recipe(recipe, results)  # when hub.push_to_hub is set; writes README.md if the task did not
     return results

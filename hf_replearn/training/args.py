@@ -18,7 +18,10 @@ BASE_DEFAULTS = {
 
 def make_training_args(recipe, **task_defaults) -> TrainingArguments:
     """Build TrainingArguments from task defaults, then the recipe's ``training`` keys, then its seed."""
-    values = {**BASE_DEFAULTS, **task_defaults, **recipe.training}
+    import torch
+
+    # Pinned memory only helps host-to-GPU copies; on CPU, transformers would warn on every run.
+    values = {**BASE_DEFAULTS, "dataloader_pin_memory": torch.cuda.is_available(), **task_defaults, **recipe.training}
     values.pop("resume_from_checkpoint", None)  # passed to Trainer.train, see resume_argument
     values["output_dir"] = str(recipe.output_dir)
     values["seed"] = recipe.seed

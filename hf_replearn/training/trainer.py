@@ -6,27 +6,38 @@ import numpy as np
 import torch
 from transformers import Trainer
 
+from hf_replearn.training.checkpoints import AtomicCheckpointMixin
+
+
+class ReplearnTrainer(AtomicCheckpointMixin, Trainer):
+    """``transformers.Trainer`` whose checkpoints are published atomically (training/checkpoints.py):
+    a crash mid-save leaves the previous checkpoint as the latest. Every recipe trains with this class."""
+
 
 class ImageCollator:
     """Stacks uint8 (C, H, W) images into a float batch in [0, 1]; labels go under ``labels`` if asked."""
 
-    def __init__(self, with_labels: bool = False):
+    def __init__(self, with_labels: bool = False, with_index: bool = False):
         self.with_labels = with_labels
+        self.with_index = with_index  # ``sample_index`` from an ``index`` column (MoCo's memory bank)
 
     def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
         pixels = torch.from_numpy(np.stack([np.asarray(f["pixel_values"]) for f in features])).float().div_(255)
         batch = {"pixel_values": pixels}
         if self.with_labels:
             batch["labels"] = torch.tensor([int(f["label"]) for f in features])
+        if self.with_index:
+            batch["sample_index"] = torch.tensor([int(f["index"]) for f in features])
         return batch
 
 
-class TwoViewTrainer(Trainer):
+class TwoViewTrainer(ReplearnTrainer):
     """Draws two augmented views of each image on the training device, then calls
     ``model(pixel_values=view1, pixel_values_2=view2)``, whose output carries the loss.
 
     Augmenting inside ``compute_loss`` (rather than in the collator) runs kornia on the GPU when there
-    is one and keeps dataloader workers free of torch randomness.
+    is one and keeps dataloader workers free of torch randomness. Other collated inputs (``sample_index``)
+    are passed on unchanged.
     """
 
     def __init__(self, *args, augmentation: torch.nn.Module, **kwargs):
@@ -35,7 +46,8 @@ class TwoViewTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         x = inputs["pixel_values"]
-        outputs = model(pixel_values=self.augmentation(x), pixel_values_2=self.augmentation(x))
+        extra = {k: v for k, v in inputs.items() if k != "pixel_values"}
+        outputs = model(pixel_values=self.augmentation(x), pixel_values_2=self.augmentation(x), **extra)
         return (outputs.loss, outputs) if return_outputs else outputs.loss
 
 

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from scripts.bench.common import REGISTRY, ROOT  # noqa: E402
 
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
-MODULES = ["scripts.bench.bench_simclr"]
+MODULES = ["scripts.bench.bench_simclr", "scripts.bench.bench_text", "scripts.bench.bench_word2vec",
+           "scripts.bench.bench_images"]
 
 
 def machine() -> str:

@@ -49,7 +49,6 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.timeout(120) if hasattr(pytest.mark, "timeout") else (lambda f: f)
 def test_two_processes_equal_one_process_with_double_batch(tmp_path):
     out = tmp_path / "dist.pt"
     mp.spawn(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)

@@ -6,7 +6,7 @@ import math
 
 from transformers import PreTrainedConfig
 
-from hf_replearn.losses.infonce import NEGATIVE_SAMPLING
+from hf_replearn.losses.cpc_infonce import NEGATIVE_SAMPLING
 
 
 class CPCConfig(PreTrainedConfig):

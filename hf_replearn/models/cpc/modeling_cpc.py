@@ -10,7 +10,7 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from hf_replearn.errors import UserError
-from hf_replearn.losses.infonce import CPCInfoNCELoss
+from hf_replearn.losses.cpc_infonce import CPCInfoNCELoss
 from hf_replearn.models.cpc.configuration_cpc import CPCConfig
 
 

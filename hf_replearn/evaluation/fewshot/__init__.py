@@ -1,0 +1,13 @@
+"""Few-shot prompt evaluation in the GPT-3 style, with lm-evaluation-harness task files.
+
+- :mod:`.task`: task YAML (lm-eval keys), templates, dataset loading, export to lm-eval;
+- :mod:`.prompts`: seeded per-document demonstration sampling and prompt assembly;
+- :mod:`.scoring`: log-likelihood of choices with the shared prompt encoded once; greedy generation;
+- :mod:`.metrics`: acc, acc_norm, acc_mutual_info, exact_match, f1;
+- :mod:`.evaluate`: one (k, seed) or a grid of k x seeds; :mod:`.cli`: ``hf-replearn fewshot``.
+"""
+
+from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, evaluate_task, load_model
+from hf_replearn.evaluation.fewshot.task import FewShotTask, export_lm_eval, load_task
+
+__all__ = ["FewShotTask", "evaluate_grid", "evaluate_task", "export_lm_eval", "load_model", "load_task"]

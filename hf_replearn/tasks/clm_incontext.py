@@ -1,0 +1,194 @@
+"""Pretrain a small GPT-2 on sequences where in-context learning is the only way to lower the loss.
+
+Each training sequence is a run of demonstrations ``xY`` (an input letter, then its label letter; one
+per line) whose mapping from input
+symbols ``x`` to labels ``Y`` is drawn afresh for that sequence: the same ``x`` gets different labels in
+different sequences, so nothing about the mapping can be memorised in the weights. To predict ``Y`` the
+model must find an earlier line with the same ``x`` and copy its label (an induction head; Olsson et al.,
+2022, "In-context learning and induction heads"; the bursty, per-sequence-relabelled data follows Chan et
+al., 2022, "Data distributional properties drive emergent in-context learning").
+
+The few-shot tasks in ``recipes/fewshot/incontext_*.yaml`` fix one mapping the model has never been
+trained on; with k = 0 demonstrations the model can only guess (chance), with k = 8 it copies labels from
+the prompt. After training the recipe saves the model and its character tokenizer and runs those tasks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from hf_replearn.config import Recipe
+from hf_replearn.tasks import register_task
+
+INPUT_SYMBOLS = "abcdefghijklmnopqrstuvwxyz"
+LABEL_SYMBOLS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@dataclasses.dataclass
+class InContextDataConfig:
+    """Synthetic demonstration sequences; every range is inclusive."""
+
+    n_sequences: int = 20000
+    """Training sequences (each with its own random mapping)."""
+    n_demos: int = 24
+    """Demonstrations ``xY`` per sequence."""
+    n_inputs: list[int] = dataclasses.field(default_factory=lambda: [3, 8])
+    """Range of distinct input symbols per sequence (drawn from a-z)."""
+    n_labels: list[int] = dataclasses.field(default_factory=lambda: [2, 4])
+    """Range of distinct labels per sequence (drawn from A-Z)."""
+    loss_on_labels_only: bool = True
+    """Train on the label tokens only (the input letters are noise the model cannot predict well and
+    whose gradient slows the emergence of copying)."""
+
+
+@dataclasses.dataclass
+class TinyGPTConfig:
+    """The decoder trained from scratch; ``family`` picks the transformers config these sizes go to."""
+
+    family: Literal["llama", "gpt2"] = "llama"
+    """``llama``: rotary positions, which make the previous-token heads of in-context copying quick to
+    learn; ``gpt2``: learned absolute positions (learns the same, more slowly)."""
+    n_layer: int = 2
+    n_embd: int = 64
+    n_head: int = 2
+    n_positions: int = 128
+
+
+def build_model(cfg: TinyGPTConfig, tokenizer):
+    from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig
+
+    special = dict(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
+                   eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    if cfg.family == "gpt2":
+        config = GPT2Config(n_layer=cfg.n_layer, n_embd=cfg.n_embd, n_head=cfg.n_head, n_positions=cfg.n_positions, **special)
+    else:
+        config = LlamaConfig(num_hidden_layers=cfg.n_layer, hidden_size=cfg.n_embd, num_attention_heads=cfg.n_head,
+                             num_key_value_heads=cfg.n_head, intermediate_size=4 * cfg.n_embd,
+                             max_position_embeddings=cfg.n_positions, tie_word_embeddings=True, **special)
+    return AutoModelForCausalLM.from_config(config)
+
+
+@dataclasses.dataclass
+class FewShotEvalConfig:
+    """Few-shot tasks run on the trained model (paths relative to the working directory)."""
+
+    tasks: list[str] = dataclasses.field(default_factory=lambda: ["recipes/fewshot/incontext_binary.yaml"])
+    shots: list[int] = dataclasses.field(default_factory=lambda: [0, 1, 4, 8])
+    seeds: int = 3
+    limit: int | None = None
+    """Evaluate the first N test documents of each task only."""
+
+
+@dataclasses.dataclass
+class CLMInContextRecipe(Recipe):
+    data: InContextDataConfig = dataclasses.field(default_factory=InContextDataConfig)
+    model: TinyGPTConfig = dataclasses.field(default_factory=TinyGPTConfig)
+    fewshot: FewShotEvalConfig = dataclasses.field(default_factory=FewShotEvalConfig)
+
+
+def demonstration_sequence(rng: np.random.Generator, cfg: InContextDataConfig) -> str:
+    """One training sequence: ``n_demos`` lines ``xY`` under a mapping drawn for this sequence only."""
+    n_in = rng.integers(cfg.n_inputs[0], cfg.n_inputs[1] + 1)
+    n_lab = rng.integers(cfg.n_labels[0], cfg.n_labels[1] + 1)
+    inputs = rng.choice(list(INPUT_SYMBOLS), size=n_in, replace=False)
+    labels = rng.choice(list(LABEL_SYMBOLS), size=n_lab, replace=False)
+    # every label used at least once, the rest at random
+    mapping = dict(zip(inputs, rng.permutation(np.resize(labels, n_in))))
+    xs = rng.choice(inputs, size=cfg.n_demos)
+    return "\n".join(f"{x}{mapping[x]}" for x in xs)
+
+
+def eval_task_rows(seed: int, inputs: str, labels: str, n_fewshot: int, n_test: int) -> dict[str, list[dict]]:
+    """Rows of a fixed-mapping few-shot task: ``{"train": [...], "test": [...]}`` of {input, label}.
+
+    Inputs are split evenly over labels, and every input appears in both splits, so k demonstrations drawn
+    from ``train`` show the query's own input with probability 1 - (1 - 1/len(inputs))^k.
+    """
+    rng = np.random.default_rng(seed)
+    mapping = dict(zip(inputs, rng.permutation(np.resize(list(labels), len(inputs)))))
+    out = {}
+    for split, n in (("train", n_fewshot), ("test", n_test)):
+        xs = rng.choice(list(inputs), size=n)
+        out[split] = [{"input": str(x), "label": str(mapping[x])} for x in xs]
+    return out
+
+
+# (file stem, seed, inputs, labels): the data behind recipes/fewshot/incontext_*.yaml
+EVAL_TASKS = {
+    "incontext_binary": (101, "mnpqrs", "XY"),
+    "incontext_4way": (202, "cdefghjk", "KLMN"),
+}
+
+
+def write_eval_task_data(folder: str | Path, n_fewshot: int = 64, n_test: int = 200) -> list[Path]:
+    """Regenerate recipes/fewshot/data/<task>/{train,test}.jsonl (they are committed; a test checks they match)."""
+    written = []
+    for name, (seed, inputs, labels) in EVAL_TASKS.items():
+        for split, rows in eval_task_rows(seed, inputs, labels, n_fewshot, n_test).items():
+            path = Path(folder) / name / f"{split}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def build_dataset(tokenizer, cfg: InContextDataConfig, seed: int):
+    """``input_ids`` and ``labels`` (the model shifts them); every sequence has the same length."""
+    import datasets
+
+    rng = np.random.default_rng(seed)
+    texts = [demonstration_sequence(rng, cfg) for _ in range(cfg.n_sequences)]
+    input_ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    labels = []
+    for ids in input_ids:
+        # lines are "xY\n": the label of demonstration j sits at position 3j + 1
+        keep = [i % 3 == 1 or not cfg.loss_on_labels_only for i in range(len(ids))]
+        labels.append([t if k else -100 for t, k in zip(ids, keep)])
+    return datasets.Dataset.from_dict({"input_ids": input_ids, "labels": labels})
+
+
+@register_task("clm_incontext", CLMInContextRecipe)
+def run(recipe: CLMInContextRecipe) -> dict[str, float]:
+    from transformers import Trainer, default_data_collator, set_seed
+
+    from hf_replearn.data.char_tokenizer import build_char_tokenizer
+    from hf_replearn.evaluation.fewshot import evaluate_grid, load_task
+    from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k
+    from hf_replearn.evaluation.fewshot.report import model_card_section
+    from hf_replearn.hub.model_card import write_model_card
+    from hf_replearn.training.args import make_training_args, resume_argument
+    from hf_replearn.training.outputs import atomic_write_text, save_model_atomically
+
+    set_seed(recipe.seed)
+    tokenizer = build_char_tokenizer()
+    train = build_dataset(tokenizer, recipe.data, recipe.seed)
+    model = build_model(recipe.model, tokenizer)
+    args = make_training_args(recipe, save_strategy="no", logging_steps=50)
+    trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=default_data_collator)
+    train_out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
+    save_model_atomically(model, recipe.output_dir)
+    tokenizer.save_pretrained(recipe.output_dir)
+
+    results = {"train/loss": float(train_out.training_loss), "train/steps": int(train_out.global_step)}
+    model.eval()
+    grids = {}
+    for path in recipe.fewshot.tasks:
+        task = load_task(path, limit=recipe.fewshot.limit)
+        grid = grids[task.task] = evaluate_grid(model, tokenizer, task, recipe.fewshot.shots, recipe.fewshot.seeds)
+        atomic_write_text(recipe.output_dir / f"fewshot_{task.task}.json", json.dumps(grid, indent=2) + "\n")
+        plot_accuracy_vs_k(grid, recipe.output_dir / f"fewshot_{task.task}.png", title=task.task)
+        for k, metrics in grid.items():
+            for metric, value in metrics.items():
+                results[f"{task.task}/{k}/{metric}"] = value["mean"]
+                results[f"{task.task}/{k}/{metric}_std"] = value["std"]
+    plots = {name: f"fewshot_{name}.png" for name in grids}
+    atomic_write_text(recipe.output_dir / "fewshot_card.md", model_card_section(grids, plots))
+    write_model_card(recipe.output_dir, recipe, results,
+                     {"Few-shot evaluation": model_card_section(grids, plots, heading=False)},
+                     dataset_name="synthetic in-context demonstrations")
+    return results

@@ -1,0 +1,75 @@
+"""The steps every image task shares after building its model: train, save, probe, model card.
+
+``simclr.py`` spells them out once as the reference; the other image tasks call these so that the
+tasks differ only in what differs (model, trainer, loss inputs).
+"""
+
+from __future__ import annotations
+
+import time
+
+from transformers import set_seed
+
+from hf_replearn.evaluation.probe import evaluate_representations, probe_table
+from hf_replearn.errors import UserError
+
+
+def build_or_explain(recipe, build):
+    """``build()`` a model config/model; a ValueError from the config becomes a UserError naming the recipe."""
+    try:
+        return build()
+    except UserError:
+        raise
+    except ValueError as err:
+        raise UserError(f"{recipe.source}: model: {err}") from None
+
+
+def train_and_save(recipe, trainer, model) -> dict[str, float]:
+    """Run ``trainer``, save the final weights atomically, return the training metrics."""
+    from hf_replearn.training.args import resume_argument
+    from hf_replearn.training.outputs import save_model_atomically
+    from hf_replearn.training.trainer import logged_loss_range
+
+    train_output = trainer.train(resume_from_checkpoint=resume_argument(recipe))
+    save_model_atomically(model, recipe.output_dir)
+    return {
+        "train/loss": float(train_output.training_loss),
+        "train/runtime_s": float(train_output.metrics["train_runtime"]),
+        "train/samples_per_second": float(train_output.metrics["train_samples_per_second"]),
+        "train/steps": int(train_output.global_step),
+        **logged_loss_range(trainer),
+    }
+
+
+def probe_and_card(recipe, model, dataset, build_random, results: dict, sections: dict | None = None) -> dict:
+    """Probe ``model`` against the baselines (``build_random()`` gives the random-init encoder), write the card."""
+    from hf_replearn.hub.model_card import write_model_card
+
+    start = time.perf_counter()
+    set_seed(recipe.seed + 1)  # the random baseline: same architecture, fresh weights
+    random_model = build_random().to(model.device) if "random_init" in recipe.evaluation.baselines else None
+    probe, _ = evaluate_representations(
+        model, dataset, recipe.evaluation, random_init_model=random_model, plot_path=recipe.output_dir / "tsne.png"
+    )
+    results.update(probe)
+    results["eval/runtime_s"] = time.perf_counter() - start
+    table = probe_table(probe)
+    print(f"\nLinear probe (test accuracy) on {recipe.data.name}; k-NN with k={recipe.evaluation.knn_k}:\n{table}\n")
+    sections = {"Representation quality": table, **(sections or {})}
+    if recipe.evaluation.tsne:
+        sections["t-SNE of test features"] = "![t-SNE of the test features, coloured by class](tsne.png)"
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name)
+    return results
+
+
+def single_view_trainer(recipe, model, train_dataset, **task_defaults):
+    """The project's Trainer (atomic checkpoints) for models that compute their own loss from
+    ``pixel_values`` (pretext tasks, autoencoders): the model makes its own targets (rotations, masks,
+    the input itself)."""
+    from hf_replearn.training.args import make_training_args
+    from hf_replearn.training.trainer import ImageCollator, ReplearnTrainer
+
+    defaults = dict(per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
+                    warmup_steps=0.05, num_train_epochs=10, remove_unused_columns=False, dataloader_drop_last=True)  # fmt: skip
+    args = make_training_args(recipe, **{**defaults, **task_defaults})
+    return ReplearnTrainer(model=model, args=args, train_dataset=train_dataset, data_collator=ImageCollator())

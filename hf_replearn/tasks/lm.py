@@ -1,0 +1,379 @@
+"""Language-model pretraining tasks: ``mlm`` (BERT, RoBERTa) and ``clm`` (GPT-2).
+
+setup (corpus -> tokenizer -> packed blocks -> model from a config) -> Trainer -> evaluation -> save.
+
+- ``mlm``: any ``AutoModelForMaskedLM``; ``DataCollatorForLanguageModeling`` chooses 15% of the
+  non-special tokens per batch (so masking is dynamic, as in RoBERTa: each epoch sees new masks) and
+  replaces 80% of them with the mask token, 10% with a random token, keeps 10% (Devlin et al. 2019,
+  sec. 3.1); ``masking.whole_word_mask`` chooses whole words instead (the collator's option). No
+  next-sentence prediction: blocks are packed texts (RoBERTa's FULL-SENTENCES, Liu et al. 2019).
+- ``clm``: any ``AutoModelForCausalLM``; labels are the inputs (the model shifts them); samples generated
+  after training go to the model card.
+
+Both evaluate token-weighted loss, perplexity and token accuracy with logits reduced per batch (see
+:mod:`hf_replearn.evaluation.lm_metrics`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from hf_replearn.config import Recipe
+from hf_replearn.errors import UserError
+from hf_replearn.tasks import register_task
+
+
+@dataclasses.dataclass
+class TextDataConfig:
+    corpus: str | list[str] = "fortunes"
+    """Embedded corpus (fortunes, python-docs, web-bible, kjv-bible, gcide), local .txt/.json/.csv file(s),
+    or ``hub:<dataset id>``."""
+    text_column: str = "text"
+    """Column holding the text in JSON/CSV files or hub datasets."""
+    text_unit: Literal["line", "paragraph", "document"] = "line"
+    """What one example of a local .txt file is."""
+    validation_fraction: float = 0.05
+    """Share of examples held out (seeded by ``seed``) for evaluation."""
+    block_size: int = 128
+    """Tokens per packed block (the model's sequence length)."""
+    keep_remainder: bool = True
+    """Keep the short last block of each split (every token is used once); whole-word masking drops it."""
+    streaming: bool = False
+    """Stream the corpus instead of loading it (for corpora that do not fit in memory); needs max_steps or
+    token_budget. The first validation_examples texts are held out."""
+    validation_examples: int = 1000
+    """Streaming only: texts held out for evaluation."""
+    token_budget: int | None = None
+    """Train on this many tokens: max_steps = budget / (block_size x batch x accumulation x processes)."""
+
+
+@dataclasses.dataclass
+class TokenizerConfig:
+    path: str | None = None
+    """Folder of an existing tokenizer (save_pretrained output); empty: train one on the train split."""
+    kind: Literal["wordpiece", "bpe-roberta", "bpe-gpt2"] | None = None
+    """Tokenizer to train; empty: the model architecture's own (bert: wordpiece, roberta: bpe-roberta,
+    gpt2: bpe-gpt2)."""
+    vocab_size: int = 8000
+    min_frequency: int = 2
+    lowercase: bool = True
+    """WordPiece only: lower-case and strip accents (BERT-uncased)."""
+    train_examples: int | None = 200_000
+    """Train the tokenizer on at most this many training texts."""
+
+
+@dataclasses.dataclass
+class LMModelConfig:
+    architecture: Literal["bert", "roberta", "gpt2"] = "bert"
+    """Model family built from a fresh config (ignored when ``path`` is set)."""
+    path: str | None = None
+    """Continue from a local checkpoint folder instead of a fresh model."""
+    hidden_size: int = 256
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_size: int | None = None
+    """Feed-forward width; empty: 4 x hidden_size."""
+    dropout: float = 0.1
+    max_position_embeddings: int | None = None
+    """Empty: just enough for data.block_size."""
+
+
+@dataclasses.dataclass
+class CausalLMModelConfig(LMModelConfig):
+    architecture: Literal["bert", "roberta", "gpt2"] = "gpt2"
+    """Model family built from a fresh config; the clm task takes gpt2 (or any causal LM through path)."""
+
+
+@dataclasses.dataclass
+class MaskingConfig:
+    mlm_probability: float = 0.15
+    """Share of (non-special) tokens chosen for prediction."""
+    mask_replace_prob: float = 0.8
+    """Of the chosen: share replaced by the mask token."""
+    random_replace_prob: float = 0.1
+    """Of the chosen: share replaced by a random token (the rest stay unchanged)."""
+    whole_word_mask: bool = False
+    """Choose whole words (all their pieces) instead of single tokens; the collator then uses [MASK] only."""
+
+
+@dataclasses.dataclass
+class GenerationConfig:
+    prompts: list[str] = dataclasses.field(default_factory=lambda: ["The", "In the beginning", "A man"])
+    max_new_tokens: int = 40
+    do_sample: bool = True
+    top_k: int = 50
+    temperature: float = 1.0
+
+
+@dataclasses.dataclass
+class MLMRecipe(Recipe):
+    data: TextDataConfig = dataclasses.field(default_factory=TextDataConfig)
+    tokenizer: TokenizerConfig = dataclasses.field(default_factory=TokenizerConfig)
+    model: LMModelConfig = dataclasses.field(default_factory=LMModelConfig)
+    masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
+
+
+@dataclasses.dataclass
+class CLMRecipe(Recipe):
+    data: TextDataConfig = dataclasses.field(default_factory=TextDataConfig)
+    tokenizer: TokenizerConfig = dataclasses.field(default_factory=TokenizerConfig)
+    model: CausalLMModelConfig = dataclasses.field(default_factory=CausalLMModelConfig)
+    generation: GenerationConfig = dataclasses.field(default_factory=GenerationConfig)
+
+
+# --------------------------------------------------------------------------------------------- setup
+
+_DEFAULT_TOKENIZER = {"bert": "wordpiece", "roberta": "bpe-roberta", "gpt2": "bpe-gpt2"}
+
+
+def build_tokenizer(recipe, train_rows):
+    """The recipe's tokenizer: loaded from a path, or trained on the first texts of ``train_rows``."""
+    import itertools
+
+    from hf_replearn.data.tokenizer_training import load_tokenizer, train_tokenizer
+
+    cfg = recipe.tokenizer
+    if cfg.path:
+        return load_tokenizer(cfg.path)
+    if recipe.model.path:
+        return load_tokenizer(recipe.model.path)
+    texts = itertools.islice((row["text"] for row in train_rows), cfg.train_examples)
+    kind = cfg.kind or _DEFAULT_TOKENIZER[recipe.model.architecture]
+    return train_tokenizer(
+        texts, kind=kind, vocab_size=cfg.vocab_size, min_frequency=cfg.min_frequency,
+        lowercase=cfg.lowercase, model_max_length=recipe.data.block_size,
+    )
+
+
+def _position_offset(config) -> int:
+    # RoBERTa numbers positions from pad_token_id + 1 (fairseq's convention), so it uses that many fewer.
+    return (config.pad_token_id or 0) + 1 if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
+
+
+def build_config(recipe, tokenizer, causal: bool):
+    from transformers import BertConfig, GPT2Config, RobertaConfig
+
+    m, block = recipe.model, recipe.data.block_size
+    ffn = m.intermediate_size or 4 * m.hidden_size
+    if m.hidden_size % m.num_heads:
+        raise UserError(f"model.hidden_size={m.hidden_size} is not divisible by model.num_heads={m.num_heads}")
+    first = lambda *values: next((v for v in values if v is not None), None)  # noqa: E731 (id 0 is valid)
+    ids = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+               bos_token_id=first(tokenizer.bos_token_id, tokenizer.cls_token_id),
+               eos_token_id=first(tokenizer.eos_token_id, tokenizer.sep_token_id))
+    if m.architecture == "gpt2":
+        return GPT2Config(n_embd=m.hidden_size, n_layer=m.num_layers, n_head=m.num_heads, n_inner=ffn,
+                          n_positions=m.max_position_embeddings or block, resid_pdrop=m.dropout,
+                          embd_pdrop=m.dropout, attn_pdrop=m.dropout, **ids)
+    if causal:
+        raise UserError(f"model.architecture={m.architecture} is an encoder; the clm task takes gpt2 (or model.path)")
+    cls = {"bert": BertConfig, "roberta": RobertaConfig}[m.architecture]
+    config = cls(hidden_size=m.hidden_size, num_hidden_layers=m.num_layers, num_attention_heads=m.num_heads,
+                 intermediate_size=ffn, hidden_dropout_prob=m.dropout, attention_probs_dropout_prob=m.dropout,
+                 max_position_embeddings=1, type_vocab_size=1 if m.architecture == "roberta" else 2, **ids)
+    config.max_position_embeddings = m.max_position_embeddings or block + _position_offset(config)
+    return config
+
+
+def build_model(recipe, tokenizer, causal: bool):
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
+
+    auto = AutoModelForCausalLM if causal else AutoModelForMaskedLM
+    if recipe.model.path:
+        config = AutoConfig.from_pretrained(recipe.model.path, local_files_only=True)
+    else:
+        config = build_config(recipe, tokenizer, causal)
+    positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    usable = positions - _position_offset(config) if positions else None
+    if usable is not None and recipe.data.block_size > usable:
+        raise UserError(
+            f"data.block_size={recipe.data.block_size} exceeds the model's {usable} positions "
+            f"({recipe.model.path or 'model.max_position_embeddings'}); set data.block_size<={usable}"
+            + ("" if recipe.model.path else " or raise model.max_position_embeddings")
+        )
+    if recipe.model.path:
+        return auto.from_pretrained(recipe.model.path, local_files_only=True)
+    return auto.from_config(config)
+
+
+def training_arguments(recipe, **defaults):
+    """``TrainingArguments`` from the recipe (see :func:`hf_replearn.training.args.make_training_args`).
+
+    ``training.bf16=true`` without a GPU means bf16 autocast on the CPU, which TrainingArguments only
+    accepts together with ``use_cpu``.
+    """
+    import torch
+
+    from hf_replearn.training.args import make_training_args
+
+    if recipe.training.get("bf16") and not torch.cuda.is_available():
+        defaults.setdefault("use_cpu", True)
+    return make_training_args(recipe, **defaults)
+
+
+# ---------------------------------------------------------------------------------------------- run
+
+
+def prepare(recipe, causal: bool):
+    """Corpus, tokenizer, packed blocks and model for a recipe (shared by the tasks, tests and benchmarks)."""
+    from transformers import set_seed
+
+    from hf_replearn.data.packing import build_lm_blocks, stream_lm_blocks
+    from hf_replearn.data.text import describe, load_text_dataset, stream_text_dataset
+
+    set_seed(recipe.seed)
+    d = recipe.data
+    if causal and recipe.model.architecture != "gpt2" and not recipe.model.path:
+        raise UserError(f"model.architecture={recipe.model.architecture} is an encoder; the clm task takes gpt2")
+    if d.streaming:
+        stream, validation = stream_text_dataset(d.corpus, d.validation_examples, d.text_column, d.text_unit)
+        if recipe.dataset_limit is not None:
+            stream = stream.take(recipe.dataset_limit)
+        texts = {"train": stream, "validation": validation}
+    else:
+        texts = load_text_dataset(d.corpus, d.validation_fraction, recipe.seed, recipe.dataset_limit,
+                                  d.text_column, d.text_unit)
+    tokenizer = build_tokenizer(recipe, texts["train"])
+    if not causal and tokenizer.mask_token is None:
+        raise UserError(
+            f"tokenizer {recipe.tokenizer.path or recipe.model.path or 'kind=' + str(recipe.tokenizer.kind)} has no "
+            "mask token, which masked-LM "
+            "training needs; use a tokenizer with one (e.g. train one: leave tokenizer.path empty) or the clm task"
+        )
+    model = build_model(recipe, tokenizer, causal)
+    wwm = getattr(recipe, "masking", None) is not None and recipe.masking.whole_word_mask
+    if d.streaming:
+        if wwm:
+            raise UserError("masking.whole_word_mask needs character offsets, which streaming does not keep; "
+                            "set data.streaming=false or masking.whole_word_mask=false")
+        blocks = build_lm_blocks({"validation": texts["validation"]}, tokenizer, d.block_size, causal=causal,
+                                 source=describe(d.corpus))
+        blocks["train"] = stream_lm_blocks(texts["train"], tokenizer, d.block_size, causal).shuffle(
+            seed=recipe.seed, buffer_size=10_000)
+    else:
+        blocks = build_lm_blocks(texts, tokenizer, d.block_size, whole_word_mask=wwm, causal=causal,
+                                 keep_remainder=d.keep_remainder, source=describe(d.corpus))
+    return tokenizer, model, blocks
+
+
+def _max_steps(recipe, batch_size: int) -> dict:
+    """``max_steps`` from data.token_budget when the recipe does not set it; streaming needs one of them."""
+    from hf_replearn.data.packing import steps_for_token_budget
+
+    if "max_steps" in recipe.training and recipe.training["max_steps"] not in (None, -1):
+        return {}
+    if recipe.data.token_budget:
+        t = recipe.training
+        batch = t.get("per_device_train_batch_size", batch_size)
+        return {"max_steps": steps_for_token_budget(recipe.data.token_budget, recipe.data.block_size, batch,
+                                                    t.get("gradient_accumulation_steps", 1))}
+    if recipe.data.streaming:
+        raise UserError(f"{recipe.source}: a streamed corpus has no length; set max_steps=N or data.token_budget=N")
+    return {}
+
+
+def make_collator(recipe, tokenizer, causal: bool):
+    from transformers import DataCollatorForLanguageModeling
+
+    if causal:
+        return DataCollatorForLanguageModeling(tokenizer, mlm=False, seed=recipe.seed)
+    m = recipe.masking
+    if not 0 < m.mlm_probability < 1 or m.mask_replace_prob + m.random_replace_prob > 1:
+        raise UserError("masking: mlm_probability must be in (0, 1) and mask_replace_prob + random_replace_prob <= 1")
+    return DataCollatorForLanguageModeling(
+        tokenizer, mlm=True, mlm_probability=m.mlm_probability, whole_word_mask=m.whole_word_mask,
+        mask_replace_prob=1.0 if m.whole_word_mask else m.mask_replace_prob,
+        random_replace_prob=0.0 if m.whole_word_mask else m.random_replace_prob, seed=recipe.seed,
+    )
+
+
+def _run(recipe, causal: bool) -> dict[str, float]:
+    from transformers import Trainer
+
+    from hf_replearn.evaluation.lm_metrics import LMMetrics
+    from hf_replearn.training.args import resume_argument
+    from hf_replearn.training.outputs import save_model_atomically
+
+    tokenizer, model, blocks = prepare(recipe, causal)
+    if causal and getattr(model, "loss_type", None) is None:
+        # transformers 5.24's Trainer counts loss items over labels[..., 1:] only when model.loss_type names
+        # the causal loss; a model built from a config has None, and its loss comes out x (T-1)/T.
+        model.loss_type = "ForCausalLM"
+    metrics = LMMetrics(causal=causal)
+    # special_tokens_mask / offset_mapping are collator inputs, not model inputs: keep them
+    args = training_arguments(recipe, remove_unused_columns=False, per_device_train_batch_size=32,
+                              per_device_eval_batch_size=32, learning_rate=5e-4, warmup_steps=0.06,
+                              weight_decay=0.01, logging_steps=50, **_max_steps(recipe, 32))
+    trainer = Trainer(
+        model=model, args=args, data_collator=make_collator(recipe, tokenizer, causal),
+        train_dataset=blocks["train"], eval_dataset=blocks["validation"], processing_class=tokenizer,
+        compute_metrics=metrics.compute_metrics, preprocess_logits_for_metrics=metrics.preprocess_logits_for_metrics,
+    )
+    train_out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
+    results = {k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))}
+    results["train_loss"] = float(train_out.training_loss)
+    results["train_runtime"] = float(train_out.metrics.get("train_runtime", float("nan")))
+    results["train_tokens_per_second"] = (
+        trainer.state.global_step * args.train_batch_size * args.gradient_accumulation_steps
+        * args.world_size * recipe.data.block_size / max(results["train_runtime"], 1e-9)
+    )
+    results["num_parameters"] = float(model.num_parameters())
+    results["train_tokens"] = float(trainer.state.global_step * args.train_batch_size
+                                    * args.gradient_accumulation_steps * args.world_size * recipe.data.block_size)
+    samples = generate_samples(model, tokenizer, recipe.generation, recipe.seed) if causal else []
+    save_model_atomically(trainer.model, recipe.output_dir)
+    tokenizer.save_pretrained(str(recipe.output_dir))
+    write_lm_card(recipe, results, samples, causal)
+    return results
+
+
+def generate_samples(model, tokenizer, gen: GenerationConfig, seed: int) -> list[str]:
+    import torch
+
+    model.eval()
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    out = []
+    for prompt in gen.prompts:
+        ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"].to(model.device)
+        room = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
+        if ids.shape[1] >= room:
+            continue
+        with torch.no_grad():
+            seq = model.generate(ids, max_new_tokens=min(gen.max_new_tokens, room - ids.shape[1]), do_sample=gen.do_sample, top_k=gen.top_k,
+                                 temperature=gen.temperature, pad_token_id=tokenizer.pad_token_id)
+        out.append(tokenizer.decode(seq[0], skip_special_tokens=True))
+    torch.random.set_rng_state(generator_state)
+    return out
+
+
+@register_task("mlm", MLMRecipe)
+def run_mlm(recipe: MLMRecipe) -> dict[str, float]:
+    return _run(recipe, causal=False)
+
+
+@register_task("clm", CLMRecipe)
+def run_clm(recipe: CLMRecipe) -> dict[str, float]:
+    return _run(recipe, causal=True)
+
+
+def write_lm_card(recipe, results: dict, samples: list[str], causal: bool) -> None:
+    """README.md beside the weights: the evaluation and, for a causal LM, generated samples."""
+    from hf_replearn.hub.model_card import write_model_card
+
+    what = "causal" if causal else "masked"
+    sections = {
+        "Model": f"A {recipe.model.architecture} {what} language model ({int(results['num_parameters']):,} parameters) "
+                 f"pretrained from scratch on `{recipe.data.corpus}` in blocks of {recipe.data.block_size} tokens, "
+                 "with its tokenizer saved beside it.",
+        "Evaluation": "On the held-out validation split (token-weighted):\n\n| metric | value |\n|---|---|\n" + "\n".join(
+            f"| {k} | {results[k]:.4g} |" for k in ("eval_loss", "eval_perplexity", "eval_accuracy", "eval_tokens")
+            if k in results),
+    }
+    if samples:
+        g = recipe.generation
+        sections["Samples"] = (f"Sampled with top_k={g.top_k}, temperature={g.temperature}, seed={recipe.seed}:\n\n"
+                               + "\n\n".join("> " + s.strip().replace("\n", " ") for s in samples))
+    corpus = recipe.data.corpus if isinstance(recipe.data.corpus, str) else "local files"
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=corpus)

@@ -1,0 +1,129 @@
+"""MoCo on images: train (query/key encoders, queue, EMA callback) -> save -> probe -> model card.
+
+``model.key_mechanism`` picks MoCo, end-to-end or memory bank (the paper's Figure 3); ``augment_preset``
+picks MoCo v1's or v2's augmentation (v2 adds blur and stronger colour jitter), or ``custom`` keeps the
+``augment`` section as written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from transformers import set_seed
+
+from hf_replearn.config import Recipe
+from hf_replearn.data.augment import AugmentConfig, build_augmentation
+from hf_replearn.data.images import ImageDataConfig, load_image_dataset
+from hf_replearn.errors import UserError
+from hf_replearn.evaluation.probe import ProbeConfig
+from hf_replearn.tasks import register_task
+from hf_replearn.tasks.common import build_or_explain, probe_and_card, train_and_save
+
+# MoCo v1 (He et al. 2020, Sec. 4): crop 0.2-1, colour jitter 0.4, random grayscale; v2 (Chen et al.
+# 2020, "Improved baselines"): adds Gaussian blur p=0.5 and SimCLR's stronger jitter with p=0.8.
+AUGMENT_PRESETS = {
+    "v1": {"crop_scale": [0.2, 1.0], "jitter_strength": 0.5, "jitter_p": 1.0, "blur_p": 0.0},
+    "v2": {"crop_scale": [0.2, 1.0], "jitter_strength": 1.0, "jitter_p": 0.8, "blur_p": 0.5},
+}
+
+
+@dataclass
+class MoCoModelArgs:
+    """The MoCoConfig fields a recipe sets (see ``models/moco/configuration_moco.py``)."""
+
+    widths: list[int] = field(default_factory=lambda: [32, 64, 128])
+    blocks_per_stage: int = 1
+    projection_dim: int = 128
+    mlp_head: bool = True
+    """MoCo v2's MLP head (false: v1's linear head)."""
+    queue_size: int = 4096
+    """K negatives: queue length (moco) or keys sampled from the bank (memory_bank); a multiple of the batch."""
+    momentum: float = 0.999
+    temperature: float = 0.2
+    key_mechanism: Literal["moco", "end_to_end", "memory_bank"] = "moco"
+    memory_bank_momentum: float = 0.5
+    shuffle_bn_groups: int = 1
+    backbone: str | None = None
+    backbone_pretrained: bool = False
+    trust_remote_code: bool = False
+
+
+@dataclass
+class MoCoRecipe(Recipe):
+    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+    model: MoCoModelArgs = field(default_factory=MoCoModelArgs)
+    augment_preset: Literal["v1", "v2", "custom"] = "v2"
+    """Augmentation: MoCo v1's, v2's (overrides the matching ``augment`` keys), or ``custom``."""
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    evaluation: ProbeConfig = field(default_factory=ProbeConfig)
+
+
+def build_model(recipe: MoCoRecipe, num_channels: int, image_size: int, num_examples: int = 0):
+    import hf_replearn.models  # noqa: F401
+    from hf_replearn.models.moco import MoCoConfig, MoCoModel
+
+    m = recipe.model
+    config = build_or_explain(recipe, lambda: MoCoConfig(
+        num_channels=num_channels, image_size=image_size, widths=m.widths, blocks_per_stage=m.blocks_per_stage,
+        projection_dim=m.projection_dim, mlp_head=m.mlp_head, queue_size=m.queue_size, momentum=m.momentum,
+        contrastive_temperature=m.temperature, key_mechanism=m.key_mechanism, memory_bank_size=num_examples,
+        memory_bank_momentum=m.memory_bank_momentum, shuffle_bn_groups=m.shuffle_bn_groups, backbone=m.backbone,
+        backbone_pretrained=m.backbone_pretrained, trust_remote_code=m.trust_remote_code,
+    ))  # fmt: skip
+    return MoCoModel(config)
+
+
+def check_queue(recipe: MoCoRecipe, args) -> None:
+    """The queue must take whole batches: K a multiple of the global batch (per device x processes)."""
+    batch = args.per_device_train_batch_size * args.world_size
+    if recipe.model.key_mechanism == "moco" and recipe.model.queue_size % batch:
+        raise UserError(
+            f"{recipe.source}: model.queue_size={recipe.model.queue_size} is not a multiple of the global batch size "
+            f"{batch} (per_device_train_batch_size x processes); set model.queue_size to a multiple of {batch}, "
+            f"e.g. {max(batch, recipe.model.queue_size // batch * batch)}"
+        )
+    if recipe.model.shuffle_bn_groups > 1 and args.per_device_train_batch_size % recipe.model.shuffle_bn_groups:
+        raise UserError(
+            f"{recipe.source}: per_device_train_batch_size={args.per_device_train_batch_size} does not split into "
+            f"model.shuffle_bn_groups={recipe.model.shuffle_bn_groups} equal BatchNorm groups; pick a divisor"
+        )
+
+
+@register_task("moco", MoCoRecipe)
+def run(recipe: MoCoRecipe) -> dict[str, float]:
+    from hf_replearn.training.args import make_training_args
+    from hf_replearn.training.callbacks import MomentumUpdateCallback
+    from hf_replearn.training.trainer import ImageCollator, TwoViewTrainer
+
+    if recipe.augment_preset != "custom":
+        recipe.augment = dataclasses.replace(recipe.augment, **AUGMENT_PRESETS[recipe.augment_preset])
+    recipe.augment.validate()
+    recipe.evaluation.validate()
+    set_seed(recipe.seed)
+    dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
+    num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
+    n_train = len(dataset["train"])
+    model = build_model(recipe, num_channels, image_size, n_train)
+
+    args = make_training_args(
+        recipe, per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
+        warmup_steps=0.05, num_train_epochs=10, remove_unused_columns=False, dataloader_drop_last=True,
+    )  # fmt: skip
+    check_queue(recipe, args)
+    train = dataset["train"]
+    bank = recipe.model.key_mechanism == "memory_bank"
+    if bank:
+        train = train.add_column("index", np.arange(n_train))
+    trainer = TwoViewTrainer(
+        model=model, args=args, train_dataset=train, data_collator=ImageCollator(with_index=bank),
+        augmentation=build_augmentation(recipe.augment, image_size, num_channels), callbacks=[MomentumUpdateCallback()],
+    )  # fmt: skip
+    results = train_and_save(recipe, trainer, model)
+    results["train/negatives"] = (
+        args.per_device_train_batch_size * args.world_size - 1
+        if recipe.model.key_mechanism == "end_to_end" else recipe.model.queue_size
+    )  # fmt: skip
+    return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size, n_train), results)

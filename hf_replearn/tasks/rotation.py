@@ -1,0 +1,55 @@
+"""Rotation prediction (Gidaris et al. 2018): train the 4-way rotation classifier -> save -> probe h = f(x)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from transformers import set_seed
+
+from hf_replearn.config import Recipe
+from hf_replearn.data.images import ImageDataConfig, load_image_dataset
+from hf_replearn.evaluation.probe import ProbeConfig
+from hf_replearn.tasks import register_task
+from hf_replearn.tasks.common import build_or_explain, probe_and_card, single_view_trainer, train_and_save
+
+
+@dataclass
+class RotationModelArgs:
+    """The RotationConfig fields a recipe sets (see ``models/rotation/configuration_rotation.py``)."""
+
+    widths: list[int] = field(default_factory=lambda: [32, 64, 128])
+    blocks_per_stage: int = 1
+    num_rotations: int = 4
+    """4 (0/90/180/270 degrees) or 2 (0/180)."""
+    classifier_dropout: float = 0.0
+
+
+@dataclass
+class RotationRecipe(Recipe):
+    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+    model: RotationModelArgs = field(default_factory=RotationModelArgs)
+    evaluation: ProbeConfig = field(default_factory=ProbeConfig)
+
+
+def build_model(recipe: RotationRecipe, num_channels: int, image_size: int):
+    import hf_replearn.models  # noqa: F401
+    from hf_replearn.models.rotation import RotationConfig, RotationModel
+
+    m = recipe.model
+    config = build_or_explain(recipe, lambda: RotationConfig(
+        num_channels=num_channels, image_size=image_size, widths=m.widths, blocks_per_stage=m.blocks_per_stage,
+        num_rotations=m.num_rotations, classifier_dropout=m.classifier_dropout,
+    ))  # fmt: skip
+    return RotationModel(config)
+
+
+@register_task("rotation", RotationRecipe)
+def run(recipe: RotationRecipe) -> dict[str, float]:
+    recipe.evaluation.validate()
+    set_seed(recipe.seed)
+    dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
+    num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
+    model = build_model(recipe, num_channels, image_size)
+    trainer = single_view_trainer(recipe, model, dataset["train"])
+    results = train_and_save(recipe, trainer, model)
+    return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size), results)

@@ -1,0 +1,147 @@
+"""word2vec skip-gram with negative sampling, trained by Trainer; exports word2vec-format vectors.
+
+setup (corpus -> vocabulary, subsampled pairs, noise distribution) -> Word2VecModel -> Trainer ->
+vectors.txt (KeyedVectors text format) + neighbours.json (nearest neighbours, analogies) -> results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import Literal
+
+from hf_replearn.config import Recipe
+from hf_replearn.errors import UserError
+from hf_replearn.tasks import register_task
+
+
+@dataclasses.dataclass
+class Word2VecDataConfig:
+    corpus: str | list[str] = "kjv-bible"
+    """Embedded corpus (fortunes, python-docs, web-bible, kjv-bible, gcide), local files or ``hub:<id>``."""
+    text_column: str = "text"
+    text_unit: Literal["line", "paragraph", "document"] = "line"
+    lowercase: bool = True
+    min_count: int = 5
+    """Words seen fewer times are dropped (word2vec.c and gensim default: 5)."""
+    max_vocab: int | None = None
+    """Keep at most this many of the most frequent words."""
+
+
+@dataclasses.dataclass
+class Word2VecModelSection:
+    embedding_dim: int = 100
+    window: int = 5
+    dynamic_window: bool = True
+    """Draw each centre's window in 1..window (word2vec.c, gensim); false: always ``window``."""
+    negative: int = 5
+    sample: float = 0.001
+    """Subsampling threshold t for frequent words (0: off)."""
+    ns_exponent: float = 0.75
+
+
+@dataclasses.dataclass
+class Word2VecEvalConfig:
+    query_words: list[str] = dataclasses.field(default_factory=lambda: ["god", "king", "water", "day", "father"])
+    """Words whose nearest neighbours go to neighbours.json (words not in the vocabulary are skipped)."""
+    analogies: list[list[str]] = dataclasses.field(default_factory=list)
+    """[a, b, c, d] quadruples, "a is to b as c is to d"; results report the share answered d."""
+    topn: int = 10
+
+
+@dataclasses.dataclass
+class Word2VecRecipe(Recipe):
+    data: Word2VecDataConfig = dataclasses.field(default_factory=Word2VecDataConfig)
+    model: Word2VecModelSection = dataclasses.field(default_factory=Word2VecModelSection)
+    evaluation: Word2VecEvalConfig = dataclasses.field(default_factory=Word2VecEvalConfig)
+
+
+def prepare(recipe: Word2VecRecipe):
+    """Vocabulary, pairs dataset, collator and a fresh model for the recipe."""
+    from transformers import set_seed
+
+    from hf_replearn.data.text import load_text_dataset
+    from hf_replearn.data.word2vec import NegativeSampler, SkipGramCollator, build_skipgram_data
+    from hf_replearn.models.word2vec import Word2VecConfig, Word2VecModel
+
+    set_seed(recipe.seed)
+    d, m = recipe.data, recipe.model
+    texts = load_text_dataset(d.corpus, 0.01, recipe.seed, recipe.dataset_limit, d.text_column, d.text_unit)
+    all_texts = list(texts["train"]["text"]) + list(texts["validation"]["text"])  # word2vec trains on all text
+    vocab, pairs = build_skipgram_data(all_texts, d.min_count, m.window, m.sample, m.dynamic_window,
+                                       d.max_vocab, d.lowercase, recipe.seed)
+    config = Word2VecConfig(vocab_size=len(vocab), embedding_dim=m.embedding_dim, negative=m.negative,
+                            window=m.window, dynamic_window=m.dynamic_window, sample=m.sample,
+                            ns_exponent=m.ns_exponent, min_count=d.min_count, words=vocab.words)
+    collator = SkipGramCollator(NegativeSampler(vocab.counts, m.ns_exponent, recipe.seed), m.negative)
+    return vocab, pairs, collator, Word2VecModel(config)
+
+
+@register_task("word2vec", Word2VecRecipe)
+def run(recipe: Word2VecRecipe) -> dict[str, float]:
+    from transformers import Trainer
+
+    from hf_replearn.evaluation.word_vectors import WordVectors, save_word2vec_format
+    from hf_replearn.tasks.lm import training_arguments
+    from hf_replearn.training.args import resume_argument
+    from hf_replearn.training.outputs import atomic_write_text, save_model_atomically
+
+    vocab, pairs, collator, model = prepare(recipe)
+    args = training_arguments(recipe, remove_unused_columns=False, per_device_train_batch_size=1024,
+                              learning_rate=0.003, weight_decay=0.0, num_train_epochs=3, logging_steps=200,
+                              lr_scheduler_type="linear", dataloader_pin_memory=False)
+    trainer = Trainer(model=model, args=args, train_dataset=pairs, data_collator=collator)
+    start = time.perf_counter()
+    out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
+    seconds = time.perf_counter() - start
+    pairs_seen = trainer.state.global_step * args.train_batch_size * args.gradient_accumulation_steps
+
+    vectors = WordVectors(vocab.words, model.word_vectors().float().cpu().numpy())
+    save_model_atomically(trainer.model, recipe.output_dir)
+    save_word2vec_format(recipe.output_dir / "vectors.txt", vocab.words, model.word_vectors().float().cpu().numpy())
+    ev = recipe.evaluation
+    report = {"neighbours": {w: vectors.most_similar([w], topn=ev.topn) for w in ev.query_words if w in vectors.index}}
+    correct, asked = 0, 0
+    answers = []
+    for quad in ev.analogies:
+        if len(quad) != 4:
+            raise UserError(f"{recipe.source}: evaluation.analogies entries are [a, b, c, d]; got {quad}")
+        if all(w in vectors.index for w in quad):
+            guess = vectors.analogy(*quad[:3])[0][0]
+            answers.append([*quad, guess])
+            asked, correct = asked + 1, correct + (guess == quad[3])
+    report["analogies"] = answers
+    atomic_write_text(recipe.output_dir / "neighbours.json", json.dumps(report, indent=1) + "\n")
+    results = {
+        "train_loss": float(out.training_loss),
+        "vocab_size": float(len(vocab)),
+        "pairs": float(len(pairs)),
+        "corpus_words": float(vocab.counts.sum()),
+        "train_pairs_per_second": pairs_seen / seconds,
+        "train_words_per_second": float(vocab.counts.sum()) * pairs_seen / max(len(pairs), 1) / seconds,
+    }
+    if asked:
+        results["analogy_accuracy"] = correct / asked
+        results["analogies_asked"] = float(asked)
+    write_card(recipe, results, report)
+    return results
+
+
+def write_card(recipe: Word2VecRecipe, results: dict, report: dict) -> None:
+    from hf_replearn.hub.model_card import write_model_card
+
+    m = recipe.model
+    neighbours = "\n".join(f"- **{w}**: " + ", ".join(n for n, _ in nb) for w, nb in report["neighbours"].items())
+    analogies = "\n".join(f"- {a} : {b} :: {c} : **{guess}** (expected {d})" for a, b, c, d, guess in report["analogies"])
+    sections = {
+        "Model": f"word2vec skip-gram with negative sampling: {int(results['vocab_size']):,} words x {m.embedding_dim} "
+                 f"dimensions, window {m.window}{' (dynamic)' if m.dynamic_window else ''}, {m.negative} negatives "
+                 f"from unigram^{m.ns_exponent}, subsampling t={m.sample}. `vectors.txt` holds the input vectors in "
+                 "word2vec's text format (`gensim.models.KeyedVectors.load_word2vec_format(path, binary=False)`).",
+        "Nearest neighbours (cosine)": neighbours or "(no query word in the vocabulary)",
+    }
+    if analogies:
+        sections["Analogies (3CosAdd)"] = analogies
+    corpus = recipe.data.corpus if isinstance(recipe.data.corpus, str) else "local files"
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=corpus)

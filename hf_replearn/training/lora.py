@@ -1,0 +1,113 @@
+"""LoRA through PEFT for any recipe: a ``lora:`` section, per-architecture defaults, adapter-only saves.
+
+Hu et al., "LoRA: Low-Rank Adaptation of Large Language Models" (ICLR 2022): a frozen weight
+``W0 (d_out, d_in)`` gains a trainable update ``(alpha / r) * B @ A`` with ``A (r, d_in)``, ``B (d_out, r)``,
+``B`` initialised to zero so training starts from the pretrained function. Defaults follow the paper's
+GLUE setup (sec. 7.1, RoBERTa: ``r = 8``, ``alpha = 16``, adapting the query and value projections).
+
+Target modules: ``lora.target_modules`` when given; otherwise PEFT's own table of defaults per
+``model_type`` (``bert``, ``roberta``: query / value; ``llama``: q_proj / v_proj; ...), and for a model
+type it does not know (e.g. one of this project's families) an error listing the model's linear layers.
+The task head (``classifier``, ``qa_outputs``) is trained fully and saved with the adapter, which PEFT
+arranges for the ``SEQ_CLS`` and ``QUESTION_ANS`` task types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import torch
+
+from hf_replearn.errors import UserError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class LoraSection:
+    """The ``lora:`` section of a recipe. A task declares it as
+    ``lora: LoraSection = field(default_factory=lambda: LoraSection(enabled=False))``, so that a recipe
+    without the section fine-tunes fully and one with it (``lora: {r: 8}``) uses LoRA."""
+
+    enabled: bool = True
+    r: int = 8
+    """Rank of the update ``B @ A``."""
+    alpha: float = 16.0
+    """Scaling numerator: the update is multiplied by ``alpha / r``."""
+    dropout: float = 0.1
+    """Dropout on the LoRA branch's input."""
+    target_modules: list[str] | None = None
+    """Names (suffixes) of the linear layers to adapt; ``None``: the architecture's default."""
+    modules_to_save: list[str] | None = None
+    """Extra modules trained fully and saved with the adapter (the task head is added automatically)."""
+    merge_on_save: bool = True
+    """Also export ``<output_dir>/merged``: the base with ``(alpha / r) B A`` folded in, a plain model."""
+
+    def __post_init__(self):
+        if self.r < 1:
+            raise UserError(f"lora.r must be a positive rank, got {self.r}; the paper uses 1 to 64 (e.g. lora.r=8)")
+        if not 0.0 <= self.dropout < 1.0:
+            raise UserError(f"lora.dropout must lie in [0, 1), got {self.dropout}")
+
+
+def default_target_modules(model) -> list[str]:
+    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as DEFAULTS
+
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    if model_type in DEFAULTS:
+        return list(DEFAULTS[model_type])
+    linear = sorted({name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
+    raise UserError(
+        f"no default LoRA target modules for model_type {model_type!r}; set lora.target_modules to some of its "
+        f"linear layers: {', '.join(linear[:20])}"
+    )
+
+
+def apply_lora(model, section: LoraSection, task_type: str | None = None):
+    """Wrap ``model`` in a ``PeftModel``; only the LoRA matrices (and the task head) stay trainable."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=section.r,
+        lora_alpha=section.alpha,
+        lora_dropout=section.dropout,
+        target_modules=section.target_modules or default_target_modules(model),
+        modules_to_save=list(section.modules_to_save) if section.modules_to_save else None,
+        task_type=task_type,
+    )
+    try:
+        peft_model = get_peft_model(model, config)
+    except ValueError as err:  # PEFT: "Target modules {...} not found in the base model"
+        raise UserError(f"lora.target_modules: {err}; name linear layers of the model") from None
+    trainable, total = count_parameters(peft_model)
+    logger.warning("LoRA r=%d alpha=%g on %s: %d trainable of %d parameters (%.2f%%)",
+                   section.r, section.alpha, config.target_modules, trainable, total, 100 * trainable / total)  # fmt: skip
+    return peft_model
+
+
+def count_parameters(model) -> tuple[int, int]:
+    """``(trainable, total)`` parameter counts."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, sum(p.numel() for p in model.parameters())
+
+
+def is_peft_model(model) -> bool:
+    from peft import PeftModel
+
+    return isinstance(model, PeftModel)
+
+
+def export_merged(peft_model, output_dir: Path):
+    """Save base + ``(alpha / r) B A`` as a plain ``transformers`` model (no PEFT needed to load it).
+
+    Merges a copy, so that the adapter-wrapped ``peft_model`` stays usable.
+    """
+    import copy
+
+    from hf_replearn.training.outputs import save_model_atomically
+
+    merged = copy.deepcopy(peft_model).merge_and_unload()
+    save_model_atomically(merged, Path(output_dir))
+    return merged

@@ -1,0 +1,57 @@
+import json
+
+import pytest
+import yaml
+
+from hf_replearn.evaluation.fewshot.cli import main
+from hf_replearn.evaluation.fewshot.evaluate import evaluate_task, load_model
+from hf_replearn.evaluation.fewshot.scoring import score_choices
+from hf_replearn.evaluation.fewshot.task import load_task
+
+
+@pytest.fixture
+def model_dir(model, tokenizer, tmp_path):
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    return tmp_path / "model"
+
+
+def test_fewshot_command_writes_results_and_plot(model_dir, tmp_path, write_task):
+    task = write_task(tmp_path, metric_list=[{"metric": "acc"}, {"metric": "acc_norm"}])
+    out = tmp_path / "out"
+    argv = ["fewshot", "--model", str(model_dir), "--task", str(task), "--shots", "0,2", "--seeds", "2",
+            "--output-dir", str(out), "--device", "cpu"]
+    assert main(argv) == 0
+    report = json.loads((out / "fewshot_results.json").read_text())
+    assert report["shots"] == [0, 2] and set(report["results"]["k=2"]) == {"acc", "acc_norm"}
+    assert len(report["results"]["k=2"]["acc"]["per_seed"]) == 2
+    assert (out / "accuracy_vs_k.png").stat().st_size > 1000
+    assert main(argv) == 2  # the output directory now holds a run: refused, not overwritten
+
+
+def test_export_and_bad_input_exit_codes(tmp_path, write_task, capsys):
+    task = write_task(tmp_path)
+    assert main(["fewshot", "--task", str(task), "--export-lm-eval", str(tmp_path / "lm.yaml")]) == 0
+    assert yaml.safe_load((tmp_path / "lm.yaml").read_text())["task"] == "tiny"
+    assert main(["fewshot", "--task", str(tmp_path / "nope.yaml"), "--model", "x"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_lora_adapter_folder_loads_and_scores(model, tokenizer, tmp_path, write_task):
+    from peft import LoraConfig, get_peft_model
+
+    import copy
+
+    peft_model = get_peft_model(copy.deepcopy(model), LoraConfig(r=2, target_modules=["c_attn"], fan_in_fan_out=True, init_lora_weights=False))
+    (tmp_path / "base").mkdir()
+    model.save_pretrained(tmp_path / "base")
+    peft_model.peft_config["default"].base_model_name_or_path = str(tmp_path / "base")
+    peft_model.save_pretrained(tmp_path / "adapter")
+    tokenizer.save_pretrained(tmp_path / "adapter")
+    loaded, tok = load_model(str(tmp_path / "adapter"), "cpu")
+    task = load_task(write_task(tmp_path, metric_list=[{"metric": "acc"}]))
+    assert evaluate_task(loaded, tok, task, k=2, seed=0) == evaluate_task(peft_model.eval(), tokenizer, task, k=2, seed=0)
+    reqs = [([5, 6, 7], [[8], [9, 10]])]
+    with_adapter = score_choices(loaded, reqs)[0]
+    assert [ll for ll, _ in with_adapter] == pytest.approx([ll for ll, _ in score_choices(peft_model, reqs)[0]], abs=1e-5)
+    assert [ll for ll, _ in with_adapter] != pytest.approx([ll for ll, _ in score_choices(model, reqs)[0]], abs=1e-3)

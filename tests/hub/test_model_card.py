@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from huggingface_hub import ModelCard
+
+from hf_replearn.config import HubConfig, Recipe
+from hf_replearn.errors import UserError
+from hf_replearn.hub.model_card import (
+    CardInfo,
+    build_model_card,
+    card_info_from_recipe,
+    flatten,
+    read_results,
+    save_model_card,
+    write_model_card,
+)
+
+
+def test_card_metadata_round_trips_results_and_hyperparameters(tmp_path):
+    info = CardInfo(model_name="team/simclr-digits", task="simclr",
+                    results={"linear_probe_accuracy": 0.9125, "knn_accuracy": 0.875, "diverged": None},
+                    datasets=["digits"], base_model=None, hyperparameters={"training.learning_rate": 0.001},
+                    command="hf-replearn train recipes/simclr_digits.yaml", plots=["plots/tsne.png"])
+    path = save_model_card(tmp_path, build_model_card(info))
+    card = ModelCard.load(path)
+    assert [(r.metric_type, r.metric_value, r.dataset_name, r.dataset_split, r.task_type)
+            for r in card.data.eval_results] == [
+        ("knn_accuracy", 0.875, "digits", "test", "representation-learning"),
+        ("linear_probe_accuracy", 0.9125, "digits", "test", "representation-learning"),
+    ]
+    meta = card.data.to_dict()
+    assert meta["datasets"] == ["digits"] and "base_model" not in meta
+    assert meta["hyperparameters"] == {"training.learning_rate": 0.001}
+    assert meta["reproduce"] == "hf-replearn train recipes/simclr_digits.yaml"
+    assert meta["tags"] == ["hf_replearn", "simclr", "representation-learning"]
+    assert meta["library_name"] == "hf_replearn"
+    assert "![tsne](plots/tsne.png)" in card.text and "| linear_probe_accuracy | 0.9125 |" in card.text
+
+
+def test_card_from_recipe_flattens_the_recipe(tmp_path):
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "loss.png").write_bytes(b"\x89PNG")
+    (tmp_path / "checkpoint-5").mkdir()
+    (tmp_path / "checkpoint-5" / "old.png").write_bytes(b"\x89PNG")
+    recipe = Recipe(task="simclr", seed=3, training={"output_dir": str(tmp_path), "learning_rate": 0.5},
+                    hub=HubConfig(push_to_hub=True, hub_model_id="team/run"))
+    recipe.command = "hf-replearn train recipes/simclr.yaml seed=3"
+    info = card_info_from_recipe(recipe, {"loss": 1.25})
+    assert info.model_name == "team/run" and info.plots == ["plots/loss.png"]
+    assert info.hyperparameters["seed"] == 3 and info.hyperparameters["training.learning_rate"] == 0.5
+    assert not any(k.startswith("hub.") for k in info.hyperparameters)
+    assert flatten({"a": {"b": {"c": 1}, "d": None}, "e": [1, 2]}) == {"a.b.c": 1, "e": "[1, 2]"}
+
+
+def test_read_results_bad_file_is_a_user_error(tmp_path):
+    assert read_results(tmp_path) == {}
+    (tmp_path / "results.json").write_text("{not json")
+    with pytest.raises(UserError, match="results.json is not valid JSON"):
+        read_results(tmp_path)
+    (tmp_path / "results.json").write_text(json.dumps([1, 2]))
+    with pytest.raises(UserError, match="JSON object"):
+        read_results(tmp_path)
+
+
+def test_write_model_card_for_a_recipe_run_keeps_task_sections(tmp_path):
+    (tmp_path / "tsne.png").write_bytes(b"\x89PNG")
+    (tmp_path / "loss.png").write_bytes(b"\x89PNG")
+    recipe = Recipe(task="simclr", training={"output_dir": str(tmp_path), "max_steps": 7})
+    recipe.command = "hf-replearn train recipes/quickstart.yaml"
+    sections = {"Representation quality": "| model | linear |\n|---|---|\n| simclr | 0.9 |",
+                "t-SNE": "![t-SNE](tsne.png)"}
+    path = write_model_card(tmp_path, recipe, {"probe/linear": 0.9, "train/loss": 1.5}, sections,
+                            dataset_name="digits")
+    card = ModelCard.load(path)
+    assert str(card).startswith("---\n") and "model-index" in str(card) and "| model |" in card.text
+    assert [(r.metric_type, r.metric_value) for r in card.data.eval_results] == [("probe/linear", 0.9),
+                                                                                 ("train/loss", 1.5)]
+    assert card.data.to_dict()["hyperparameters"]["training.max_steps"] == 7
+    assert card.data.to_dict()["datasets"] == ["digits"]
+    assert card.text.count("(tsne.png)") == 1 and "![loss](loss.png)" in card.text  # plots listed once
+    assert "## Recipe" in card.text and "max_steps: 7" in card.text

@@ -1,0 +1,40 @@
+"""The store on its own: concurrent writers lose no commit; bad names never reach the filesystem."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from hf_replearn.hub.store import HubError, Store, check_file_path, check_repo_id, git_blob_oid
+
+
+def test_concurrent_commits_from_two_stores_on_one_root_lose_nothing(tmp_path):
+    stores = [Store(tmp_path), Store(tmp_path)]  # like two server processes sharing --root
+    stores[0].create_repo("model", "team/busy", private=False, author="a")
+
+    def commit(i):
+        store = stores[i % 2]
+        blob = store.put_blob(f"file {i}".encode())
+        store.commit("model", "team/busy", "main", [("add", f"f{i}.txt", blob)], f"add f{i}", "", "a")
+
+    threads = [threading.Thread(target=commit, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    _, head = stores[1].resolve("model", "team/busy", "main")
+    assert sorted(head["files"]) == [f"f{i}.txt" for i in range(8)]
+    assert len(stores[0].history("model", "team/busy", "main")) == 9  # initial + 8, one line
+
+
+def test_names_are_checked():
+    assert git_blob_oid(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"  # `git hash-object`
+    assert check_file_path("a/b.txt") == "a/b.txt"
+    for bad in ("", "/a", "a/../b", "..", "a\\b", "a//b", "C:x", "a/\x00"):
+        with pytest.raises(HubError) as err:
+            check_file_path(bad)
+        assert err.value.status == 400
+    for ns, name in (("..", "x"), ("a", ".."), ("a", "b.git"), ("-a", "b"), ("a b", "c"), ("", "c")):
+        with pytest.raises(HubError):
+            check_repo_id(ns, name)

