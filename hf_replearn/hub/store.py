@@ -23,9 +23,10 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import threading
 from pathlib import Path
+
+from hf_replearn.training.outputs import atomic_write_bytes
 
 REPO_TYPES = ("model", "dataset")
 # Hub rules for a namespace or a repo name: letters, digits, '-', '_', '.', no leading '.' or '-'.
@@ -73,20 +74,6 @@ def now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class Store:
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
@@ -130,7 +117,7 @@ class Store:
         with self._write_lock():
             if (repo / "repo.json").exists():
                 raise HubError(409, f"You already created this {repo_type} repo: {repo_id}")
-            _atomic_write(repo / "repo.json", json.dumps({"private": private, "created": now_iso()}).encode())
+            atomic_write_bytes(repo / "repo.json", json.dumps({"private": private, "created": now_iso()}).encode())
             self._write_commit(repo, None, {}, "initial commit", "", author)
 
     def repo_meta(self, repo_type: str, repo_id: str) -> dict:
@@ -172,7 +159,7 @@ class Store:
         sha256 = hashlib.sha256(data).hexdigest()
         path = self._object_path(sha256)
         if not path.exists():
-            _atomic_write(path, data)
+            atomic_write_bytes(path, data)
         return {"sha256": sha256, "size": len(data), "oid": git_blob_oid(data)}
 
     def blob_path(self, sha256: str) -> Path:
@@ -212,6 +199,6 @@ class Store:
                   "author": author, "files": dict(sorted(files.items()))}
         data = json.dumps(record, indent=1).encode()
         commit_id = hashlib.sha1(data).hexdigest()  # the date and parent make it unique
-        _atomic_write(repo / "commits" / f"{commit_id}.json", data)
-        _atomic_write(repo / "refs" / branch, commit_id.encode())  # the move that publishes the commit
+        atomic_write_bytes(repo / "commits" / f"{commit_id}.json", data)
+        atomic_write_bytes(repo / "refs" / branch, commit_id.encode())  # the move that publishes the commit
         return commit_id
