@@ -36,7 +36,8 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
 fi
 
 if ! "$PY" -c "import hf_replearn, sys; sys.exit(0 if hf_replearn.__file__.startswith('$PWD') else 1)" 2>/dev/null \
-   || ! "$PY" -m pip check >/dev/null 2>&1 || [ pyproject.toml -nt .setup-stamp ]; then
+   || ! "$PY" -c "import transformers, datasets, accelerate, peft, evaluate, kornia, sklearn, scipy, jinja2, mlxtend, pytest" 2>/dev/null \
+   || [ pyproject.toml -nt .setup-stamp ]; then
   echo "setup: pip install -e .[test]"
   "$PY" -m pip install -q -e ".[test]"
   touch .setup-stamp
