@@ -36,7 +36,8 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
 fi
 
 # Checked from / so that the checkout itself (on sys.path as the working directory) does not count as installed.
-if ! (cd / && "$PY" -c "import hf_replearn, sys; sys.exit(0 if hf_replearn.__file__.startswith('$PWD/') else 1)") 2>/dev/null \
+here=$PWD
+if ! (cd / && "$PY" -c "import hf_replearn, sys; sys.exit(0 if hf_replearn.__file__.startswith('$here/') else 1)") 2>/dev/null \
    || ! "$PY" -c "import transformers, datasets, accelerate, peft, evaluate, kornia, sklearn, scipy, jinja2, mlxtend, pytest" 2>/dev/null \
    || [ pyproject.toml -nt .setup-stamp ]; then
   echo "setup: pip install -e .[test]"
