@@ -14,6 +14,16 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 
+@pytest.fixture
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1, for tests that start process groups or servers."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     from transformers import set_seed

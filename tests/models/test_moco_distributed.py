@@ -1,6 +1,5 @@
 """MoCo under 2 CPU processes (gloo): keys gathered before enqueueing, shuffle BN across processes."""
 
-import socket
 
 import torch
 import torch.distributed as dist
@@ -33,15 +32,10 @@ def _worker(rank, world_size, port, out_path):
         dist.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
-
-def test_shuffle_across_processes_restores_order_and_queue_takes_the_global_batch(tmp_path):
+def test_shuffle_across_processes_restores_order_and_queue_takes_the_global_batch(tmp_path, free_port):
     out = tmp_path / "moco.pt"
-    mp.spawn(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port, str(out)), nprocs=2, join=True)
     got = torch.load(out)
     torch.testing.assert_close(got["keys"], 10 * torch.arange(0.0, B)[:, None])  # rank 0's keys, in its order
     assert sorted(got["encoded"].flatten().tolist()) == list(range(2 * B))  # every example encoded exactly once

@@ -1,6 +1,5 @@
 """2 CPU processes (gloo) x batch B give the loss and gradients of 1 process x batch 2B."""
 
-import socket
 
 import pytest
 import torch
@@ -43,15 +42,10 @@ def _worker(rank, world_size, port, out_path):
         dist.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
-
-def test_two_processes_equal_one_process_with_double_batch(tmp_path):
+def test_two_processes_equal_one_process_with_double_batch(tmp_path, free_port):
     out = tmp_path / "dist.pt"
-    mp.spawn(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port, str(out)), nprocs=2, join=True)
     got = torch.load(out)
 
     x1, x2 = _data()
