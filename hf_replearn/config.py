@@ -76,19 +76,28 @@ def _training_fields() -> dict[str, dataclasses.Field]:
 # ---------------------------------------------------------------------------------------------- parsing
 
 
-def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
-    """Read a recipe file, apply ``key=value`` overrides and build the task's recipe dataclass."""
+def read_yaml_mapping(path: str | Path, kind: str, shipped: str, holds: str = "keys to values") -> dict:
+    """Read a YAML file that must hold a mapping; every failure is a UserError naming the file and the fix.
+
+    ``kind`` names the file in messages ("recipe file"), ``shipped`` where the ones that ship live.
+    """
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"recipe file {path} does not exist; the recipes that ship are in recipes/*.yaml")
+        raise UserError(f"{kind} {path} does not exist; the ones that ship are in {shipped}")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise UserError(f"{path} is not valid YAML: {err}") from None
     except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text; save the recipe as UTF-8") from None
+        raise UserError(f"{path} is not UTF-8 text; save it as UTF-8") from None
     if not isinstance(raw, dict):
-        raise UserError(f"{path} must hold a YAML mapping of keys to values, not {type(raw).__name__}")
+        raise UserError(f"{path} must hold a YAML mapping of {holds}, not {type(raw).__name__}")
+    return raw
+
+
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Read a recipe file, apply ``key=value`` overrides and build the task's recipe dataclass."""
+    raw = read_yaml_mapping(path, "recipe file", "recipes/*.yaml")
     return build_recipe(raw, overrides, source=str(path))
 
 

@@ -193,15 +193,10 @@ def _environment():
 
 def load_task(path: str | Path, **overrides) -> FewShotTask:
     """Read a task YAML; ``overrides`` replace keys (e.g. ``limit=20``)."""
+    from hf_replearn.config import read_yaml_mapping
+
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"task file {path} does not exist; the tasks that ship are in recipes/fewshot/*.yaml")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise UserError(f"{path} is not valid YAML: {err}") from None
-    if not isinstance(raw, dict):
-        raise UserError(f"{path} must hold a YAML mapping of lm-eval task keys")
+    raw = read_yaml_mapping(path, "task file", "recipes/fewshot/*.yaml", holds="lm-eval task keys")
     raw.update({k: v for k, v in overrides.items() if v is not None})
     return task_from_dict(raw, source=str(path), base_dir=path.parent)
 
