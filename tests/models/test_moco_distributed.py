@@ -2,18 +2,17 @@
 
 
 import torch
-import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from hf_replearn.models.moco.distributed import gather_across_processes, shuffled_key_forward
 from hf_replearn.models.moco.keys import KeyQueue
+from tests.distributed import gloo_group
 
 B = 3
 
 
 def _worker(rank, world_size, port, out_path):
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size)
-    try:
+    with gloo_group(rank, world_size, port):
         torch.manual_seed(rank)
         x = torch.arange(rank * B, (rank + 1) * B, dtype=torch.float)[:, None]  # rank 0: 0,1,2; rank 1: 3,4,5
         seen = []
@@ -28,8 +27,6 @@ def _worker(rank, world_size, port, out_path):
         everyone = gather_across_processes(torch.cat(seen))
         if rank == 0:
             torch.save({"keys": keys, "queue_ptr": queue.queue_ptr.clone(), "encoded": everyone}, out_path)
-    finally:
-        dist.destroy_process_group()
 
 
 

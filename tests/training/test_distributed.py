@@ -7,6 +7,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from hf_replearn.losses import NTXentLoss
+from tests.distributed import gloo_group
 
 B, D_IN, D = 4, 6, 5
 
@@ -22,8 +23,7 @@ def _model():
 
 
 def _worker(rank, world_size, port, out_path):
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size)
-    try:
+    with gloo_group(rank, world_size, port):
         x1, x2 = _data()
         model = _model()
         mine = slice(rank * B, (rank + 1) * B)
@@ -38,8 +38,6 @@ def _worker(rank, world_size, port, out_path):
         mean_loss /= world_size
         if rank == 0:
             torch.save({"loss": mean_loss, "grads": [p.grad for p in model.parameters()]}, out_path)
-    finally:
-        dist.destroy_process_group()
 
 
 
