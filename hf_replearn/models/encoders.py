@@ -4,7 +4,8 @@
 representations h, and sets nothing on the config. Two kinds:
 
 - the built-in small ResNet (He et al. 2016, basic blocks), sized for 8x8 to 96x96 inputs: a 3x3 stem
-  without max-pooling (as SimCLR's CIFAR variant, Appendix B.9), ``len(widths)`` stages of
+  without max-pooling (as SimCLR's CIFAR variant, Appendix B.9; ``stem_stride=2`` halves the resolution
+  there, which makes wider stages affordable on a CPU), ``len(widths)`` stages of
   ``blocks_per_stage`` basic blocks, stride 2 between stages, global average pooling;
 - any transformers vision backbone by name or path (``config.backbone``), built from its config
   (``backbone_pretrained=True`` loads its weights instead), pooled to one vector.
@@ -33,9 +34,11 @@ class BasicBlock(nn.Module):
 
 
 class SmallResNet(nn.Module):
-    def __init__(self, num_channels: int, widths: list[int], blocks_per_stage: int):
+    def __init__(self, num_channels: int, widths: list[int], blocks_per_stage: int, stem_stride: int = 1):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(num_channels, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv2d(num_channels, widths[0], 3, stem_stride, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()
+        )
         blocks, c_in = [], widths[0]
         for i, width in enumerate(widths):
             for j in range(blocks_per_stage):
@@ -77,4 +80,12 @@ class HFBackbone(nn.Module):
 def build_image_encoder(config) -> nn.Module:
     if config.backbone:
         return HFBackbone(config.backbone, config.backbone_pretrained, config.num_channels, config.trust_remote_code)
-    return SmallResNet(config.num_channels, list(config.widths), config.blocks_per_stage)
+    return SmallResNet(config.num_channels, list(config.widths), config.blocks_per_stage, config.stem_stride)
+
+
+def feature_map_size(config) -> int:
+    """Side of the small ResNet's last feature map: each 3x3 conv with padding 1 and stride s maps H to ceil(H / s)."""
+    side = -(-config.image_size // config.stem_stride)
+    for _ in config.widths[1:]:
+        side = -(-side // 2)
+    return side

@@ -20,15 +20,13 @@ from hf_replearn.config import Recipe
 from hf_replearn.data.images import ImageDataConfig, load_image_dataset
 from hf_replearn.evaluation.probe import ProbeConfig, extract_features
 from hf_replearn.tasks import register_task
-from hf_replearn.tasks.common import build_or_explain, probe_and_card, single_view_trainer, train_and_save
+from hf_replearn.tasks.common import ImageEncoderArgs, build_or_explain, probe_and_card, single_view_trainer, train_and_save
 
 
 @dataclass
-class AutoencoderModelArgs:
+class AutoencoderModelArgs(ImageEncoderArgs):
     """The AutoencoderConfig / BetaVAEConfig fields a recipe sets."""
 
-    widths: list[int] = field(default_factory=lambda: [32, 64, 128])
-    blocks_per_stage: int = 1
     latent_dim: int = 32
     architecture: Literal["conv", "linear"] = "conv"
     reconstruction: Literal["bernoulli", "gaussian"] = "bernoulli"
@@ -53,8 +51,8 @@ def build_model(recipe: AutoencoderRecipe, num_channels: int, image_size: int):
     from hf_replearn.models.beta_vae import BetaVAEConfig, BetaVAEModel
 
     m = recipe.model
-    common = dict(num_channels=num_channels, image_size=image_size, widths=m.widths, blocks_per_stage=m.blocks_per_stage,
-                  latent_dim=m.latent_dim, architecture=m.architecture, reconstruction=m.reconstruction)  # fmt: skip
+    common = dict(num_channels=num_channels, image_size=image_size, latent_dim=m.latent_dim,
+                  architecture=m.architecture, reconstruction=m.reconstruction, **m.encoder_kwargs())  # fmt: skip
     if recipe.task == "beta_vae":
         return build_or_explain(recipe, lambda: BetaVAEModel(BetaVAEConfig(beta=m.beta, **common)))
     return build_or_explain(recipe, lambda: AutoencoderModel(AutoencoderConfig(**common)))

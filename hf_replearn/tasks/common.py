@@ -7,11 +7,38 @@ what differs (model, trainer, loss inputs).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field, fields
 
 from transformers import set_seed
 
 from hf_replearn.evaluation.probe import evaluate_representations, probe_table
 from hf_replearn.errors import UserError
+
+
+@dataclass
+class ImageEncoderArgs:
+    """The encoder f every image recipe sets under ``model`` (``ImageEncoderConfig``, ``models/encoders.py``)."""
+
+    widths: list[int] = field(default_factory=lambda: [32, 64, 128])
+    """Channels of each ResNet stage; the representation has widths[-1] dimensions."""
+    blocks_per_stage: int = 1
+    stem_stride: int = 1
+    """1 or 2: 2 halves the resolution at the stem, so every stage costs a quarter."""
+
+    def encoder_kwargs(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(ImageEncoderArgs)}
+
+
+@dataclass
+class BackboneEncoderArgs(ImageEncoderArgs):
+    """An image encoder that may also be any transformers vision backbone (``model.backbone``)."""
+
+    backbone: str | None = None
+    backbone_pretrained: bool = False
+    trust_remote_code: bool = False
+
+    def encoder_kwargs(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(BackboneEncoderArgs)}
 
 
 def build_or_explain(recipe, build):

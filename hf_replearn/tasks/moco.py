@@ -20,7 +20,7 @@ from hf_replearn.data.images import ImageDataConfig, load_image_dataset
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.probe import ProbeConfig
 from hf_replearn.tasks import register_task
-from hf_replearn.tasks.common import build_or_explain, probe_and_card, train_and_save
+from hf_replearn.tasks.common import BackboneEncoderArgs, build_or_explain, probe_and_card, train_and_save
 
 # MoCo v1 (He et al. 2020, Sec. 4): crop 0.2-1, colour jitter 0.4, random grayscale; v2 (Chen et al.
 # 2020, "Improved baselines"): adds Gaussian blur p=0.5 and SimCLR's stronger jitter with p=0.8.
@@ -31,11 +31,9 @@ AUGMENT_PRESETS = {
 
 
 @dataclass
-class MoCoModelArgs:
+class MoCoModelArgs(BackboneEncoderArgs):
     """The MoCoConfig fields a recipe sets (see ``models/moco/configuration_moco.py``)."""
 
-    widths: list[int] = field(default_factory=lambda: [32, 64, 128])
-    blocks_per_stage: int = 1
     projection_dim: int = 128
     mlp_head: bool = True
     """MoCo v2's MLP head (false: v1's linear head)."""
@@ -46,9 +44,6 @@ class MoCoModelArgs:
     key_mechanism: Literal["moco", "end_to_end", "memory_bank"] = "moco"
     memory_bank_momentum: float = 0.5
     shuffle_bn_groups: int = 1
-    backbone: str | None = None
-    backbone_pretrained: bool = False
-    trust_remote_code: bool = False
 
 
 @dataclass
@@ -67,11 +62,10 @@ def build_model(recipe: MoCoRecipe, num_channels: int, image_size: int, num_exam
 
     m = recipe.model
     config = build_or_explain(recipe, lambda: MoCoConfig(
-        num_channels=num_channels, image_size=image_size, widths=m.widths, blocks_per_stage=m.blocks_per_stage,
-        projection_dim=m.projection_dim, mlp_head=m.mlp_head, queue_size=m.queue_size, momentum=m.momentum,
-        contrastive_temperature=m.temperature, key_mechanism=m.key_mechanism, memory_bank_size=num_examples,
-        memory_bank_momentum=m.memory_bank_momentum, shuffle_bn_groups=m.shuffle_bn_groups, backbone=m.backbone,
-        backbone_pretrained=m.backbone_pretrained, trust_remote_code=m.trust_remote_code,
+        num_channels=num_channels, image_size=image_size, projection_dim=m.projection_dim, mlp_head=m.mlp_head,
+        queue_size=m.queue_size, momentum=m.momentum, contrastive_temperature=m.temperature,
+        key_mechanism=m.key_mechanism, memory_bank_size=num_examples, memory_bank_momentum=m.memory_bank_momentum,
+        shuffle_bn_groups=m.shuffle_bn_groups, **m.encoder_kwargs(),
     ))  # fmt: skip
     return MoCoModel(config)
 

@@ -19,17 +19,11 @@ from hf_replearn.data.images import ImageDataConfig, load_image_dataset
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.probe import ProbeConfig
 from hf_replearn.tasks import register_task
-from hf_replearn.tasks.common import build_or_explain, probe_and_card, single_view_trainer, train_and_save
+from hf_replearn.tasks.common import ImageEncoderArgs, build_or_explain, probe_and_card, single_view_trainer, train_and_save
 
 
 @dataclass
-class EncoderArgs:
-    widths: list[int] = field(default_factory=lambda: [32, 64, 128])
-    blocks_per_stage: int = 1
-
-
-@dataclass
-class ContextModelArgs(EncoderArgs):
+class ContextModelArgs(ImageEncoderArgs):
     """ContextConfig fields (``models/context/configuration_context.py``)."""
 
     patch_size: int = 8
@@ -39,7 +33,7 @@ class ContextModelArgs(EncoderArgs):
 
 
 @dataclass
-class InpaintingModelArgs(EncoderArgs):
+class InpaintingModelArgs(ImageEncoderArgs):
     """InpaintingConfig fields (``models/inpainting/configuration_inpainting.py``)."""
 
     mask: Literal["central", "random_block", "random_region"] = "central"
@@ -48,7 +42,7 @@ class InpaintingModelArgs(EncoderArgs):
 
 
 @dataclass
-class ColorizationModelArgs(EncoderArgs):
+class ColorizationModelArgs(ImageEncoderArgs):
     """ColorizationConfig fields (``models/colorization/configuration_colorization.py``)."""
 
     ab_scale: float = 110.0

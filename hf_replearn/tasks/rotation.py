@@ -10,15 +10,13 @@ from hf_replearn.config import Recipe
 from hf_replearn.data.images import ImageDataConfig, load_image_dataset
 from hf_replearn.evaluation.probe import ProbeConfig
 from hf_replearn.tasks import register_task
-from hf_replearn.tasks.common import build_or_explain, probe_and_card, single_view_trainer, train_and_save
+from hf_replearn.tasks.common import ImageEncoderArgs, build_or_explain, probe_and_card, single_view_trainer, train_and_save
 
 
 @dataclass
-class RotationModelArgs:
+class RotationModelArgs(ImageEncoderArgs):
     """The RotationConfig fields a recipe sets (see ``models/rotation/configuration_rotation.py``)."""
 
-    widths: list[int] = field(default_factory=lambda: [32, 64, 128])
-    blocks_per_stage: int = 1
     num_rotations: int = 4
     """4 (0/90/180/270 degrees) or 2 (0/180)."""
     classifier_dropout: float = 0.0
@@ -37,8 +35,8 @@ def build_model(recipe: RotationRecipe, num_channels: int, image_size: int):
 
     m = recipe.model
     config = build_or_explain(recipe, lambda: RotationConfig(
-        num_channels=num_channels, image_size=image_size, widths=m.widths, blocks_per_stage=m.blocks_per_stage,
-        num_rotations=m.num_rotations, classifier_dropout=m.classifier_dropout,
+        num_channels=num_channels, image_size=image_size, num_rotations=m.num_rotations,
+        classifier_dropout=m.classifier_dropout, **m.encoder_kwargs(),
     ))  # fmt: skip
     return RotationModel(config)
 

@@ -16,20 +16,16 @@ from hf_replearn.data.augment import AugmentConfig, build_augmentation
 from hf_replearn.data.images import ImageDataConfig, load_image_dataset
 from hf_replearn.evaluation.probe import ProbeConfig
 from hf_replearn.tasks import register_task
+from hf_replearn.tasks.common import BackboneEncoderArgs
 
 
 @dataclass
-class SimCLRModelArgs:
+class SimCLRModelArgs(BackboneEncoderArgs):
     """The SimCLRConfig fields a recipe sets (see ``models/simclr/configuration_simclr.py``)."""
 
-    widths: list[int] = field(default_factory=lambda: [32, 64, 128])
-    blocks_per_stage: int = 1
     projection_dim: int = 128
     projection_hidden_dim: int | None = None
     temperature: float = 0.5
-    backbone: str | None = None
-    backbone_pretrained: bool = False
-    trust_remote_code: bool = False
 
 
 @dataclass
@@ -49,10 +45,8 @@ def build_model(recipe: SimCLRRecipe, num_channels: int, image_size: int):
     if not m.temperature > 0:
         raise UserError(f"{recipe.source}: model.temperature must be > 0, got {m.temperature}")
     config = SimCLRConfig(
-        num_channels=num_channels, image_size=image_size, widths=m.widths, blocks_per_stage=m.blocks_per_stage,
-        projection_dim=m.projection_dim, projection_hidden_dim=m.projection_hidden_dim,
-        contrastive_temperature=m.temperature, backbone=m.backbone, backbone_pretrained=m.backbone_pretrained,
-        trust_remote_code=m.trust_remote_code,
+        num_channels=num_channels, image_size=image_size, projection_dim=m.projection_dim,
+        projection_hidden_dim=m.projection_hidden_dim, contrastive_temperature=m.temperature, **m.encoder_kwargs(),
     )  # fmt: skip
     return SimCLRModel(config)
 

@@ -10,7 +10,7 @@ from transformers.utils import ModelOutput
 
 from hf_replearn.losses.beta_vae import BetaVAELoss
 from hf_replearn.models.autoencoder.configuration_autoencoder import AutoencoderConfig
-from hf_replearn.models.encoders import build_image_encoder
+from hf_replearn.models.encoders import build_image_encoder, feature_map_size
 from hf_replearn.models.simclr.modeling_simclr import SimCLRPreTrainedModel
 
 
@@ -37,15 +37,15 @@ class ConvDecoder(nn.Module):
     def __init__(self, config, latent_dim: int):
         super().__init__()
         widths = list(config.widths)
-        self.bottom = config.image_size
-        for _ in widths[1:]:
-            self.bottom = (self.bottom + 1) // 2  # a 3x3 stride-2 conv with padding 1
+        self.bottom = feature_map_size(config)
         self.widths = widths
         self.image_size = config.image_size
         self.fc = nn.Linear(latent_dim, widths[-1] * self.bottom**2)
         ups = []
         for c_in, c_out in zip(widths[::-1], widths[::-1][1:]):
             ups += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out), nn.ReLU()]
+        if config.stem_stride == 2:  # undo the stem's stride too
+            ups += [nn.ConvTranspose2d(widths[0], widths[0], 4, 2, 1), nn.BatchNorm2d(widths[0]), nn.ReLU()]
         self.ups = nn.Sequential(*ups)
         self.out = nn.Conv2d(widths[0], config.num_channels, 3, 1, 1)
 

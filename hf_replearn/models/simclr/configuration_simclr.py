@@ -14,6 +14,8 @@ class ImageEncoderConfig(PreTrainedConfig):
         widths (`list[int]`, defaults to `[32, 64, 128]`): channels of each ResNet stage; the
             representation h has ``widths[-1]`` dimensions.
         blocks_per_stage (`int`, defaults to 1): basic blocks per stage.
+        stem_stride (`int`, defaults to 1): stride of the stem convolution, 1 or 2 (2 quarters the cost of
+            every stage, at half the resolution).
         backbone (`str`, *optional*): a transformers vision model name or path to use as f instead.
         backbone_pretrained (`bool`, defaults to `False`): load the backbone's weights, not only its config.
         trust_remote_code (`bool`, defaults to `False`): allow the backbone's own code to run.
@@ -25,6 +27,7 @@ class ImageEncoderConfig(PreTrainedConfig):
         image_size: int = 32,
         widths: list[int] | None = None,
         blocks_per_stage: int = 1,
+        stem_stride: int = 1,
         backbone: str | None = None,
         backbone_pretrained: bool = False,
         trust_remote_code: bool = False,
@@ -36,6 +39,9 @@ class ImageEncoderConfig(PreTrainedConfig):
         if not self.widths or any(w <= 0 for w in self.widths):
             raise ValueError(f"widths must be a non-empty list of positive channel counts, got {widths}")
         self.blocks_per_stage = blocks_per_stage
+        if stem_stride not in (1, 2):
+            raise ValueError(f"stem_stride must be 1 or 2, got {stem_stride}")
+        self.stem_stride = stem_stride
         self.backbone = backbone
         self.backbone_pretrained = backbone_pretrained
         self.trust_remote_code = trust_remote_code
