@@ -16,11 +16,17 @@ import numpy as np
 import torch
 from transformers import set_seed
 
-from hf_replearn.config import Recipe
-from hf_replearn.data.images import ImageDataConfig, load_image_dataset
-from hf_replearn.evaluation.probe import ProbeConfig, extract_features
+from hf_replearn.data.images import load_image_dataset
+from hf_replearn.evaluation.probe import extract_features
 from hf_replearn.tasks import register_task
-from hf_replearn.tasks.common import ImageEncoderArgs, build_or_explain, probe_and_card, single_view_trainer, train_and_save
+from hf_replearn.tasks.common import (
+    ImageEncoderArgs,
+    ImageRecipe,
+    build_or_explain,
+    probe_and_card,
+    single_view_trainer,
+    train_and_save,
+)
 
 
 @dataclass
@@ -35,10 +41,8 @@ class AutoencoderModelArgs(ImageEncoderArgs):
 
 
 @dataclass
-class AutoencoderRecipe(Recipe):
-    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+class AutoencoderRecipe(ImageRecipe):
     model: AutoencoderModelArgs = field(default_factory=AutoencoderModelArgs)
-    evaluation: ProbeConfig = field(default_factory=ProbeConfig)
     traversal_range: float = 3.0
     """Latent traversals sweep each latent over [-range, range]."""
     picture_steps: int = 9

@@ -11,8 +11,18 @@ from dataclasses import dataclass, field, fields
 
 from transformers import set_seed
 
-from hf_replearn.evaluation.probe import evaluate_representations, probe_table
+from hf_replearn.config import Recipe
+from hf_replearn.data.images import ImageDataConfig
+from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, probe_table
 from hf_replearn.errors import UserError
+
+
+@dataclass
+class ImageRecipe(Recipe):
+    """What every image recipe has besides its ``model``: the dataset and the evaluation of the representation."""
+
+    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+    evaluation: ProbeConfig = field(default_factory=ProbeConfig)
 
 
 @dataclass

@@ -14,13 +14,11 @@ from typing import Literal
 import numpy as np
 from transformers import set_seed
 
-from hf_replearn.config import Recipe
 from hf_replearn.data.augment import AugmentConfig, build_augmentation
-from hf_replearn.data.images import ImageDataConfig, load_image_dataset
+from hf_replearn.data.images import load_image_dataset
 from hf_replearn.errors import UserError
-from hf_replearn.evaluation.probe import ProbeConfig
 from hf_replearn.tasks import register_task
-from hf_replearn.tasks.common import BackboneEncoderArgs, build_or_explain, probe_and_card, train_and_save
+from hf_replearn.tasks.common import BackboneEncoderArgs, ImageRecipe, build_or_explain, probe_and_card, train_and_save
 
 # MoCo v1 (He et al. 2020, Sec. 4): crop 0.2-1, colour jitter 0.4, random grayscale; v2 (Chen et al.
 # 2020, "Improved baselines"): adds Gaussian blur p=0.5 and SimCLR's stronger jitter with p=0.8.
@@ -47,13 +45,11 @@ class MoCoModelArgs(BackboneEncoderArgs):
 
 
 @dataclass
-class MoCoRecipe(Recipe):
-    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+class MoCoRecipe(ImageRecipe):
     model: MoCoModelArgs = field(default_factory=MoCoModelArgs)
     augment_preset: Literal["v1", "v2", "custom"] = "v2"
     """Augmentation: MoCo v1's, v2's (overrides the matching ``augment`` keys), or ``custom``."""
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    evaluation: ProbeConfig = field(default_factory=ProbeConfig)
 
 
 def build_model(recipe: MoCoRecipe, num_channels: int, image_size: int, num_examples: int = 0):

@@ -14,12 +14,17 @@ import numpy as np
 import torch
 from transformers import set_seed
 
-from hf_replearn.config import Recipe
-from hf_replearn.data.images import ImageDataConfig, load_image_dataset
+from hf_replearn.data.images import load_image_dataset
 from hf_replearn.errors import UserError
-from hf_replearn.evaluation.probe import ProbeConfig
 from hf_replearn.tasks import register_task
-from hf_replearn.tasks.common import ImageEncoderArgs, build_or_explain, probe_and_card, single_view_trainer, train_and_save
+from hf_replearn.tasks.common import (
+    ImageEncoderArgs,
+    ImageRecipe,
+    build_or_explain,
+    probe_and_card,
+    single_view_trainer,
+    train_and_save,
+)
 
 
 @dataclass
@@ -49,24 +54,18 @@ class ColorizationModelArgs(ImageEncoderArgs):
 
 
 @dataclass
-class ContextRecipe(Recipe):
-    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+class ContextRecipe(ImageRecipe):
     model: ContextModelArgs = field(default_factory=ContextModelArgs)
-    evaluation: ProbeConfig = field(default_factory=ProbeConfig)
 
 
 @dataclass
-class InpaintingRecipe(Recipe):
-    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+class InpaintingRecipe(ImageRecipe):
     model: InpaintingModelArgs = field(default_factory=InpaintingModelArgs)
-    evaluation: ProbeConfig = field(default_factory=ProbeConfig)
 
 
 @dataclass
-class ColorizationRecipe(Recipe):
-    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+class ColorizationRecipe(ImageRecipe):
     model: ColorizationModelArgs = field(default_factory=ColorizationModelArgs)
-    evaluation: ProbeConfig = field(default_factory=ProbeConfig)
 
 
 def build_model(recipe, num_channels: int, image_size: int):

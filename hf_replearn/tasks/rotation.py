@@ -6,11 +6,16 @@ from dataclasses import dataclass, field
 
 from transformers import set_seed
 
-from hf_replearn.config import Recipe
-from hf_replearn.data.images import ImageDataConfig, load_image_dataset
-from hf_replearn.evaluation.probe import ProbeConfig
+from hf_replearn.data.images import load_image_dataset
 from hf_replearn.tasks import register_task
-from hf_replearn.tasks.common import ImageEncoderArgs, build_or_explain, probe_and_card, single_view_trainer, train_and_save
+from hf_replearn.tasks.common import (
+    ImageEncoderArgs,
+    ImageRecipe,
+    build_or_explain,
+    probe_and_card,
+    single_view_trainer,
+    train_and_save,
+)
 
 
 @dataclass
@@ -23,10 +28,8 @@ class RotationModelArgs(ImageEncoderArgs):
 
 
 @dataclass
-class RotationRecipe(Recipe):
-    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+class RotationRecipe(ImageRecipe):
     model: RotationModelArgs = field(default_factory=RotationModelArgs)
-    evaluation: ProbeConfig = field(default_factory=ProbeConfig)
 
 
 def build_model(recipe: RotationRecipe, num_channels: int, image_size: int):

@@ -11,12 +11,10 @@ from dataclasses import dataclass, field
 
 from transformers import set_seed
 
-from hf_replearn.config import Recipe
 from hf_replearn.data.augment import AugmentConfig, build_augmentation
-from hf_replearn.data.images import ImageDataConfig, load_image_dataset
-from hf_replearn.evaluation.probe import ProbeConfig
+from hf_replearn.data.images import load_image_dataset
 from hf_replearn.tasks import register_task
-from hf_replearn.tasks.common import BackboneEncoderArgs
+from hf_replearn.tasks.common import BackboneEncoderArgs, ImageRecipe
 
 
 @dataclass
@@ -29,11 +27,9 @@ class SimCLRModelArgs(BackboneEncoderArgs):
 
 
 @dataclass
-class SimCLRRecipe(Recipe):
-    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+class SimCLRRecipe(ImageRecipe):
     model: SimCLRModelArgs = field(default_factory=SimCLRModelArgs)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    evaluation: ProbeConfig = field(default_factory=ProbeConfig)
 
 
 def build_model(recipe: SimCLRRecipe, num_channels: int, image_size: int):

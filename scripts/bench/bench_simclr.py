@@ -64,8 +64,8 @@ def simclr_throughput() -> str:
     for recipe_file, size in (("quickstart.yaml", 16), ("simclr_fashion_mnist.yaml", 28)):
         recipe = load_recipe(ROOT / "recipes" / recipe_file)
         widths = recipe.model.widths
-        label = f"{recipe_file} ({size}x{size}, {widths})"
-        model = SimCLRModel(SimCLRConfig(image_size=size, widths=widths, projection_dim=recipe.model.projection_dim))
+        label = f"{recipe_file} ({size}x{size}, {widths}, stem stride {recipe.model.stem_stride})"
+        model = SimCLRModel(SimCLRConfig(image_size=size, projection_dim=recipe.model.projection_dim, **recipe.model.encoder_kwargs()))
         aug = build_augmentation(recipe.augment, size, 1)
         opt = torch.optim.AdamW(model.parameters(), 1e-3)
         x = torch.rand(256, 1, size, size)
