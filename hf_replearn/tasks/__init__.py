@@ -72,7 +72,7 @@ def run_recipe(recipe) -> dict[str, float]:
     writes results.json, the model card and plots, and pushes. They leave together.
     """
     from hf_replearn.hub.push import check_hub_recipe, push_recipe
-    from hf_replearn.training.distributed import barrier, init_launched_process_group, is_main_process, world
+    from hf_replearn.training.distributed import barrier, init_launched_process_group, is_main_process
     from hf_replearn.training.outputs import prepare_output_dir, write_results
 
     spec = get_task(recipe.task, recipe.source)
@@ -85,7 +85,6 @@ def run_recipe(recipe) -> dict[str, float]:
     )
     barrier()  # no process writes into output_dir before every process has checked it
     results = spec.run(recipe)
-    results["train/processes"] = world()[1]  # the launcher's world size: P x per-device batch per step
     try:
         if is_main_process():
             write_results(recipe.output_dir, results)

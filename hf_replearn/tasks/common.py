@@ -37,6 +37,7 @@ def train_and_save(recipe, trainer, model) -> dict[str, float]:
         "train/runtime_s": float(train_output.metrics["train_runtime"]),
         "train/samples_per_second": float(train_output.metrics["train_samples_per_second"]),
         "train/steps": int(train_output.global_step),
+        "train/processes": int(trainer.args.world_size),  # a step's global batch: processes x per-device batch
         **logged_loss_range(trainer),
     }
 

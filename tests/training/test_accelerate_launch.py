@@ -64,7 +64,6 @@ def test_mlm_recipe_under_the_fsdp_config_trains_as_ddp_on_cpu(tmp_path, free_po
            "model.intermediate_size=64", "max_steps=2", "per_device_train_batch_size=8",
            "per_device_eval_batch_size=32", "logging_steps=1")  # fmt: skip
     results = json.loads((out / "results.json").read_text())
-    assert results["train/processes"] == 2
     # tokens per step count both processes: 2 steps x 8 blocks x 2 processes x 32 tokens
     assert results["train_tokens"] == 2 * 8 * 2 * 32
     from transformers import AutoModelForMaskedLM
