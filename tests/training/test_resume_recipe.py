@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from safetensors.torch import load_file
+from transformers import Trainer, TrainerCallback
 
 from hf_replearn.config import load_recipe
 from hf_replearn.tasks import run_recipe
@@ -23,7 +24,15 @@ TINY = ["max_steps=6", "save_steps=2", "dataset_limit=64", "per_device_train_bat
         "evaluation.baselines=[]", "evaluation.tsne=false", "disable_tqdm=true"]  # fmt: skip
 
 
-def test_quickstart_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path):
+class _Steps(TrainerCallback):
+    def __init__(self, seen: list):
+        self.seen = seen
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.seen.append(state.global_step)
+
+
+def test_quickstart_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
     reference = run_recipe(load_recipe(RECIPE, [f"output_dir={tmp_path / 'whole'}", *TINY]))
 
     out = tmp_path / "killed"
@@ -33,7 +42,15 @@ def test_quickstart_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["checkpoint-2"]  # no final save
 
+    steps, init = [], Trainer.__init__
+
+    def init_with_step_log(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.add_callback(_Steps(steps))
+
+    monkeypatch.setattr(Trainer, "__init__", init_with_step_log)
     resumed = run_recipe(load_recipe(RECIPE, [f"output_dir={out}", *TINY, "resume_from_checkpoint=true"]))
+    assert steps == [3, 4, 5, 6]  # continued from checkpoint-2, not trained again from the start
     assert resumed["train/steps"] == reference["train/steps"] == 6
     for key in ("linear_probe/model/1_per_class", "linear_probe/model/all", "knn/model", "kmeans_nmi/model",
                 "train/last_logged_loss"):  # fmt: skip
