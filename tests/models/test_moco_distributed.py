@@ -1,6 +1,9 @@
-"""MoCo under 2 CPU processes (gloo): keys gathered before enqueueing, shuffle BN across processes."""
+"""MoCo under 2 CPU processes (gloo): keys gathered before enqueueing, shuffle BN across processes,
+InfoNCE with 2 x B equal to 1 x 2B. One pair of processes runs every check (a spawn costs seconds)."""
 
+import socket
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 
@@ -11,29 +14,41 @@ from tests.distributed import gloo_group
 B = 3
 
 
+def _queue_checks(rank):
+    torch.manual_seed(rank)
+    x = torch.arange(rank * B, (rank + 1) * B, dtype=torch.float)[:, None]  # rank 0: 0,1,2; rank 1: 3,4,5
+    seen = []
+
+    def fn(batch):  # records which examples this process encoded; keys = 10 x
+        seen.append(batch.clone())
+        return 10 * batch
+
+    keys = shuffled_key_forward(fn, x, groups=1)
+    queue = KeyQueue(queue_size=2 * B, dim=1)
+    queue.enqueue(torch.ones(B, 1) * (rank + 1))  # normalised: every key is 1 in one dimension
+    everyone = gather_across_processes(torch.cat(seen))
+    return {"keys": keys, "queue_ptr": queue.queue_ptr.clone(), "encoded": everyone}
+
+
 def _worker(rank, world_size, port, out_path):
     with gloo_group(rank, world_size, port):
-        torch.manual_seed(rank)
-        x = torch.arange(rank * B, (rank + 1) * B, dtype=torch.float)[:, None]  # rank 0: 0,1,2; rank 1: 3,4,5
-        seen = []
-
-        def fn(batch):  # records which examples this process encoded; keys = 10 x
-            seen.append(batch.clone())
-            return 10 * batch
-
-        keys = shuffled_key_forward(fn, x, groups=1)
-        queue = KeyQueue(queue_size=2 * B, dim=1)
-        queue.enqueue(torch.ones(B, 1) * (rank + 1))  # normalised: every key is 1 in one dimension
-        everyone = gather_across_processes(torch.cat(seen))
+        got = {"queue": _queue_checks(rank), "infonce": _infonce_checks(rank, world_size)}
         if rank == 0:
-            torch.save({"keys": keys, "queue_ptr": queue.queue_ptr.clone(), "encoded": everyone}, out_path)
+            torch.save(got, out_path)
 
 
+@pytest.fixture(scope="module")
+def spawned(tmp_path_factory):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = tmp_path_factory.mktemp("moco") / "dist.pt"
+    mp.spawn(_worker, args=(2, port, str(out)), nprocs=2, join=True)
+    return torch.load(out)
 
-def test_shuffle_across_processes_restores_order_and_queue_takes_the_global_batch(tmp_path, free_port):
-    out = tmp_path / "moco.pt"
-    mp.spawn(_worker, args=(2, free_port, str(out)), nprocs=2, join=True)
-    got = torch.load(out)
+
+def test_shuffle_across_processes_restores_order_and_queue_takes_the_global_batch(spawned):
+    got = spawned["queue"]
     torch.testing.assert_close(got["keys"], 10 * torch.arange(0.0, B)[:, None])  # rank 0's keys, in its order
     assert sorted(got["encoded"].flatten().tolist()) == list(range(2 * B))  # every example encoded exactly once
     assert int(got["queue_ptr"]) == 0  # 2 x B keys gathered into a queue of 2 x B: wrapped to the start
@@ -63,31 +78,27 @@ def _infonce(model, x1, x2, queue, mechanism):
     return InfoNCELoss(0.2)(q, k, negatives, mask)
 
 
-def _infonce_worker(rank, world_size, port, out_path):
+def _infonce_checks(rank, world_size):
     import torch.distributed as dist
 
-    with gloo_group(rank, world_size, port):
-        x1, x2, queue = _views()
-        mine = slice(rank * B, (rank + 1) * B)
-        got = {}
-        for mechanism in ("end_to_end", "moco"):
-            model = _encoder()
-            loss = _infonce(model, x1[mine], x2[mine], queue, mechanism)
-            loss.backward()
-            for p in model.parameters():  # what DDP does: average the gradients over processes
-                dist.all_reduce(p.grad)
-                p.grad /= world_size
-            mean_loss = loss.detach().clone()
-            dist.all_reduce(mean_loss)
-            got[mechanism] = {"loss": mean_loss / world_size, "grads": [p.grad for p in model.parameters()]}
-        if rank == 0:
-            torch.save(got, out_path)
+    x1, x2, queue = _views()
+    mine = slice(rank * B, (rank + 1) * B)
+    got = {}
+    for mechanism in ("end_to_end", "moco"):
+        model = _encoder()
+        loss = _infonce(model, x1[mine], x2[mine], queue, mechanism)
+        loss.backward()
+        for p in model.parameters():  # what DDP does: average the gradients over processes
+            dist.all_reduce(p.grad)
+            p.grad /= world_size
+        mean_loss = loss.detach().clone()
+        dist.all_reduce(mean_loss)
+        got[mechanism] = {"loss": mean_loss / world_size, "grads": [p.grad for p in model.parameters()]}
+    return got
 
 
-def test_infonce_two_processes_equal_one_process_with_double_batch(tmp_path, free_port):
-    out = tmp_path / "infonce.pt"
-    mp.spawn(_infonce_worker, args=(2, free_port, str(out)), nprocs=2, join=True)
-    got = torch.load(out)
+def test_infonce_two_processes_equal_one_process_with_double_batch(spawned):
+    got = spawned["infonce"]
     x1, x2, queue = _views()
     for mechanism in ("end_to_end", "moco"):
         model = _encoder()
