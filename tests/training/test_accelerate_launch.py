@@ -17,13 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "recipes" / "accelerate"
 
 
-def launch(config: str, port: int, recipe: str, *overrides: str) -> subprocess.CompletedProcess:
+def launch(config: str, port: int, recipe: str, *overrides: str, ok: bool = True) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CONFIGS / config),
            "--num_processes", "2", "--main_process_port", str(port),
            "-m", "hf_replearn", "train", str(ROOT / "recipes" / recipe), *overrides]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert (proc.returncode == 0) == ok, proc.stdout[-3000:] + proc.stderr[-5000:]
     return proc
 
 
@@ -70,3 +70,14 @@ def test_mlm_recipe_under_the_fsdp_config_trains_as_ddp_on_cpu(tmp_path, free_po
 
     model = AutoModelForMaskedLM.from_pretrained(out)
     assert model.num_parameters() == results["num_parameters"]
+
+
+def test_two_processes_refuse_an_output_dir_that_holds_another_run(tmp_path, free_port):
+    """Every process checks output_dir before any writes, so they all stop (none waits forever at a
+    barrier) and the other run's files are untouched."""
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "results.json").write_text('{"keep": 1}')
+    proc = launch("multi_cpu.yaml", free_port, "quickstart.yaml", f"output_dir={out}", ok=False)
+    assert proc.stderr.count("already holds another run") == 2  # one message per process
+    assert [p.name for p in out.iterdir()] == ["results.json"] and (out / "results.json").read_text() == '{"keep": 1}'
