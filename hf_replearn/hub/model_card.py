@@ -153,8 +153,12 @@ def card_info_from_recipe(recipe, results: dict, output_dir: Path | None = None,
 
 
 def save_model_card(output_dir: Path, card: ModelCard) -> Path:
+    """Write ``output_dir/README.md`` (only the main process, under several)."""
+    from hf_replearn.training.distributed import is_main_process
+
     path = Path(output_dir) / CARD_FILE
-    atomic_write_text(path, str(card))
+    if is_main_process():
+        atomic_write_text(path, str(card))
     return path
 
 

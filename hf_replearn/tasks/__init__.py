@@ -65,18 +65,30 @@ def get_task(name, source: str = "<dict>") -> TaskSpec:
 
 
 def run_recipe(recipe) -> dict[str, float]:
-    """Run a parsed recipe end to end: guard the output directory, run the task, write results.json."""
+    """Run a parsed recipe end to end: guard the output directory, run the task, write results.json.
+
+    Under ``accelerate launch`` every process runs this. All of them check the output directory before
+    any writes to it (so they all accept or all refuse it), then train together; only the main process
+    writes results.json, the model card and plots, and pushes. They leave together.
+    """
     from hf_replearn.hub.push import check_hub_recipe, push_recipe
+    from hf_replearn.training.distributed import barrier, init_launched_process_group, is_main_process
     from hf_replearn.training.outputs import prepare_output_dir, write_results
 
     spec = get_task(recipe.task, recipe.source)
     check_hub_recipe(recipe)  # a bad hub_model_id fails before hours of training, not after
+    init_launched_process_group()
     prepare_output_dir(
         recipe.output_dir,
         overwrite=recipe.overwrite_output_dir,
         resuming=bool(recipe.training.get("resume_from_checkpoint")),
     )
+    barrier()  # no process writes into output_dir before every process has checked it
     results = spec.run(recipe)
-    write_results(recipe.output_dir, results)
-    push_recipe(recipe, results)  # when hub.push_to_hub is set; writes README.md if the task did not
+    try:
+        if is_main_process():
+            write_results(recipe.output_dir, results)
+            push_recipe(recipe, results)  # when hub.push_to_hub is set; writes README.md if the task did not
+    finally:
+        barrier()  # the others wait for the push (and are released if it fails): they leave together
     return results

@@ -74,6 +74,7 @@ def train_and_save(recipe, trainer, model) -> dict[str, float]:
         "train/runtime_s": float(train_output.metrics["train_runtime"]),
         "train/samples_per_second": float(train_output.metrics["train_samples_per_second"]),
         "train/steps": int(train_output.global_step),
+        "train/processes": int(trainer.args.world_size),  # a step's global batch: processes x per-device batch
         **logged_loss_range(trainer),
     }
 
@@ -81,7 +82,10 @@ def train_and_save(recipe, trainer, model) -> dict[str, float]:
 def probe_and_card(recipe, model, dataset, build_random, results: dict, sections: dict | None = None) -> dict:
     """Probe ``model`` against the baselines (``build_random()`` gives the random-init encoder), write the card."""
     from hf_replearn.hub.model_card import write_model_card
+    from hf_replearn.training.distributed import is_main_process
 
+    if not is_main_process():  # probes are sklearn on one process; the others' results are not written
+        return results
     start = time.perf_counter()
     set_seed(recipe.seed + 1)  # the random baseline: same architecture, fresh weights
     random_model = build_random().to(model.device) if "random_init" in recipe.evaluation.baselines else None

@@ -293,6 +293,7 @@ def _run(recipe, causal: bool) -> dict[str, float]:
 
     from hf_replearn.evaluation.lm_metrics import LMMetrics
     from hf_replearn.training.args import resume_argument
+    from hf_replearn.training.distributed import is_main_process
     from hf_replearn.training.outputs import save_model_atomically
 
     tokenizer, model, blocks = prepare(recipe, causal)
@@ -323,7 +324,8 @@ def _run(recipe, causal: bool) -> dict[str, float]:
                                     * args.gradient_accumulation_steps * args.world_size * recipe.data.block_size)
     samples = generate_samples(model, tokenizer, recipe.generation, recipe.seed) if causal else []
     save_model_atomically(trainer.model, recipe.output_dir)
-    tokenizer.save_pretrained(str(recipe.output_dir))
+    if is_main_process():
+        tokenizer.save_pretrained(str(recipe.output_dir))
     write_lm_card(recipe, results, samples, causal)
     return results
 

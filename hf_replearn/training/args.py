@@ -5,6 +5,7 @@ from __future__ import annotations
 from transformers import TrainingArguments
 
 from hf_replearn.errors import UserError
+from hf_replearn.training.distributed import launched_world_size, on_cpu_only
 
 # Defaults every recipe starts from; a recipe's `training:` keys override them.
 BASE_DEFAULTS = {
@@ -22,6 +23,10 @@ def make_training_args(recipe, **task_defaults) -> TrainingArguments:
 
     # Pinned memory only helps host-to-GPU copies; on CPU, transformers would warn on every run.
     values = {**BASE_DEFAULTS, "dataloader_pin_memory": torch.cuda.is_available(), **task_defaults, **recipe.training}
+    if launched_world_size() > 1 and on_cpu_only():
+        # `accelerate launch --multi_gpu --num_processes N` starts N processes through torchrun; without
+        # use_cpu, accelerate finds no GPU backend and each process would train alone (world size 1).
+        values.setdefault("use_cpu", True)
     values.pop("resume_from_checkpoint", None)  # passed to Trainer.train, see resume_argument
     values["output_dir"] = str(recipe.output_dir)
     values["seed"] = recipe.seed

@@ -5,9 +5,14 @@ no gradient, so a process's embeddings would receive gradient only from its own 
 gather is ``torch.distributed.nn.functional.all_gather``, whose backward sums, for each process's slice,
 the gradients computed by every process. With DDP's gradient averaging, P processes x batch B then
 train exactly like one process x batch P*B (tests/training/test_distributed.py checks it with gloo).
+
+Also the little that ``run_recipe`` needs under ``accelerate launch``: join the launcher's group early,
+tell the main process (the only writer) from the others, and a barrier.
 """
 
 from __future__ import annotations
+
+import os
 
 import torch
 import torch.distributed as dist
@@ -18,6 +23,40 @@ def world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def launched_world_size() -> int:
+    """Processes started by the launcher (``accelerate launch`` / torchrun set WORLD_SIZE); 1 otherwise."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def on_cpu_only() -> bool:
+    """No accelerator (CUDA, XPU, MPS, ...): a multi-process run must use gloo on the CPU."""
+    return not torch.accelerator.is_available()
+
+
+def init_launched_process_group() -> None:
+    """Join the launcher's process group now, before anything touches the output directory.
+
+    Trainer would join it later (when TrainingArguments is built); the output-directory guard and the
+    barrier in :func:`hf_replearn.tasks.run_recipe` need it earlier. Same group, same settings: accelerate's
+    PartialState, on gloo when the machine has no accelerator.
+    """
+    if launched_world_size() > 1 and not dist.is_initialized():
+        from accelerate import PartialState
+
+        PartialState(cpu=on_cpu_only())
+
+
+def is_main_process() -> bool:
+    """Rank 0, or the only process: the one that writes results, model cards, plots and pushes."""
+    return world()[0] == 0
+
+
+def barrier() -> None:
+    """Wait for every process (no-op with one)."""
+    if world()[1] > 1:
+        dist.barrier()
 
 
 def gather_with_grad(x: torch.Tensor) -> torch.Tensor:

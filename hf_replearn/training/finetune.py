@@ -82,8 +82,11 @@ def parameter_results(model) -> dict[str, int]:
 
 def save_finetuned(model, tokenizer, output_dir: Path, lora: LoraSection | None) -> None:
     """Full fine-tuning: the model. LoRA: only the adapter (+ head), and ``merged/`` when asked."""
+    from hf_replearn.training.distributed import is_main_process
     from hf_replearn.training.outputs import save_model_atomically
 
+    if not is_main_process():  # the other processes hold the same weights
+        return
     save_model_atomically(model, output_dir)
     tokenizer.save_pretrained(output_dir)
     if is_peft_model(model) and lora is not None and lora.merge_on_save:

@@ -69,8 +69,13 @@ def write_results(output_dir: Path, results: dict) -> Path:
 def save_model_atomically(model, output_dir: Path, **kwargs) -> None:
     """``save_pretrained`` into a temporary sibling directory, then move each file into place.
 
-    A crash before the moves leaves the previous weights untouched; each move is atomic.
+    A crash before the moves leaves the previous weights untouched; each move is atomic. Under several
+    processes only the main one writes (the others hold the same weights).
     """
+    from hf_replearn.training.distributed import is_main_process
+
+    if not is_main_process():
+        return
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=output_dir, prefix=".save-"))

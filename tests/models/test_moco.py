@@ -20,9 +20,10 @@ def test_forward_enqueues_keys_in_training_only():
     x = torch.rand(4, 1, 8, 8)
     out = model(pixel_values=x, pixel_values_2=x.flip(-1))
     assert out.loss.ndim == 0 and out.logits.shape == (4, 1 + 12)
-    assert out.representations.shape == (4, 16) and out.queries.shape == out.keys.shape == (4, 4)
+    assert out.representations.shape == (4, 16) and out.queries.shape == out.key_embeddings.shape == (4, 4)
+    assert list(out.keys()) == ["loss", "representations", "queries", "key_embeddings", "logits"]  # DDP flattens it
     assert int(model.keys.queue_ptr) == 4
-    torch.testing.assert_close(model.keys.queue[:4], torch.nn.functional.normalize(out.keys, dim=1))
+    torch.testing.assert_close(model.keys.queue[:4], torch.nn.functional.normalize(out.key_embeddings, dim=1))
     model.eval()
     model(pixel_values=x, pixel_values_2=x)
     assert int(model.keys.queue_ptr) == 4

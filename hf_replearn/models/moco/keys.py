@@ -3,7 +3,9 @@
 - ``KeyQueue`` (MoCo, Fig. 3c): a FIFO of the last K keys of the momentum encoder, a buffer (so saved
   in checkpoints); keys are enqueued after each loss and the oldest batch is dequeued.
 - ``BatchKeys`` (end-to-end, Fig. 3a): the other keys of the current batch are the negatives; the keys
-  carry gradients, so K is bounded by the batch size.
+  carry gradients, so K is bounded by the batch size. Under several processes the batch is the global
+  one: keys are gathered with gradient (``gather_with_grad``), so K = P*N - 1 and P processes x N train
+  like one process x P*N (tests/models/test_moco_distributed.py).
 - ``MemoryBank`` (Wu et al. 2018, Fig. 3b): one stored feature per training example; a query's positive
   is its own entry, K negatives are sampled at random, and the entries of the batch move towards the new
   queries with momentum: v_i <- normalize(m v_i + (1 - m) q_i).
@@ -18,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hf_replearn.models.moco.distributed import gather_across_processes
+from hf_replearn.training.distributed import gather_with_grad, world
 
 
 class KeyQueue(nn.Module):
@@ -47,8 +50,13 @@ class KeyQueue(nn.Module):
 
 class BatchKeys(nn.Module):
     def negatives(self, k: torch.Tensor):
-        # The diagonal is each query's positive: masked out of its negatives. K = N - 1.
-        return k, torch.eye(len(k), dtype=torch.bool, device=k.device)
+        """Every process's keys (P*N, D), gradient flowing back; mask (N, P*N) hides each query's own key."""
+        rank, _ = world()
+        everyone = gather_with_grad(k)  # (N, D) -> (P*N, D); this process's keys at rank*N .. rank*N + N
+        own = torch.arange(len(k), device=k.device) + rank * len(k)
+        mask = torch.zeros(len(k), len(everyone), dtype=torch.bool, device=k.device)
+        mask[torch.arange(len(k), device=k.device), own] = True  # K = P*N - 1
+        return everyone, mask
 
 
 class MemoryBank(nn.Module):

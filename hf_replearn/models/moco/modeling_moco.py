@@ -31,14 +31,15 @@ class MoCoOutput(ModelOutput):
     """
     loss: InfoNCE (only when a second view, or for ``memory_bank`` a ``sample_index``, is given).
     representations: h = f_q(x) of the first view, (B, D_h): what downstream tasks use.
-    queries: q = g_q(h), (B, C). keys: k of the second view, (B, C), when computed.
+    queries: q = g_q(h), (B, C). key_embeddings: k of the second view, (B, C), when computed (not named
+    ``keys``: a ModelOutput is a dict, and a field ``keys`` hides ``dict.keys()``, which DDP calls).
     logits: (B, 1 + K) InfoNCE logits, positive first.
     """
 
     loss: torch.FloatTensor | None = None
     representations: torch.FloatTensor | None = None
     queries: torch.FloatTensor | None = None
-    keys: torch.FloatTensor | None = None
+    key_embeddings: torch.FloatTensor | None = None
     logits: torch.FloatTensor | None = None
 
 
@@ -117,4 +118,4 @@ class MoCoModel(MoCoPreTrainedModel):
                 self.keys.enqueue(k)
             elif mechanism == "memory_bank":
                 self.keys.update(sample_index, q)
-        return MoCoOutput(loss=loss, representations=h, queries=q, keys=k, logits=logits)
+        return MoCoOutput(loss=loss, representations=h, queries=q, key_embeddings=k, logits=logits)
