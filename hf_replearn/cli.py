@@ -24,11 +24,13 @@ RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 def _train(args) -> int:
     from hf_replearn.config import load_recipe
     from hf_replearn.tasks import run_recipe
+    from hf_replearn.training.distributed import is_main_process
 
     recipe = load_recipe(args.recipe, args.overrides)
     recipe.command = "hf-replearn train " + " ".join(shlex.quote(a) for a in [args.recipe, *args.overrides])
     results = run_recipe(recipe)
-    print(f"results: {recipe.output_dir / 'results.json'} ({len(results)} metrics)")
+    if is_main_process():  # under `accelerate launch`, one line, not one per process
+        print(f"results: {recipe.output_dir / 'results.json'} ({len(results)} metrics)")
     return 0
 
 
