@@ -23,10 +23,10 @@ from pathlib import Path
 from scripts.bench.common import ROOT, benchmark
 
 SIZES = {
-    "polarity_epochs": float(os.environ.get("BENCH_FT_POLARITY_EPOCHS", 2)),
-    "polarity_limit": int(os.environ.get("BENCH_FT_POLARITY_LIMIT", 0)) or None,  # 0: all 3,600
-    "qa_limit": int(os.environ.get("BENCH_FT_QA_LIMIT", 800)),
-    "qa_eval_limit": int(os.environ.get("BENCH_FT_QA_EVAL_LIMIT", 300)),
+    "polarity_epochs": float(os.environ.get("BENCH_FT_POLARITY_EPOCHS", 1)),
+    "polarity_limit": int(os.environ.get("BENCH_FT_POLARITY_LIMIT", 2400)) or None,  # 0: all 3,600
+    "qa_limit": int(os.environ.get("BENCH_FT_QA_LIMIT", 400)),
+    "qa_eval_limit": int(os.environ.get("BENCH_FT_QA_EVAL_LIMIT", 200)),
     "qa_epochs": float(os.environ.get("BENCH_FT_QA_EPOCHS", 1)),
 }
 
