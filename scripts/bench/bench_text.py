@@ -169,7 +169,7 @@ def _finetune(model_dir_or_config, tokenizer, train, test, steps: int, seed: int
     return float((np.argmax(logits, -1) == np.array([y for _, y in test])).mean())
 
 
-PRETRAIN_STEPS = int(os.environ.get("BENCH_MLM_POLARITY_PRETRAIN_STEPS", 800))
+PRETRAIN_STEPS = int(os.environ.get("BENCH_MLM_POLARITY_PRETRAIN_STEPS", 1200))
 FINETUNE_STEPS = int(os.environ.get("BENCH_MLM_POLARITY_FINETUNE_STEPS", 300))
 FINETUNE_SEEDS = (0, 1, 2)
 
@@ -216,7 +216,7 @@ def mlm_polarity() -> str:
         f"| same BERT, random initialisation | {fmt(scratch)} |", "",
         f"Pretraining corpus: the {len(train):,} training sentences without labels + 8,000 fortunes; {pretrain_s:.0f} s. "
         f"Fine-tuning: {finetune_steps} steps, batch 32, lr 1e-4, max length 64, both arms identical; {finetune_s:.0f} s for all "
-        f"{2 * len(FINETUNE_SEEDS)} runs. Steps from BENCH_MLM_POLARITY_PRETRAIN_STEPS / _FINETUNE_STEPS (defaults 800 / 300).",
+        f"{2 * len(FINETUNE_SEEDS)} runs. Steps from BENCH_MLM_POLARITY_PRETRAIN_STEPS / _FINETUNE_STEPS (defaults 1200 / 300).",
         f"Target: at least 5 points apart: **{gap:+.1f} points** on the mean ({'met' if gap >= 5 else 'NOT met'}); "
         f"worst pretrained seed - best random seed: {worst:+.1f} points.",
     ])

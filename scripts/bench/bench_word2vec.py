@@ -68,6 +68,7 @@ def word2vec_gensim() -> str:
         words, vectors = load_word2vec_format(f"{tmp}/w2v/vectors.txt")
     texts = load_text_dataset("kjv-bible", 0.01, 0)
     sentences = [split_words(t) for split in ("train", "validation") for t in texts[split]["text"]]
+
     def gensim(seed: int):
         return Word2Vec(sentences, vector_size=s["embedding_dim"], window=s["window"], negative=s["negative"],
                         sample=s["sample"], min_count=s["min_count"], sg=1, epochs=s["epochs"], workers=2, seed=seed)
