@@ -51,7 +51,7 @@ def validate_squad(dataset, where: str = "dataset", allow_unanswerable: bool = F
                 )
 
 
-def _tokenize(examples, tokenizer, max_length: int, doc_stride: int | None):
+def _tokenize(examples, tokenizer, max_length: int, doc_stride: int | None, pad_to_max_length: bool = True):
     pad_on_right = tokenizer.padding_side == "right"
     questions = [q.lstrip() for q in examples["question"]]  # leading spaces waste tokens (SQuAD has some)
     first, second = (questions, examples["context"]) if pad_on_right else (examples["context"], questions)
@@ -73,7 +73,7 @@ def _tokenize(examples, tokenizer, max_length: int, doc_stride: int | None):
             stride=doc_stride or 0,
             return_overflowing_tokens=True,
             return_offsets_mapping=True,
-            padding="max_length",
+            padding="max_length" if pad_to_max_length else False,
         )
     except Exception as err:  # the tokenizer refuses a stride that leaves no room for the context
         if "stride" in str(err) or "truncat" in str(err):
@@ -85,9 +85,15 @@ def _tokenize(examples, tokenizer, max_length: int, doc_stride: int | None):
     return enc, (1 if pad_on_right else 0)
 
 
-def prepare_train_features(examples, tokenizer, max_length: int = 384, doc_stride: int | None = 128):
-    """Batched ``Dataset.map`` function: windows with ``start_positions`` / ``end_positions``."""
-    enc, context_id = _tokenize(examples, tokenizer, max_length, doc_stride)
+def prepare_train_features(examples, tokenizer, max_length: int = 384, doc_stride: int | None = 128,
+                           pad_to_max_length: bool = False):
+    """Batched ``Dataset.map`` function: windows with ``start_positions`` / ``end_positions``.
+
+    Windows hold at most ``max_length`` tokens and are left unpadded: the Trainer's DataCollatorWithPadding
+    pads each batch to its longest window (run_qa.py pads every window to max_length, which on short
+    passages spends most of the compute on padding). ``pad_to_max_length=True`` pads them here.
+    """
+    enc, context_id = _tokenize(examples, tokenizer, max_length, doc_stride, pad_to_max_length)
     sample_map = enc.pop("overflow_to_sample_mapping")
     offsets = enc.pop("offset_mapping")
     enc["start_positions"], enc["end_positions"] = [], []

@@ -37,7 +37,11 @@ def test_windows_labels_and_round_trip(tokenizer):
     ex = _examples()
     train = prepare_train_features(ex[:], tokenizer, max_length=48, doc_stride=16)
     n_windows = len(train["input_ids"])
-    assert n_windows > 4 and all(len(ids) == 48 for ids in train["input_ids"])
+    # Unpadded (the collator pads per batch): every window but each example's last is full, the last is shorter.
+    assert n_windows > 4 and all(len(ids) == 48 for ids in train["input_ids"][: n_windows // 2 - 1])
+    assert 0 < len(train["input_ids"][n_windows // 2 - 1]) < 48 and all(len(m) == len(i) for m, i in zip(train["attention_mask"], train["input_ids"]))
+    padded = prepare_train_features(ex[:], tokenizer, max_length=48, doc_stride=16, pad_to_max_length=True)
+    assert all(len(ids) == 48 for ids in padded["input_ids"]) and padded["start_positions"] == train["start_positions"]
     hits = [i for i in range(n_windows) if train["start_positions"][i] != 0]
     # The answer lies in some windows of q0, never in q1 (unanswerable: [CLS] = 0 everywhere).
     assert hits and all(tokenizer.decode(train["input_ids"][i][train["start_positions"][i] : train["end_positions"][i] + 1]) == "termites" for i in hits)
