@@ -124,7 +124,7 @@ def fewshot_incontext_curve() -> str:
     by_distance = copy_accuracy_by_distance(model, tokenizer, recipe.data)
     return "\n".join([
         f"`recipes/clm_incontext.yaml`: {recipe.model.family}, {recipe.model.n_layer} layers, {recipe.model.n_embd} wide, "
-        f"{recipe.model.n_head} heads, {n_params / 1e6:.2f}M parameters; {steps} steps of {recipe.per_device_train_batch_size} "
+        f"{recipe.model.n_head} heads, {n_params / 1e6:.2f}M parameters; {steps} steps of {recipe.training['per_device_train_batch_size']} "
         f"sequences of {recipe.data.n_demos} demonstrations, each sequence with its own random mapping; "
         f"label loss {results['train/loss']:.3f} (mean over training)"
         + (f", last logged {losses[-1]:.3f}" if losses else "") + f"; wall time {wall / 60:.1f} min (training and evaluation).",
