@@ -195,7 +195,8 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     save_model_atomically(model, recipe.output_dir)
     tokenizer.save_pretrained(recipe.output_dir)
 
-    results = {"train/loss": float(train_out.training_loss), "train/steps": int(train_out.global_step)}
+    results = {"train/loss": float(train_out.training_loss), "train/steps": int(train_out.global_step),
+               "train/runtime_s": float(train_out.metrics.get("train_runtime", float("nan")))}
     model.eval()
     grids = {}
     for path in recipe.fewshot.tasks:

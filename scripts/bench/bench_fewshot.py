@@ -108,7 +108,8 @@ def fewshot_incontext_curve() -> str:
     recipe = load_recipe(ROOT / "recipes" / "clm_incontext.yaml",
                          [f"output_dir={CHECKPOINT}", f"max_steps={steps}", "disable_tqdm=true"])  # fmt: skip
     start = time.perf_counter()
-    if os.environ.get("FEWSHOT_BENCH_REUSE") and (CHECKPOINT / "results.json").is_file():
+    reused = bool(os.environ.get("FEWSHOT_BENCH_REUSE")) and (CHECKPOINT / "results.json").is_file()
+    if reused:
         results = json.loads((CHECKPOINT / "results.json").read_text())  # re-tabulate a finished run
     else:
         results = run_recipe(recipe)
@@ -127,7 +128,10 @@ def fewshot_incontext_curve() -> str:
         f"{recipe.model.n_head} heads, {n_params / 1e6:.2f}M parameters; {steps} steps of {recipe.training['per_device_train_batch_size']} "
         f"sequences of {recipe.data.n_demos} demonstrations, each sequence with its own random mapping; "
         f"label loss {results['train/loss']:.3f} (mean over training)"
-        + (f", last logged {losses[-1]:.3f}" if losses else "") + f"; wall time {wall / 60:.1f} min (training and evaluation).",
+        + (f", last logged {losses[-1]:.3f}" if losses else "")
+        + (f"; training {results['train/runtime_s'] / 60:.1f} min" if "train/runtime_s" in results else "")
+        + ("; re-tabulated from the run's results.json (FEWSHOT_BENCH_REUSE=1)." if reused
+           else f"; wall time {wall / 60:.1f} min (training and evaluation)."),
         "",
         f"Accuracy (multiple choice, log-likelihood of each label), mean +- std over {recipe.fewshot.seeds} seeds of the "
         "demonstration draw (k = 0 draws nothing: one evaluation, std 0); 200 test documents per task, each mapping "
