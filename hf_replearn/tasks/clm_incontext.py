@@ -44,8 +44,8 @@ class InContextDataConfig:
     gaps: list[int] = dataclasses.field(default_factory=lambda: [0, 0])
     """Range of newlines written between two demonstrations, drawn per gap; the few-shot tasks use
     ``fewshot_delimiter: ""`` (gap 0). Measured on 2 shared CPU cores, 3,000 steps (see BENCHMARKS.md):
-    with no gaps the model copies a label perfectly from the demonstrations 1 to 3 back and guesses beyond
-    (rotary heads at fixed offsets that check the input letter); with random gaps ``[0, 2]`` that shortcut
+    with no gaps the model copies a label from the demonstrations 1 to 3 back (4 heads) or 1 to 5 back (8
+    heads) and guesses beyond (rotary heads at fixed offsets that check the input letter); with random gaps ``[0, 2]`` that shortcut
     is gone and the model stayed at the label-set plateau (label loss 1.9), the content-based induction
     head not formed within the budget."""
     loss_on_labels_only: bool = True
@@ -62,7 +62,7 @@ class TinyGPTConfig:
     learn; ``gpt2``: learned absolute positions (learns the same, more slowly)."""
     n_layer: int = 2
     n_embd: int = 128
-    n_head: int = 4
+    n_head: int = 8
     n_positions: int = 128
     mlp_ratio: int = 1
     """Feed-forward width over ``n_embd`` (llama only). Copying needs attention, not MLPs: a narrow MLP
