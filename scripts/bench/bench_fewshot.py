@@ -106,7 +106,8 @@ def fewshot_incontext_curve() -> str:
     os.chdir(ROOT)  # the recipe names its task files relative to the repository root
     steps = int(os.environ.get("FEWSHOT_BENCH_STEPS", 3000))
     recipe = load_recipe(ROOT / "recipes" / "clm_incontext.yaml",
-                         [f"output_dir={CHECKPOINT}", f"max_steps={steps}", "disable_tqdm=true"])  # fmt: skip
+                         [f"output_dir={CHECKPOINT}", f"max_steps={steps}", "disable_tqdm=true",
+                          "overwrite_output_dir=true"])  # fmt: skip  (the benchmark owns CHECKPOINT)
     start = time.perf_counter()
     reused = bool(os.environ.get("FEWSHOT_BENCH_REUSE")) and (CHECKPOINT / "results.json").is_file()
     if reused:
