@@ -3,7 +3,8 @@
 A task YAML uses lm-eval's own keys, so a user who knows lm-eval reads it at once::
 
     task: incontext_binary
-    dataset_path: json                     # any `datasets.load_dataset` builder or a local dataset folder
+    dataset_path: json                     # a `datasets.load_dataset` builder, a local dataset folder, or
+                                           # embedded:NAME, a GLUE-format set of hf_replearn.data.embedded_text
     dataset_kwargs: {data_files: {train: data/train.jsonl, test: data/test.jsonl}}
     test_split: test
     fewshot_split: train                   # demonstrations are drawn from here
@@ -240,13 +241,29 @@ def _resolve(files, base_dir: Path):
     return str(path if path.is_absolute() else (base_dir / path).resolve())
 
 
+EMBEDDED_PREFIX = "embedded:"
+
+
+def _load_embedded(task: FewShotTask):
+    """``dataset_path: embedded:NAME``: the GLUE-format sets built from Debian packages (DATA.md), splits train/validation."""
+    from hf_replearn.data.embedded_text import EMBEDDED_TASKS, load_embedded
+
+    name = task.dataset_path[len(EMBEDDED_PREFIX):]
+    if name not in EMBEDDED_TASKS:
+        raise UserError(f"{task.source}: dataset_path: no embedded set `{name}`; choose one of "
+                        f"{', '.join(EMBEDDED_PREFIX + n for n in EMBEDDED_TASKS)}")  # fmt: skip
+    return load_embedded(name)
+
+
 def load_docs(task: FewShotTask) -> tuple[list[dict], list[dict]]:
     """(test documents, few-shot documents) as lists of dicts; columns are checked against the templates."""
     import datasets
 
     path = Path(task.dataset_path).expanduser()
     try:
-        if path.is_dir() and (path / "dataset_dict.json").is_file():
+        if task.dataset_path.startswith(EMBEDDED_PREFIX):
+            ds = _load_embedded(task)
+        elif path.is_dir() and (path / "dataset_dict.json").is_file():
             ds = datasets.load_from_disk(str(path))
         else:
             ds = datasets.load_dataset(task.dataset_path, task.dataset_name, **task.dataset_kwargs)
@@ -286,5 +303,13 @@ def export_lm_eval(task: FewShotTask, path: str | Path) -> Path:
         out["generation_kwargs"] = {"until": task.until, "max_gen_toks": task.max_gen_toks, "do_sample": False}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if task.dataset_path.startswith(EMBEDDED_PREFIX):  # lm-eval cannot build it: write its splits as JSON lines
+        data_dir = path.parent / f"{path.stem}_data"
+        data_dir.mkdir(exist_ok=True)
+        files = {}
+        for split, ds in _load_embedded(task).items():
+            ds.to_json(data_dir / f"{split}.jsonl", lines=True, force_ascii=False)
+            files[split] = str((data_dir / f"{split}.jsonl").resolve())
+        out["dataset_path"], out["dataset_kwargs"] = "json", {"data_files": files}
     path.write_text(yaml.safe_dump(out, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path

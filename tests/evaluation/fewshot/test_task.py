@@ -64,3 +64,25 @@ def test_polarity_task_reads_the_packaged_corpus_shuffled():
     assert test == shots[:200]  # same permutation for both, so the document itself is excluded by position
     (p,) = build_prompts(task, test[:1], shots, k=1, seed=0)
     assert p.context.endswith(f"Review: {test[0]['text'].strip()}\nSentiment:") and p.shot_indices != [0]
+
+
+def test_paraphrase_task_reads_the_embedded_pairs_and_exports_them_for_lm_eval(tmp_path):
+    task = load_task(REPO / "recipes" / "fewshot" / "paraphrase.yaml")
+    test, shots = load_docs(task)
+    assert len(test) == 200 and len(shots) > 10 * len(test)
+    assert {task.target(d) for d in test} == {0, 1}
+    (p,) = build_prompts(task, test[:1], shots, k=2, seed=0)
+    assert p.context.count("Question: Do both sentences mean the same thing?") == 3
+    assert p.context.endswith(f"Sentence 2: {test[0]['sentence2']}\nQuestion: Do both sentences mean the same thing?\nAnswer:")
+    out = export_lm_eval(task, tmp_path / "lm_eval" / "paraphrase.yaml")
+    raw = yaml.safe_load(out.read_text())
+    assert raw["dataset_path"] == "json" and Path(raw["dataset_kwargs"]["data_files"]["validation"]).is_file()
+    back_test, back_shots = load_docs(load_task(out))  # lm-eval takes the limit on its command line, not in the task
+    assert back_test[: len(test)] == test and len(back_shots) == len(shots)
+
+
+def test_unknown_embedded_set_names_the_choices(tmp_path, write_task):
+    path = write_task(tmp_path)
+    path.write_text(path.read_text().replace("dataset_path: json", "dataset_path: embedded:nope"))
+    with pytest.raises(UserError, match="no embedded set `nope`.*embedded:bible_paraphrase"):
+        load_docs(load_task(path))
