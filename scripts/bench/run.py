@@ -17,6 +17,7 @@ import importlib
 import os
 import platform
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -51,6 +52,15 @@ def write_section(name: str, body: str, command: str) -> None:
     BENCHMARKS_MD.write_text(text)
 
 
+# Environment variables that change what a benchmark measures: they belong in its recorded command.
+SETTINGS = re.compile(r"^(BENCH_\w+|FEWSHOT_BENCH_\w+|OMP_NUM_THREADS|LMEVAL_PYTHON)$")
+
+
+def command_line(name: str) -> str:
+    settings = [f"{k}={shlex.quote(v)}" for k, v in sorted(os.environ.items()) if SETTINGS.match(k)]
+    return " ".join([*settings, f"python scripts/bench/run.py {name}"])
+
+
 def main(argv=None) -> int:
     for module in MODULES:
         importlib.import_module(module)
@@ -69,7 +79,7 @@ def main(argv=None) -> int:
         print(f"== {name}", flush=True)
         body = REGISTRY[name]()
         print(body, flush=True)
-        write_section(name, body, f"python scripts/bench/run.py {name}")
+        write_section(name, body, command_line(name))
     return 0
 
 
