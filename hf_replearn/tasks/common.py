@@ -1,6 +1,7 @@
-"""The steps every image task shares after building its model: train, save, probe, model card.
+"""What every image task shares: its recipe sections (data, evaluation, the encoder's fields) and the steps
+after building its model (train, save, probe, model card).
 
-Every image task (simclr.py is the shortest to read) calls these, so that the tasks differ only in
+Every image task (simclr.py is the shortest to read) uses these, so that the tasks differ only in
 what differs (model, trainer, loss inputs).
 """
 

@@ -14,7 +14,7 @@ from transformers import set_seed
 from hf_replearn.data.augment import AugmentConfig, build_augmentation
 from hf_replearn.data.images import load_image_dataset
 from hf_replearn.tasks import register_task
-from hf_replearn.tasks.common import BackboneEncoderArgs, ImageRecipe
+from hf_replearn.tasks.common import BackboneEncoderArgs, ImageRecipe, build_or_explain, probe_and_card, train_and_save
 
 
 @dataclass
@@ -40,16 +40,15 @@ def build_model(recipe: SimCLRRecipe, num_channels: int, image_size: int):
     m = recipe.model
     if not m.temperature > 0:
         raise UserError(f"{recipe.source}: model.temperature must be > 0, got {m.temperature}")
-    config = SimCLRConfig(
+    config = build_or_explain(recipe, lambda: SimCLRConfig(
         num_channels=num_channels, image_size=image_size, projection_dim=m.projection_dim,
         projection_hidden_dim=m.projection_hidden_dim, contrastive_temperature=m.temperature, **m.encoder_kwargs(),
-    )  # fmt: skip
+    ))  # fmt: skip
     return SimCLRModel(config)
 
 
 @register_task("simclr", SimCLRRecipe)
 def run(recipe: SimCLRRecipe) -> dict[str, float]:
-    from hf_replearn.tasks.common import probe_and_card, train_and_save
     from hf_replearn.training.args import make_training_args
     from hf_replearn.training.trainer import ImageCollator, TwoViewTrainer
 

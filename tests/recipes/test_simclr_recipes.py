@@ -67,6 +67,7 @@ def test_fashion_mnist_recipe_smoke(tmp_path):
         ("data.name=nowhere-dataset", "could not load image dataset"),
         ("augment.flip_p=2", "augment.flip_p"),
         ("model.temperature=0", "model.temperature must be > 0"),
+        ("model.stem_stride=3", "model: stem_stride must be 1 or 2, got 3"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, override, message):
