@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python scripts/bench/run.py fewshot_incontext_curve fewshot_vs_lmeval
 
-``fewshot_incontext_curve`` trains ``recipes/clm_incontext.yaml`` from scratch (one torch thread; about 15
+``fewshot_incontext_curve`` trains ``recipes/clm_incontext.yaml`` from scratch (one torch thread; about 9
 minutes on 2 shared CPU cores) into ``outputs/bench_clm_incontext`` and tabulates accuracy against k, mean
 +- std over the seeds of the demonstration draw. ``fewshot_vs_lmeval`` (scripts/bench/fewshot_vs_lmeval.py)
 evaluates that checkpoint with both evaluators. ``FEWSHOT_BENCH_STEPS`` changes the number of steps;
@@ -104,7 +104,7 @@ def fewshot_incontext_curve() -> str:
 
     torch.set_num_threads(1)
     os.chdir(ROOT)  # the recipe names its task files relative to the repository root
-    steps = int(os.environ.get("FEWSHOT_BENCH_STEPS", 3000))
+    steps = int(os.environ.get("FEWSHOT_BENCH_STEPS", 6000))
     recipe = load_recipe(ROOT / "recipes" / "clm_incontext.yaml",
                          [f"output_dir={CHECKPOINT}", f"max_steps={steps}", "disable_tqdm=true",
                           "overwrite_output_dir=true"])  # fmt: skip  (the benchmark owns CHECKPOINT)
