@@ -2,7 +2,7 @@
 
     python scripts/bench/run.py images_table moco_figure3 beta_vae_mig
 
-Every method trains with the same encoder (widths [32, 64, 128]) for ``BENCH_STEPS`` optimizer steps
+Every method trains with the same encoder (widths [32, 64, 128, 256] behind a stride-2 stem) for ``BENCH_STEPS`` optimizer steps
 (environment variable; default 2000), so the table compares methods at one budget.
 """
 
