@@ -85,9 +85,9 @@ def save_finetuned(model, tokenizer, output_dir: Path, lora: LoraSection | None)
     from hf_replearn.training.distributed import is_main_process
     from hf_replearn.training.outputs import save_model_atomically
 
-    if not is_main_process():  # the other processes hold the same weights
+    save_model_atomically(model, output_dir)  # every process: under FSDP each one holds a shard to gather
+    if not is_main_process():
         return
-    save_model_atomically(model, output_dir)
     tokenizer.save_pretrained(output_dir)
     if is_peft_model(model) and lora is not None and lora.merge_on_save:
         export_merged(model, Path(output_dir) / "merged")
