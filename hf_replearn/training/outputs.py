@@ -88,15 +88,18 @@ def save_model_atomically(model, output_dir: Path, **kwargs) -> None:
     A crash before the moves leaves the previous weights untouched; each move is atomic. Under several
     processes only the main one writes. With DDP the others hold the same weights and return at once; under
     FSDP every process must call this, since each holds a shard and the full weights are gathered from all
-    of them (:func:`full_state_dict`) before the main process writes them.
+    of them (:func:`full_state_dict`) before the main process writes them; a caller that gathered them
+    already passes them as ``state_dict``.
     """
     from hf_replearn.training.distributed import is_main_process
 
-    state_dict = full_state_dict(model)  # every process, before the main-process check: a collective
+    state_dict = kwargs.pop("state_dict", None)  # already gathered by the caller
+    if state_dict is None:
+        state_dict = full_state_dict(model)  # every process, before the main-process check: a collective
     if not is_main_process():
         return
     if state_dict is not None:
-        kwargs = {**kwargs, "state_dict": state_dict}
+        kwargs["state_dict"] = state_dict
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=output_dir, prefix=".save-"))
