@@ -5,6 +5,9 @@ test shards the models with torch's own ``fully_shard`` on 2 gloo processes, as 
 one shard unit per transformer layer, the rest in the root unit.
 """
 
+from pathlib import Path
+
+import pytest
 import torch
 import torch.multiprocessing as mp
 
@@ -100,3 +103,46 @@ def test_an_unsharded_model_has_no_full_state_dict_to_gather():
     from hf_replearn.training.outputs import full_state_dict
 
     assert full_state_dict(_mlm()) is None
+
+
+FSDP_CONFIG = Path(__file__).resolve().parents[2] / "recipes" / "accelerate" / "fsdp.yaml"
+FAMILIES = {  # model_type: (tiny config, the layers that must be shard units)
+    "bert": (TINY, "bert.encoder.layer"),
+    "roberta": (TINY, "roberta.encoder.layer"),
+    "gpt2": (dict(vocab_size=40, n_embd=16, n_layer=2, n_head=2, n_positions=16), "transformer.h"),
+}
+
+
+def _wrap_policy(layer_classes: str | None, model):
+    """accelerate's own FSDP2 wrap policy for ``model``, from fsdp.yaml (``layer_classes``: the command-line override)."""
+    from accelerate.commands.config.config_args import load_config_from_file
+    from accelerate.utils import FullyShardedDataParallelPlugin
+    from accelerate.utils.fsdp_utils import fsdp2_prepare_auto_wrap_policy
+
+    fsdp = load_config_from_file(str(FSDP_CONFIG)).fsdp_config
+    plugin = FullyShardedDataParallelPlugin(
+        fsdp_version=fsdp["fsdp_version"], auto_wrap_policy=fsdp["fsdp_auto_wrap_policy"],
+        transformer_cls_names_to_wrap=layer_classes or fsdp["fsdp_transformer_layer_cls_to_wrap"],
+        state_dict_type=fsdp["fsdp_state_dict_type"],
+    )  # fmt: skip
+    return fsdp2_prepare_auto_wrap_policy(plugin, model)
+
+
+@pytest.mark.parametrize("model_type, layer_classes", [("bert", None), ("roberta", "RobertaLayer"), ("gpt2", "GPT2Block")])
+def test_fsdp_config_makes_each_layer_a_shard_unit(model_type, layer_classes):
+    """mlm_bert (and glue/squad on MiniLM) as fsdp.yaml says; mlm_roberta and clm_gpt2 with the override it names."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
+
+    kwargs, layers = FAMILIES[model_type]
+    auto = AutoModelForCausalLM if model_type == "gpt2" else AutoModelForMaskedLM
+    model = auto.from_config(AutoConfig.for_model(model_type, **kwargs))
+    policy = _wrap_policy(layer_classes, model)
+    assert [name for name, module in model.named_modules() if policy(module)] == [f"{layers}.0", f"{layers}.1"]
+
+
+def test_a_layer_class_the_model_lacks_stops_accelerate():
+    """Why fsdp.yaml names one family: the former list (BertLayer,RobertaLayer,GPT2Block) fails on every model."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    with pytest.raises(ValueError, match="Could not find the transformer layer class RobertaLayer"):
+        _wrap_policy("BertLayer,RobertaLayer,GPT2Block", BertForMaskedLM(BertConfig(**TINY)))
