@@ -20,6 +20,7 @@ import os
 import random
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 from hf_replearn.data.glue import GlueTask
@@ -100,7 +101,12 @@ def _run_cached(name: str, cmd: list[str], package: str) -> str:
     except (FileNotFoundError, subprocess.CalledProcessError) as err:
         raise UserError(f"`{' '.join(cmd)}` failed ({err}); run `apt-get install {package}`") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")  # diatheke takes ~20 s for the whole Bible: extract once
+    # diatheke takes ~20 s for the whole Bible: extract once. Written under a temporary name and renamed, so
+    # that another process (accelerate launch, a second run) never reads a half-written file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
     return text
 
 

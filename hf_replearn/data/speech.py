@@ -27,6 +27,7 @@ import math
 import multiprocessing
 import random
 import shutil
+import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,10 +284,19 @@ def build_speech_corpus(
         split: datasets.Dataset.from_list([encode(row) for row in split_rows], features=features)
         for split, split_rows in rows.items()
     })
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    corpus.save_to_disk(str(tmp))
-    tmp.rename(folder)  # a crash mid-save never leaves a half corpus under the final name
+    # A temporary name of its own, so that two runs building the same corpus at once never write into one
+    # folder; a crash mid-save never leaves a half corpus under the final name.
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+    try:
+        corpus.save_to_disk(str(tmp))
+        try:
+            tmp.rename(folder)
+        except OSError:  # another run finished the same corpus first: keep its copy, drop ours
+            if not (folder / "dataset_dict.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return datasets.load_from_disk(str(folder))
 
 

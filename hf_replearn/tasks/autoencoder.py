@@ -92,6 +92,8 @@ def write_pictures(model, test_pixels: np.ndarray, recipe: AutoencoderRecipe) ->
 
 
 def _run(recipe: AutoencoderRecipe) -> dict[str, float]:
+    from hf_replearn.training.distributed import is_main_process
+
     recipe.evaluation.validate()
     set_seed(recipe.seed)
     dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
@@ -99,6 +101,8 @@ def _run(recipe: AutoencoderRecipe) -> dict[str, float]:
     model = build_model(recipe, num_channels, image_size)
     trainer = single_view_trainer(recipe, model, dataset["train"])
     results = train_and_save(recipe, trainer, model)
+    if not is_main_process():  # pictures, MIG, probes and card: the main process only (the weights are the same)
+        return results
     test_pixels = np.asarray(dataset["test"]["pixel_values"])
     sections = write_pictures(model, test_pixels, recipe)
     if recipe.task == "beta_vae" and recipe.data.name == "sprites" and recipe.data.image_size in (None, 32):

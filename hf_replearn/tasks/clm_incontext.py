@@ -183,6 +183,7 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     from hf_replearn.evaluation.fewshot.report import model_card_section
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args, resume_argument
+    from hf_replearn.training.distributed import is_main_process
     from hf_replearn.training.outputs import atomic_write_text, save_model_atomically
 
     set_seed(recipe.seed)
@@ -193,10 +194,12 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=default_data_collator)
     train_out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
     save_model_atomically(model, recipe.output_dir)
-    tokenizer.save_pretrained(recipe.output_dir)
-
     results = {"train/loss": float(train_out.training_loss), "train/steps": int(train_out.global_step),
                "train/runtime_s": float(train_out.metrics.get("train_runtime", float("nan")))}
+    if not is_main_process():  # the tokenizer, the few-shot grid, its plots and card: the main process only
+        return results
+    tokenizer.save_pretrained(recipe.output_dir)
+
     model.eval()
     grids = {}
     for path in recipe.fewshot.tasks:

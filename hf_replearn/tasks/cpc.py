@@ -57,13 +57,15 @@ def run(recipe: CPCRecipe) -> dict[str, float]:
 
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args, resume_argument
+    from hf_replearn.training.distributed import is_main_process, main_process_first
     from hf_replearn.training.outputs import save_model_atomically
     from hf_replearn.training.trainer import logged_loss_range
 
     recipe.evaluation.validate()
     set_seed(recipe.seed)
     model = build_model(recipe)
-    dataset = load_speech_dataset(recipe.data, recipe.dataset_limit, recipe.seed, model.config.receptive_field)
+    with main_process_first():  # the main process synthesizes the corpus into the cache, the others load it
+        dataset = load_speech_dataset(recipe.data, recipe.dataset_limit, recipe.seed, model.config.receptive_field)
 
     args = make_training_args(
         recipe, per_device_train_batch_size=8, learning_rate=2e-4, lr_scheduler_type="constant", num_train_epochs=10,
@@ -79,6 +81,8 @@ def run(recipe: CPCRecipe) -> dict[str, float]:
         "train/steps": int(train_output.global_step),
         **logged_loss_range(trainer),
     }
+    if not is_main_process():  # the probes and the t-SNE plot: the main process only (the weights are the same)
+        return results
 
     start = time.perf_counter()
     set_seed(recipe.seed + 1)  # the random baseline: same architecture, fresh weights

@@ -103,6 +103,8 @@ def draw_outputs(model, recipe, test_pixels: np.ndarray) -> dict[str, str]:
 
 
 def _run(recipe) -> dict[str, float]:
+    from hf_replearn.training.distributed import is_main_process
+
     recipe.evaluation.validate()
     set_seed(recipe.seed)
     dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
@@ -116,6 +118,8 @@ def _run(recipe) -> dict[str, float]:
     model = build_model(recipe, num_channels, image_size)
     trainer = single_view_trainer(recipe, model, dataset["train"])
     results = train_and_save(recipe, trainer, model)
+    if not is_main_process():  # pictures, probes and card: the main process only (the weights are the same)
+        return results
     sections = draw_outputs(model, recipe, np.asarray(dataset["test"]["pixel_values"]))
     return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size), results, sections)
 

@@ -95,7 +95,8 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
     start = time.perf_counter()
     out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
     seconds = time.perf_counter() - start
-    pairs_seen = trainer.state.global_step * args.train_batch_size * args.gradient_accumulation_steps
+    # every process trains on its own batch each step: the global batch is world_size x the per-device one
+    pairs_seen = trainer.state.global_step * args.train_batch_size * args.gradient_accumulation_steps * args.world_size
 
     vectors = WordVectors(vocab.words, model.word_vectors().float().cpu().numpy())
     save_model_atomically(trainer.model, recipe.output_dir)

@@ -13,6 +13,7 @@ tell the main process (the only writer) from the others, and a barrier.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import torch
 import torch.distributed as dist
@@ -57,6 +58,17 @@ def barrier() -> None:
     """Wait for every process (no-op with one)."""
     if world()[1] > 1:
         dist.barrier()
+
+
+@contextmanager
+def main_process_first():
+    """The main process runs the block first (e.g. builds a shared cache), the others after it, reading what
+    it wrote instead of building the same files at the same time. No-op with one process."""
+    if not is_main_process():
+        barrier()
+    yield
+    if is_main_process():
+        barrier()
 
 
 def gather_with_grad(x: torch.Tensor) -> torch.Tensor:

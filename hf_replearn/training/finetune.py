@@ -83,14 +83,16 @@ def parameter_results(model) -> dict[str, int]:
 def save_finetuned(model, tokenizer, output_dir: Path, lora: LoraSection | None) -> None:
     """Full fine-tuning: the model. LoRA: only the adapter (+ head), and ``merged/`` when asked."""
     from hf_replearn.training.distributed import is_main_process
-    from hf_replearn.training.outputs import save_model_atomically
+    from hf_replearn.training.outputs import full_state_dict, save_model_atomically
 
-    if not is_main_process():  # the other processes hold the same weights
+    # Every process: under FSDP each one holds a shard of every weight, gathered here (None when unsharded).
+    gathered = full_state_dict(model)
+    save_model_atomically(model, output_dir, state_dict=gathered)
+    if not is_main_process():
         return
-    save_model_atomically(model, output_dir)
     tokenizer.save_pretrained(output_dir)
     if is_peft_model(model) and lora is not None and lora.merge_on_save:
-        export_merged(model, Path(output_dir) / "merged")
+        export_merged(model, Path(output_dir) / "merged", state_dict=gathered)
         tokenizer.save_pretrained(Path(output_dir) / "merged")
 
 

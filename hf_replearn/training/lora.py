@@ -99,15 +99,32 @@ def is_peft_model(model) -> bool:
     return isinstance(model, PeftModel)
 
 
-def export_merged(peft_model, output_dir: Path):
+def export_merged(peft_model, output_dir: Path, state_dict: dict | None = None):
     """Save base + ``(alpha / r) B A`` as a plain ``transformers`` model (no PEFT needed to load it).
 
-    Merges a copy, so that the adapter-wrapped ``peft_model`` stays usable.
+    Merges a copy, so that the adapter-wrapped ``peft_model`` stays usable. Under FSDP ``peft_model`` holds
+    only this process's shards: pass the full weights gathered from every process
+    (``training.outputs.full_state_dict``) and the copy is rebuilt unsharded from them.
     """
     import copy
 
     from hf_replearn.training.outputs import save_model_atomically
 
-    merged = copy.deepcopy(peft_model).merge_and_unload()
+    source = copy.deepcopy(peft_model) if state_dict is None else unsharded_copy(peft_model, state_dict)
+    merged = source.merge_and_unload()
     save_model_atomically(merged, Path(output_dir))
     return merged
+
+
+def unsharded_copy(peft_model, state_dict: dict):
+    """A PeftModel with ``peft_model``'s base class, config and LoRA config, on plain tensors holding ``state_dict``."""
+    from peft import get_peft_model
+    from torch.distributed.fsdp import FSDPModule
+
+    base = peft_model.get_base_model()
+    # fully_shard swaps a module's class for an FSDP subclass of it: build the class it subclasses
+    base_class = next(c for c in type(base).__mro__ if not issubclass(c, FSDPModule))
+    adapter = peft_model.active_adapter
+    fresh = get_peft_model(base_class(base.config), peft_model.peft_config[adapter], adapter_name=adapter)
+    fresh.load_state_dict(state_dict)  # strict: every key of the sharded model, full shapes
+    return fresh

@@ -66,16 +66,40 @@ def write_results(output_dir: Path, results: dict) -> Path:
     return path
 
 
+def full_state_dict(model) -> dict | None:
+    """The whole state dict of a model sharded with FSDP2 (``fully_shard``); ``None`` for a model that is not.
+
+    Collective: under FSDP each process holds a shard of every parameter (a DTensor), so every process must
+    call this, like ``Accelerator.get_state_dict`` and Trainer's ``save_model`` do. The full tensors land on
+    the CPU of rank 0; the other processes get ``{}``.
+    """
+    from torch.distributed.fsdp import FSDPModule
+
+    if not any(isinstance(module, FSDPModule) for module in model.modules()):
+        return None
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
+
 def save_model_atomically(model, output_dir: Path, **kwargs) -> None:
     """``save_pretrained`` into a temporary sibling directory, then move each file into place.
 
     A crash before the moves leaves the previous weights untouched; each move is atomic. Under several
-    processes only the main one writes (the others hold the same weights).
+    processes only the main one writes. With DDP the others hold the same weights and return at once; under
+    FSDP every process must call this, since each holds a shard and the full weights are gathered from all
+    of them (:func:`full_state_dict`) before the main process writes them; a caller that gathered them
+    already passes them as ``state_dict``.
     """
     from hf_replearn.training.distributed import is_main_process
 
+    state_dict = kwargs.pop("state_dict", None)  # already gathered by the caller
+    if state_dict is None:
+        state_dict = full_state_dict(model)  # every process, before the main-process check: a collective
     if not is_main_process():
         return
+    if state_dict is not None:
+        kwargs["state_dict"] = state_dict
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=output_dir, prefix=".save-"))

@@ -3,6 +3,7 @@ and the configs in recipes/accelerate/: both processes train, only the main one 
 
 from __future__ import annotations
 
+import ctypes.util
 import json
 import os
 import shutil
@@ -52,6 +53,25 @@ def test_moco_recipe_two_processes_fill_one_queue(tmp_path, free_port):
         assert int(f.get_tensor("keys.queue_ptr")) == 64
     assert proc.stdout.count("Linear probe") == 1  # the probe and the card: the main process only
     assert {"README.md", "config.json", "model.safetensors", "results.json"} <= {p.name for p in out.iterdir()}
+
+
+CPC_TINY = ["dataset_limit=6", "data.num_speakers=3", "data.train_per_speaker=3", "data.test_per_speaker=2",
+            "data.crop_samples=4000", "model.hidden_size=16", "model.context_size=16", "model.num_prediction_steps=3",
+            "model.num_negatives=4", "per_device_train_batch_size=3", "evaluation.max_iter=50", "evaluation.tsne=false"]
+
+
+@pytest.mark.skipif(ctypes.util.find_library("espeak-ng") is None, reason="apt-get install espeak-ng")
+def test_cpc_recipe_two_processes_build_one_corpus_and_probe_once(tmp_path, free_port):
+    """Both processes used to synthesize the speech corpus into one cache folder at once (OSError: Directory
+    not empty) and both ran the probes. The other recipes tried by hand under 2 processes: README "Many GPUs"."""
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    proc = launch("multi_cpu.yaml", free_port, "cpc_speech.yaml", f"output_dir={out}", f"data.cache_dir={cache}",
+                  "max_steps=2", "logging_steps=1", "save_steps=100", *CPC_TINY)  # fmt: skip
+    assert json.loads((out / "results.json").read_text())["train/steps"] == 2
+    assert proc.stdout.count("Linear probes") == 1  # the probes on the main process only
+    assert {"README.md", "config.json", "model.safetensors"} <= {p.name for p in out.iterdir()}
+    corpus = list(cache.iterdir())  # one corpus, no temporary folder left behind
+    assert len(corpus) == 1 and corpus[0].name.startswith("espeak-") and (corpus[0] / "dataset_dict.json").is_file()
 
 
 @pytest.mark.skipif(not shutil.which("bible"), reason="mlm_bert's corpus: apt-get install bible-kjv")
