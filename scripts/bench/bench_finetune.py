@@ -25,9 +25,9 @@ from scripts.bench.common import ROOT, benchmark
 SIZES = {
     "polarity_epochs": float(os.environ.get("BENCH_FT_POLARITY_EPOCHS", 2)),
     "polarity_limit": int(os.environ.get("BENCH_FT_POLARITY_LIMIT", 2400)) or None,  # 0: all 3,600
-    "qa_limit": int(os.environ.get("BENCH_FT_QA_LIMIT", 400)),
+    "qa_limit": int(os.environ.get("BENCH_FT_QA_LIMIT", 4000)),
     "qa_eval_limit": int(os.environ.get("BENCH_FT_QA_EVAL_LIMIT", 200)),
-    "qa_epochs": float(os.environ.get("BENCH_FT_QA_EPOCHS", 1)),
+    "qa_epochs": float(os.environ.get("BENCH_FT_QA_EPOCHS", 2)),
 }
 
 
