@@ -25,6 +25,10 @@ from hf_replearn.data.speech import HOP, SAMPLING_RATE, phone_spans_to_frames
 from hf_replearn.errors import UserError
 
 MFCC_WINDOW = 400  # 25 ms at 16 kHz
+POOLINGS = {  # (T, D) frames of one utterance -> one vector
+    "mean": lambda f: f.mean(0),  # (D,)
+    "mean_std": lambda f: np.concatenate([f.mean(0), f.std(0)]),  # (2 D,)
+}
 
 
 @dataclass
@@ -39,6 +43,10 @@ class SpeechProbeConfig:
     """Training frames for the phone probe, a seeded sample (logistic regression cost grows with it)."""
     max_iter: int = 300
     """Iterations of the logistic regression solver."""
+    speaker_pooling: str = "mean"
+    """How frames become one utterance vector for the speaker probe, the same for every feature set: ``mean``
+    (the paper's average over the utterance) or ``mean_std`` (mean and standard deviation per dimension,
+    the statistics pooling of x-vectors)."""
     tsne: bool = True
     """Draw a t-SNE picture of the test utterance features coloured by speaker."""
 
@@ -48,6 +56,8 @@ class SpeechProbeConfig:
             raise UserError(f"evaluation.baselines: unknown {sorted(unknown)}; choose from mfcc, random_init")
         if self.layer not in ("c", "z"):
             raise UserError(f"evaluation.layer must be `c` or `z`, got {self.layer!r}")
+        if self.speaker_pooling not in POOLINGS:
+            raise UserError(f"evaluation.speaker_pooling must be one of {sorted(POOLINGS)}, got {self.speaker_pooling!r}")
 
 
 def mfcc(wav: np.ndarray, num_mfcc: int = 13, num_mel: int = 40) -> np.ndarray:
@@ -99,7 +109,7 @@ def _logistic_accuracy(train_x, train_y, test_x, test_y, max_iter: int) -> float
 
 
 def probe_feature_set(name: str, extract, offset: int, dataset, cfg: SpeechProbeConfig, seed: int = 0):
-    """Phone (per frame) and speaker (per utterance, mean over frames) linear probes of one feature set."""
+    """Phone (per frame) and speaker (per utterance, frames pooled by ``cfg.speaker_pooling``) linear probes."""
     (tr_f, tr_y), (te_f, te_y) = (utterance_features(extract, dataset[s], offset) for s in ("train", "test"))
     train_x, train_y = np.concatenate(tr_f), np.concatenate(tr_y)
     if len(train_x) > cfg.max_train_frames:
@@ -108,7 +118,8 @@ def probe_feature_set(name: str, extract, offset: int, dataset, cfg: SpeechProbe
     results = {
         f"linear_probe/{name}/phone": _logistic_accuracy(train_x, train_y, np.concatenate(te_f), np.concatenate(te_y), cfg.max_iter),
     }
-    train_u, test_u = np.stack([f.mean(0) for f in tr_f]), np.stack([f.mean(0) for f in te_f])
+    pool = POOLINGS[cfg.speaker_pooling]
+    train_u, test_u = np.stack([pool(f) for f in tr_f]), np.stack([pool(f) for f in te_f])
     train_s, test_s = np.asarray(dataset["train"]["speaker"]), np.asarray(dataset["test"]["speaker"])
     results[f"linear_probe/{name}/speaker"] = _logistic_accuracy(train_u, train_s, test_u, test_s, cfg.max_iter)
     return results, test_u

@@ -48,3 +48,25 @@ def test_probes_are_perfect_on_features_that_encode_the_labels():
 def test_unknown_baseline_is_a_user_error():
     with pytest.raises(UserError, match="mfcc, random_init"):
         SpeechProbeConfig(baselines=["wav2vec"]).validate()
+
+
+def test_mean_std_pooling_separates_speakers_that_differ_only_in_spread():
+    corpus = tiny_corpus()
+    spread = {float(row["audio"][0]): 1.0 + 2.0 * row["speaker"] for split in corpus.values() for row in split}
+
+    def features(wav):  # 20 frames of +s, -s, ...: every utterance has mean 0, speaker 1 has 3x the spread
+        signs = np.where(np.arange(len(wav) // HOP) % 2 == 0, 1.0, -1.0)
+        return (spread[float(wav[0])] * signs)[:, None].repeat(2, axis=1)
+
+    scores = {}
+    for pooling in ("mean", "mean_std"):
+        results, utterances = probe_feature_set("toy", features, HOP // 2, corpus,
+                                                SpeechProbeConfig(max_iter=200, speaker_pooling=pooling))
+        scores[pooling] = results["linear_probe/toy/speaker"]
+        assert utterances.shape == (4, 2 if pooling == "mean" else 4)
+    assert scores == {"mean": 0.5, "mean_std": 1.0}  # the means are all 0: one class for every test clip
+
+
+def test_unknown_speaker_pooling_is_a_user_error():
+    with pytest.raises(UserError, match="speaker_pooling must be one of"):
+        SpeechProbeConfig(speaker_pooling="max").validate()
