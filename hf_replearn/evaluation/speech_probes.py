@@ -11,7 +11,8 @@ on the mean over an utterance for speakers. Feature sets:
 Every frame is labelled with the phone at the centre of the samples it sees (``frame_offset``), so each
 feature set is scored against the same alignment. Keys: ``linear_probe/<features>/phone`` (test
 frame accuracy) and ``linear_probe/<features>/speaker`` (test utterance accuracy: unseen sentences
-of the training speakers).
+of the training speakers, frames pooled as ``speaker_pooling`` says); ``.../speaker_<pooling>`` holds
+the speaker accuracy under each other pooling.
 """
 
 from __future__ import annotations
@@ -118,11 +119,16 @@ def probe_feature_set(name: str, extract, offset: int, dataset, cfg: SpeechProbe
     results = {
         f"linear_probe/{name}/phone": _logistic_accuracy(train_x, train_y, np.concatenate(te_f), np.concatenate(te_y), cfg.max_iter),
     }
-    pool = POOLINGS[cfg.speaker_pooling]
-    train_u, test_u = np.stack([pool(f) for f in tr_f]), np.stack([pool(f) for f in te_f])
     train_s, test_s = np.asarray(dataset["train"]["speaker"]), np.asarray(dataset["test"]["speaker"])
-    results[f"linear_probe/{name}/speaker"] = _logistic_accuracy(train_u, train_s, test_u, test_s, cfg.max_iter)
-    return results, test_u
+    # a few hundred utterances: cheap, so every pooling is scored; ``speaker`` is the one the recipe names
+    for pooling, pool in POOLINGS.items():
+        train_u, test_u = np.stack([pool(f) for f in tr_f]), np.stack([pool(f) for f in te_f])
+        accuracy = _logistic_accuracy(train_u, train_s, test_u, test_s, cfg.max_iter)
+        if pooling == cfg.speaker_pooling:
+            results[f"linear_probe/{name}/speaker"], headline_u = accuracy, test_u
+        else:
+            results[f"linear_probe/{name}/speaker_{pooling}"] = accuracy
+    return results, headline_u
 
 
 def evaluate_speech_representations(model, dataset, cfg: SpeechProbeConfig, random_init_model=None, plot_path=None):
@@ -148,9 +154,12 @@ def evaluate_speech_representations(model, dataset, cfg: SpeechProbeConfig, rand
 
 
 def speech_probe_table(results: dict[str, float]) -> str:
-    """Markdown: one row per feature set, phone and speaker accuracy."""
+    """Markdown: one row per feature set, phone and speaker accuracy (then the other speaker poolings)."""
     names = [k.split("/")[1] for k in results if k.startswith("linear_probe/") and k.endswith("/phone")]
-    lines = ["| features | phone | speaker |", "|---|---|---|"]
+    columns = ["phone", "speaker", *sorted({k.split("/")[2] for k in results
+                                            if k.startswith("linear_probe/") and "/speaker_" in k})]
+    lines = ["| features | " + " | ".join(c.replace("speaker_", "speaker, pooling ") for c in columns) + " |",
+             "|---" * (len(columns) + 1) + "|"]
     for n in names:
-        lines.append(f"| {n} | {results[f'linear_probe/{n}/phone']:.3f} | {results.get(f'linear_probe/{n}/speaker', float('nan')):.3f} |")
+        lines.append(f"| {n} | " + " | ".join(f"{results.get(f'linear_probe/{n}/{c}', float('nan')):.3f}" for c in columns) + " |")
     return "\n".join(lines)
