@@ -77,5 +77,6 @@ def cpc_table2() -> str:
         rows.append(f"| {name} | {results['linear_probe/cpc/phone']:.3f} | {results['linear_probe/cpc/speaker']:.3f} | "
                     f"{results['train/last_logged_loss']:.3f} | {results['train/runtime_s']:.0f} |")
         print(rows[-1], flush=True)  # a long run: rows as they come
-    return "\n".join(rows + ["", f"{steps} training steps each (K = 12, mixed negatives unless named); the InfoNCE of "
-                             "different K or negatives is not comparable across rows."])
+    settings = f"CPC_TABLE2_STEPS={steps}" + (f" CPC_TABLE2_ONLY={only}" if only else "")
+    return "\n".join(rows + ["", f"Run with {settings}: {steps} training steps each (K = 12, mixed negatives unless "
+                             "named); the InfoNCE of different K or negatives is not comparable across rows."])
