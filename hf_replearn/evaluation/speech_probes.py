@@ -11,7 +11,8 @@ on the mean over an utterance for speakers. Feature sets:
 Every frame is labelled with the phone at the centre of the samples it sees (``frame_offset``), so each
 feature set is scored against the same alignment. Keys: ``linear_probe/<features>/phone`` (test
 frame accuracy) and ``linear_probe/<features>/speaker`` (test utterance accuracy: unseen sentences
-of the training speakers).
+of the training speakers, frames pooled as ``speaker_pooling`` says); ``.../speaker_<pooling>`` holds
+the speaker accuracy under each other pooling.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from hf_replearn.data.speech import HOP, SAMPLING_RATE, phone_spans_to_frames
 from hf_replearn.errors import UserError
 
 MFCC_WINDOW = 400  # 25 ms at 16 kHz
+POOLINGS = {  # (T, D) frames of one utterance -> one vector
+    "mean": lambda f: f.mean(0),  # (D,)
+    "mean_std": lambda f: np.concatenate([f.mean(0), f.std(0)]),  # (2 D,)
+}
 
 
 @dataclass
@@ -39,6 +44,10 @@ class SpeechProbeConfig:
     """Training frames for the phone probe, a seeded sample (logistic regression cost grows with it)."""
     max_iter: int = 300
     """Iterations of the logistic regression solver."""
+    speaker_pooling: str = "mean"
+    """How frames become one utterance vector for the speaker probe, the same for every feature set: ``mean``
+    (the paper's average over the utterance) or ``mean_std`` (mean and standard deviation per dimension,
+    the statistics pooling of x-vectors)."""
     tsne: bool = True
     """Draw a t-SNE picture of the test utterance features coloured by speaker."""
 
@@ -48,6 +57,8 @@ class SpeechProbeConfig:
             raise UserError(f"evaluation.baselines: unknown {sorted(unknown)}; choose from mfcc, random_init")
         if self.layer not in ("c", "z"):
             raise UserError(f"evaluation.layer must be `c` or `z`, got {self.layer!r}")
+        if self.speaker_pooling not in POOLINGS:
+            raise UserError(f"evaluation.speaker_pooling must be one of {sorted(POOLINGS)}, got {self.speaker_pooling!r}")
 
 
 def mfcc(wav: np.ndarray, num_mfcc: int = 13, num_mel: int = 40) -> np.ndarray:
@@ -99,7 +110,7 @@ def _logistic_accuracy(train_x, train_y, test_x, test_y, max_iter: int) -> float
 
 
 def probe_feature_set(name: str, extract, offset: int, dataset, cfg: SpeechProbeConfig, seed: int = 0):
-    """Phone (per frame) and speaker (per utterance, mean over frames) linear probes of one feature set."""
+    """Phone (per frame) and speaker (per utterance, frames pooled by ``cfg.speaker_pooling``) linear probes."""
     (tr_f, tr_y), (te_f, te_y) = (utterance_features(extract, dataset[s], offset) for s in ("train", "test"))
     train_x, train_y = np.concatenate(tr_f), np.concatenate(tr_y)
     if len(train_x) > cfg.max_train_frames:
@@ -108,10 +119,16 @@ def probe_feature_set(name: str, extract, offset: int, dataset, cfg: SpeechProbe
     results = {
         f"linear_probe/{name}/phone": _logistic_accuracy(train_x, train_y, np.concatenate(te_f), np.concatenate(te_y), cfg.max_iter),
     }
-    train_u, test_u = np.stack([f.mean(0) for f in tr_f]), np.stack([f.mean(0) for f in te_f])
     train_s, test_s = np.asarray(dataset["train"]["speaker"]), np.asarray(dataset["test"]["speaker"])
-    results[f"linear_probe/{name}/speaker"] = _logistic_accuracy(train_u, train_s, test_u, test_s, cfg.max_iter)
-    return results, test_u
+    # a few hundred utterances: cheap, so every pooling is scored; ``speaker`` is the one the recipe names
+    for pooling, pool in POOLINGS.items():
+        train_u, test_u = np.stack([pool(f) for f in tr_f]), np.stack([pool(f) for f in te_f])
+        accuracy = _logistic_accuracy(train_u, train_s, test_u, test_s, cfg.max_iter)
+        if pooling == cfg.speaker_pooling:
+            results[f"linear_probe/{name}/speaker"], headline_u = accuracy, test_u
+        else:
+            results[f"linear_probe/{name}/speaker_{pooling}"] = accuracy
+    return results, headline_u
 
 
 def evaluate_speech_representations(model, dataset, cfg: SpeechProbeConfig, random_init_model=None, plot_path=None):
@@ -137,9 +154,12 @@ def evaluate_speech_representations(model, dataset, cfg: SpeechProbeConfig, rand
 
 
 def speech_probe_table(results: dict[str, float]) -> str:
-    """Markdown: one row per feature set, phone and speaker accuracy."""
+    """Markdown: one row per feature set, phone and speaker accuracy (then the other speaker poolings)."""
     names = [k.split("/")[1] for k in results if k.startswith("linear_probe/") and k.endswith("/phone")]
-    lines = ["| features | phone | speaker |", "|---|---|---|"]
+    columns = ["phone", "speaker", *sorted({k.split("/")[2] for k in results
+                                            if k.startswith("linear_probe/") and "/speaker_" in k})]
+    lines = ["| features | " + " | ".join(c.replace("speaker_", "speaker, pooling ") for c in columns) + " |",
+             "|---" * (len(columns) + 1) + "|"]
     for n in names:
-        lines.append(f"| {n} | {results[f'linear_probe/{n}/phone']:.3f} | {results.get(f'linear_probe/{n}/speaker', float('nan')):.3f} |")
+        lines.append(f"| {n} | " + " | ".join(f"{results.get(f'linear_probe/{n}/{c}', float('nan')):.3f}" for c in columns) + " |")
     return "\n".join(lines)

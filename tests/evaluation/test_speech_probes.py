@@ -40,11 +40,33 @@ def test_probes_are_perfect_on_features_that_encode_the_labels():
         return np.concatenate([np.eye(3)[phones], np.tile(np.eye(2)[row["speaker"]], (len(phones), 1))], axis=1)
 
     results, utterances = probe_feature_set("oracle", oracle, HOP // 2, corpus, SpeechProbeConfig(max_iter=200))
-    assert results == {"linear_probe/oracle/phone": 1.0, "linear_probe/oracle/speaker": 1.0}
+    assert results == {"linear_probe/oracle/phone": 1.0, "linear_probe/oracle/speaker": 1.0,
+                       "linear_probe/oracle/speaker_mean_std": 1.0}
     assert utterances.shape == (4, 5)
-    assert "| oracle | 1.000 | 1.000 |" in speech_probe_table(results)
+    table = speech_probe_table(results)
+    assert "| features | phone | speaker | speaker, pooling mean_std |" in table
+    assert "| oracle | 1.000 | 1.000 | 1.000 |" in table
 
 
 def test_unknown_baseline_is_a_user_error():
     with pytest.raises(UserError, match="mfcc, random_init"):
         SpeechProbeConfig(baselines=["wav2vec"]).validate()
+
+
+def test_mean_std_pooling_separates_speakers_that_differ_only_in_spread():
+    corpus = tiny_corpus()
+    spread = {float(row["audio"][0]): 1.0 + 2.0 * row["speaker"] for split in corpus.values() for row in split}
+
+    def features(wav):  # 20 frames of +s, -s, ...: every utterance has mean 0, speaker 1 has 3x the spread
+        signs = np.where(np.arange(len(wav) // HOP) % 2 == 0, 1.0, -1.0)
+        return (spread[float(wav[0])] * signs)[:, None].repeat(2, axis=1)
+
+    results, utterances = probe_feature_set("toy", features, HOP // 2, corpus,
+                                            SpeechProbeConfig(max_iter=200, speaker_pooling="mean_std"))
+    assert results["linear_probe/toy/speaker"] == 1.0 and utterances.shape == (4, 4)  # (mean, std) x 2 dims
+    assert results["linear_probe/toy/speaker_mean"] == 0.5  # the means are all 0: one class for every test clip
+
+
+def test_unknown_speaker_pooling_is_a_user_error():
+    with pytest.raises(UserError, match="speaker_pooling must be one of"):
+        SpeechProbeConfig(speaker_pooling="max").validate()
