@@ -53,7 +53,7 @@ def write_section(name: str, body: str, command: str) -> None:
 
 
 # Environment variables that change what a benchmark measures: they belong in its recorded command.
-SETTINGS = re.compile(r"^(BENCH_\w+|FEWSHOT_BENCH_\w+|OMP_NUM_THREADS|LMEVAL_PYTHON)$")
+SETTINGS = re.compile(r"^(BENCH_\w+|FEWSHOT_BENCH_\w+|CPC_BENCH_\w+|CPC_TABLE2_\w+|OMP_NUM_THREADS|LMEVAL_PYTHON)$")
 
 
 def command_line(name: str) -> str:
