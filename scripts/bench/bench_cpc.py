@@ -2,7 +2,7 @@
 
 Sized for 2 busy CPU cores: hidden/context 128, 0.64 s windows, one torch thread (a CPC step took
 0.64 s with 1 thread and 2.0 s with 2 on the shared machine). ``CPC_BENCH_STEPS`` / ``CPC_TABLE2_STEPS``
-change the number of training steps. Learning rate 2e-3 with 50 warm-up steps and a cosine decay: at
+change the number of training steps, ``CPC_BENCH_K`` the number of steps predicted. Learning rate 2e-3 with 50 warm-up steps and a cosine decay: at
 600 steps it gave speaker 0.844 / phone 0.477 against 0.750 / 0.500 with a constant 5e-4 (mixed vs
 same-sequence negatives, so not only the schedule differs); 1200 steps gave 0.927 / 0.503. With K = 8
 (cpc_table2's best phone row) and otherwise the same 1200 steps, the recipe gave phone 0.544 but speaker
@@ -42,7 +42,8 @@ def cpc_speech() -> str:
     from hf_replearn.evaluation.speech_probes import speech_probe_table
 
     steps = int(os.environ.get("CPC_BENCH_STEPS", 1200))
-    results, wall = _run(f"max_steps={steps}")
+    k = os.environ.get("CPC_BENCH_K")  # steps predicted; the recipe's (12) unless set
+    results, wall = _run(f"max_steps={steps}", *([f"model.num_prediction_steps={k}"] if k else []))
     r = {f: (results[f"linear_probe/{f}/phone"], results[f"linear_probe/{f}/speaker"],
              results[f"linear_probe/{f}/speaker_mean_std"]) for f in ("cpc", "mfcc", "random_init")}
     speaker_ok = r["cpc"][1] >= 0.90 and r["cpc"][1] > max(r["mfcc"][1], r["random_init"][1])
@@ -50,7 +51,7 @@ def cpc_speech() -> str:
     phone_ok = r["cpc"][0] > max(r["mfcc"][0], r["random_init"][0])
     return "\n".join([
         speech_probe_table(results), "",
-        f"Training {results['train/runtime_s']:.0f} s ({steps} steps of 8 x 0.64 s windows; InfoNCE "
+        f"Training {results['train/runtime_s']:.0f} s ({steps} steps of 8 x 0.64 s windows, K = {k or 12}; InfoNCE "
         f"{results['train/first_logged_loss']:.2f} -> {results['train/last_logged_loss']:.2f}), "
         f"evaluation {results['eval/runtime_s']:.0f} s, wall time {wall:.0f} s.", "",
         "Every feature set gets the same probes: logistic regression on standardised features, phones on "
