@@ -16,6 +16,7 @@ from transformers import set_seed
 
 from hf_replearn.config import Recipe
 from hf_replearn.tasks import register_task
+from hf_replearn.training.distributed import is_main_process
 from hf_replearn.training.finetune import FinetuneModelArgs
 from hf_replearn.training.lora import LoraSection
 
@@ -100,7 +101,8 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
         metrics = trainer.evaluate(eval_dataset=data[split], metric_key_prefix=split)
         results |= {f"{split}/{k[len(split) + 1:]}": float(v) for k, v in metrics.items() if k != "epoch"}
     table = "\n".join(["| metric | value |", "|---|---|"] + [f"| {k} | {v:.4g} |" for k, v in sorted(results.items())])
-    print(f"\n{task.name} ({'LoRA' if lora else 'full fine-tuning'}):\n{table}\n")
+    if is_main_process():  # every process holds the same numbers: print them once
+        print(f"\n{task.name} ({'LoRA' if lora else 'full fine-tuning'}):\n{table}\n")
     write_model_card(recipe.output_dir, recipe, results, {"Results": table}, dataset_name=task.name,
                      base_model=recipe.model.name_or_path)  # fmt: skip
     return results

@@ -16,6 +16,7 @@ from transformers import set_seed
 
 from hf_replearn.config import Recipe
 from hf_replearn.tasks import register_task
+from hf_replearn.training.distributed import is_main_process
 from hf_replearn.training.finetune import FinetuneModelArgs
 from hf_replearn.training.lora import LoraSection
 
@@ -122,7 +123,8 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
         "validation/windows": len(features),
     }
     table = "\n".join(["| metric | value |", "|---|---|"] + [f"| {k} | {v:.4g} |" for k, v in sorted(results.items())])
-    print(f"\nSQuAD {'v2.0' if v2 else 'v1.1'} on {d.source}:\n{table}\n")
+    if is_main_process():  # every process holds the same numbers: print them once
+        print(f"\nSQuAD {'v2.0' if v2 else 'v1.1'} on {d.source}:\n{table}\n")
     write_model_card(recipe.output_dir, recipe, results, {"Results": table}, dataset_name=d.source,
                      base_model=recipe.model.name_or_path)  # fmt: skip
     return results
