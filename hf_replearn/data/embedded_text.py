@@ -20,12 +20,12 @@ import os
 import random
 import re
 import subprocess
-import tempfile
 from pathlib import Path
 
 from hf_replearn.data.glue import GlueTask
 from hf_replearn.data.wordnet import LEXNAMES, read_synsets
 from hf_replearn.errors import UserError
+from hf_replearn.training.outputs import atomic_write_text
 
 POLARITY_CSV = Path("/usr/share/doc/python3-pattern/test/corpora/polarity-en-pang&lee2.csv")
 SPLIT_SEED = 1234
@@ -100,13 +100,9 @@ def _run_cached(name: str, cmd: list[str], package: str) -> str:
         text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     except (FileNotFoundError, subprocess.CalledProcessError) as err:
         raise UserError(f"`{' '.join(cmd)}` failed ({err}); run `apt-get install {package}`") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # diatheke takes ~20 s for the whole Bible: extract once. Written under a temporary name and renamed, so
-    # that another process (accelerate launch, a second run) never reads a half-written file.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    # diatheke takes ~20 s for the whole Bible: extract once. Written atomically, so that another process
+    # (accelerate launch, a second run) never reads a half-written file.
+    atomic_write_text(path, text)
     return text
 
 
