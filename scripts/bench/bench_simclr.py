@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 
 import torch
 
-from scripts.bench.common import ROOT, benchmark
-
-
-def _run(recipe_file: str, *overrides: str) -> tuple[dict, float]:
-    from hf_replearn.config import load_recipe
-    from hf_replearn.evaluation.probe import probe_table
-    from hf_replearn.tasks import run_recipe
-
-    with tempfile.TemporaryDirectory() as tmp:
-        recipe = load_recipe(ROOT / "recipes" / recipe_file, [f"output_dir={tmp}/run", "disable_tqdm=true", *overrides])
-        start = time.perf_counter()
-        results = run_recipe(recipe)
-        wall = time.perf_counter() - start
-    return results, wall, probe_table(results)
-
-
-def _report(results, wall, table, target_lines) -> str:
-    lines = [table, "", f"Training {results['train/runtime_s']:.0f} s ({results['train/samples_per_second']:.0f} images/s, "
-             f"{results['train/steps']} steps), evaluation {results['eval/runtime_s']:.0f} s, wall time {wall:.0f} s.", ""]  # fmt: skip
-    return "\n".join(lines + target_lines)
+from scripts.bench.common import ROOT, benchmark, probe_report, run_probe_recipe
 
 
 @benchmark("simclr_digits")
 def simclr_digits() -> str:
     """The quickstart recipe as shipped: SimCLR on digits, probe table, wall time (target: model >= 0.90 at 10/class)."""
-    results, wall, table = _run("quickstart.yaml")
+    results, wall, table = run_probe_recipe("quickstart.yaml")
     m, r = results["linear_probe/model/10_per_class"], results["linear_probe/raw/10_per_class"]
-    return _report(results, wall, table, [
+    return probe_report(results, wall, table, [
         f"Target: linear probe on SimCLR features with 10 labels per class >= 0.90: **{m:.3f}** "
         f"({'met' if m >= 0.90 else 'NOT met'}); raw pixels {r:.3f}; whole recipe in 5 minutes or less: "
         f"**{wall / 60:.1f} min** ({'met' if wall <= 300 else 'NOT met'})."])  # fmt: skip
@@ -43,9 +23,9 @@ def simclr_digits() -> str:
 @benchmark("simclr_fashion_mnist")
 def simclr_fashion_mnist() -> str:
     """The Fashion-MNIST recipe as shipped (targets: all labels >= 0.88; 10/class >= raw + 0.10)."""
-    results, wall, table = _run("simclr_fashion_mnist.yaml")
+    results, wall, table = run_probe_recipe("simclr_fashion_mnist.yaml")
     a, m, r = results["linear_probe/model/all"], results["linear_probe/model/10_per_class"], results["linear_probe/raw/10_per_class"]
-    return _report(results, wall, table, [
+    return probe_report(results, wall, table, [
         f"Targets: all labels >= 0.88: **{a:.3f}** ({'met' if a >= 0.88 else 'NOT met'}); 10 labels per class "
         f">= raw + 0.10: **{m:.3f}** vs raw {r:.3f} ({'met' if m >= r + 0.10 else 'NOT met'})."])  # fmt: skip
 
