@@ -95,6 +95,8 @@ class MaskingConfig:
     """Of the chosen: share replaced by a random token (the rest stay unchanged)."""
     whole_word_mask: bool = False
     """Choose whole words (all their pieces) instead of single tokens; the collator then uses [MASK] only."""
+    masked_positions_only: bool = True
+    """In training, run the LM head on the masked positions only (the same loss, ~15% of the head's compute)."""
 
 
 @dataclasses.dataclass
@@ -294,6 +296,7 @@ def _run(recipe, causal: bool) -> dict[str, float]:
     from hf_replearn.evaluation.lm_metrics import LMMetrics
     from hf_replearn.training.args import resume_argument
     from hf_replearn.training.distributed import is_main_process
+    from hf_replearn.training.masked_head import MaskedPositionsOnly
     from hf_replearn.training.outputs import save_model_atomically
 
     tokenizer, model, blocks = prepare(recipe, causal)
@@ -311,7 +314,10 @@ def _run(recipe, causal: bool) -> dict[str, float]:
         train_dataset=blocks["train"], eval_dataset=blocks["validation"], processing_class=tokenizer,
         compute_metrics=metrics.compute_metrics, preprocess_logits_for_metrics=metrics.preprocess_logits_for_metrics,
     )
+    sparse_head = None if causal or not recipe.masking.masked_positions_only else MaskedPositionsOnly(model)
     train_out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
+    if sparse_head is not None:
+        sparse_head.remove()
     results = {k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))}
     results["train_loss"] = float(train_out.training_loss)
     results["train_runtime"] = float(train_out.metrics.get("train_runtime", float("nan")))
