@@ -371,13 +371,19 @@ class WaveformCropCollator:
         self.crop_samples = crop_samples
         self.rng = np.random.default_rng(seed)
 
-    def __call__(self, rows: list[dict]):
-        import torch
-
+    def crop(self, rows: list[dict]) -> tuple[np.ndarray, list[int]]:
+        """(B, L) float32 windows and the sample each starts at in its clip."""
         length = min(self.crop_samples, *(len(r["audio"]) for r in rows))
-        crops = []
+        crops, starts = [], []
         for r in rows:
             start = int(self.rng.integers(0, len(r["audio"]) - length + 1))
             crops.append(np.asarray(r["audio"][start : start + length], dtype=np.float32))
-        return {"input_values": torch.from_numpy(np.stack(crops)),
+            starts.append(start)
+        return np.stack(crops), starts
+
+    def __call__(self, rows: list[dict]):
+        import torch
+
+        crops, _ = self.crop(rows)
+        return {"input_values": torch.from_numpy(crops),
                 "speaker_ids": torch.tensor([int(r["speaker"]) for r in rows])}

@@ -5,6 +5,8 @@ on the mean over an utterance for speakers. Feature sets:
 
 - ``cpc``: the context c_t of the trained CPCModel (the paper probes c);
 - ``random_init``: c_t of the same architecture with fresh weights;
+- ``supervised``: c_t of the same architecture trained end to end on the training split's phone and speaker
+  labels (the paper's "Supervised" row, an upper bound; ``supervised_speech.py``), probed like the others;
 - ``mfcc``: 13 MFCCs + deltas + delta-deltas (39 dims) from ``transformers.audio_utils`` (25 ms Hann
   window, 10 ms hop, 40 mel bands, DCT-II of the log-mel energies).
 
@@ -12,11 +14,14 @@ Every frame is labelled with the phone at the centre of the samples it sees (``f
 feature set is scored against the same alignment. Keys: ``linear_probe/<features>/phone`` (test
 frame accuracy) and ``linear_probe/<features>/speaker`` (test utterance accuracy: unseen sentences
 of the training speakers, frames pooled as ``speaker_pooling`` says); ``.../speaker_<pooling>`` holds
-the speaker accuracy under each other pooling.
+the speaker accuracy under each other pooling. With ``supervised``: ``eval/supervised_train_s`` (its training
+time) and ``eval/supervised_first_loss`` / ``eval/supervised_last_loss`` (phone + speaker cross-entropy,
+mean over the first and the last tenth of its steps).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +31,7 @@ from hf_replearn.data.speech import HOP, SAMPLING_RATE, phone_spans_to_frames
 from hf_replearn.errors import UserError
 
 MFCC_WINDOW = 400  # 25 ms at 16 kHz
+BASELINES = ("mfcc", "random_init", "supervised")
 POOLINGS = {  # (T, D) frames of one utterance -> one vector
     "mean": lambda f: f.mean(0),  # (D,)
     "mean_std": lambda f: np.concatenate([f.mean(0), f.std(0)]),  # (2 D,)
@@ -37,7 +43,8 @@ class SpeechProbeConfig:
     """How CPC features are probed at the end of ``cpc_speech``."""
 
     baselines: list[str] = field(default_factory=lambda: ["mfcc", "random_init"])
-    """Feature sets compared with CPC: ``mfcc``, ``random_init``."""
+    """Feature sets compared with CPC: ``mfcc``, ``random_init``, ``supervised`` (the same network trained on the
+    labels for ``supervised_steps`` steps first: opt-in here, on in recipes/cpc_speech.yaml)."""
     layer: str = "c"
     """Which CPC output is probed: ``c`` (context, as in the paper) or ``z`` (encoder)."""
     max_train_frames: int = 30000
@@ -50,11 +57,23 @@ class SpeechProbeConfig:
     the statistics pooling of x-vectors)."""
     tsne: bool = True
     """Draw a t-SNE picture of the test utterance features coloured by speaker."""
+    supervised_steps: int = 1000
+    """Training steps of the ``supervised`` baseline (windows as long as CPC's training windows). A step costs
+    about as much as a CPC step; 1000 is a budget, not convergence (the loss still falls at 3000 steps)."""
+    supervised_batch_size: int = 8
+    """Windows per step of the ``supervised`` baseline."""
+    supervised_learning_rate: float = 2e-3
+    """Peak AdamW learning rate of the ``supervised`` baseline (warm-up, then cosine decay to 0)."""
 
     def validate(self) -> None:
-        unknown = set(self.baselines) - {"mfcc", "random_init"}
+        unknown = set(self.baselines) - set(BASELINES)
         if unknown:
-            raise UserError(f"evaluation.baselines: unknown {sorted(unknown)}; choose from mfcc, random_init")
+            raise UserError(f"evaluation.baselines: unknown {sorted(unknown)}; choose from {', '.join(BASELINES)}")
+        if "supervised" in self.baselines and min(self.supervised_steps, self.supervised_batch_size) < 1:
+            raise UserError("evaluation.supervised_steps and evaluation.supervised_batch_size must be >= 1, got "
+                            f"{self.supervised_steps} and {self.supervised_batch_size}")
+        if "supervised" in self.baselines and not self.supervised_learning_rate > 0:
+            raise UserError(f"evaluation.supervised_learning_rate must be > 0, got {self.supervised_learning_rate}")
         if self.layer not in ("c", "z"):
             raise UserError(f"evaluation.layer must be `c` or `z`, got {self.layer!r}")
         if self.speaker_pooling not in POOLINGS:
@@ -131,8 +150,13 @@ def probe_feature_set(name: str, extract, offset: int, dataset, cfg: SpeechProbe
     return results, headline_u
 
 
-def evaluate_speech_representations(model, dataset, cfg: SpeechProbeConfig, random_init_model=None, plot_path=None):
-    """Probe CPC and the baselines on a speech DatasetDict (train/test with audio, speaker, phone spans)."""
+def evaluate_speech_representations(model, dataset, cfg: SpeechProbeConfig, random_init_model=None, plot_path=None,
+                                    crop_samples: int = 20480, seed: int = 0):
+    """Probe CPC and the baselines on a speech DatasetDict (train/test with audio, speaker, phone spans).
+
+    ``crop_samples`` and ``seed``: the window length and seed of the ``supervised`` baseline's training (pass
+    the CPC run's, so both networks see windows of the same length).
+    """
     cfg.validate()
     offset = model.config.receptive_field // 2
     feature_sets = {"cpc": (lambda w: cpc_features(model, w, cfg.layer), offset)}
@@ -141,6 +165,17 @@ def evaluate_speech_representations(model, dataset, cfg: SpeechProbeConfig, rand
     if "mfcc" in cfg.baselines:
         feature_sets["mfcc"] = (mfcc, MFCC_WINDOW // 2)
     results, utterances = {}, {}
+    if "supervised" in cfg.baselines:
+        from hf_replearn.evaluation.supervised_speech import train_supervised_cpc
+
+        start = time.perf_counter()
+        supervised, losses = train_supervised_cpc(model, dataset["train"], cfg.supervised_steps, crop_samples,
+                                                  cfg.supervised_batch_size, cfg.supervised_learning_rate, seed)
+        tenth = max(1, len(losses) // 10)
+        results.update({"eval/supervised_train_s": time.perf_counter() - start,
+                        "eval/supervised_first_loss": float(np.mean(losses[:tenth])),
+                        "eval/supervised_last_loss": float(np.mean(losses[-tenth:]))})
+        feature_sets["supervised"] = (lambda w: cpc_features(supervised, w, cfg.layer), offset)
     for name, (extract, frame_offset) in feature_sets.items():
         scores, utterances[name] = probe_feature_set(name, extract, frame_offset, dataset, cfg)
         results.update(scores)

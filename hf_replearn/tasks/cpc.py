@@ -1,4 +1,4 @@
-"""CPC on speech: train -> save -> phone and speaker probes against MFCC and a random network.
+"""CPC on speech: train -> save -> phone and speaker probes against MFCC, a random and a supervised network.
 
 Setup: the speech corpus (``data``: espeak-ng speakers, or a saved DatasetDict) and a CPCModel (``model``).
 Train: transformers Trainer on random 1.28 s windows; the model's output carries the InfoNCE loss.
@@ -87,8 +87,11 @@ def run(recipe: CPCRecipe) -> dict[str, float]:
     start = time.perf_counter()
     set_seed(recipe.seed + 1)  # the random baseline: same architecture, fresh weights
     random_model = build_model(recipe).to(model.device)
+    # the supervised baseline (when named) trains on windows of CPC's length; with CPC's seed it also starts
+    # from CPC's initial weights, so the two rows differ in the training objective only
     probe = evaluate_speech_representations(model, dataset, recipe.evaluation, random_init_model=random_model,
-                                            plot_path=recipe.output_dir / "tsne_speakers.png")
+                                            plot_path=recipe.output_dir / "tsne_speakers.png",
+                                            crop_samples=recipe.data.crop_samples, seed=recipe.seed)
     results.update(probe)
     results["eval/runtime_s"] = time.perf_counter() - start
     table = speech_probe_table(probe)

@@ -57,7 +57,8 @@ def test_moco_recipe_two_processes_fill_one_queue(tmp_path, free_port):
 
 CPC_TINY = ["dataset_limit=6", "data.num_speakers=3", "data.train_per_speaker=3", "data.test_per_speaker=2",
             "data.crop_samples=4000", "model.hidden_size=16", "model.context_size=16", "model.num_prediction_steps=3",
-            "model.num_negatives=4", "per_device_train_batch_size=3", "evaluation.max_iter=50", "evaluation.tsne=false"]
+            "model.num_negatives=4", "per_device_train_batch_size=3", "evaluation.max_iter=50", "evaluation.tsne=false",
+            "evaluation.supervised_steps=3"]
 
 
 @pytest.mark.skipif(ctypes.util.find_library("espeak-ng") is None, reason="apt-get install espeak-ng")
@@ -67,8 +68,10 @@ def test_cpc_recipe_two_processes_build_one_corpus_and_probe_once(tmp_path, free
     out, cache = tmp_path / "out", tmp_path / "cache"
     proc = launch("multi_cpu.yaml", free_port, "cpc_speech.yaml", f"output_dir={out}", f"data.cache_dir={cache}",
                   "max_steps=2", "logging_steps=1", "save_steps=100", *CPC_TINY)  # fmt: skip
-    assert json.loads((out / "results.json").read_text())["train/steps"] == 2
+    results = json.loads((out / "results.json").read_text())
+    assert results["train/steps"] == 2
     assert proc.stdout.count("Linear probes") == 1  # the probes on the main process only
+    assert 0 <= results["linear_probe/supervised/phone"] <= 1  # its training loop joins no process group
     assert {"README.md", "config.json", "model.safetensors"} <= {p.name for p in out.iterdir()}
     corpus = list(cache.iterdir())  # one corpus, no temporary folder left behind
     assert len(corpus) == 1 and corpus[0].name.startswith("espeak-") and (corpus[0] / "dataset_dict.json").is_file()
