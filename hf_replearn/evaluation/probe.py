@@ -59,6 +59,7 @@ class ProbeConfig:
     tsne: bool = True
     """Draw a t-SNE picture of the test features coloured by class."""
     tsne_points: int = 2000
+    """Test points drawn in the t-SNE picture (at least 5; ``tsne: false`` turns the picture off)."""
     batch_size: int = 512
 
     def validate(self) -> None:
@@ -69,6 +70,11 @@ class ProbeConfig:
         unknown = set(self.baselines) - set(BASELINES)
         if unknown:
             raise UserError(f"evaluation.baselines: unknown {sorted(unknown)}; choose from {', '.join(BASELINES)}")
+        if self.tsne and self.tsne_points < 5:
+            raise UserError(
+                f"evaluation.tsne_points must be at least 5 for a t-SNE picture, got {self.tsne_points}; "
+                "set evaluation.tsne=false to skip the picture"
+            )
         if any(not 0 < f <= 1 for f in self.label_fractions):
             raise UserError(f"evaluation.label_fractions must lie in (0, 1], got {self.label_fractions}")
 

@@ -60,3 +60,6 @@ def test_table_and_config_errors():
     assert "| model | 0.500 ± 0.010 | 0.900 | 0.800 |" in table
     with pytest.raises(UserError, match="unknown"):
         ProbeConfig(baselines=["ica2"]).validate()
+    with pytest.raises(UserError, match="tsne=false"):
+        ProbeConfig(tsne_points=0).validate()
+    ProbeConfig(tsne=False, tsne_points=0).validate()  # no picture asked for: nothing to check
