@@ -242,6 +242,9 @@ def _check_training(values: dict, where: str) -> dict:
         tp = hints.get(name, typing.Any)
         if name == "resume_from_checkpoint":  # Trainer.train takes true (latest checkpoint) or a path
             tp = bool | str | None
+        if name == "bf16" and value == "auto":  # bf16 where the hardware has it (training/args.py)
+            out[name] = value
+            continue
         if value is False and name.endswith("_strategy"):
             value = "no"  # YAML reads a bare `no` as false: save_strategy=no means the strategy "no"
         # TrainingArguments accepts strings for its enums (eval_strategy: "steps") and report_to lists.

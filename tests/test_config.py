@@ -66,3 +66,17 @@ def test_optional_section_keeps_its_own_error_and_strategy_no():
     assert recipe.training["save_strategy"] == "no" and recipe.training["eval_strategy"] == "no"
     with pytest.raises(UserError, match=r"`model.projection_hidden_dim` must be int, got 'wide'"):
         build_recipe(BASE, ["model.projection_hidden_dim=wide"])
+
+
+def test_bf16_auto_follows_the_hardware(monkeypatch, tmp_path):
+    from hf_replearn.training import args as args_module
+
+    with pytest.raises(UserError, match=r"`training.bf16` must be bool, got 'sometimes'"):
+        build_recipe(BASE, ["bf16=sometimes"])
+    recipe = build_recipe(BASE, ["bf16=auto", f"output_dir={tmp_path}"])
+    for native in (True, False):
+        monkeypatch.setattr(args_module, "bf16_native", lambda native=native: native)
+        training_args = args_module.make_training_args(recipe)
+        assert training_args.bf16 is native
+        # without an accelerator bf16 runs on the CPU, which transformers only allows with use_cpu
+        assert training_args.use_cpu is (native and args_module.on_cpu_only())

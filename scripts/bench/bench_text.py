@@ -25,6 +25,7 @@ from itertools import chain
 
 import torch
 
+from hf_replearn.training.args import bf16_native
 from scripts.bench.common import benchmark
 
 BLOCK, BATCH, STEPS, WARMUP = 128, 32, 8, 2
@@ -90,17 +91,6 @@ def _run_mlm_line_by_line(texts, tokenizer):
                                          return_special_tokens_mask=True), batched=True, remove_columns=["text"])
 
 
-def _bf16_native() -> bool:
-    """bf16 has hardware here: a GPU, or a CPU with AVX-512 BF16 / AMX (elsewhere it is emulated, ~10x slower)."""
-    if torch.cuda.is_available():
-        return True
-    try:
-        flags = open("/proc/cpuinfo").read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 @benchmark("mlm_throughput")
 def mlm_throughput() -> str:
     """Masked-LM tokens/s and MFU: hf_replearn vs run_mlm.py-style pipelines, fp32 and bf16 (target ratio >= 1.0)."""
@@ -129,7 +119,7 @@ def mlm_throughput() -> str:
     }
     collator = make_collator(recipe, tokenizer, causal=False)
     # bf16 only where it has hardware unless asked for (BENCH_MLM_DTYPES=fp32,bf16): emulated it is 10x slower
-    dtypes = os.environ.get("BENCH_MLM_DTYPES", "fp32,bf16" if _bf16_native() else "fp32").split(",")
+    dtypes = os.environ.get("BENCH_MLM_DTYPES", "fp32,bf16" if bf16_native() else "fp32").split(",")
     reps = int(os.environ.get("BENCH_MLM_REPS", 3))
     rows = ["| pipeline | dtype | tokens/s (non-padding), median | MFU vs measured matmul peak | ratio to run_mlm-style "
             f"grouped, median of {reps} | ratios per repetition |", "|---|---|---|---|---|---|"]
@@ -150,7 +140,7 @@ def mlm_throughput() -> str:
         for name, values in speed.items():
             ratios = [v / b for v, b in zip(values, speed[base_name])]
             tps = statistics.median(values)
-            mfu = f"{6 * n_params * tps / peak:.1%} (peak {peak / 1e9:,.1f} GFLOP/s)" if not bf16 or _bf16_native() \
+            mfu = f"{6 * n_params * tps / peak:.1%} (peak {peak / 1e9:,.1f} GFLOP/s)" if not bf16 or bf16_native() \
                 else "- (bf16 emulated here)"
             rows.append(f"| {name} | {dtype} | {tps:,.0f} | {mfu} | {statistics.median(ratios):.2f} | "
                         + ", ".join(f"{r:.2f}" for r in ratios) + " |")
@@ -159,7 +149,7 @@ def mlm_throughput() -> str:
     return "\n".join(rows + ["", f"Model: {n_params:,} parameters; batch {BATCH} x {BLOCK}; {STEPS - WARMUP} timed "
                              f"steps after {WARMUP} warm-up steps per measurement, pipelines interleaved over {reps} "
                              f"repetitions; {torch.get_num_threads()} torch thread(s); bf16 hardware: "
-                             f"{'yes' if _bf16_native() else 'no'}.",
+                             f"{'yes' if bf16_native() else 'no'}.",
                              "Target: ratio to run_mlm-style >= 1.0 in fp32: "
                              + ("not measured (fp32 not in BENCH_MLM_DTYPES). " if ours is None else
                                 f"**{ours:.2f}** ({'met' if ours >= 1.0 else 'NOT met'}). ")
