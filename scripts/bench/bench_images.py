@@ -4,7 +4,8 @@
     python scripts/bench/run.py moco_fashion_mnist   # the recipe as shipped, its own budget
 
 Every method trains with the same encoder (widths [32, 64, 128, 256] behind a stride-2 stem) for ``BENCH_STEPS`` optimizer steps
-(environment variable; default 2000), so the table compares methods at one budget.
+(environment variable; default 2000), so the table compares methods at one budget. ``BENCH_OVERRIDES`` adds
+recipe overrides to every run (space-separated ``key=value``, e.g. ``BENCH_OVERRIDES="bf16=auto"``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from scripts.bench.common import ROOT, benchmark, probe_report, run_probe_recipe
 
 STEPS = int(os.environ.get("BENCH_STEPS", "2000"))
+OVERRIDES = os.environ.get("BENCH_OVERRIDES", "").split()
 QUICK_EVAL = ["evaluation.baselines=[]", "evaluation.tsne=false", "evaluation.labels_per_class=[10]", "disable_tqdm=true"]
 
 
@@ -23,8 +25,12 @@ def _train(recipe_file: str, output_dir: Path, *overrides: str) -> dict:
     from hf_replearn.config import load_recipe
     from hf_replearn.tasks import run_recipe
 
-    recipe = load_recipe(ROOT / "recipes" / recipe_file, [f"output_dir={output_dir}", f"max_steps={STEPS}", *QUICK_EVAL, *overrides])
+    recipe = load_recipe(ROOT / "recipes" / recipe_file, [f"output_dir={output_dir}", f"max_steps={STEPS}", *QUICK_EVAL, *OVERRIDES, *overrides])
     return run_recipe(recipe)
+
+
+def _overrides_note() -> str:
+    return f" (overrides: {' '.join(OVERRIDES)})" if OVERRIDES else ""
 
 
 @benchmark("images_table")
@@ -41,7 +47,7 @@ def images_table() -> str:
                            baselines=["raw", "pca", "ica", "dictionary", "rbm", "random_init"])  # fmt: skip
     moco = table["moco"]["linear_probe/100pct"]
     return "\n".join([comparison_markdown(table, [0.01, 0.1, 1.0]), "",
-                      f"{STEPS} steps per method. Target: MoCo linear probe with all labels >= 0.88: **{moco:.3f}** "
+                      f"{STEPS} steps per method{_overrides_note()}. Target: MoCo linear probe with all labels >= 0.88: **{moco:.3f}** "
                       f"({'met' if moco >= 0.88 else 'NOT met'})."])  # fmt: skip
 
 
@@ -64,7 +70,7 @@ def moco_figure3() -> str:
         for mechanism, k, extra in runs:
             r = _train("moco_fashion_mnist.yaml", Path(tmp) / f"{mechanism}-{k}", f"model.key_mechanism={mechanism}", *extra)
             rows.append(f"| {mechanism} | {k} | {r['linear_probe/model/all']:.3f} | {r['knn/model']:.3f} |")
-    return "\n".join(rows + ["", f"{STEPS} steps each; end-to-end's K is the batch size - 1."])
+    return "\n".join(rows + ["", f"{STEPS} steps each{_overrides_note()}; end-to-end's K is the batch size - 1."])
 
 
 @benchmark("beta_vae_mig")
@@ -76,4 +82,4 @@ def beta_vae_mig() -> str:
             r = _train("beta_vae_sprites.yaml", Path(tmp) / f"beta{beta}", f"model.beta={beta}")
             rows.append(f"| {beta} | {r['disentanglement/mig']:.3f} | {r['linear_probe/model/all']:.3f} | "
                         f"{r.get('train/last_logged_loss', float('nan')):.1f} |")  # fmt: skip
-    return "\n".join(rows + ["", f"{STEPS} steps each."])
+    return "\n".join(rows + ["", f"{STEPS} steps each{_overrides_note()}."])
