@@ -11,9 +11,11 @@ for this toolkit's own families (SimCLR, MoCo, the pretext models, ...) every ``
 layer: the encoder's convolutions and the heads' linear layers, both of which PEFT's LoRA supports (for a
 convolution ``A`` is a ``(r, c_in, k, k)`` convolution and ``B`` a ``1 x 1`` one back to ``c_out``). Any
 other model type is an error listing its layers. Everything else (embeddings, LayerNorm / BatchNorm
-affine weights, the MLM / LM head) stays frozen; BatchNorm running statistics are buffers and still
-update in training. The task head (``classifier``, ``qa_outputs``) is trained fully and saved with the
-adapter, which PEFT arranges for the ``SEQ_CLS`` and ``QUESTION_ANS`` task types.
+affine weights, the MLM / LM head) stays frozen. BatchNorm running statistics are buffers that training
+still updates, so BatchNorm layers are saved with the adapter (PEFT's ``modules_to_save``, their affine
+weights kept frozen): the adapter on its base, and a resumed checkpoint, then equal the trained model. The
+task head (``classifier``, ``qa_outputs``) is trained fully and saved with the adapter, which PEFT
+arranges for the ``SEQ_CLS`` and ``QUESTION_ANS`` task types.
 """
 
 from __future__ import annotations
@@ -79,35 +81,59 @@ def default_target_modules(model) -> list[str]:
 
 
 def adaptable_layer_names(model) -> list[str]:
-    """Last name parts of the layers LoRA can wrap (what ``lora.target_modules`` may list), sorted."""
+    """Short names of the layers LoRA can wrap, as ``lora.target_modules`` may list them (PEFT matches a name's
+    end): the last part, or the last two where the last is an index (``query``, ``conv1``, ``stem.0``)."""
     from transformers.pytorch_utils import Conv1D
 
-    return sorted({name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, (*ADAPTABLE, Conv1D))})
+    names = set()
+    for name, module in model.named_modules():
+        if isinstance(module, (*ADAPTABLE, Conv1D)):
+            parts = name.split(".")
+            names.add(".".join(parts[-2:]) if parts[-1].isdigit() else parts[-1])
+    return sorted(names)
 
 
 def apply_lora(model, section: LoraSection, task_type: str | None = None):
     """Wrap ``model`` in a ``PeftModel``; only the LoRA matrices (and the task head) stay trainable."""
     from peft import LoraConfig, get_peft_model
 
+    norms = [name for name, m in model.named_modules() if isinstance(m, BATCH_NORMS) and m.track_running_stats]
     config = LoraConfig(
         r=section.r,
         lora_alpha=section.alpha,
         lora_dropout=section.dropout,
         target_modules=section.target_modules or default_target_modules(model),
-        modules_to_save=list(section.modules_to_save) if section.modules_to_save else None,
+        modules_to_save=list(section.modules_to_save or []) + norms or None,
         task_type=task_type,
     )
     try:
         peft_model = get_peft_model(model, config)
-    except ValueError as err:  # PEFT: "Target modules {...} not found in the base model", or of a type it cannot wrap
+        freeze_saved_norms(peft_model, section.modules_to_save or [])
+    except ValueError as err:  # PEFT: no module matched, or one of a type it cannot wrap (BatchNorm2d, ...)
+        found = "names no layer of the model" if "not found" in str(err) or "No modules were targeted" in str(err) \
+            else str(err).splitlines()[0][:300]  # fmt: skip
         raise UserError(
-            f"lora.target_modules={section.target_modules}: {str(err).splitlines()[0][:300]}; name layers of the model "
-            f"(the last part of a name matches): {', '.join(adaptable_layer_names(model)[:30])}"
+            f"lora.target_modules={section.target_modules}: {found}; name layers of the model that LoRA can adapt "
+            f"(a name's last parts match): {', '.join(adaptable_layer_names(model)[:30])}"
         ) from None
     trainable, total = count_parameters(peft_model)
     logger.warning("LoRA r=%d alpha=%g on %s: %d trainable of %d parameters (%.2f%%)",
                    section.r, section.alpha, config.target_modules, trainable, total, 100 * trainable / total)  # fmt: skip
     return peft_model
+
+
+BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+
+
+def freeze_saved_norms(peft_model, trained: list[str]) -> None:
+    """BatchNorm layers are in ``modules_to_save`` for their running statistics only: freeze their affine
+    weights again (PEFT made the saved copies trainable), unless the recipe named them in ``trained``."""
+    from peft.utils import ModulesToSaveWrapper
+
+    for name, module in peft_model.named_modules():
+        if (isinstance(module, ModulesToSaveWrapper) and isinstance(module.original_module, BATCH_NORMS)
+                and not any(name.endswith(t) for t in trained)):  # fmt: skip
+            module.modules_to_save.requires_grad_(False)
 
 
 def count_parameters(model) -> tuple[int, int]:
