@@ -74,7 +74,7 @@ class LMModelConfig:
     architecture: Literal["bert", "roberta", "gpt2"] = "bert"
     """Model family built from a fresh config (ignored when ``path`` is set)."""
     path: str | None = None
-    """Continue from a local checkpoint folder instead of a fresh model."""
+    """Continue from a local checkpoint folder instead of a fresh model (its tokenizer too); needed by ``lora``."""
     hidden_size: int = 256
     num_layers: int = 4
     num_heads: int = 4
