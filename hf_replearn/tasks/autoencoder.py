@@ -23,6 +23,7 @@ from hf_replearn.tasks.common import (
     ImageEncoderArgs,
     ImageRecipe,
     build_or_explain,
+    init_and_adapt,
     probe_and_card,
     single_view_trainer,
     train_and_save,
@@ -98,9 +99,9 @@ def _run(recipe: AutoencoderRecipe) -> dict[str, float]:
     set_seed(recipe.seed)
     dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
     num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
-    model = build_model(recipe, num_channels, image_size)
+    model = init_and_adapt(recipe, build_model(recipe, num_channels, image_size))
     trainer = single_view_trainer(recipe, model, dataset["train"])
-    results = train_and_save(recipe, trainer, model)
+    model, results = train_and_save(recipe, trainer, model)
     if not is_main_process():  # pictures, MIG, probes and card: the main process only (the weights are the same)
         return results
     test_pixels = np.asarray(dataset["test"]["pixel_values"])

@@ -1,8 +1,13 @@
-"""What every image task shares: its recipe sections (data, evaluation, the encoder's fields) and the steps
-after building its model (train, save, probe, model card).
+"""What every image task shares: its recipe sections (data, evaluation, lora, the encoder's fields) and the
+steps around building its model (start point and LoRA, train, save, probe, model card).
 
 Every image task (simclr.py is the shortest to read) uses these, so that the tasks differ only in
 what differs (model, trainer, loss inputs).
+
+Starting from an earlier run: ``model.init_from: DIR`` loads that run's weights into the model the recipe
+describes. A ``lora:`` section then adapts it with LoRA (``training/lora.py``: by default every Conv2d and
+Linear layer, the rest frozen); the run saves the merged model as its checkpoint, which the probes use, and
+the adapter alone under ``adapter/``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from hf_replearn.config import Recipe
 from hf_replearn.data.images import ImageDataConfig
 from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, probe_table
 from hf_replearn.errors import UserError
+from hf_replearn.training.lora import LoraSection
 
 
 @dataclass
@@ -24,6 +30,8 @@ class ImageRecipe(Recipe):
 
     data: ImageDataConfig = field(default_factory=ImageDataConfig)
     evaluation: ProbeConfig = field(default_factory=ProbeConfig)
+    lora: LoraSection = field(default_factory=lambda: LoraSection(enabled=False))
+    """LoRA through PEFT on the model loaded from ``model.init_from``; a recipe with a ``lora:`` section uses it."""
 
 
 @dataclass
@@ -35,9 +43,19 @@ class ImageEncoderArgs:
     blocks_per_stage: int = 1
     stem_stride: int = 1
     """1 or 2: 2 halves the resolution at the stem, so every stage costs a quarter."""
+    init_from: str | None = None
+    """Output folder of an earlier run of this task to start from (its model.safetensors must fit this
+    section's sizes); empty: fresh weights. Needed by ``lora``."""
 
     def encoder_kwargs(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(ImageEncoderArgs)}
+        return {f.name: getattr(self, f.name) for f in fields(ImageEncoderArgs) if f.name not in NOT_CONFIG}
+
+    def config_kwargs(self) -> dict:
+        """Every field of this section that is a config field (all but ``init_from``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in NOT_CONFIG}
+
+
+NOT_CONFIG = ("init_from",)  # model-section keys that say where weights come from, not what the model is
 
 
 @dataclass
@@ -49,7 +67,7 @@ class BackboneEncoderArgs(ImageEncoderArgs):
     trust_remote_code: bool = False
 
     def encoder_kwargs(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(BackboneEncoderArgs)}
+        return {f.name: getattr(self, f.name) for f in fields(BackboneEncoderArgs) if f.name not in NOT_CONFIG}
 
 
 def build_or_explain(recipe, build):
@@ -62,21 +80,51 @@ def build_or_explain(recipe, build):
         raise UserError(f"{recipe.source}: model: {err}") from None
 
 
-def train_and_save(recipe, trainer, model) -> dict[str, float]:
-    """Run ``trainer``, save the final weights atomically, return the training metrics."""
+def init_and_adapt(recipe, model):
+    """The model a task trains: ``model`` (freshly built from the recipe) with ``model.init_from``'s weights
+    when set, wrapped in LoRA when the recipe has a ``lora`` section."""
+    from hf_replearn.models.pretrained import load_same_family
+    from hf_replearn.training.lora import apply_lora
+
+    if recipe.model.init_from:
+        model = load_same_family(model, recipe.model.init_from)
+    if not recipe.lora.enabled:
+        return model
+    if not recipe.model.init_from:
+        raise UserError(
+            f"{recipe.source}: lora adapts a trained model, and this recipe starts from random weights; set "
+            "model.init_from=<output_dir of an earlier run of this task>, or drop the lora section"
+        )
+    return apply_lora(model, recipe.lora)
+
+
+def train_and_save(recipe, trainer, model):
+    """Run ``trainer``, save the final weights atomically; returns ``(model, training metrics)``.
+
+    With LoRA the returned model is the merged one (base + ``(alpha / r) B A``), saved as the checkpoint;
+    the adapter goes to ``adapter/``.
+    """
     from hf_replearn.training.args import resume_argument
+    from hf_replearn.training.finetune import parameter_results
+    from hf_replearn.training.lora import is_peft_model, save_merged_with_adapter
     from hf_replearn.training.outputs import save_model_atomically
     from hf_replearn.training.trainer import logged_loss_range
 
     train_output = trainer.train(resume_from_checkpoint=resume_argument(recipe))
-    save_model_atomically(model, recipe.output_dir)
-    return {
+    lora = is_peft_model(model)
+    counts = parameter_results(model) if lora else {}  # counted before merging folds B A away
+    if lora:
+        model = save_merged_with_adapter(model, recipe.output_dir)
+    else:
+        save_model_atomically(model, recipe.output_dir)
+    return model, {
         "train/loss": float(train_output.training_loss),
         "train/runtime_s": float(train_output.metrics["train_runtime"]),
         "train/samples_per_second": float(train_output.metrics["train_samples_per_second"]),
         "train/steps": int(train_output.global_step),
         "train/processes": int(trainer.args.world_size),  # a step's global batch: processes x per-device batch
         **logged_loss_range(trainer),
+        **counts,
     }
 
 
@@ -100,6 +148,14 @@ def probe_and_card(recipe, model, dataset, build_random, results: dict, sections
     sections = {"Representation quality": table, **(sections or {})}
     if recipe.evaluation.tsne:
         sections["t-SNE of test features"] = "![t-SNE of the test features, coloured by class](tsne.png)"
+    if recipe.lora.enabled:
+        lora = recipe.lora
+        sections["LoRA"] = (
+            f"Started from `{recipe.model.init_from}` and adapted with LoRA (r={lora.r}, alpha={lora.alpha:g}): "
+            f"{results['model/trainable_params']:,} of {results['model/total_params']:,} parameters trained. "
+            "The weights here, which the probes above used, are the base with (alpha / r) B A merged in; "
+            "the adapter alone is in `adapter/`."
+        )
     write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name)
     return results
 

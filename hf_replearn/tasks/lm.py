@@ -12,6 +12,11 @@ setup (corpus -> tokenizer -> packed blocks -> model from a config) -> Trainer -
 
 Both evaluate token-weighted loss, perplexity and token accuracy with logits reduced per batch (see
 :mod:`hf_replearn.evaluation.lm_metrics`).
+
+``model.path`` continues pretraining an existing model (domain-adaptive pretraining, Gururangan et al.
+2020); a ``lora:`` section then trains LoRA on it instead of every weight (PEFT's default layers for the
+model type, e.g. BERT's query / value, GPT-2's c_attn; the LM head stays frozen) and saves the adapter
+with ``merged/`` beside it, as the fine-tuning tasks do.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Literal
 from hf_replearn.config import Recipe
 from hf_replearn.errors import UserError
 from hf_replearn.tasks import register_task
+from hf_replearn.training.lora import LoraSection
 
 
 @dataclasses.dataclass
@@ -68,7 +74,7 @@ class LMModelConfig:
     architecture: Literal["bert", "roberta", "gpt2"] = "bert"
     """Model family built from a fresh config (ignored when ``path`` is set)."""
     path: str | None = None
-    """Continue from a local checkpoint folder instead of a fresh model."""
+    """Continue from a local checkpoint folder instead of a fresh model (its tokenizer too); needed by ``lora``."""
     hidden_size: int = 256
     num_layers: int = 4
     num_heads: int = 4
@@ -109,17 +115,23 @@ class GenerationConfig:
 
 
 @dataclasses.dataclass
-class MLMRecipe(Recipe):
+class LMRecipe(Recipe):
+    """The sections the mlm and clm recipes share."""
+
     data: TextDataConfig = dataclasses.field(default_factory=TextDataConfig)
     tokenizer: TokenizerConfig = dataclasses.field(default_factory=TokenizerConfig)
+    lora: LoraSection = dataclasses.field(default_factory=lambda: LoraSection(enabled=False))
+    """LoRA through PEFT on the model of ``model.path``; a recipe with a ``lora:`` section uses it."""
+
+
+@dataclasses.dataclass
+class MLMRecipe(LMRecipe):
     model: LMModelConfig = dataclasses.field(default_factory=LMModelConfig)
     masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
 
 
 @dataclasses.dataclass
-class CLMRecipe(Recipe):
-    data: TextDataConfig = dataclasses.field(default_factory=TextDataConfig)
-    tokenizer: TokenizerConfig = dataclasses.field(default_factory=TokenizerConfig)
+class CLMRecipe(LMRecipe):
     model: CausalLMModelConfig = dataclasses.field(default_factory=CausalLMModelConfig)
     generation: GenerationConfig = dataclasses.field(default_factory=GenerationConfig)
 
@@ -295,15 +307,20 @@ def _run(recipe, causal: bool) -> dict[str, float]:
 
     from hf_replearn.evaluation.lm_metrics import LMMetrics
     from hf_replearn.training.args import resume_argument
-    from hf_replearn.training.distributed import is_main_process
+    from hf_replearn.training.finetune import maybe_apply_lora, parameter_results, save_finetuned
     from hf_replearn.training.masked_head import MaskedPositionsOnly
-    from hf_replearn.training.outputs import save_model_atomically
 
+    if recipe.lora.enabled and not recipe.model.path:
+        raise UserError(
+            f"{recipe.source}: lora adapts a pretrained model (continued, domain-adaptive pretraining), and without "
+            "model.path this recipe builds a fresh one; set model.path=<checkpoint folder>, or drop the lora section"
+        )
     tokenizer, model, blocks = prepare(recipe, causal)
     if causal and getattr(model, "loss_type", None) is None:
         # transformers 5.24's Trainer counts loss items over labels[..., 1:] only when model.loss_type names
         # the causal loss; a model built from a config has None, and its loss comes out x (T-1)/T.
         model.loss_type = "ForCausalLM"
+    model = maybe_apply_lora(model, recipe.lora, "CAUSAL_LM" if causal else None)  # after: PEFT wraps the model
     metrics = LMMetrics(causal=causal)
     # special_tokens_mask / offset_mapping are collator inputs, not model inputs: keep them
     args = training_arguments(recipe, remove_unused_columns=False, per_device_train_batch_size=32,
@@ -326,12 +343,12 @@ def _run(recipe, causal: bool) -> dict[str, float]:
         * args.world_size * recipe.data.block_size / max(results["train_runtime"], 1e-9)
     )
     results["num_parameters"] = float(model.num_parameters())
+    if recipe.lora.enabled:
+        results |= parameter_results(model)
     results["train_tokens"] = float(trainer.state.global_step * args.train_batch_size
                                     * args.gradient_accumulation_steps * args.world_size * recipe.data.block_size)
     samples = generate_samples(model, tokenizer, recipe.generation, recipe.seed) if causal else []
-    save_model_atomically(trainer.model, recipe.output_dir)
-    if is_main_process():
-        tokenizer.save_pretrained(str(recipe.output_dir))
+    save_finetuned(trainer.model, tokenizer, recipe.output_dir, recipe.lora)
     write_lm_card(recipe, results, samples, causal)
     return results
 
@@ -371,14 +388,20 @@ def write_lm_card(recipe, results: dict, samples: list[str], causal: bool) -> No
     from hf_replearn.hub.model_card import write_model_card
 
     what = "causal" if causal else "masked"
+    m, lora = recipe.model, recipe.lora
+    start = f"further pretrained from `{m.path}`" if m.path else "pretrained from scratch"
+    family = "" if m.path else f"{m.architecture} "  # model.path: the checkpoint's family, not model.architecture
     sections = {
-        "Model": f"A {recipe.model.architecture} {what} language model ({int(results['num_parameters']):,} parameters) "
-                 f"pretrained from scratch on `{recipe.data.corpus}` in blocks of {recipe.data.block_size} tokens, "
-                 "with its tokenizer saved beside it.",
+        "Model": f"A {family}{what} language model ({int(results['num_parameters']):,} parameters) {start} on "
+                 f"`{recipe.data.corpus}` in blocks of {recipe.data.block_size} tokens, with its tokenizer saved beside it.",
         "Evaluation": "On the held-out validation split (token-weighted):\n\n| metric | value |\n|---|---|\n" + "\n".join(
             f"| {k} | {results[k]:.4g} |" for k in ("eval_loss", "eval_perplexity", "eval_accuracy", "eval_tokens")
             if k in results),
     }
+    if lora.enabled:
+        merged = " `merged/` holds the base with (alpha / r) B A folded in, a plain model." if lora.merge_on_save else ""
+        sections["LoRA"] = (f"Trained with LoRA (r={lora.r}, alpha={lora.alpha:g}): {results['model/trainable_params']:,} "
+                            f"of {results['model/total_params']:,} parameters. This folder holds the adapter.{merged}")
     if samples:
         g = recipe.generation
         sections["Samples"] = (f"Sampled with top_k={g.top_k}, temperature={g.temperature}, seed={recipe.seed}:\n\n"

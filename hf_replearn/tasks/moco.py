@@ -18,7 +18,14 @@ from hf_replearn.data.augment import AugmentConfig, build_augmentation
 from hf_replearn.data.images import load_image_dataset
 from hf_replearn.errors import UserError
 from hf_replearn.tasks import register_task
-from hf_replearn.tasks.common import BackboneEncoderArgs, ImageRecipe, build_or_explain, probe_and_card, train_and_save
+from hf_replearn.tasks.common import (
+    BackboneEncoderArgs,
+    ImageRecipe,
+    build_or_explain,
+    init_and_adapt,
+    probe_and_card,
+    train_and_save,
+)
 
 # MoCo v1 (He et al. 2020, Sec. 4): crop 0.2-1, colour jitter 0.4, random grayscale; v2 (Chen et al.
 # 2020, "Improved baselines"): adds Gaussian blur p=0.5 and SimCLR's stronger jitter with p=0.8.
@@ -82,6 +89,19 @@ def check_queue(recipe: MoCoRecipe, args) -> None:
         )
 
 
+def sync_lora_key_encoder(recipe: MoCoRecipe, peft_model) -> None:
+    """LoRA wrapped the key encoder like the query encoder (the default targets name both), each with its own
+    random A: start theta_k as a copy of theta_q again, so that the momentum update pairs equal layers."""
+    try:
+        peft_model.get_base_model().copy_query_to_key()
+    except RuntimeError:  # load_state_dict: the two encoders were wrapped differently
+        raise UserError(
+            f"{recipe.source}: lora.target_modules={recipe.lora.target_modules} adapts the query and key encoders "
+            "differently; MoCo's momentum update needs both alike: name layers by their last part (conv1, conv2) "
+            "or leave lora.target_modules empty"
+        ) from None
+
+
 @register_task("moco", MoCoRecipe)
 def run(recipe: MoCoRecipe) -> dict[str, float]:
     from hf_replearn.training.args import make_training_args
@@ -96,7 +116,9 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
     dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
     num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
     n_train = len(dataset["train"])
-    model = build_model(recipe, num_channels, image_size, n_train)
+    model = init_and_adapt(recipe, build_model(recipe, num_channels, image_size, n_train))
+    if recipe.lora.enabled and recipe.model.key_mechanism == "moco":
+        sync_lora_key_encoder(recipe, model)
 
     args = make_training_args(
         recipe, per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
@@ -111,7 +133,7 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
         model=model, args=args, train_dataset=train, data_collator=ImageCollator(with_index=bank),
         augmentation=build_augmentation(recipe.augment, image_size, num_channels), callbacks=[MomentumUpdateCallback()],
     )  # fmt: skip
-    results = train_and_save(recipe, trainer, model)
+    model, results = train_and_save(recipe, trainer, model)
     results["train/negatives"] = (
         args.per_device_train_batch_size * args.world_size - 1
         if recipe.model.key_mechanism == "end_to_end" else recipe.model.queue_size

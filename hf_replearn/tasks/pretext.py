@@ -21,6 +21,7 @@ from hf_replearn.tasks.common import (
     ImageEncoderArgs,
     ImageRecipe,
     build_or_explain,
+    init_and_adapt,
     probe_and_card,
     single_view_trainer,
     train_and_save,
@@ -69,12 +70,10 @@ class ColorizationRecipe(ImageRecipe):
 
 
 def build_model(recipe, num_channels: int, image_size: int):
-    import dataclasses
-
     import hf_replearn.models  # noqa: F401
     from transformers import AutoConfig, AutoModel
 
-    fields = dataclasses.asdict(recipe.model)
+    fields = recipe.model.config_kwargs()
     config = build_or_explain(
         recipe, lambda: AutoConfig.for_model(recipe.task, num_channels=num_channels, image_size=image_size, **fields)
     )
@@ -115,9 +114,9 @@ def _run(recipe) -> dict[str, float]:
             f"{num_channels}-channel (grayscale) images; use data.name=emoji (colour emoji, "
             "`apt-get install fonts-noto-color-emoji unicode-data`) or another RGB dataset"
         )
-    model = build_model(recipe, num_channels, image_size)
+    model = init_and_adapt(recipe, build_model(recipe, num_channels, image_size))
     trainer = single_view_trainer(recipe, model, dataset["train"])
-    results = train_and_save(recipe, trainer, model)
+    model, results = train_and_save(recipe, trainer, model)
     if not is_main_process():  # pictures, probes and card: the main process only (the weights are the same)
         return results
     sections = draw_outputs(model, recipe, np.asarray(dataset["test"]["pixel_values"]))

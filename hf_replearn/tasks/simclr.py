@@ -14,7 +14,14 @@ from transformers import set_seed
 from hf_replearn.data.augment import AugmentConfig, build_augmentation
 from hf_replearn.data.images import load_image_dataset
 from hf_replearn.tasks import register_task
-from hf_replearn.tasks.common import BackboneEncoderArgs, ImageRecipe, build_or_explain, probe_and_card, train_and_save
+from hf_replearn.tasks.common import (
+    BackboneEncoderArgs,
+    ImageRecipe,
+    build_or_explain,
+    init_and_adapt,
+    probe_and_card,
+    train_and_save,
+)
 
 
 @dataclass
@@ -57,7 +64,7 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
     set_seed(recipe.seed)
     dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
     num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
-    model = build_model(recipe, num_channels, image_size)
+    model = init_and_adapt(recipe, build_model(recipe, num_channels, image_size))
 
     args = make_training_args(
         recipe, per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
@@ -67,5 +74,5 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
         model=model, args=args, train_dataset=dataset["train"], data_collator=ImageCollator(),
         augmentation=build_augmentation(recipe.augment, image_size, num_channels),
     )  # fmt: skip
-    results = train_and_save(recipe, trainer, model)
+    model, results = train_and_save(recipe, trainer, model)
     return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size), results)

@@ -1,5 +1,6 @@
 """What the fine-tuning tasks (GLUE, SQuAD) share: the ``model`` section, loading a starting point,
-optional LoRA, and the final save (full weights, or adapter + merged export).
+optional LoRA, and the final save (full weights, or adapter + merged export); the mlm / clm tasks use the
+same LoRA wrapping and save.
 
 Starting points: the shipped all-MiniLM-L6-v2 (``name_or_path: all-MiniLM-L6-v2``), a checkpoint this
 toolkit wrote (its folder), or any local folder / hub id. ``random_init: true`` keeps the architecture

@@ -6,9 +6,15 @@ Hu et al., "LoRA: Low-Rank Adaptation of Large Language Models" (ICLR 2022): a f
 GLUE setup (sec. 7.1, RoBERTa: ``r = 8``, ``alpha = 16``, adapting the query and value projections).
 
 Target modules: ``lora.target_modules`` when given; otherwise PEFT's own table of defaults per
-``model_type`` (``bert``, ``roberta``: query / value; ``llama``: q_proj / v_proj; ...), and for a model
-type it does not know (e.g. one of this project's families) an error listing the model's linear layers.
-The task head (``classifier``, ``qa_outputs``) is trained fully and saved with the adapter, which PEFT
+``model_type`` (``bert``, ``roberta``: query / value; ``gpt2``: c_attn; ``llama``: q_proj / v_proj; ...);
+for this toolkit's own families (SimCLR, MoCo, the pretext models, ...) every ``Conv2d`` and ``Linear``
+layer: the encoder's convolutions and the heads' linear layers, both of which PEFT's LoRA supports (for a
+convolution ``A`` is a ``(r, c_in, k, k)`` convolution and ``B`` a ``1 x 1`` one back to ``c_out``). Any
+other model type is an error listing its layers. Everything else (embeddings, LayerNorm / BatchNorm
+affine weights, the MLM / LM head) stays frozen. BatchNorm running statistics are buffers that training
+still updates, so BatchNorm layers are saved with the adapter (PEFT's ``modules_to_save``, their affine
+weights kept frozen): the adapter on its base, and a resumed checkpoint, then equal the trained model. The
+task head (``classifier``, ``qa_outputs``) is trained fully and saved with the adapter, which PEFT
 arranges for the ``SEQ_CLS`` and ``QUESTION_ANS`` task types.
 """
 
@@ -43,7 +49,9 @@ class LoraSection:
     modules_to_save: list[str] | None = None
     """Extra modules trained fully and saved with the adapter (the task head is added automatically)."""
     merge_on_save: bool = True
-    """Also export ``<output_dir>/merged``: the base with ``(alpha / r) B A`` folded in, a plain model."""
+    """Text tasks: also export ``<output_dir>/merged``, the base with ``(alpha / r) B A`` folded in, a plain
+    model. (Image tasks always save the merged model as the main checkpoint, which the probes read, and
+    the adapter alone under ``<output_dir>/adapter``.)"""
 
     def __post_init__(self):
         if self.r < 1:
@@ -52,39 +60,80 @@ class LoraSection:
             raise UserError(f"lora.dropout must lie in [0, 1), got {self.dropout}")
 
 
+ADAPTABLE = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Embedding)
+"""Layer types PEFT's LoRA wraps (besides transformers' ``Conv1D``, which PEFT's defaults for GPT-2 name)."""
+
+
 def default_target_modules(model) -> list[str]:
     from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as DEFAULTS
+
+    from hf_replearn.models.auto import FAMILIES
 
     model_type = getattr(getattr(model, "config", None), "model_type", None)
     if model_type in DEFAULTS:
         return list(DEFAULTS[model_type])
-    linear = sorted({name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
+    if model_type in FAMILIES:  # full names: MoCo's key encoder repeats its query encoder's layer names
+        return [name for name, m in model.named_modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
     raise UserError(
         f"no default LoRA target modules for model_type {model_type!r}; set lora.target_modules to some of its "
-        f"linear layers: {', '.join(linear[:20])}"
+        f"layers: {', '.join(adaptable_layer_names(model)[:20])}"
     )
+
+
+def adaptable_layer_names(model) -> list[str]:
+    """Short names of the layers LoRA can wrap, as ``lora.target_modules`` may list them (PEFT matches a name's
+    end): the last part, or the last two where the last is an index (``query``, ``conv1``, ``stem.0``)."""
+    from transformers.pytorch_utils import Conv1D
+
+    names = set()
+    for name, module in model.named_modules():
+        if isinstance(module, (*ADAPTABLE, Conv1D)):
+            parts = name.split(".")
+            names.add(".".join(parts[-2:]) if parts[-1].isdigit() else parts[-1])
+    return sorted(names)
 
 
 def apply_lora(model, section: LoraSection, task_type: str | None = None):
     """Wrap ``model`` in a ``PeftModel``; only the LoRA matrices (and the task head) stay trainable."""
     from peft import LoraConfig, get_peft_model
 
+    norms = [name for name, m in model.named_modules() if isinstance(m, BATCH_NORMS) and m.track_running_stats]
     config = LoraConfig(
         r=section.r,
         lora_alpha=section.alpha,
         lora_dropout=section.dropout,
         target_modules=section.target_modules or default_target_modules(model),
-        modules_to_save=list(section.modules_to_save) if section.modules_to_save else None,
+        modules_to_save=list(section.modules_to_save or []) + norms or None,
         task_type=task_type,
     )
     try:
         peft_model = get_peft_model(model, config)
-    except ValueError as err:  # PEFT: "Target modules {...} not found in the base model"
-        raise UserError(f"lora.target_modules: {err}; name linear layers of the model") from None
+        freeze_saved_norms(peft_model, section.modules_to_save or [])
+    except ValueError as err:  # PEFT: no module matched, or one of a type it cannot wrap (BatchNorm2d, ...)
+        found = "names no layer of the model" if "not found" in str(err) or "No modules were targeted" in str(err) \
+            else str(err).splitlines()[0][:300]  # fmt: skip
+        raise UserError(
+            f"lora.target_modules={section.target_modules}: {found}; name layers of the model that LoRA can adapt "
+            f"(a name's last parts match): {', '.join(adaptable_layer_names(model)[:30])}"
+        ) from None
     trainable, total = count_parameters(peft_model)
     logger.warning("LoRA r=%d alpha=%g on %s: %d trainable of %d parameters (%.2f%%)",
                    section.r, section.alpha, config.target_modules, trainable, total, 100 * trainable / total)  # fmt: skip
     return peft_model
+
+
+BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+
+
+def freeze_saved_norms(peft_model, trained: list[str]) -> None:
+    """BatchNorm layers are in ``modules_to_save`` for their running statistics only: freeze their affine
+    weights again (PEFT made the saved copies trainable), unless the recipe named them in ``trained``."""
+    from peft.utils import ModulesToSaveWrapper
+
+    for name, module in peft_model.named_modules():
+        if (isinstance(module, ModulesToSaveWrapper) and isinstance(module.original_module, BATCH_NORMS)
+                and not any(name.endswith(t) for t in trained)):  # fmt: skip
+            module.modules_to_save.requires_grad_(False)
 
 
 def count_parameters(model) -> tuple[int, int]:
@@ -114,6 +163,22 @@ def export_merged(peft_model, output_dir: Path, state_dict: dict | None = None):
     merged = source.merge_and_unload()
     save_model_atomically(merged, Path(output_dir))
     return merged
+
+
+def save_merged_with_adapter(peft_model, output_dir: Path):
+    """The image tasks' layout: ``output_dir`` holds the merged model (what the probes, ``hf-replearn eval
+    probe`` and a hub push read, loadable with ``AutoModel``), ``output_dir/adapter`` the adapter alone.
+
+    Returns the merged model on the main process (which probes it) and ``peft_model`` on the others.
+    """
+    from hf_replearn.training.distributed import is_main_process
+    from hf_replearn.training.outputs import full_state_dict, save_model_atomically
+
+    gathered = full_state_dict(peft_model)  # every process: a collective under FSDP, None otherwise
+    save_model_atomically(peft_model, Path(output_dir) / "adapter", state_dict=gathered)
+    if not is_main_process():
+        return peft_model
+    return export_merged(peft_model, output_dir, state_dict=gathered)
 
 
 def unsharded_copy(peft_model, state_dict: dict):

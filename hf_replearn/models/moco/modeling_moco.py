@@ -82,6 +82,14 @@ class MoCoModel(MoCoPreTrainedModel):
         return [(self.key_encoder, self.encoder), (self.key_head, self.head)]
 
     @torch.no_grad()
+    def copy_query_to_key(self) -> None:
+        """theta_k <- theta_q, frozen: for a model whose encoders were changed after construction (LoRA wraps
+        both, each with its own random A). Two encoders wrapped differently raise (load_state_dict's RuntimeError)."""
+        for key_module, query_module in self._query_pairs():
+            key_module.load_state_dict(query_module.state_dict())
+            key_module.requires_grad_(False)
+
+    @torch.no_grad()
     def momentum_update(self) -> None:
         """theta_k <- m theta_k + (1 - m) theta_q (Eq. 2 of the paper); call after each optimizer step."""
         if self.config.key_mechanism != "moco":
