@@ -38,8 +38,12 @@ def simclr_throughput() -> str:
 
     from hf_replearn.config import load_recipe
 
-    rows = ["| recipe (images, encoder widths) | batch | augment 2 views (batched) | augment 2 views (per image, same ops) | forward+backward+step | augmentation share | images/s |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    from hf_replearn.training.args import bf16_native
+
+    bf16 = bf16_native()
+    rows = ["| recipe (images, encoder widths) | batch | augment 2 views (batched) | augment 2 views (per image, same ops) | "
+            "forward+backward+step | augmentation share | images/s | forward+backward+step, bf16 autocast | images/s, bf16 |",
+            "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     torch.manual_seed(0)
     for recipe_file, size in (("quickstart.yaml", 16), ("simclr_fashion_mnist.yaml", 28)):
         recipe = load_recipe(ROOT / "recipes" / recipe_file)
@@ -49,7 +53,7 @@ def simclr_throughput() -> str:
         aug = build_augmentation(recipe.augment, size, 1)
         opt = torch.optim.AdamW(model.parameters(), 1e-3)
         x = torch.rand(256, 1, size, size)
-        t_aug = t_loop = t_step = 0.0
+        t_aug = t_loop = t_step = t_bf16 = 0.0
         reps = 5
         for i in range(reps + 1):
             t0 = time.perf_counter()
@@ -58,16 +62,27 @@ def simclr_throughput() -> str:
             if i < 2:
                 [aug(x[j : j + 1]) for j in range(len(x)) for _ in range(2)]
             t2 = time.perf_counter()
-            loss = model(v1, v2).loss
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
+            _step(model, opt, v1, v2, bf16=False)
             t3 = time.perf_counter()
+            if bf16:  # interleaved with fp32, so that both see the same machine load
+                _step(model, opt, v1, v2, bf16=True)
+            t4 = time.perf_counter()
             if i:  # the first repetition warms up
                 t_aug += t1 - t0
                 t_step += t3 - t2
+                t_bf16 += t4 - t3
                 t_loop += (t2 - t1) if i < 2 else 0
-        t_aug, t_step = t_aug / reps, t_step / reps
+        t_aug, t_step, t_bf16 = t_aug / reps, t_step / reps, t_bf16 / reps
+        bf16_cells = f"{t_bf16 * 1000:.0f} ms ({t_step / t_bf16:.2f}x faster) | {256 / (t_aug + t_bf16):.0f}" if bf16 else "- | -"
         rows.append(f"| {label} | 256 | {t_aug * 1000:.0f} ms | {t_loop * 1000:.0f} ms ({t_loop / t_aug:.0f}x slower) | "
-                    f"{t_step * 1000:.0f} ms | {t_aug / (t_aug + t_step):.0%} | {256 / (t_aug + t_step):.0f} |")  # fmt: skip
-    return "\n".join(rows + ["", f"torch threads: {torch.get_num_threads()}. Images/s counts source images (each gives two views)."])
+                    f"{t_step * 1000:.0f} ms | {t_aug / (t_aug + t_step):.0%} | {256 / (t_aug + t_step):.0f} | {bf16_cells} |")  # fmt: skip
+    return "\n".join(rows + ["", f"torch threads: {torch.get_num_threads()}. Images/s counts source images (each gives two views). "
+                              f"bf16 (training.bf16=auto): {'native here' if bf16 else 'no bf16 hardware here, not measured'}."])  # fmt: skip
+
+
+def _step(model, opt, v1, v2, bf16: bool) -> None:
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        loss = model(v1, v2).loss
+    loss.backward()
+    opt.step()
+    opt.zero_grad()
