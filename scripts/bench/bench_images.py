@@ -47,8 +47,9 @@ def images_table() -> str:
                            baselines=["raw", "pca", "ica", "dictionary", "rbm", "random_init"])  # fmt: skip
     moco = table["moco"]["linear_probe/100pct"]
     return "\n".join([comparison_markdown(table, [0.01, 0.1, 1.0]), "",
-                      f"{STEPS} steps per method{_overrides_note()}. Target: MoCo linear probe with all labels >= 0.88: **{moco:.3f}** "
-                      f"({'met' if moco >= 0.88 else 'NOT met'})."])  # fmt: skip
+                      f"{STEPS} steps per method{_overrides_note()}. MoCo linear probe with all labels: **{moco:.3f}** "
+                      f"({'at or above' if moco >= 0.88 else 'below'} the 0.88 target at this budget; the target is measured "
+                      "on the MoCo recipe at its own budget, section moco_fashion_mnist)."])  # fmt: skip
 
 
 @benchmark("moco_fashion_mnist")
