@@ -48,11 +48,15 @@ class ImageEncoderArgs:
     section's sizes); empty: fresh weights. Needed by ``lora``."""
 
     def encoder_kwargs(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(ImageEncoderArgs) if f.name not in NOT_CONFIG}
+        return self._config_values(ImageEncoderArgs)
 
     def config_kwargs(self) -> dict:
         """Every field of this section that is a config field (all but ``init_from``)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in NOT_CONFIG}
+        return self._config_values(type(self))
+
+    def _config_values(self, section: type) -> dict:
+        """The values of ``section``'s fields, less those that say where weights come from (``NOT_CONFIG``)."""
+        return {f.name: getattr(self, f.name) for f in fields(section) if f.name not in NOT_CONFIG}
 
 
 NOT_CONFIG = ("init_from",)  # model-section keys that say where weights come from, not what the model is
@@ -67,7 +71,7 @@ class BackboneEncoderArgs(ImageEncoderArgs):
     trust_remote_code: bool = False
 
     def encoder_kwargs(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(BackboneEncoderArgs) if f.name not in NOT_CONFIG}
+        return self._config_values(BackboneEncoderArgs)
 
 
 def build_or_explain(recipe, build):
