@@ -41,7 +41,7 @@ def _eval_probe(args) -> int:
     from transformers import AutoModel
 
     from hf_replearn.data.images import ImageDataConfig, load_image_dataset
-    from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, probe_table
+    from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, features_note, probe_table
     from hf_replearn.training.outputs import prepare_output_dir, write_results
 
     baselines = [] if args.no_baselines else [b for b in args.baselines.split(",") if b]
@@ -51,7 +51,8 @@ def _eval_probe(args) -> int:
         out = Path(args.output_dir or "outputs/probe-comparison")
         probe_many(args.model, args.dataset, out, baselines=baselines,
                    label_fractions=[float(f) for f in args.label_fractions.split(",")], dataset_limit=args.dataset_limit,
-                   image_size=args.image_size, seeds=args.seeds, trust_remote_code=args.trust_remote_code, overwrite=args.overwrite)  # fmt: skip
+                   image_size=args.image_size, seeds=args.seeds, trust_remote_code=args.trust_remote_code, overwrite=args.overwrite,
+                   feature_stages=args.feature_stages, feature_grid=args.feature_grid)  # fmt: skip
         print((out / "comparison.md").read_text())
         return 0
     model_dir = Path(args.model[0])
@@ -66,11 +67,11 @@ def _eval_probe(args) -> int:
     if channels != model.config.num_channels:
         raise UserError(f"--dataset {args.dataset} has {channels}-channel images; the model takes {model.config.num_channels}")
     out = prepare_output_dir(Path(args.output_dir or model_dir / f"probe-{Path(args.dataset).name}"), overwrite=args.overwrite)
-    probe = ProbeConfig(seeds=args.seeds, baselines=baselines)
+    probe = ProbeConfig(seeds=args.seeds, baselines=baselines, feature_stages=args.feature_stages, feature_grid=args.feature_grid)
     random_model = type(model)(model.config) if "random_init" in baselines else None
     results, _ = evaluate_representations(model, dataset, probe, random_init_model=random_model, plot_path=out / "tsne.png")
     write_results(out, results)
-    print(probe_table(results))
+    print(probe_table(results) + features_note(probe))
     print(f"results: {out / 'results.json'}")
     if args.json:
         print(json.dumps(results, indent=2))
@@ -105,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--image-size", type=int, help="resize images (default: the model's image_size)")
     probe.add_argument("--dataset-limit", type=int, help="use the first N training examples only")
     probe.add_argument("--seeds", type=int, default=3, help="subsets averaged per few-label budget")
+    probe.add_argument("--feature-stages", type=int, nargs="+", default=[-1], metavar="STAGE",
+                       help="encoder stages the probe reads, e.g. -2 -1 (default -1: h = f(x))")
+    probe.add_argument("--feature-grid", type=int, default=1, help="pool each stage map to GRID x GRID (default 1: global pooling)")
     probe.add_argument("--no-baselines", action="store_true", help="probe the model only")
     probe.add_argument("--trust-remote-code", action="store_true", help="allow a model's own code to run")
     probe.add_argument("--json", action="store_true", help="also print results as JSON")

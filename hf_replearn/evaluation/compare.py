@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hf_replearn.errors import UserError
-from hf_replearn.evaluation.probe import ProbeConfig, baseline_features, extract_features, probe_features
+from hf_replearn.evaluation.probe import ProbeConfig, baseline_features, model_features, probe_features
 
 
 def load_models(model_dirs: list[str], trust_remote_code: bool = False) -> dict[str, object]:
@@ -51,15 +51,14 @@ def compare_representations(models: dict, dataset, cfg: ProbeConfig, output_dir,
     for name, model in models.items():
         if train_px.shape[1] != model.config.num_channels:
             raise UserError(f"model {name} takes {model.config.num_channels}-channel images; the dataset has {train_px.shape[1]}")
-    features = {name: (extract_features(m, train_px, cfg.batch_size), extract_features(m, test_px, cfg.batch_size))
-                for name, m in models.items()}  # fmt: skip
+    features = {name: model_features(m, train_px, test_px, cfg) for name, m in models.items()}
     raw = (train_px.reshape(len(train_px), -1) / 255.0, test_px.reshape(len(test_px), -1) / 255.0)
     for name in cfg.baselines:
         if name == "random_init":
             if random_init and models:  # the first model's architecture, fresh weights
                 first = next(iter(models.values()))
                 fresh = type(first)(first.config).to(first.device)
-                features[name] = (extract_features(fresh, train_px, cfg.batch_size), extract_features(fresh, test_px, cfg.batch_size))
+                features[name] = model_features(fresh, train_px, test_px, cfg)
         else:
             features[name] = baseline_features(name, *raw, cfg)
     table = {}
@@ -108,7 +107,8 @@ def write_comparison(table: dict, fractions: list[float], output_dir: Path) -> N
 
 def probe_many(model_dirs: list[str], dataset_name: str, output_dir, baselines=("raw", "pca", "random_init"),
                label_fractions=(0.01, 0.1, 1.0), dataset_limit: int | None = None, image_size: int | None = None,
-               labels_per_class=(), seeds: int = 1, trust_remote_code: bool = False, overwrite: bool = False) -> dict:
+               labels_per_class=(), seeds: int = 1, trust_remote_code: bool = False, overwrite: bool = False,
+               feature_stages=(-1,), feature_grid: int = 1) -> dict:
     """What ``hf-replearn eval probe --model A --model B ...`` runs: load, probe, write; returns the table."""
     from hf_replearn.data.images import ImageDataConfig, load_image_dataset
     from hf_replearn.training.outputs import prepare_output_dir
@@ -121,5 +121,6 @@ def probe_many(model_dirs: list[str], dataset_name: str, output_dir, baselines=(
     dataset = load_image_dataset(data_cfg, dataset_limit)
     out = prepare_output_dir(Path(output_dir), overwrite=overwrite)
     cfg = ProbeConfig(labels_per_class=list(labels_per_class), seeds=seeds, baselines=list(baselines),
-                      label_fractions=list(label_fractions), tsne=False)  # fmt: skip
+                      label_fractions=list(label_fractions), tsne=False, feature_stages=list(feature_stages),
+                      feature_grid=feature_grid)  # fmt: skip
     return compare_representations(models, dataset, cfg, out)

@@ -46,6 +46,8 @@ class SmallResNet(nn.Module):
                 c_in = width
         self.blocks = nn.Sequential(*blocks)
         self.output_dim = widths[-1]
+        self.stage_ends = [(i + 1) * blocks_per_stage - 1 for i in range(len(widths))]
+        """Index in ``blocks`` of each stage's last block: its output is that stage's feature map."""
 
     def forward(self, x):  # (B, C, H, W) -> (B, widths[-1])
         return self.blocks(self.stem(x)).mean(dim=(2, 3))

@@ -19,7 +19,7 @@ from transformers import set_seed
 
 from hf_replearn.config import Recipe
 from hf_replearn.data.images import ImageDataConfig
-from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, probe_table
+from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, features_note, probe_table
 from hf_replearn.errors import UserError
 from hf_replearn.training.lora import LoraSection
 
@@ -147,7 +147,7 @@ def probe_and_card(recipe, model, dataset, build_random, results: dict, sections
     )
     results.update(probe)
     results["eval/runtime_s"] = time.perf_counter() - start
-    table = probe_table(probe)
+    table = probe_table(probe) + features_note(recipe.evaluation)
     print(f"\nLinear probe (test accuracy) on {recipe.data.name}; k-NN with k={recipe.evaluation.knn_k}:\n{table}\n")
     sections = {"Representation quality": table, **(sections or {})}
     if recipe.evaluation.tsne:

@@ -48,6 +48,13 @@ def test_quickstart_runs_and_writes_results(tmp_path, capsys):
     assert code == 0
     probe = json.loads((tmp_path / "probe" / "results.json").read_text())
     assert set(probe) >= {"linear_probe/model/10_per_class", "knn/model"}
+    # ... and on pooled stage maps: h stays in the table as model_h, with the same numbers as above.
+    code = main(["eval", "probe", "--model", str(out), "--dataset", "digits", "--seeds", "1", "--no-baselines",
+                 "--feature-stages", "-2", "-1", "--feature-grid", "2", "--output-dir", str(tmp_path / "probe2")])  # fmt: skip
+    assert code == 0
+    stages = json.loads((tmp_path / "probe2" / "results.json").read_text())
+    assert stages["linear_probe/model_h/all"] == probe["linear_probe/model/all"]
+    assert "encoder stages [-2, -1]" in capsys.readouterr().out
 
 
 def test_fashion_mnist_recipe_smoke(tmp_path):
