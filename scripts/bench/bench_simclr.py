@@ -27,7 +27,9 @@ def simclr_fashion_mnist() -> str:
     a, m, r = results["linear_probe/model/all"], results["linear_probe/model/10_per_class"], results["linear_probe/raw/10_per_class"]
     return probe_report(results, wall, table, [
         f"Targets: all labels >= 0.88: **{a:.3f}** ({'met' if a >= 0.88 else 'NOT met'}); 10 labels per class "
-        f">= raw + 0.10: **{m:.3f}** vs raw {r:.3f} ({'met' if m >= r + 0.10 else 'NOT met'})."])  # fmt: skip
+        f">= raw + 0.10: **{m:.3f}** vs raw {r:.3f} ({'met' if m >= r + 0.10 else 'NOT met'})"
+        + (f"; h = f(x) alone (model_h): {results['linear_probe/model_h/10_per_class']:.3f}."
+           if "linear_probe/model_h/10_per_class" in results else ".")])  # fmt: skip
 
 
 @benchmark("simclr_throughput")

@@ -25,7 +25,7 @@ def run_probe_recipe(recipe_file: str, *overrides: str) -> tuple[dict, float, st
     import time
 
     from hf_replearn.config import load_recipe
-    from hf_replearn.evaluation.probe import probe_table
+    from hf_replearn.evaluation.probe import features_note, probe_table
     from hf_replearn.tasks import run_recipe
 
     keep = os.environ.get("BENCH_KEEP_DIR")
@@ -35,7 +35,7 @@ def run_probe_recipe(recipe_file: str, *overrides: str) -> tuple[dict, float, st
         start = time.perf_counter()
         results = run_recipe(recipe)
         wall = time.perf_counter() - start
-    return results, wall, probe_table(results)
+    return results, wall, probe_table(results) + features_note(recipe.evaluation)
 
 
 def probe_report(results: dict, wall: float, table: str, target_lines: list[str]) -> str:
