@@ -77,7 +77,7 @@ class ProbeConfig:
     @property
     def reads_h(self) -> bool:
         """Whether the probed features are the model's h = f(x) (the default) rather than pooled stage maps."""
-        return list(self.feature_stages) == [-1] and self.feature_grid == 1
+        return is_h(self.feature_stages, self.feature_grid)
 
     def validate(self) -> None:
         if any(k < 1 for k in self.labels_per_class):
@@ -103,6 +103,11 @@ class ProbeConfig:
 BASELINES = ("raw", "pca", "ica", "dictionary", "rbm", "random_init")
 
 
+def is_h(stages, grid: int) -> bool:
+    """The last stage globally pooled is h = f(x): read it through ``get_representation``, which every model has."""
+    return list(stages) == [-1] and grid == 1
+
+
 @torch.no_grad()
 def extract_features(model, pixel_values: np.ndarray, batch_size: int = 512, stages=(-1,), grid: int = 1) -> np.ndarray:
     """Frozen features of uint8 images (N, C, H, W) -> float32 (N, D): h = f(x), or pooled stage maps.
@@ -112,7 +117,7 @@ def extract_features(model, pixel_values: np.ndarray, batch_size: int = 512, sta
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    read_h = list(stages) == [-1] and grid == 1
+    read_h = is_h(stages, grid)
     out = []
     for start in range(0, len(pixel_values), batch_size):
         x = torch.from_numpy(np.asarray(pixel_values[start : start + batch_size])).to(device).float().div_(255)
