@@ -132,14 +132,7 @@ def stage_features(model, x: torch.Tensor, stages, grid: int) -> torch.Tensor:
     Hooks rather than a second forward path: ``get_representation`` keeps each model's own input handling
     (colorization's Lab conversion, for one), and the hooks see exactly the encoder it uses.
     """
-    from hf_replearn.models.encoders import SmallResNet
-
-    encoders = [m for m in model.modules() if isinstance(m, SmallResNet)]
-    if not encoders:
-        raise UserError(
-            f"evaluation.feature_stages / feature_grid read the built-in small ResNet's feature maps, and a "
-            f"{type(model).__name__} without one has none; leave them at [-1] / 1 to probe h = f(x)"
-        )
+    encoders = check_feature_stages(model, stages)
     maps: dict[int, list[torch.Tensor]] = {}
     hooks = [
         encoder.blocks[end].register_forward_hook(lambda _m, _i, out, key=id(encoder): maps.setdefault(key, []).append(out))
@@ -151,14 +144,31 @@ def stage_features(model, x: torch.Tensor, stages, grid: int) -> torch.Tensor:
         for hook in hooks:
             hook.remove()
     (stage_maps,) = maps.values()  # one encoder computes the representation
-    n = len(stage_maps)
-    if any(not -n <= s < n for s in stages):
-        raise UserError(f"evaluation.feature_stages {list(stages)}: the encoder has {n} stages (0..{n - 1}, or -{n}..-1)")
     pooled = []
     for s in stages:
         m = stage_maps[s]
         pooled.append(torch.nn.functional.adaptive_avg_pool2d(m, (min(grid, m.shape[-2]), min(grid, m.shape[-1]))).flatten(1))
     return torch.cat(pooled, dim=1)
+
+
+def check_feature_stages(model, stages) -> list:
+    """The small ResNets in ``model`` whose ``stages`` the probe can read; a UserError when it cannot.
+
+    The image tasks call it before training when the probe will not read h (which any model has), so a
+    wrong ``evaluation.feature_stages`` stops the run at once rather than after hours of training.
+    """
+    from hf_replearn.models.encoders import SmallResNet
+
+    encoders = [m for m in model.modules() if isinstance(m, SmallResNet)]
+    if not encoders:
+        raise UserError(
+            f"evaluation.feature_stages / feature_grid read the built-in small ResNet's feature maps, and a "
+            f"{type(model).__name__} without one has none; leave them at [-1] / 1 to probe h = f(x)"
+        )
+    n = min(len(encoder.stage_ends) for encoder in encoders)
+    if any(not -n <= s < n for s in stages):
+        raise UserError(f"evaluation.feature_stages {list(stages)}: the encoder has {n} stages (0..{n - 1}, or -{n}..-1)")
+    return encoders
 
 
 def model_features(model, train_px: np.ndarray, test_px: np.ndarray, cfg: ProbeConfig, h: bool = False):

@@ -86,9 +86,17 @@ def build_or_explain(recipe, build):
 
 def init_and_adapt(recipe, model):
     """The model a task trains: ``model`` (freshly built from the recipe) with ``model.init_from``'s weights
-    when set, wrapped in LoRA when the recipe has a ``lora`` section."""
+    when set, wrapped in LoRA when the recipe has a ``lora`` section. Checks first that the probe can read
+    the stages ``evaluation.feature_stages`` names, so a bad value fails before training, not after."""
+    from hf_replearn.evaluation.probe import check_feature_stages
     from hf_replearn.models.pretrained import load_same_family
     from hf_replearn.training.lora import apply_lora
+
+    if not recipe.evaluation.reads_h:
+        try:
+            check_feature_stages(model, recipe.evaluation.feature_stages)
+        except UserError as err:
+            raise UserError(f"{recipe.source}: {err}") from None
 
     if recipe.model.init_from:
         model = load_same_family(model, recipe.model.init_from)

@@ -75,6 +75,8 @@ def test_fashion_mnist_recipe_smoke(tmp_path):
         ("augment.flip_p=2", "augment.flip_p"),
         ("model.temperature=0", "model.temperature must be > 0"),
         ("model.stem_stride=3", "model: stem_stride must be 1 or 2, got 3"),
+        # caught before training (no model.safetensors below), not when the probe runs after it
+        ("evaluation.feature_stages=[7]", "quickstart.yaml: evaluation.feature_stages [7]: the encoder has 3 stages"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, override, message):
