@@ -270,6 +270,11 @@ def kmeans_nmi(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> float
     return float(normalized_mutual_info_score(labels, clusters))
 
 
+def pixel_vectors(pixels: np.ndarray) -> np.ndarray:
+    """Raw-pixel features: each (C, H, W) uint8 image flattened and scaled to [0, 1]."""
+    return pixels.reshape(len(pixels), -1) / 255.0
+
+
 def baseline_features(name: str, train_raw: np.ndarray, test_raw: np.ndarray, cfg: ProbeConfig, seed: int = 0):
     """(train, test) features of a pixel baseline fitted without labels on ``train_raw`` (N, P) in [0, 1]."""
     from sklearn.decomposition import PCA, FastICA, MiniBatchDictionaryLearning
@@ -315,7 +320,7 @@ def evaluate_representations(model, dataset, cfg: ProbeConfig, random_init_model
     features = {"model": model_features(model, train_px, test_px, cfg)}
     if not cfg.reads_h:
         features["model_h"] = model_features(model, train_px, test_px, cfg, h=True)
-    raw = (train_px.reshape(len(train_px), -1) / 255.0, test_px.reshape(len(test_px), -1) / 255.0)
+    raw = (pixel_vectors(train_px), pixel_vectors(test_px))
     for name in cfg.baselines:
         if name != "random_init":
             features[name] = baseline_features(name, *raw, cfg)

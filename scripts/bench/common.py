@@ -43,3 +43,18 @@ def probe_report(results: dict, wall: float, table: str, target_lines: list[str]
     lines = [table, "", f"Training {results['train/runtime_s']:.0f} s ({results['train/samples_per_second']:.0f} images/s, "
              f"{results['train/steps']} steps), evaluation {results['eval/runtime_s']:.0f} s, wall time {wall:.0f} s.", ""]  # fmt: skip
     return "\n".join(lines + target_lines)
+
+
+def load_probe_inputs(model_dir: str, dataset: str):
+    """For the probe_* scripts: a kept image recipe's model (eval mode, one torch thread) and the dataset's
+    (pixels, labels) train and test splits."""
+    import torch
+    from transformers import AutoModel
+
+    import hf_replearn.models  # noqa: F401  (registers the Auto classes)
+    from hf_replearn.data.images import ImageDataConfig, load_image_dataset, split_arrays
+
+    torch.set_num_threads(1)
+    model = AutoModel.from_pretrained(model_dir).eval()
+    data = load_image_dataset(ImageDataConfig(name=dataset))
+    return model, split_arrays(data["train"]), split_arrays(data["test"])

@@ -13,28 +13,26 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
-import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from scripts.bench.common import load_probe_inputs  # noqa: E402
 
 
 def main(model_dir: str, dataset: str = "fashion_mnist") -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler, normalize
     from threadpoolctl import threadpool_limits
-    from transformers import AutoModel
 
-    import hf_replearn.models  # noqa: F401  (registers the Auto classes)
-    from hf_replearn.data.images import ImageDataConfig, load_image_dataset, split_arrays
-    from hf_replearn.evaluation.probe import extract_features
+    from hf_replearn.evaluation.probe import extract_features, pixel_vectors
 
-    torch.set_num_threads(1)
-    model = AutoModel.from_pretrained(model_dir).eval()
-    data = load_image_dataset(ImageDataConfig(name=dataset))
-    (train_px, train_y), (test_px, test_y) = split_arrays(data["train"]), split_arrays(data["test"])
+    model, (train_px, train_y), (test_px, test_y) = load_probe_inputs(model_dir, dataset)
     feature_sets = {
         "model": (extract_features(model, train_px), extract_features(model, test_px)),
-        "raw": (train_px.reshape(len(train_px), -1) / 255.0, test_px.reshape(len(test_px), -1) / 255.0),
+        "raw": (pixel_vectors(train_px), pixel_vectors(test_px)),
     }
     with threadpool_limits(1):
         for name, (train_x, test_x) in feature_sets.items():

@@ -12,28 +12,26 @@ the same with the horizontally flipped copies of those labelled images added to 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
-import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from scripts.bench.common import load_probe_inputs  # noqa: E402
 
 
 def main(model_dir: str, dataset: str = "fashion_mnist") -> None:
     from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
-    from transformers import AutoModel
 
-    import hf_replearn.models  # noqa: F401  (registers the Auto classes)
-    from hf_replearn.data.images import ImageDataConfig, load_image_dataset, split_arrays
-    from hf_replearn.evaluation.probe import balanced_subset, extract_features, linear_probe_accuracy
+    from hf_replearn.evaluation.probe import balanced_subset, extract_features, linear_probe_accuracy, pixel_vectors
 
-    torch.set_num_threads(1)
-    model = AutoModel.from_pretrained(model_dir).eval()
-    data = load_image_dataset(ImageDataConfig(name=dataset))
-    (train_px, train_y), (test_px, test_y) = split_arrays(data["train"]), split_arrays(data["test"])
+    model, (train_px, train_y), (test_px, test_y) = load_probe_inputs(model_dir, dataset)
     flipped_px = np.ascontiguousarray(train_px[..., ::-1])
     readers = {
         "model": lambda px: extract_features(model, px, stages=[-2, -1], grid=4),
-        "raw": lambda px: px.reshape(len(px), -1) / 255.0,
+        "raw": pixel_vectors,
     }
     for name, read in readers.items():
         train_x, flipped_x, test_x = read(train_px), read(flipped_px), read(test_px)
