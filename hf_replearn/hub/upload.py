@@ -166,10 +166,11 @@ class CommitBodyReader:
         return [(number, item, blobs)]
 
 
-def read_commit(pieces: Iterable[bytes], store: Store) -> tuple[dict | None, list[tuple[str, str, dict | None]]]:
+def read_commit(pieces: Iterable[bytes], store: Store,
+                max_line: int = MAX_LINE) -> tuple[dict | None, list[tuple[str, str, dict | None]]]:
     """Read a commit body -> (header, ops) with ops as :meth:`Store.commit` takes them. File contents are
     already in the store when this returns (content-addressed: a commit that fails leaves unused blobs only)."""
-    reader, header, ops = CommitBodyReader(store), None, []
+    reader, header, ops = CommitBodyReader(store, max_line), None, []
     with contextlib.closing(reader):
         for piece in itertools.chain(pieces, [None]):  # None: the body has ended
             for number, item, blobs in (reader.feed(piece) if piece is not None else reader.finish()):
