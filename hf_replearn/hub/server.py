@@ -1,7 +1,7 @@
 """A local Hub-compatible server: what huggingface_hub and transformers need to push and pull models.
 
 ``hf-replearn hub serve --root DIR --port P --token-file FILE``; clients set ``HF_ENDPOINT=http://host:P``
-and ``HF_TOKEN``. Endpoints (the paths huggingface_hub 2.x calls; see ``/work/shared/DATA.md``)::
+and ``HF_TOKEN``. Endpoints (the paths huggingface_hub 2.x calls)::
 
     POST /api/repos/create                              create_repo              (token)
     POST /api/validate-yaml                             README.md metadata check (token)
@@ -17,14 +17,15 @@ Writes need ``Authorization: Bearer <token>`` with a token the server knows (401
 private repo too. The server speaks plain HTTP: bound to an address other than loopback, it warns at start,
 since tokens then cross the network in clear unless a TLS proxy is in front of it.
 
-Memory: a commit body is read in pieces of ``CHUNK`` bytes and its file contents decoded straight to disk
-(:mod:`hf_replearn.hub.upload`); other JSON bodies are capped at ``MAX_JSON_BODY``. At most ``max_concurrent``
-requests are handled at once: a further request waits up to ``queue_wait_s`` seconds for a slot, then gets
-503 with ``Retry-After`` (``hf-replearn hub push`` and huggingface_hub's ``http_backoff`` retry it). So the server's memory is bounded by
-``max_concurrent`` small buffers, whatever the uploads. A commit body is bounded by ``max_body_bytes`` (disk).
-A request that fails on a bug gets 500 with a request id only; the traceback goes to the server's log under
-that id. Idle connections close after ``timeout`` seconds. Storage and path safety live in
-:mod:`hf_replearn.hub.store`.
+Memory: a commit body is read in pieces of ``CHUNK`` bytes and its file contents are decoded straight to
+disk (:mod:`hf_replearn.hub.upload`); other JSON bodies are capped at ``MAX_JSON_BODY``. At most
+``max_concurrent`` requests are handled at once: a further one waits up to ``queue_wait_s`` seconds for a
+slot, then gets 503 with ``Retry-After`` (``hf-replearn hub push`` and huggingface_hub's ``http_backoff``
+retry it). Waiting briefly absorbs bursts (upload_folder's parallel calls) without failing them, and the 503
+keeps a flood from queueing without end. So the server's memory is bounded by ``max_concurrent`` small
+buffers, whatever the uploads; ``max_body_bytes`` bounds a commit's size on disk. A request that fails on
+a bug gets 500 with a request id only; the traceback goes to the server's log under that id. Idle
+connections close after ``timeout`` seconds. Storage and path safety live in :mod:`hf_replearn.hub.store`.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from hf_replearn.training.outputs import atomic_write_bytes
@@ -39,6 +40,7 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,95}")
 _BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 COMMIT_ID = re.compile(r"[0-9a-f]{40}")
 MAX_PATH_LEN = 1000
+STALE_PART_S = 24 * 3600
 
 
 class HubError(Exception):
@@ -95,6 +97,11 @@ class Store:
         (self.root / "objects" / "tmp").mkdir(parents=True, exist_ok=True)
         (self.root / "repos").mkdir(parents=True, exist_ok=True)
         self._thread_lock = threading.Lock()  # one writer at a time: a commit reads the head, then moves it
+        # Uploads cut off by a killed server; a day old, so another server on this root is not receiving them.
+        for part in (self.root / "objects" / "tmp").glob("*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - part.stat().st_mtime > STALE_PART_S:
+                    part.unlink()
 
     @contextlib.contextmanager
     def _write_lock(self):

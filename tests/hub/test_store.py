@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 
 import pytest
 
@@ -52,3 +54,14 @@ def test_a_blob_is_stored_with_its_record_and_an_older_blob_gets_one_on_first_us
     assert store.blob_info("0" * 64) is None
     assert store.put_blob(b"hello\n") == info  # the same contents again: the stored copy is kept
     assert list((tmp_path / "objects" / "tmp").iterdir()) == []
+
+
+def test_part_files_left_by_a_killed_server_are_removed_after_a_day(tmp_path):
+    Store(tmp_path)
+    old, fresh = tmp_path / "objects" / "tmp" / "a.part", tmp_path / "objects" / "tmp" / "b.part"
+    old.write_bytes(b"cut off")
+    fresh.write_bytes(b"being received")
+    day_ago = time.time() - 24 * 3600 - 60
+    os.utime(old, (day_ago, day_ago))
+    Store(tmp_path)
+    assert sorted(p.name for p in (tmp_path / "objects" / "tmp").iterdir()) == ["b.part"]
