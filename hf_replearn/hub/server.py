@@ -88,6 +88,7 @@ class HubServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30  # seconds an idle keep-alive connection is kept
+    request_id = ""  # set per request; names the request in the log and in the X-Request-Id header
     server: HubServer
 
     def log_message(self, format, *args):  # noqa: A002 - quiet by default; the CLI turns it on
@@ -104,8 +105,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self._dispatch("POST")
-
-    request_id = ""  # set per request; names the request in the log and in the X-Request-Id header
 
     def send_response(self, code, message=None):
         super().send_response(code, message)
@@ -291,7 +290,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _commit(self, repo_type: str, repo_id: str, revision: str) -> None:
         store = self.server.store
         store.resolve(repo_type, repo_id, revision)  # 404 before reading a large body
-        header, ops = read_commit(self._body_pieces(), store)
+        pieces = self._body_pieces()
+        try:
+            header, ops = read_commit(pieces, store)
+        except HubError:
+            for _ in pieces:  # read the rest of the body, so the client, still sending, gets the answer
+                pass
+            raise
         if not isinstance(header, dict) or not header.get("summary"):
             raise HubError(400, "commit payload needs a header line with a non-empty 'summary'")
         commit_id = store.commit(repo_type, repo_id, revision, ops, str(header["summary"]),

@@ -3,6 +3,7 @@ concurrent requests, and blob oids read from the store's records instead of hash
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -116,3 +117,17 @@ def test_oids_come_from_the_blob_records_not_from_hashing_blobs(hub, monkeypatch
     assert request(hub, "POST", "/api/models/team/oid/commit/main", body)[0] == 200
     tree = {e.path: e.blob_id for e in hh.HfApi().list_repo_tree("team/oid")}
     assert tree == {"w.bin": oid, "copy.bin": oid}
+
+
+def test_a_bad_commit_is_answered_after_its_body_even_when_the_body_is_large(hub):
+    """The error is found in the first line; the rest of the body (larger than socket buffers) is still
+    read, so the client, which sends it all before reading, gets the 400 instead of a reset connection."""
+    hh.create_repo("team/bad")
+    lines = [{"key": "header", "value": {"summary": "s"}},
+             {"key": "file", "value": {"content": "QUJD", "path": "../evil"}},
+             {"key": "file", "value": {"content": base64.b64encode(b"\0" * 16 * 1024 * 1024).decode(),
+                                       "path": "big.bin"}}]
+    body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    status, _, answer = request(hub, "POST", "/api/models/team/bad/commit/main", body)
+    assert status == 400 and "invalid file path '../evil'" in json.loads(answer)["error"]
+    assert [f.rfilename for f in hh.HfApi().repo_info("team/bad").siblings] == []
