@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -23,7 +24,10 @@ def add_hub_parser(subparsers) -> argparse.ArgumentParser:
                        help="a token allowed to write (repeatable); default: $HF_REPLEARN_HUB_TOKEN")
     serve.add_argument("--token-file", type=Path, help="file with one allowed token per line (# comments)")
     serve.add_argument("--user", default="local", help="namespace for repo ids given without one")
-    serve.add_argument("--max-body-mb", type=int, default=4096, help="largest accepted upload (MB)")
+    serve.add_argument("--max-body-mb", type=int, default=4096,
+                       help="largest accepted commit (MB); it streams to disk, so this bounds disk, not memory")
+    serve.add_argument("--max-concurrent", type=int, default=16,
+                       help="requests handled at once; more wait up to 5 s, then get 503 + Retry-After")
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.set_defaults(func=run_serve)
 
@@ -58,11 +62,14 @@ def run_serve(args) -> int:
     from hf_replearn.hub.server import HubServer
 
     tokens = read_tokens(args.token, args.token_file)
+    if args.max_concurrent < 1:
+        raise UserError(f"--max-concurrent {args.max_concurrent}: pass at least 1")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.root.exists() and not args.root.is_dir():
         raise UserError(f"--root {args.root} is a file; pass a directory (it is created if missing)")
     try:
         server = HubServer(args.root, tokens, host=args.host, port=args.port, user=args.user,
-                           max_body_bytes=args.max_body_mb * 1024**2)
+                           max_body_bytes=args.max_body_mb * 1024**2, max_concurrent=args.max_concurrent)
     except OSError as err:
         raise UserError(f"cannot listen on {args.host}:{args.port} ({err}); pick another --port") from None
     server.verbose = args.verbose

@@ -1,7 +1,7 @@
 """A local Hub-compatible server: what huggingface_hub and transformers need to push and pull models.
 
 ``hf-replearn hub serve --root DIR --port P --token-file FILE``; clients set ``HF_ENDPOINT=http://host:P``
-and ``HF_TOKEN``. Endpoints (the paths huggingface_hub 2.x calls; see ``/work/shared/DATA.md``)::
+and ``HF_TOKEN``. Endpoints (the paths huggingface_hub 2.x calls)::
 
     POST /api/repos/create                              create_repo              (token)
     POST /api/validate-yaml                             README.md metadata check (token)
@@ -14,16 +14,27 @@ and ``HF_TOKEN``. Endpoints (the paths huggingface_hub 2.x calls; see ``/work/sh
     HEAD/GET /[datasets/]{repo}/resolve/{rev}/{path}    hf_hub_download, from_pretrained
 
 Writes need ``Authorization: Bearer <token>`` with a token the server knows (401 otherwise); reads of a
-private repo too. Every request body is bounded by ``max_body_bytes``; idle connections close after
-``timeout`` seconds. Storage and path safety live in :mod:`hf_replearn.hub.store`.
+private repo too. The server speaks plain HTTP: bound to an address other than loopback, it warns at start,
+since tokens then cross the network in clear unless a TLS proxy is in front of it.
+
+Memory: a commit body is read in pieces of ``CHUNK`` bytes and its file contents are decoded straight to
+disk (:mod:`hf_replearn.hub.upload`); other JSON bodies are capped at ``MAX_JSON_BODY``. At most
+``max_concurrent`` requests are handled at once: a further one waits up to ``queue_wait_s`` seconds for a
+slot, then gets 503 with ``Retry-After`` (``hf-replearn hub push`` and huggingface_hub's ``http_backoff``
+retry it). Waiting briefly absorbs bursts (upload_folder's parallel calls) without failing them, and the 503
+keeps a flood from queueing without end. So the server's memory is bounded by ``max_concurrent`` small
+buffers, whatever the uploads; ``max_body_bytes`` bounds a commit's size on disk. A request that fails on
+a bug gets 500 with a request id only; the traceback goes to the server's log under that id. Idle
+connections close after ``timeout`` seconds. Storage and path safety live in :mod:`hf_replearn.hub.store`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
+import ipaddress
 import json
+import logging
+import secrets
 import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,22 +42,33 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from hf_replearn.hub.store import REPO_TYPES, HubError, Store, check_file_path
+from hf_replearn.hub.upload import read_commit
 
 DEFAULT_MAX_BODY = 4 * 1024**3
+MAX_JSON_BODY = 8 * 1024**2  # create, preupload (huggingface_hub sends 256 files per call), validate-yaml
+CHUNK = 256 * 1024  # bytes of a commit body read at a time
+logger = logging.getLogger(__name__)
 
 
 class HubServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, root: Path, tokens: list[str], host: str = "127.0.0.1", port: int = 0,
-                 user: str = "local", max_body_bytes: int = DEFAULT_MAX_BODY):
+                 user: str = "local", max_body_bytes: int = DEFAULT_MAX_BODY, max_concurrent: int = 16,
+                 queue_wait_s: float = 5.0):
         if not tokens or not all(tokens):
             raise ValueError("the hub server needs at least one non-empty token for writes")
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be at least 1, got {max_concurrent}")
         self.store = Store(root)
         self.tokens = list(tokens)
         self.user = user
         self.max_body_bytes = max_body_bytes
+        self.slots, self.queue_wait_s = threading.BoundedSemaphore(max_concurrent), queue_wait_s
         super().__init__((host, port), _Handler)
+        if not ipaddress.ip_address(self.server_address[0]).is_loopback:
+            logger.warning("hub server listens on %s, beyond this machine, over plain HTTP: bearer tokens and "
+                           "contents travel in clear unless a TLS proxy is in front of it", self.url)
 
     @property
     def url(self) -> str:
@@ -66,6 +88,7 @@ class HubServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30  # seconds an idle keep-alive connection is kept
+    request_id = ""  # set per request; names the request in the log and in the X-Request-Id header
     server: HubServer
 
     def log_message(self, format, *args):  # noqa: A002 - quiet by default; the CLI turns it on
@@ -83,7 +106,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._dispatch("POST")
 
+    def send_response(self, code, message=None):
+        super().send_response(code, message)
+        if self.request_id:
+            self.send_header("X-Request-Id", self.request_id)
+
     def _dispatch(self, method: str) -> None:
+        self.request_id = secrets.token_hex(8)
+        if not self.server.slots.acquire(timeout=self.server.queue_wait_s):
+            return self._send_error(HubError(503, "the server is busy; retry shortly"), {"Retry-After": "1"})
         try:
             split = urlsplit(self.path)
             self.query = parse_qs(split.query)
@@ -92,8 +123,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._route(method, segments)
         except HubError as err:
             self._send_error(err)
-        except Exception as err:  # a bug must not kill the server or hang the client
-            self._send_error(HubError(500, f"internal error: {type(err).__name__}: {err}"))
+        except (ConnectionError, TimeoutError):  # the client went away or stalled: nobody to answer
+            self.close_connection = True
+        except Exception:  # a bug must not kill the server or hang the client, nor show the client its text
+            logger.exception("request %s (%s %s) failed", self.request_id, method, self.path.split("?")[0])
+            self._send_error(HubError(500, f"internal server error; the server log has the details under "
+                                           f"request id {self.request_id}"))
+        finally:
+            self.server.slots.release()
+            self.request_id = ""
 
     def _route(self, method: str, seg: list[str]) -> None:
         if method == "POST":
@@ -149,18 +187,28 @@ class _Handler(BaseHTTPRequestHandler):
         raise HubError(401, "Invalid credentials in Authorization header: pass a token this server knows "
                             "(HF_TOKEN=<token>, or token=... in huggingface_hub calls)")
 
-    def _read_body(self) -> bytes:
+    def _body_length(self, limit: int, hint: str) -> int:
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
             raise HubError(411, "Content-Length required")
-        if int(length) > self.server.max_body_bytes:
-            raise HubError(413, f"request body of {length} bytes exceeds the server limit "
-                                f"({self.server.max_body_bytes} bytes; raise --max-body-mb)")
-        return self.rfile.read(int(length))
+        if int(length) > limit:
+            raise HubError(413, f"request body of {length} bytes exceeds the server limit ({limit} bytes{hint})")
+        return int(length)
+
+    def _body_pieces(self):
+        """The request body in pieces of at most ``CHUNK`` bytes (a commit body is never held whole)."""
+        left = self._body_length(self.server.max_body_bytes, "; raise --max-body-mb")
+        while left:
+            piece = self.rfile.read(min(CHUNK, left))
+            if not piece:
+                raise ConnectionError("the request body ended before its Content-Length")
+            left -= len(piece)
+            yield piece
 
     def _read_json(self) -> dict:
+        length = self._body_length(MAX_JSON_BODY, "")
         try:
-            body = json.loads(self._read_body() or b"{}")
+            body = json.loads(self.rfile.read(length) or b"{}")
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise HubError(400, f"request body is not JSON: {err}") from None
         if not isinstance(body, dict):
@@ -178,8 +226,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def _send_error(self, err: HubError) -> None:
-        headers = {"X-Error-Message": err.message.encode("ascii", "replace").decode()[:500], "Connection": "close"}
+    def _send_error(self, err: HubError, extra: dict | None = None) -> None:
+        headers = {"X-Error-Message": err.message.encode("ascii", "replace").decode()[:500], "Connection": "close",
+                   **(extra or {})}
         if err.code:
             headers["X-Error-Code"] = err.code
         if err.commit:
@@ -241,36 +290,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _commit(self, repo_type: str, repo_id: str, revision: str) -> None:
         store = self.server.store
         store.resolve(repo_type, repo_id, revision)  # 404 before reading a large body
-        header, ops = None, []
-        for number, line in enumerate(self._read_body().splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-                key, value = item["key"], item["value"]
-            except (ValueError, KeyError, TypeError):
-                raise HubError(400, f"commit payload line {number} is not a {{key, value}} JSON object") from None
-            if key == "header":
-                header = value
-            elif key == "file":
-                path = check_file_path(value.get("path"))
-                try:
-                    data = base64.b64decode(value.get("content", ""), validate=True)
-                except (binascii.Error, TypeError):
-                    raise HubError(400, f"commit payload line {number}: content of {path} is not base64") from None
-                ops.append(("add", path, store.put_blob(data)))
-            elif key == "lfsFile":  # only contents this server already holds (same file committed before)
-                path, sha256 = check_file_path(value.get("path")), str(value.get("oid"))
-                if not store.blob_path(sha256).is_file():
-                    raise HubError(400, f"{path}: LFS object {sha256} was never uploaded; this server takes "
-                                        "contents inline (upload mode 'regular')")
-                ops.append(("add", path, {"sha256": sha256, "size": store.blob_path(sha256).stat().st_size,
-                                          "oid": _file_oid(store.blob_path(sha256))}))
-            elif key in ("deletedFile", "deletedFolder"):
-                kind = "delete" if key == "deletedFile" else "delete_folder"
-                ops.append((kind, check_file_path(value.get("path", "").rstrip("/")), None))
-            else:
-                raise HubError(400, f"commit payload line {number}: unknown key {key!r}")
+        pieces = self._body_pieces()
+        try:
+            header, ops = read_commit(pieces, store)
+        except HubError:
+            for _ in pieces:  # read the rest of the body, so the client, still sending, gets the answer
+                pass
+            raise
         if not isinstance(header, dict) or not header.get("summary"):
             raise HubError(400, "commit payload needs a header line with a non-empty 'summary'")
         commit_id = store.commit(repo_type, repo_id, revision, ops, str(header["summary"]),
@@ -337,8 +363,3 @@ class _Handler(BaseHTTPRequestHandler):
                 handle.seek(start)
                 shutil.copyfileobj(handle, self.wfile, 1024 * 1024)
 
-
-def _file_oid(path: Path) -> str:
-    from hf_replearn.hub.store import git_blob_oid
-
-    return git_blob_oid(path.read_bytes())

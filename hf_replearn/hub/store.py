@@ -4,6 +4,8 @@ Layout under ``root`` (every name on disk is built from a validated repo id or a
 from a file path sent by a client, so no request can name a file outside ``root``)::
 
     objects/<sha256[:2]>/<sha256>                       file contents, written once, never modified
+    objects/<sha256[:2]>/<sha256>.json                  {"size", "oid"} of that blob, written before it
+    objects/tmp/                                        uploads being received (moved into place when whole)
     repos/<type>/<namespace>/<name>/repo.json           {"private": bool, "created": date}
     repos/<type>/<namespace>/<name>/refs/<branch>       the commit id the branch points to
     repos/<type>/<namespace>/<name>/commits/<id>.json   {"parent", "title", "message", "date", "author",
@@ -12,6 +14,8 @@ from a file path sent by a client, so no request can name a file outside ``root`
 A commit holds the whole file list of its revision, so any older commit stays downloadable by id.
 A commit id is a 40-hex SHA-1 (what huggingface_hub accepts as a commit hash); ``oid`` is the git
 blob SHA-1 that the Hub reports for regular files, which the client compares to skip unchanged files.
+Contents arrive through a :class:`BlobWriter` (streamed, hashed as written), so no blob is ever held in
+memory whole, and the oid is kept beside the blob so that no request re-reads a blob to hash it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 from hf_replearn.training.outputs import atomic_write_bytes
@@ -34,6 +40,7 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,95}")
 _BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 COMMIT_ID = re.compile(r"[0-9a-f]{40}")
 MAX_PATH_LEN = 1000
+STALE_PART_S = 24 * 3600
 
 
 class HubError(Exception):
@@ -70,6 +77,16 @@ def git_blob_oid(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
 
 
+def git_blob_oid_of_file(path: Path, size: int, chunk_size: int = 1024 * 1024) -> str:
+    """:func:`git_blob_oid` of a file's contents, read in chunks (git hashes the size first, so a blob's
+    oid can only be computed once its size is known: after the upload, from the page cache)."""
+    digest = hashlib.sha1(b"blob %d\x00" % size)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -77,9 +94,14 @@ def now_iso() -> str:
 class Store:
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
-        (self.root / "objects").mkdir(parents=True, exist_ok=True)
+        (self.root / "objects" / "tmp").mkdir(parents=True, exist_ok=True)
         (self.root / "repos").mkdir(parents=True, exist_ok=True)
         self._thread_lock = threading.Lock()  # one writer at a time: a commit reads the head, then moves it
+        # Uploads cut off by a killed server; a day old, so another server on this root is not receiving them.
+        for part in (self.root / "objects" / "tmp").glob("*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - part.stat().st_mtime > STALE_PART_S:
+                    part.unlink()
 
     @contextlib.contextmanager
     def _write_lock(self):
@@ -155,17 +177,29 @@ class Store:
 
     # ---------------------------------------------------------------- files
 
+    def blob_writer(self) -> "BlobWriter":
+        return BlobWriter(self)
+
     def put_blob(self, data: bytes) -> dict:
-        sha256 = hashlib.sha256(data).hexdigest()
-        path = self._object_path(sha256)
-        if not path.exists():
-            atomic_write_bytes(path, data)
-        return {"sha256": sha256, "size": len(data), "oid": git_blob_oid(data)}
+        with self.blob_writer() as writer:
+            writer.write(data)
+            return writer.finish()
 
     def blob_path(self, sha256: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{64}", sha256):
             raise HubError(400, f"invalid sha256 {sha256!r}")
         return self._object_path(sha256)
+
+    def blob_info(self, sha256: str) -> dict | None:
+        """``{"sha256", "size", "oid"}`` of a stored blob, from the record kept beside it; None if absent."""
+        path = self.blob_path(sha256)
+        if not path.is_file():
+            return None
+        record = path.with_name(path.name + ".json")
+        if not record.is_file():  # a blob stored before records were kept: hash it once, keep the record
+            size = path.stat().st_size
+            atomic_write_bytes(record, json.dumps({"size": size, "oid": git_blob_oid_of_file(path, size)}).encode())
+        return {"sha256": sha256, **json.loads(record.read_text())}
 
     # ---------------------------------------------------------------- commits
 
@@ -202,3 +236,41 @@ class Store:
         atomic_write_bytes(repo / "commits" / f"{commit_id}.json", data)
         atomic_write_bytes(repo / "refs" / branch, commit_id.encode())  # the move that publishes the commit
         return commit_id
+
+
+class BlobWriter:
+    """Receives one blob in pieces: each piece goes to a temporary file under ``objects/tmp`` and into the
+    SHA-256; :meth:`finish` writes the ``{"size", "oid"}`` record, then moves the file into place (the move
+    publishes it, so a blob on disk is always whole and has its record). Use as a context manager: a blob
+    that is not finished (a bad upload, a dropped connection) is deleted on exit."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        fd, name = tempfile.mkstemp(dir=store.root / "objects" / "tmp", suffix=".part")
+        self._file, self._tmp = os.fdopen(fd, "wb"), Path(name)
+        self._sha256, self.size = hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self._sha256.update(data)
+        self.size += len(data)
+
+    def finish(self) -> dict:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        sha256 = self._sha256.hexdigest()
+        path = self._store._object_path(sha256)
+        if path.is_file():  # the same contents were uploaded before: keep that copy and its record
+            return self._store.blob_info(sha256)
+        info = {"size": self.size, "oid": git_blob_oid_of_file(self._tmp, self.size)}
+        atomic_write_bytes(path.with_name(path.name + ".json"), json.dumps(info).encode())
+        os.replace(self._tmp, path)
+        return {"sha256": sha256, **info}
+
+    def __enter__(self) -> "BlobWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+        self._tmp.unlink(missing_ok=True)
