@@ -26,7 +26,7 @@ import re
 import threading
 from pathlib import Path
 
-from hf_replearn.training.outputs import atomic_write_bytes
+from hf_replearn.utils.files import atomic_write_bytes
 
 REPO_TYPES = ("model", "dataset")
 # Hub rules for a namespace or a repo name: letters, digits, '-', '_', '.', no leading '.' or '-'.

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hf_replearn.training.distributed import gather_with_grad, world
+from hf_replearn.utils.distributed import gather_with_grad, world
 
 
 class NTXentLoss(nn.Module):

@@ -72,8 +72,8 @@ def run_recipe(recipe) -> dict[str, float]:
     writes results.json, the model card and plots, and pushes. They leave together.
     """
     from hf_replearn.hub.push import check_hub_recipe, push_recipe
-    from hf_replearn.training.distributed import barrier, init_launched_process_group, is_main_process
-    from hf_replearn.training.outputs import prepare_output_dir, write_results
+    from hf_replearn.utils.distributed import barrier, init_launched_process_group, is_main_process
+    from hf_replearn.utils.files import prepare_output_dir, write_results
 
     spec = get_task(recipe.task, recipe.source)
     check_hub_recipe(recipe)  # a bad hub_model_id fails before hours of training, not after

@@ -93,7 +93,7 @@ def write_pictures(model, test_pixels: np.ndarray, recipe: AutoencoderRecipe) ->
 
 
 def _run(recipe: AutoencoderRecipe) -> dict[str, float]:
-    from hf_replearn.training.distributed import is_main_process
+    from hf_replearn.utils.distributed import is_main_process
 
     recipe.evaluation.validate()
     set_seed(recipe.seed)

@@ -183,8 +183,9 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     from hf_replearn.evaluation.fewshot.report import model_card_section
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args, resume_argument
-    from hf_replearn.training.distributed import is_main_process
-    from hf_replearn.training.outputs import atomic_write_text, save_model_atomically
+    from hf_replearn.training.outputs import save_model_atomically
+    from hf_replearn.utils.distributed import is_main_process
+    from hf_replearn.utils.files import atomic_write_text
 
     set_seed(recipe.seed)
     tokenizer = build_char_tokenizer()

@@ -57,7 +57,7 @@ def run(recipe: CPCRecipe) -> dict[str, float]:
 
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args, resume_argument
-    from hf_replearn.training.distributed import is_main_process, main_process_first
+    from hf_replearn.utils.distributed import is_main_process, main_process_first
     from hf_replearn.training.outputs import save_model_atomically
     from hf_replearn.training.trainer import logged_loss_range
 

@@ -16,7 +16,7 @@ from transformers import set_seed
 
 from hf_replearn.config import Recipe
 from hf_replearn.tasks import register_task
-from hf_replearn.training.distributed import is_main_process
+from hf_replearn.utils.distributed import is_main_process
 from hf_replearn.training.finetune import FinetuneModelArgs
 from hf_replearn.training.lora import LoraSection
 

@@ -102,7 +102,7 @@ def draw_outputs(model, recipe, test_pixels: np.ndarray) -> dict[str, str]:
 
 
 def _run(recipe) -> dict[str, float]:
-    from hf_replearn.training.distributed import is_main_process
+    from hf_replearn.utils.distributed import is_main_process
 
     recipe.evaluation.validate()
     set_seed(recipe.seed)

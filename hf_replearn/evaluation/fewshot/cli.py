@@ -53,7 +53,7 @@ def run_fewshot_command(args) -> int:
     from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, load_model
     from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k
     from hf_replearn.evaluation.fewshot.task import export_lm_eval, load_task
-    from hf_replearn.training.outputs import atomic_write_text, prepare_output_dir
+    from hf_replearn.utils.files import atomic_write_text, prepare_output_dir
 
     task = load_task(args.task, limit=args.limit)
     if args.export_lm_eval:
