@@ -22,8 +22,7 @@ RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 
 
 def _train(args) -> int:
-    from hf_replearn.config import load_recipe
-    from hf_replearn.tasks import run_recipe
+    from hf_replearn.tasks import load_recipe, run_recipe
     from hf_replearn.utils.distributed import is_main_process
 
     recipe = load_recipe(args.recipe, args.overrides)
@@ -123,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return (getattr(args, "func", None) or args.handler)(args)
+        return args.func(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

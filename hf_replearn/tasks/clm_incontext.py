@@ -23,7 +23,6 @@ from typing import Literal
 import numpy as np
 
 from hf_replearn.config import Recipe
-from hf_replearn.tasks import register_task
 
 INPUT_SYMBOLS = "abcdefghijklmnopqrstuvwxyz"
 LABEL_SYMBOLS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -173,7 +172,6 @@ def build_dataset(tokenizer, cfg: InContextDataConfig, seed: int):
     return datasets.Dataset.from_dict(rows)
 
 
-@register_task("clm_incontext", CLMInContextRecipe)
 def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     from transformers import Trainer, default_data_collator, set_seed
 

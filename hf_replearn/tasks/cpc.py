@@ -15,7 +15,6 @@ from transformers import set_seed
 from hf_replearn.config import Recipe
 from hf_replearn.data.speech import SpeechDataConfig, WaveformCropCollator, load_speech_dataset
 from hf_replearn.evaluation.speech_probes import SpeechProbeConfig, evaluate_speech_representations, speech_probe_table
-from hf_replearn.tasks import register_task
 
 
 @dataclass
@@ -51,7 +50,6 @@ def build_model(recipe: CPCRecipe):
     return CPCModel(config)
 
 
-@register_task("cpc", CPCRecipe)
 def run(recipe: CPCRecipe) -> dict[str, float]:
     from transformers import Trainer
 

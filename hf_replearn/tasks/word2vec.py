@@ -13,7 +13,6 @@ from typing import Literal
 
 from hf_replearn.config import Recipe
 from hf_replearn.errors import UserError
-from hf_replearn.tasks import register_task
 
 
 @dataclasses.dataclass
@@ -78,7 +77,6 @@ def prepare(recipe: Word2VecRecipe):
     return vocab, pairs, collator, Word2VecModel(config)
 
 
-@register_task("word2vec", Word2VecRecipe)
 def run(recipe: Word2VecRecipe) -> dict[str, float]:
     from transformers import Trainer
 

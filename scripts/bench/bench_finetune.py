@@ -32,8 +32,7 @@ SIZES = {
 
 
 def _run(recipe_file: str, out: str, overrides: list[str]) -> tuple[dict, float]:
-    from hf_replearn.config import load_recipe
-    from hf_replearn.tasks import run_recipe
+    from hf_replearn.tasks import load_recipe, run_recipe
 
     recipe = load_recipe(ROOT / "recipes" / recipe_file,
                          [f"output_dir={out}", "overwrite_output_dir=true", "save_strategy='no'",

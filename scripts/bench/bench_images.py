@@ -22,8 +22,7 @@ QUICK_EVAL = ["evaluation.baselines=[]", "evaluation.tsne=false", "evaluation.la
 
 
 def _train(recipe_file: str, output_dir: Path, *overrides: str) -> dict:
-    from hf_replearn.config import load_recipe
-    from hf_replearn.tasks import run_recipe
+    from hf_replearn.tasks import load_recipe, run_recipe
 
     recipe = load_recipe(ROOT / "recipes" / recipe_file, [f"output_dir={output_dir}", f"max_steps={STEPS}", *QUICK_EVAL, *OVERRIDES, *overrides])
     return run_recipe(recipe)

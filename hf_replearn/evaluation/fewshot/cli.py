@@ -45,7 +45,7 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default=None, help="default: outputs/fewshot/<task name>")
     p.add_argument("--overwrite-output-dir", action="store_true", help="replace results already in --output-dir")
     p.add_argument("--export-lm-eval", metavar="FILE", default=None, help="write the task as an lm-eval YAML and exit")
-    p.set_defaults(handler=run_fewshot_command)
+    p.set_defaults(func=run_fewshot_command)
     return p
 
 
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     add_fewshot_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        return args.func(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
