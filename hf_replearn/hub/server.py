@@ -1,7 +1,7 @@
 """A local Hub-compatible server: what huggingface_hub and transformers need to push and pull models.
 
 ``hf-replearn hub serve --root DIR --port P --token-file FILE``; clients set ``HF_ENDPOINT=http://host:P``
-and ``HF_TOKEN``. Endpoints (the paths huggingface_hub 2.x calls; see ``/work/shared/DATA.md``)::
+and ``HF_TOKEN``. Endpoints (the paths huggingface_hub 2.x calls)::
 
     POST /api/repos/create                              create_repo              (token)
     POST /api/validate-yaml                             README.md metadata check (token)

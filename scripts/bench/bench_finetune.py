@@ -1,4 +1,4 @@
-"""Fine-tuning benchmarks of issue 4 on the shipped all-MiniLM-L6-v2, through the recipes themselves.
+"""Fine-tuning benchmarks on the shipped all-MiniLM-L6-v2, through the recipes themselves.
 
     OMP_NUM_THREADS=1 nice -n 10 python scripts/bench/run.py finetune_minilm
     OMP_NUM_THREADS=1 nice -n 10 python scripts/bench/run.py finetune_throughput

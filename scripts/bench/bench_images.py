@@ -1,4 +1,4 @@
-"""Issue-6 benchmarks: every image method in one table, MoCo's Figure 3 in miniature, beta-VAE MIG.
+"""Image benchmarks: every image method in one table, MoCo's Figure 3 in miniature, beta-VAE MIG.
 
     python scripts/bench/run.py images_table moco_figure3 beta_vae_mig
     python scripts/bench/run.py moco_fashion_mnist   # the recipe as shipped, its own budget
