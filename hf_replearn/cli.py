@@ -22,9 +22,8 @@ RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 
 
 def _train(args) -> int:
-    from hf_replearn.config import load_recipe
-    from hf_replearn.tasks import run_recipe
-    from hf_replearn.training.distributed import is_main_process
+    from hf_replearn.tasks import load_recipe, run_recipe
+    from hf_replearn.utils.distributed import is_main_process
 
     recipe = load_recipe(args.recipe, args.overrides)
     recipe.command = "hf-replearn train " + " ".join(shlex.quote(a) for a in [args.recipe, *args.overrides])
@@ -42,7 +41,7 @@ def _eval_probe(args) -> int:
 
     from hf_replearn.data.images import ImageDataConfig, load_image_dataset
     from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, features_note, probe_table
-    from hf_replearn.training.outputs import prepare_output_dir, write_results
+    from hf_replearn.utils.files import prepare_output_dir, write_results
 
     baselines = [] if args.no_baselines else [b for b in args.baselines.split(",") if b]
     if len(args.model) > 1:
@@ -123,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return (getattr(args, "func", None) or args.handler)(args)
+        return args.func(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 """Recipe YAML -> typed dataclasses, with ``key=value`` overrides.
 
-A recipe is a YAML mapping. Its ``task`` key picks the task (see :mod:`hf_replearn.tasks`), whose recipe
-dataclass lists every accepted key with its type and default; the ``training`` section holds
+A recipe is a YAML mapping. Its ``task`` key picks the task; :func:`hf_replearn.tasks.load_recipe` finds
+the task's recipe dataclass and parses the mapping into it with :func:`from_dict`. The dataclass lists
+every accepted key with its type and default; the ``training`` section holds
 ``transformers.TrainingArguments`` fields and is checked against them. Unknown keys are an error that
 names the key and the closest valid one; a value of the wrong type names the key and the expected type.
 
@@ -11,7 +12,6 @@ Overrides use dotted keys (``model.width=64``). A bare key that is a ``TrainingA
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import difflib
 import types
@@ -95,28 +95,12 @@ def read_yaml_mapping(path: str | Path, kind: str, shipped: str, holds: str = "k
     return raw
 
 
-def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
-    """Read a recipe file, apply ``key=value`` overrides and build the task's recipe dataclass."""
-    raw = read_yaml_mapping(path, "recipe file", "recipes/*.yaml")
-    return build_recipe(raw, overrides, source=str(path))
+def apply_override(raw: dict, item: str, source: str = "<dict>", recipe_cls: type = Recipe) -> None:
+    """Apply one ``dotted.key=value`` override in place; the value is parsed as YAML (``3`` is an int).
 
-
-def build_recipe(raw: dict, overrides=(), source: str = "<dict>") -> Recipe:
-    from hf_replearn.tasks import get_task
-
-    raw = copy.deepcopy(raw)
-    for item in overrides:
-        apply_override(raw, item, source)
-    if "task" not in raw:
-        raise UserError(f"{source}: the recipe has no `task` key; add e.g. `task: simclr`")
-    spec = get_task(raw["task"], source)
-    recipe = from_dict(spec.recipe_cls, raw, source)
-    recipe.source = source
-    return recipe
-
-
-def apply_override(raw: dict, item: str, source: str = "<dict>") -> None:
-    """Apply one ``dotted.key=value`` override in place; the value is parsed as YAML (``3`` is an int)."""
+    A bare key that is not a top-level key of ``recipe_cls`` but is a ``TrainingArguments`` field goes to
+    ``training``.
+    """
     if "=" not in item:
         raise UserError(f"override {item!r} is not of the form key=value (e.g. max_steps=10)")
     key, _, text = item.partition("=")
@@ -126,7 +110,7 @@ def apply_override(raw: dict, item: str, source: str = "<dict>") -> None:
     except yaml.YAMLError:
         value = text
     parts = key.split(".")
-    if len(parts) == 1 and key not in _top_level_keys(raw, source) and key in _training_fields():
+    if len(parts) == 1 and key not in {f.name for f in dataclasses.fields(recipe_cls)} and key in _training_fields():
         parts = ["training", key]
     node = raw
     for i, part in enumerate(parts[:-1]):
@@ -137,18 +121,6 @@ def apply_override(raw: dict, item: str, source: str = "<dict>") -> None:
             raise UserError(f"override {item!r}: `{'.'.join(parts[: i + 1])}` is a value, not a section")
         node = child
     node[parts[-1]] = value
-
-
-def _top_level_keys(raw: dict, source: str) -> set[str]:
-    from hf_replearn.tasks import get_task
-
-    keys = {f.name for f in dataclasses.fields(Recipe)}
-    if "task" in raw:
-        try:
-            keys |= {f.name for f in dataclasses.fields(get_task(raw["task"], source).recipe_cls)}
-        except UserError:
-            pass
-    return keys
 
 
 def from_dict(cls, raw: dict, where: str, prefix: str = ""):

@@ -1,6 +1,6 @@
 import pytest
 
-from hf_replearn.config import build_recipe, load_recipe
+from hf_replearn.tasks import build_recipe, load_recipe
 from hf_replearn.errors import UserError
 
 BASE = {"task": "simclr", "data": {"name": "digits"}, "training": {"output_dir": "out", "max_steps": 5}}

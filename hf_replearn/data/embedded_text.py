@@ -22,10 +22,10 @@ import re
 import subprocess
 from pathlib import Path
 
-from hf_replearn.data.glue import GlueTask
+from hf_replearn.data.glue_task import GlueTask
 from hf_replearn.data.wordnet import LEXNAMES, read_synsets
 from hf_replearn.errors import UserError
-from hf_replearn.training.outputs import atomic_write_text
+from hf_replearn.utils.files import atomic_write_text
 
 POLARITY_CSV = Path("/usr/share/doc/python3-pattern/test/corpora/polarity-en-pang&lee2.csv")
 SPLIT_SEED = 1234

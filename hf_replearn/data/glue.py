@@ -14,37 +14,12 @@ Local files: ``data_dir`` in the layout of the GLUE distribution (``<data_dir>/S
 from __future__ import annotations
 
 import csv
-import dataclasses
 import difflib
 from pathlib import Path
 
+from hf_replearn.data.embedded_text import EMBEDDED_TASKS, load_embedded
+from hf_replearn.data.glue_task import GlueTask
 from hf_replearn.errors import UserError
-
-
-@dataclasses.dataclass(frozen=True)
-class GlueTask:
-    name: str
-    keys: tuple[str, ...]
-    """Sentence columns: one for single-sentence tasks, two for pair tasks."""
-    label_names: tuple[str, ...] | None
-    """Class names in label-id order; ``None`` for regression (STS-B: a 0-5 similarity score)."""
-    metric_config: str
-    """Configuration of the project's ``glue`` metric."""
-    eval_splits: tuple[str, ...] = ("validation",)
-    tsv_dir: str | None = None
-    """Folder of the task in the GLUE distribution."""
-    tsv_columns: tuple = ()
-    """Columns of the distribution's TSV files, in order ``keys..., label``: header names, or indices when
-    the files have no header (CoLA)."""
-    description: str = ""
-
-    @property
-    def is_regression(self) -> bool:
-        return self.label_names is None
-
-    @property
-    def num_labels(self) -> int:
-        return 1 if self.label_names is None else len(self.label_names)
 
 
 _NLI = ("entailment", "not_entailment")
@@ -74,8 +49,6 @@ HUB_DATASET = "nyu-mll/glue"
 
 
 def all_tasks() -> dict[str, GlueTask]:
-    from hf_replearn.data.embedded_text import EMBEDDED_TASKS
-
     return {**GLUE_TASKS, **EMBEDDED_TASKS}
 
 
@@ -94,8 +67,6 @@ def get_glue_task(name: str, where: str = "recipe") -> GlueTask:
 def load_glue(task: GlueTask, data_dir=None, data_files: dict | None = None, seed: int = 0, where="data"):
     """A ``DatasetDict`` with ``train`` and the task's evaluation splits, checked by :func:`validate_glue`."""
     from datasets import DatasetDict, load_dataset
-
-    from hf_replearn.data.embedded_text import EMBEDDED_TASKS, load_embedded
 
     if data_files:
         ds = DatasetDict({split: _load_file(Path(path), split, where) for split, path in data_files.items()})

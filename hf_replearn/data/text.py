@@ -2,7 +2,7 @@
 
 A *source* is one of:
 
-- the name of an embedded corpus (see :data:`CORPORA` and /work/shared/DATA.md): ``fortunes``,
+- the name of an embedded corpus (see :data:`CORPORA`): ``fortunes``,
   ``python-docs``, ``web-bible``, ``kjv-bible``, ``gcide``. Each is read where its Debian package
   installs it; nothing is copied into the repository;
 - one or more local files: ``.txt`` (one example per line, paragraph or document), ``.json``/``.jsonl``

@@ -87,7 +87,7 @@ def write_comparison(table: dict, fractions: list[float], output_dir: Path) -> N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hf_replearn.training.outputs import atomic_write_text
+    from hf_replearn.utils.files import atomic_write_text
 
     output_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(output_dir / "comparison.json", json.dumps(table, indent=2, sort_keys=True) + "\n")
@@ -111,7 +111,7 @@ def probe_many(model_dirs: list[str], dataset_name: str, output_dir, baselines=(
                feature_stages=(-1,), feature_grid: int = 1) -> dict:
     """What ``hf-replearn eval probe --model A --model B ...`` runs: load, probe, write; returns the table."""
     from hf_replearn.data.images import ImageDataConfig, load_image_dataset
-    from hf_replearn.training.outputs import prepare_output_dir
+    from hf_replearn.utils.files import prepare_output_dir
 
     models = load_models(model_dirs, trust_remote_code)
     sizes = {m.config.image_size for m in models.values()}

@@ -14,7 +14,7 @@ from hf_replearn.errors import UserError
 
 
 def save_word2vec_format(path: str | Path, words: list[str], vectors: np.ndarray) -> None:
-    from hf_replearn.training.outputs import atomic_write_text
+    from hf_replearn.utils.files import atomic_write_text
 
     vectors = np.asarray(vectors, dtype=np.float32)
     lines = [f"{len(words)} {vectors.shape[1]}"]

@@ -24,7 +24,7 @@ import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from hf_replearn.errors import UserError
-from hf_replearn.training.outputs import RESULTS_FILE, atomic_write_text
+from hf_replearn.utils.files import RESULTS_FILE, atomic_write_text
 
 CARD_FILE = "README.md"
 # Where a recipe may name its data and its starting checkpoint; the first key present wins.
@@ -154,7 +154,7 @@ def card_info_from_recipe(recipe, results: dict, output_dir: Path | None = None,
 
 def save_model_card(output_dir: Path, card: ModelCard) -> Path:
     """Write ``output_dir/README.md`` (only the main process, under several)."""
-    from hf_replearn.training.distributed import is_main_process
+    from hf_replearn.utils.distributed import is_main_process
 
     path = Path(output_dir) / CARD_FILE
     if is_main_process():

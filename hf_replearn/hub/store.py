@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-from hf_replearn.training.outputs import atomic_write_bytes
+from hf_replearn.utils.files import atomic_write_bytes
 
 REPO_TYPES = ("model", "dataset")
 # Hub rules for a namespace or a repo name: letters, digits, '-', '_', '.', no leading '.' or '-'.

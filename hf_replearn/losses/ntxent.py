@@ -10,7 +10,7 @@ where k runs over the other 2N - 1 embeddings (the positive and the 2N - 2 negat
 the mean of l over all 2N anchors: L = 1/(2N) sum_k [l(2k-1, 2k) + l(2k, 2k-1)].
 
 Under P processes each holding B samples, the negatives are the embeddings of all P*B samples (gathered
-with gradient, ``training/distributed.py``) and each process averages over its own 2B anchors, so the
+with gradient, ``utils/distributed.py``) and each process averages over its own 2B anchors, so the
 mean over processes is the loss of one batch of N = P*B.
 """
 
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hf_replearn.training.distributed import gather_with_grad, world
+from hf_replearn.utils.distributed import gather_with_grad, world
 
 
 class NTXentLoss(nn.Module):

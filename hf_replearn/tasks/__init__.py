@@ -1,67 +1,92 @@
 """The task registry: a recipe's ``task`` key names one of these.
 
-A task module defines a recipe dataclass (a :class:`hf_replearn.config.Recipe` subclass) and a ``run``
-function decorated with :func:`register_task`. ``run`` trains, evaluates and saves into
-``recipe.output_dir`` and returns a flat dict of metric names to numbers; :func:`run_recipe` guards the
-output directory before and writes ``results.json`` after. Modules are imported lazily from
-``_TASK_MODULES`` so that ``hf-replearn --help`` stays fast.
+:data:`TASKS` is the one table: task name -> (module under ``hf_replearn.tasks``, name of its recipe
+dataclass). A task module defines that recipe dataclass (a :class:`hf_replearn.config.Recipe` subclass)
+and a function ``run(recipe) -> dict[str, float]`` that trains, evaluates and saves into
+``recipe.output_dir``; :func:`run_recipe` guards the output directory before and writes ``results.json``
+after. Modules are imported only when their task is asked for, so that ``hf-replearn --help`` stays fast.
+
+Reading a recipe lives here, not in :mod:`hf_replearn.config`: only the task knows the recipe class that
+a YAML mapping is parsed into; ``config`` provides the generic parsing.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import importlib
+from pathlib import Path
 from typing import Callable
 
+from hf_replearn.config import Recipe, apply_override, from_dict, read_yaml_mapping
 from hf_replearn.errors import UserError
 
-_TASK_MODULES: dict[str, str] = {
-    "simclr": "hf_replearn.tasks.simclr",
-    "mlm": "hf_replearn.tasks.lm", "clm": "hf_replearn.tasks.lm", "word2vec": "hf_replearn.tasks.word2vec",
-    "glue": "hf_replearn.tasks.glue", "squad": "hf_replearn.tasks.squad",  # fine-tuning (issue 4)
-    "cpc": "hf_replearn.tasks.cpc",
-    "clm_incontext": "hf_replearn.tasks.clm_incontext",
-    "moco": "hf_replearn.tasks.moco",
-    "rotation": "hf_replearn.tasks.rotation",
-    "autoencoder": "hf_replearn.tasks.autoencoder",
-    "beta_vae": "hf_replearn.tasks.autoencoder",
-    "context": "hf_replearn.tasks.pretext",
-    "inpainting": "hf_replearn.tasks.pretext",
-    "colorization": "hf_replearn.tasks.pretext",
+TASKS: dict[str, tuple[str, str]] = {
+    "simclr": ("simclr", "SimCLRRecipe"),
+    "moco": ("moco", "MoCoRecipe"),
+    "rotation": ("rotation", "RotationRecipe"),
+    "autoencoder": ("autoencoder", "AutoencoderRecipe"),
+    "beta_vae": ("autoencoder", "AutoencoderRecipe"),
+    "context": ("pretext", "ContextRecipe"),
+    "inpainting": ("pretext", "InpaintingRecipe"),
+    "colorization": ("pretext", "ColorizationRecipe"),
+    "mlm": ("lm", "MLMRecipe"),
+    "clm": ("lm", "CLMRecipe"),
+    "word2vec": ("word2vec", "Word2VecRecipe"),
+    "cpc": ("cpc", "CPCRecipe"),
+    "clm_incontext": ("clm_incontext", "CLMInContextRecipe"),
+    "glue": ("glue", "GlueRecipe"),
+    "squad": ("squad", "SquadRecipe"),
 }
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class TaskSpec:
     name: str
     recipe_cls: type
     run: Callable
 
 
-_REGISTRY: dict[str, TaskSpec] = {}
-
-
-def register_task(name: str, recipe_cls: type):
-    def decorator(fn):
-        _REGISTRY[name] = TaskSpec(name, recipe_cls, fn)
-        return fn
-
-    return decorator
-
-
 def task_names() -> list[str]:
-    return sorted(_TASK_MODULES)
+    return sorted(TASKS)
 
 
 def get_task(name, source: str = "<dict>") -> TaskSpec:
-    if name not in _TASK_MODULES:
+    if name not in TASKS:
         close = difflib.get_close_matches(str(name), task_names(), n=1)
         hint = f"; did you mean `{close[0]}`?" if close else ""
         raise UserError(f"{source}: unknown task `{name}`{hint} (known tasks: {', '.join(task_names())})")
-    if name not in _REGISTRY:
-        importlib.import_module(_TASK_MODULES[name])
-    return _REGISTRY[name]
+    module_name, recipe_name = TASKS[name]
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    return TaskSpec(name, getattr(module, recipe_name), module.run)
+
+
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Read a recipe file, apply ``key=value`` overrides and build the task's recipe dataclass."""
+    raw = read_yaml_mapping(path, "recipe file", "recipes/*.yaml")
+    return build_recipe(raw, overrides, source=str(path))
+
+
+def build_recipe(raw: dict, overrides=(), source: str = "<dict>") -> Recipe:
+    """Apply ``key=value`` overrides to a recipe mapping and build the recipe dataclass of its ``task``."""
+    raw = copy.deepcopy(raw)
+    for item in overrides:
+        apply_override(raw, item, source, _recipe_cls(raw, source))
+    if "task" not in raw:
+        raise UserError(f"{source}: the recipe has no `task` key; add e.g. `task: simclr`")
+    recipe = from_dict(get_task(raw["task"], source).recipe_cls, raw, source)
+    recipe.source = source
+    return recipe
+
+
+def _recipe_cls(raw: dict, source: str) -> type:
+    """The recipe class of ``raw``'s task, or the base :class:`Recipe` while the task is missing or unknown
+    (the error for that comes once every override is applied: an override may set ``task``)."""
+    try:
+        return get_task(raw["task"], source).recipe_cls if "task" in raw else Recipe
+    except UserError:
+        return Recipe
 
 
 def run_recipe(recipe) -> dict[str, float]:
@@ -72,8 +97,8 @@ def run_recipe(recipe) -> dict[str, float]:
     writes results.json, the model card and plots, and pushes. They leave together.
     """
     from hf_replearn.hub.push import check_hub_recipe, push_recipe
-    from hf_replearn.training.distributed import barrier, init_launched_process_group, is_main_process
-    from hf_replearn.training.outputs import prepare_output_dir, write_results
+    from hf_replearn.utils.distributed import barrier, init_launched_process_group, is_main_process
+    from hf_replearn.utils.files import prepare_output_dir, write_results
 
     spec = get_task(recipe.task, recipe.source)
     check_hub_recipe(recipe)  # a bad hub_model_id fails before hours of training, not after

@@ -18,7 +18,6 @@ from transformers import set_seed
 
 from hf_replearn.data.images import load_image_dataset
 from hf_replearn.evaluation.probe import extract_features
-from hf_replearn.tasks import register_task
 from hf_replearn.tasks.common import (
     ImageEncoderArgs,
     ImageRecipe,
@@ -92,8 +91,8 @@ def write_pictures(model, test_pixels: np.ndarray, recipe: AutoencoderRecipe) ->
     return sections
 
 
-def _run(recipe: AutoencoderRecipe) -> dict[str, float]:
-    from hf_replearn.training.distributed import is_main_process
+def run(recipe: AutoencoderRecipe) -> dict[str, float]:
+    from hf_replearn.utils.distributed import is_main_process
 
     recipe.evaluation.validate()
     set_seed(recipe.seed)
@@ -116,7 +115,3 @@ def _run(recipe: AutoencoderRecipe) -> dict[str, float]:
         results.update({f"disentanglement/mig/{name}": mig[f"mig/{k}"] for k, name in enumerate(FACTOR_NAMES)})
         sections["Disentanglement"] = f"Mutual information gap on the sprites test split: {mig['mig']:.3f}"
     return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size), results, sections)
-
-
-register_task("autoencoder", AutoencoderRecipe)(_run)
-register_task("beta_vae", AutoencoderRecipe)(_run)

@@ -23,7 +23,6 @@ from typing import Literal
 import numpy as np
 
 from hf_replearn.config import Recipe
-from hf_replearn.tasks import register_task
 
 INPUT_SYMBOLS = "abcdefghijklmnopqrstuvwxyz"
 LABEL_SYMBOLS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -173,7 +172,6 @@ def build_dataset(tokenizer, cfg: InContextDataConfig, seed: int):
     return datasets.Dataset.from_dict(rows)
 
 
-@register_task("clm_incontext", CLMInContextRecipe)
 def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     from transformers import Trainer, default_data_collator, set_seed
 
@@ -183,8 +181,9 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     from hf_replearn.evaluation.fewshot.report import model_card_section
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args, resume_argument
-    from hf_replearn.training.distributed import is_main_process
-    from hf_replearn.training.outputs import atomic_write_text, save_model_atomically
+    from hf_replearn.training.outputs import save_model_atomically
+    from hf_replearn.utils.distributed import is_main_process
+    from hf_replearn.utils.files import atomic_write_text
 
     set_seed(recipe.seed)
     tokenizer = build_char_tokenizer()

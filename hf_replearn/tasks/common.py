@@ -143,7 +143,7 @@ def train_and_save(recipe, trainer, model):
 def probe_and_card(recipe, model, dataset, build_random, results: dict, sections: dict | None = None) -> dict:
     """Probe ``model`` against the baselines (``build_random()`` gives the random-init encoder), write the card."""
     from hf_replearn.hub.model_card import write_model_card
-    from hf_replearn.training.distributed import is_main_process
+    from hf_replearn.utils.distributed import is_main_process
 
     if not is_main_process():  # probes are sklearn on one process; the others' results are not written
         return results

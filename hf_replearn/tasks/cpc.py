@@ -15,7 +15,6 @@ from transformers import set_seed
 from hf_replearn.config import Recipe
 from hf_replearn.data.speech import SpeechDataConfig, WaveformCropCollator, load_speech_dataset
 from hf_replearn.evaluation.speech_probes import SpeechProbeConfig, evaluate_speech_representations, speech_probe_table
-from hf_replearn.tasks import register_task
 
 
 @dataclass
@@ -51,13 +50,12 @@ def build_model(recipe: CPCRecipe):
     return CPCModel(config)
 
 
-@register_task("cpc", CPCRecipe)
 def run(recipe: CPCRecipe) -> dict[str, float]:
     from transformers import Trainer
 
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args, resume_argument
-    from hf_replearn.training.distributed import is_main_process, main_process_first
+    from hf_replearn.utils.distributed import is_main_process, main_process_first
     from hf_replearn.training.outputs import save_model_atomically
     from hf_replearn.training.trainer import logged_loss_range
 

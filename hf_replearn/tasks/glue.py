@@ -15,8 +15,7 @@ import numpy as np
 from transformers import set_seed
 
 from hf_replearn.config import Recipe
-from hf_replearn.tasks import register_task
-from hf_replearn.training.distributed import is_main_process
+from hf_replearn.utils.distributed import is_main_process
 from hf_replearn.training.finetune import FinetuneModelArgs
 from hf_replearn.training.lora import LoraSection
 
@@ -51,7 +50,6 @@ def _compute_metrics(metric, regression: bool):
     return compute
 
 
-@register_task("glue", GlueRecipe)
 def run(recipe: GlueRecipe) -> dict[str, float]:
     from transformers import AutoModelForSequenceClassification
 

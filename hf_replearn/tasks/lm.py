@@ -26,7 +26,6 @@ from typing import Literal
 
 from hf_replearn.config import Recipe
 from hf_replearn.errors import UserError
-from hf_replearn.tasks import register_task
 from hf_replearn.training.lora import LoraSection
 
 
@@ -373,14 +372,8 @@ def generate_samples(model, tokenizer, gen: GenerationConfig, seed: int) -> list
     return out
 
 
-@register_task("mlm", MLMRecipe)
-def run_mlm(recipe: MLMRecipe) -> dict[str, float]:
-    return _run(recipe, causal=False)
-
-
-@register_task("clm", CLMRecipe)
-def run_clm(recipe: CLMRecipe) -> dict[str, float]:
-    return _run(recipe, causal=True)
+def run(recipe: LMRecipe) -> dict[str, float]:
+    return _run(recipe, causal=isinstance(recipe, CLMRecipe))
 
 
 def write_lm_card(recipe, results: dict, samples: list[str], causal: bool) -> None:

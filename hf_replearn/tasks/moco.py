@@ -17,7 +17,6 @@ from transformers import set_seed
 from hf_replearn.data.augment import AugmentConfig, build_augmentation
 from hf_replearn.data.images import load_image_dataset
 from hf_replearn.errors import UserError
-from hf_replearn.tasks import register_task
 from hf_replearn.tasks.common import (
     BackboneEncoderArgs,
     ImageRecipe,
@@ -102,7 +101,6 @@ def sync_lora_key_encoder(recipe: MoCoRecipe, peft_model) -> None:
         ) from None
 
 
-@register_task("moco", MoCoRecipe)
 def run(recipe: MoCoRecipe) -> dict[str, float]:
     from hf_replearn.training.args import make_training_args
     from hf_replearn.training.callbacks import MomentumUpdateCallback

@@ -16,7 +16,6 @@ from transformers import set_seed
 
 from hf_replearn.data.images import load_image_dataset
 from hf_replearn.errors import UserError
-from hf_replearn.tasks import register_task
 from hf_replearn.tasks.common import (
     ImageEncoderArgs,
     ImageRecipe,
@@ -101,8 +100,8 @@ def draw_outputs(model, recipe, test_pixels: np.ndarray) -> dict[str, str]:
     return {}
 
 
-def _run(recipe) -> dict[str, float]:
-    from hf_replearn.training.distributed import is_main_process
+def run(recipe) -> dict[str, float]:
+    from hf_replearn.utils.distributed import is_main_process
 
     recipe.evaluation.validate()
     set_seed(recipe.seed)
@@ -121,8 +120,3 @@ def _run(recipe) -> dict[str, float]:
         return results
     sections = draw_outputs(model, recipe, np.asarray(dataset["test"]["pixel_values"]))
     return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size), results, sections)
-
-
-register_task("context", ContextRecipe)(_run)
-register_task("inpainting", InpaintingRecipe)(_run)
-register_task("colorization", ColorizationRecipe)(_run)

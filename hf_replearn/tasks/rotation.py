@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from transformers import set_seed
 
 from hf_replearn.data.images import load_image_dataset
-from hf_replearn.tasks import register_task
 from hf_replearn.tasks.common import (
     ImageEncoderArgs,
     ImageRecipe,
@@ -45,7 +44,6 @@ def build_model(recipe: RotationRecipe, num_channels: int, image_size: int):
     return RotationModel(config)
 
 
-@register_task("rotation", RotationRecipe)
 def run(recipe: RotationRecipe) -> dict[str, float]:
     recipe.evaluation.validate()
     set_seed(recipe.seed)

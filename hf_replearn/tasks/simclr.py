@@ -13,7 +13,6 @@ from transformers import set_seed
 
 from hf_replearn.data.augment import AugmentConfig, build_augmentation
 from hf_replearn.data.images import load_image_dataset
-from hf_replearn.tasks import register_task
 from hf_replearn.tasks.common import (
     BackboneEncoderArgs,
     ImageRecipe,
@@ -54,7 +53,6 @@ def build_model(recipe: SimCLRRecipe, num_channels: int, image_size: int):
     return SimCLRModel(config)
 
 
-@register_task("simclr", SimCLRRecipe)
 def run(recipe: SimCLRRecipe) -> dict[str, float]:
     from hf_replearn.training.args import make_training_args
     from hf_replearn.training.trainer import ImageCollator, TwoViewTrainer

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from transformers import set_seed
 
 from hf_replearn.config import Recipe
-from hf_replearn.tasks import register_task
-from hf_replearn.training.distributed import is_main_process
+from hf_replearn.utils.distributed import is_main_process
 from hf_replearn.training.finetune import FinetuneModelArgs
 from hf_replearn.training.lora import LoraSection
 
@@ -70,7 +69,6 @@ def load_examples(args: SquadDataArgs, where: str):
         ) from None
 
 
-@register_task("squad", SquadRecipe)
 def run(recipe: SquadRecipe) -> dict[str, float]:
     from transformers import AutoModelForQuestionAnswering
 

@@ -13,7 +13,6 @@ from typing import Literal
 
 from hf_replearn.config import Recipe
 from hf_replearn.errors import UserError
-from hf_replearn.tasks import register_task
 
 
 @dataclasses.dataclass
@@ -78,14 +77,14 @@ def prepare(recipe: Word2VecRecipe):
     return vocab, pairs, collator, Word2VecModel(config)
 
 
-@register_task("word2vec", Word2VecRecipe)
 def run(recipe: Word2VecRecipe) -> dict[str, float]:
     from transformers import Trainer
 
     from hf_replearn.evaluation.word_vectors import WordVectors, save_word2vec_format
     from hf_replearn.tasks.lm import training_arguments
     from hf_replearn.training.args import resume_argument
-    from hf_replearn.training.outputs import atomic_write_text, save_model_atomically
+    from hf_replearn.training.outputs import save_model_atomically
+    from hf_replearn.utils.files import atomic_write_text
 
     vocab, pairs, collator, model = prepare(recipe)
     args = training_arguments(recipe, remove_unused_columns=False, per_device_train_batch_size=1024,

@@ -7,7 +7,7 @@ import logging
 from transformers import TrainingArguments
 
 from hf_replearn.errors import UserError
-from hf_replearn.training.distributed import launched_world_size, on_cpu_only
+from hf_replearn.utils.distributed import launched_world_size, on_cpu_only
 
 logger = logging.getLogger(__name__)
 

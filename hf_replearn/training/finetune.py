@@ -83,7 +83,7 @@ def parameter_results(model) -> dict[str, int]:
 
 def save_finetuned(model, tokenizer, output_dir: Path, lora: LoraSection | None) -> None:
     """Full fine-tuning: the model. LoRA: only the adapter (+ head), and ``merged/`` when asked."""
-    from hf_replearn.training.distributed import is_main_process
+    from hf_replearn.utils.distributed import is_main_process
     from hf_replearn.training.outputs import full_state_dict, save_model_atomically
 
     # Every process: under FSDP each one holds a shard of every weight, gathered here (None when unsharded).

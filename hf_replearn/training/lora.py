@@ -171,7 +171,7 @@ def save_merged_with_adapter(peft_model, output_dir: Path):
 
     Returns the merged model on the main process (which probes it) and ``peft_model`` on the others.
     """
-    from hf_replearn.training.distributed import is_main_process
+    from hf_replearn.utils.distributed import is_main_process
     from hf_replearn.training.outputs import full_state_dict, save_model_atomically
 
     gathered = full_state_dict(peft_model)  # every process: a collective under FSDP, None otherwise

@@ -28,8 +28,7 @@ SMALL = ["model.hidden_size=128", "model.context_size=128", "data.crop_samples=1
 
 
 def _run(*overrides: str) -> tuple[dict, float]:
-    from hf_replearn.config import load_recipe
-    from hf_replearn.tasks import run_recipe
+    from hf_replearn.tasks import load_recipe, run_recipe
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:

@@ -99,8 +99,7 @@ def copy_accuracy_by_distance(model, tokenizer, cfg, n_sequences: int = 300, see
 @benchmark("fewshot_incontext_curve")
 def fewshot_incontext_curve() -> str:
     """Train the in-context GPT (recipes/clm_incontext.yaml) and write accuracy against k (target: chance at 0, far above at 8)."""
-    from hf_replearn.config import load_recipe
-    from hf_replearn.tasks import run_recipe
+    from hf_replearn.tasks import load_recipe, run_recipe
 
     torch.set_num_threads(1)
     os.chdir(ROOT)  # the recipe names its task files relative to the repository root

@@ -1,4 +1,4 @@
-"""Fine-tuning benchmarks of issue 4 on the shipped all-MiniLM-L6-v2, through the recipes themselves.
+"""Fine-tuning benchmarks on the shipped all-MiniLM-L6-v2, through the recipes themselves.
 
     OMP_NUM_THREADS=1 nice -n 10 python scripts/bench/run.py finetune_minilm
     OMP_NUM_THREADS=1 nice -n 10 python scripts/bench/run.py finetune_throughput
@@ -32,8 +32,7 @@ SIZES = {
 
 
 def _run(recipe_file: str, out: str, overrides: list[str]) -> tuple[dict, float]:
-    from hf_replearn.config import load_recipe
-    from hf_replearn.tasks import run_recipe
+    from hf_replearn.tasks import load_recipe, run_recipe
 
     recipe = load_recipe(ROOT / "recipes" / recipe_file,
                          [f"output_dir={out}", "overwrite_output_dir=true", "save_strategy='no'",

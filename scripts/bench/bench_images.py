@@ -1,4 +1,4 @@
-"""Issue-6 benchmarks: every image method in one table, MoCo's Figure 3 in miniature, beta-VAE MIG.
+"""Image benchmarks: every image method in one table, MoCo's Figure 3 in miniature, beta-VAE MIG.
 
     python scripts/bench/run.py images_table moco_figure3 beta_vae_mig
     python scripts/bench/run.py moco_fashion_mnist   # the recipe as shipped, its own budget
@@ -22,8 +22,7 @@ QUICK_EVAL = ["evaluation.baselines=[]", "evaluation.tsne=false", "evaluation.la
 
 
 def _train(recipe_file: str, output_dir: Path, *overrides: str) -> dict:
-    from hf_replearn.config import load_recipe
-    from hf_replearn.tasks import run_recipe
+    from hf_replearn.tasks import load_recipe, run_recipe
 
     recipe = load_recipe(ROOT / "recipes" / recipe_file, [f"output_dir={output_dir}", f"max_steps={STEPS}", *QUICK_EVAL, *OVERRIDES, *overrides])
     return run_recipe(recipe)

@@ -38,7 +38,7 @@ def simclr_throughput() -> str:
     from hf_replearn.data.augment import build_augmentation
     from hf_replearn.models.simclr import SimCLRConfig, SimCLRModel
 
-    from hf_replearn.config import load_recipe
+    from hf_replearn.tasks import load_recipe
 
     from hf_replearn.training.args import bf16_native
 

@@ -98,7 +98,7 @@ def mlm_throughput() -> str:
 
     from transformers import AutoModelForMaskedLM
 
-    from hf_replearn.config import build_recipe
+    from hf_replearn.tasks import build_recipe
     from hf_replearn.data.text import load_text_dataset
     from hf_replearn.tasks.lm import make_collator, prepare
 
@@ -208,8 +208,7 @@ def mlm_polarity() -> str:
     import numpy as np
     from transformers import AutoConfig, AutoTokenizer
 
-    from hf_replearn.config import build_recipe
-    from hf_replearn.tasks import run_recipe
+    from hf_replearn.tasks import build_recipe, run_recipe
 
     train, test = _polarity()
     pretrain_steps, finetune_steps = PRETRAIN_STEPS, FINETUNE_STEPS

@@ -50,11 +50,10 @@ def word2vec_gensim() -> str:
     """word2vec on the KJV Bible: words/s, top-10 neighbour overlap and WordNet-synonym AUC vs gensim."""
     from gensim.models import Word2Vec
 
-    from hf_replearn.config import build_recipe
+    from hf_replearn.tasks import build_recipe, run_recipe
     from hf_replearn.data.text import load_text_dataset
     from hf_replearn.data.word2vec import split_words
     from hf_replearn.evaluation.word_vectors import load_word2vec_format
-    from hf_replearn.tasks import run_recipe
 
     s = SETTINGS
     with tempfile.TemporaryDirectory() as tmp:

@@ -24,9 +24,8 @@ def run_probe_recipe(recipe_file: str, *overrides: str) -> tuple[dict, float, st
     import tempfile
     import time
 
-    from hf_replearn.config import load_recipe
+    from hf_replearn.tasks import load_recipe, run_recipe
     from hf_replearn.evaluation.probe import features_note, probe_table
-    from hf_replearn.tasks import run_recipe
 
     keep = os.environ.get("BENCH_KEEP_DIR")
     with tempfile.TemporaryDirectory() as tmp:

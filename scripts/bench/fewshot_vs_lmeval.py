@@ -3,9 +3,9 @@
     PYTHONPATH=. python scripts/bench/run.py fewshot_vs_lmeval      # after fewshot_incontext_curve
     PYTHONPATH=. python scripts/bench/fewshot_vs_lmeval.py --model outputs/bench_clm_incontext
 
-lm-eval is a benchmark-only dependency and lives in its own venv (``LMEVAL_PYTHON``, default
-``/work/venvs/lmeval/bin/python``; made with ``python -m venv --system-site-packages`` then ``pip install
-lm-eval``, which reuses the installed torch and transformers). For each task the prompts of one (k, seed)
+lm-eval is a benchmark-only dependency and lives in its own venv, whose python ``LMEVAL_PYTHON`` names
+(made with ``python -m venv --system-site-packages`` then ``pip install lm-eval``, which reuses the
+installed torch and transformers). For each task the prompts of one (k, seed)
 are exported with their demonstrations fixed (``hf_replearn.evaluation.fewshot.export``), both evaluators
 score them with the same batch size on one CPU thread, and the table compares acc, acc_norm, the largest
 per-choice log-likelihood difference and examples/s (test documents per second of evaluation, model load

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fine-tuning benchmarks of issue 4 on the shipped all-MiniLM-L6-v2 (CPU is enough; results in BENCHMARKS.md):
+# Fine-tuning benchmarks on the shipped all-MiniLM-L6-v2 (CPU is enough; results in BENCHMARKS.md):
 #   polarity (Pang & Lee, SST-2 style): full fine-tuning vs LoRA, accuracy / wall time / trainable parameters;
 #   WordNet QA: SQuAD v1.1 and v2.0 EM / F1 (QA_LIMIT training questions, default 4000, for CPU time).
 # Usage: bash scripts/bench/finetune_minilm.sh [OUT_DIR [RUNS [key=value ...]]]

@@ -1,6 +1,6 @@
 """Run lm-evaluation-harness on one local task and model; print a JSON line. Runs in the lm-eval venv only.
 
-    /work/venvs/lmeval/bin/python scripts/bench/lmeval_runner.py --model DIR --include-path DIR --task NAME
+    $LMEVAL_PYTHON scripts/bench/lmeval_runner.py --model DIR --include-path DIR --task NAME
 
 The model is loaded before the clock starts, so ``seconds`` is lm-eval's evaluation alone (request building,
 scoring, metrics), the quantity compared with ``hf-replearn fewshot`` in scripts/bench/fewshot_vs_lmeval.py.

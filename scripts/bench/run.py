@@ -5,8 +5,8 @@
 
 Each benchmark is a function registered with ``@benchmark(name)`` that returns Markdown. Its section of
 BENCHMARKS.md (between ``<!-- bench:NAME -->`` markers) is replaced, headed by the exact command, the
-machine and the date, so every number sits beside the command that made it. Later issues add modules
-to ``MODULES``.
+machine and the date, so every number sits beside the command that made it. A new benchmark module is
+listed in ``MODULES``.
 """
 
 from __future__ import annotations

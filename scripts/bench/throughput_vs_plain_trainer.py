@@ -94,8 +94,7 @@ def plain_qa_trainer(steps, batch, max_length, doc_stride, out):
 
 
 def recipe_pipeline(steps, batch, max_length, out):
-    from hf_replearn.config import load_recipe
-    from hf_replearn.tasks import run_recipe
+    from hf_replearn.tasks import load_recipe, run_recipe
 
     recipe = load_recipe(ROOT / "recipes" / "glue.yaml", [f"output_dir={out}", f"max_steps={steps}",
                          f"per_device_train_batch_size={batch}", f"data.max_length={max_length}",
@@ -104,8 +103,7 @@ def recipe_pipeline(steps, batch, max_length, out):
 
 
 def recipe_qa_pipeline(steps, batch, max_length, doc_stride, out):
-    from hf_replearn.config import load_recipe
-    from hf_replearn.tasks import run_recipe
+    from hf_replearn.tasks import load_recipe, run_recipe
 
     recipe = load_recipe(ROOT / "recipes" / "squad.yaml", [f"output_dir={out}", f"max_steps={steps}",
                          f"per_device_train_batch_size={batch}", f"data.max_length={max_length}",

@@ -12,9 +12,8 @@ from huggingface_hub import ModelCard
 from transformers import AutoModel
 
 from conftest import TOKEN
-from hf_replearn.config import load_recipe
+from hf_replearn.tasks import load_recipe, run_recipe
 from hf_replearn.hub.push import push_recipe
-from hf_replearn.tasks import run_recipe
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 TINY = ["max_steps=2", "dataset_limit=64", "per_device_train_batch_size=32", "save_steps=1",

@@ -3,8 +3,7 @@ from pathlib import Path
 
 import torch
 
-from hf_replearn.config import load_recipe
-from hf_replearn.tasks import run_recipe
+from hf_replearn.tasks import load_recipe, run_recipe
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hf_replearn.config import load_recipe
+from hf_replearn.tasks import load_recipe, run_recipe
 from hf_replearn.data import text
-from hf_replearn.tasks import run_recipe
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 TINY = ["dataset_limit=200", "data.block_size=32", "tokenizer.vocab_size=300", "model.hidden_size=32",

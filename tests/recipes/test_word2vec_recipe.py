@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hf_replearn.config import load_recipe
+from hf_replearn.tasks import load_recipe, run_recipe
 from hf_replearn.evaluation.word_vectors import load_word2vec_format
-from hf_replearn.tasks import run_recipe
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "word2vec.yaml"
 

@@ -93,7 +93,7 @@ def test_bad_start_or_lora_input_is_named(runs, tmp_path, capsys, extra, message
 def test_moco_lora_key_encoder_follows_the_query_encoder():
     """LoRA wraps both MoCo encoders; the key side starts as a copy of the query side, frozen, and the momentum
     update pairs each key LoRA matrix with its query one."""
-    from hf_replearn.config import build_recipe
+    from hf_replearn.tasks import build_recipe
     from hf_replearn.errors import UserError
     from hf_replearn.models.moco import MoCoConfig, MoCoModel
     from hf_replearn.tasks.moco import sync_lora_key_encoder

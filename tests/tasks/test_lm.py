@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hf_replearn.config import build_recipe
+from hf_replearn.tasks import build_recipe
 from hf_replearn.data import text
 from hf_replearn.errors import UserError
 from hf_replearn.tasks.lm import make_collator, prepare

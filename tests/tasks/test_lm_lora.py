@@ -6,10 +6,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from hf_replearn.config import build_recipe
+from hf_replearn.tasks import build_recipe, run_recipe
 from hf_replearn.data import text
 from hf_replearn.errors import UserError
-from hf_replearn.tasks import run_recipe
 from hf_replearn.tasks.lm import prepare
 
 pytestmark = pytest.mark.skipif(not text.FORTUNES_DIR.is_dir(), reason="apt-get install fortunes")

@@ -13,8 +13,7 @@ from pathlib import Path
 from safetensors.torch import load_file
 from transformers import Trainer, TrainerCallback
 
-from hf_replearn.config import load_recipe
-from hf_replearn.tasks import run_recipe
+from hf_replearn.tasks import load_recipe, run_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB = Path(__file__).with_name("kill_recipe_job.py")

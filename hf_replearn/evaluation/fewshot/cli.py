@@ -45,7 +45,7 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default=None, help="default: outputs/fewshot/<task name>")
     p.add_argument("--overwrite-output-dir", action="store_true", help="replace results already in --output-dir")
     p.add_argument("--export-lm-eval", metavar="FILE", default=None, help="write the task as an lm-eval YAML and exit")
-    p.set_defaults(handler=run_fewshot_command)
+    p.set_defaults(func=run_fewshot_command)
     return p
 
 
@@ -53,7 +53,7 @@ def run_fewshot_command(args) -> int:
     from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, load_model
     from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k
     from hf_replearn.evaluation.fewshot.task import export_lm_eval, load_task
-    from hf_replearn.training.outputs import atomic_write_text, prepare_output_dir
+    from hf_replearn.utils.files import atomic_write_text, prepare_output_dir
 
     task = load_task(args.task, limit=args.limit)
     if args.export_lm_eval:
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     add_fewshot_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        return args.func(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

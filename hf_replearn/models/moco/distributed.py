@@ -5,8 +5,8 @@ query and key are compared, the model can read the positive off the batch statis
 paper encodes keys on a batch shuffled across GPUs (each GPU normalises over a different subset than
 for the queries), then restores the order. Here the batch is split into ``groups`` BatchNorm groups:
 with one process, groups are chunks of the local batch; with several, each process is a group and the
-shuffle runs over the gathered global batch (as in the paper's code). SyncBN is the other fix the
-issue allows; it is not used here since it pools statistics over the whole global batch.
+shuffle runs over the gathered global batch (as in the paper's code). SyncBN is the other known
+fix; it is not used here since it pools statistics over the whole global batch.
 """
 
 from __future__ import annotations

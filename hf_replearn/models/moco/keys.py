@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hf_replearn.models.moco.distributed import gather_across_processes
-from hf_replearn.training.distributed import gather_with_grad, world
+from hf_replearn.utils.distributed import gather_with_grad, world
 
 
 class KeyQueue(nn.Module):

@@ -4,7 +4,7 @@ A contrastive loss wants every process's embeddings as negatives. ``accelerate``
 no gradient, so a process's embeddings would receive gradient only from its own anchors. Here the
 gather is ``torch.distributed.nn.functional.all_gather``, whose backward sums, for each process's slice,
 the gradients computed by every process. With DDP's gradient averaging, P processes x batch B then
-train exactly like one process x batch P*B (tests/training/test_distributed.py checks it with gloo).
+train exactly like one process x batch P*B (tests/utils/test_distributed.py checks it with gloo).
 
 Also the little that ``run_recipe`` needs under ``accelerate launch``: join the launcher's group early,
 tell the main process (the only writer) from the others, and a barrier.
