@@ -115,13 +115,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("recipes", help="list the recipes that ship").set_defaults(func=_list_recipes)
     add_hub_parser(sub)
-    add_fewshot_parser(sub)
+    fewshot = add_fewshot_parser(sub)
+    for compute in (train, probe, fewshot):  # the commands that run torch
+        compute.add_argument("--threads", type=int, default=None, metavar="N",
+                             help="torch intra-op threads (default: OMP_NUM_THREADS if set, else the cores free "
+                                  "now by load average; see the README's 'Threads' section)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # Overrides may stand on both sides of an option (`train R.yaml a=1 --threads 1 b=2`): argparse stops
+    # the positional list at the option, so the rest come back unknown and join the overrides here.
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) == "train" and not any(e.startswith("-") for e in extra):
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
+        if hasattr(args, "threads"):
+            from hf_replearn.utils.threads import apply_thread_policy
+
+            apply_thread_policy(args.threads)  # before anything imports torch
         return args.func(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,1 +1,1 @@
-"""The bottom layer: process-group helpers and atomic file writes that every other layer may use."""
+"""The bottom layer: process-group helpers, atomic file writes and the thread policy that every other layer may use."""

@@ -7,7 +7,16 @@
 - :mod:`.evaluate`: one (k, seed) or a grid of k x seeds; :mod:`.cli`: ``hf-replearn fewshot``.
 """
 
-from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, evaluate_task, load_model
-from hf_replearn.evaluation.fewshot.task import FewShotTask, export_lm_eval, load_task
+import importlib
 
-__all__ = ["FewShotTask", "evaluate_grid", "evaluate_task", "export_lm_eval", "load_model", "load_task"]
+# Imported on first use, so that building the CLI's parser (which imports .cli) does not import torch:
+# the CLI sets its thread policy before torch starts its OpenMP runtime.
+_EXPORTS = {"evaluate_grid": "evaluate", "evaluate_task": "evaluate", "load_model": "evaluate",
+            "FewShotTask": "task", "export_lm_eval": "task", "load_task": "task"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
