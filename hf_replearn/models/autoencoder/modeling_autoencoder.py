@@ -69,12 +69,10 @@ def build_encoder_decoder(config, code_dim: int):
     return nn.Sequential(trunk, nn.Linear(trunk.output_dim, code_dim)), ConvDecoder(config, config.latent_dim)
 
 
-class AutoencoderPreTrainedModel(ImagePreTrainedModel):
+class AutoencoderModel(ImagePreTrainedModel):
     config_class = AutoencoderConfig
     base_model_prefix = "autoencoder"
 
-
-class AutoencoderModel(AutoencoderPreTrainedModel):
     def __init__(self, config: AutoencoderConfig):
         super().__init__(config)
         if config.architecture == "linear" and config.reconstruction != "gaussian":

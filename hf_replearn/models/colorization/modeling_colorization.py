@@ -26,12 +26,10 @@ class ColorizationOutput(ModelOutput):
     colorized: torch.FloatTensor | None = None
 
 
-class ColorizationPreTrainedModel(ImagePreTrainedModel):
+class ColorizationModel(ImagePreTrainedModel):
     config_class = ColorizationConfig
     base_model_prefix = "colorization"
 
-
-class ColorizationModel(ColorizationPreTrainedModel):
     def __init__(self, config: ColorizationConfig):
         super().__init__(config)
         grey = copy.copy(config)

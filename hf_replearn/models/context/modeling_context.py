@@ -66,12 +66,10 @@ def _clamp(origin, high):
     return tuple(o.clamp(0, high) for o in origin)
 
 
-class ContextPreTrainedModel(ImagePreTrainedModel):
+class ContextModel(ImagePreTrainedModel):
     config_class = ContextConfig
     base_model_prefix = "context"
 
-
-class ContextModel(ContextPreTrainedModel):
     def __init__(self, config: ContextConfig):
         super().__init__(config)
         self.encoder = build_image_encoder(config)

@@ -57,12 +57,10 @@ def make_masks(batch: int, size: int, kind: str, fraction: float, device=None, g
     return (rows[:, :, None] & cols[:, None, :]).float()[:, None].to(device)
 
 
-class InpaintingPreTrainedModel(ImagePreTrainedModel):
+class InpaintingModel(ImagePreTrainedModel):
     config_class = InpaintingConfig
     base_model_prefix = "inpainting"
 
-
-class InpaintingModel(InpaintingPreTrainedModel):
     def __init__(self, config: InpaintingConfig):
         super().__init__(config)
         self.encoder = build_image_encoder(config)

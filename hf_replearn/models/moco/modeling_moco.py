@@ -50,12 +50,10 @@ def projection_head(config: MoCoConfig, dim_h: int) -> nn.Module:
     return nn.Sequential(nn.Linear(dim_h, hidden), nn.ReLU(), nn.Linear(hidden, config.projection_dim))
 
 
-class MoCoPreTrainedModel(ImagePreTrainedModel):
+class MoCoModel(ImagePreTrainedModel):
     config_class = MoCoConfig
     base_model_prefix = "moco"
 
-
-class MoCoModel(MoCoPreTrainedModel):
     def __init__(self, config: MoCoConfig):
         super().__init__(config)
         self.encoder = build_image_encoder(config)

@@ -37,12 +37,10 @@ def rotate_batch(x: torch.Tensor, num_rotations: int = 4) -> tuple[torch.Tensor,
     return rotated, labels
 
 
-class RotationPreTrainedModel(ImagePreTrainedModel):
+class RotationModel(ImagePreTrainedModel):
     config_class = RotationConfig
     base_model_prefix = "rotation"
 
-
-class RotationModel(RotationPreTrainedModel):
     def __init__(self, config: RotationConfig):
         super().__init__(config)
         self.encoder = build_image_encoder(config)

@@ -29,12 +29,10 @@ class SimCLROutput(ModelOutput):
     projections_2: torch.FloatTensor | None = None
 
 
-class SimCLRPreTrainedModel(ImagePreTrainedModel):
+class SimCLRModel(ImagePreTrainedModel):
     config_class = SimCLRConfig
     base_model_prefix = "simclr"
 
-
-class SimCLRModel(SimCLRPreTrainedModel):
     def __init__(self, config: SimCLRConfig):
         super().__init__(config)
         self.encoder = build_image_encoder(config)
