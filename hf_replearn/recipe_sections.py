@@ -27,6 +27,8 @@ import typing
 _ENTRY = re.compile(r"(\w+) \((.*?)\):\s*(.*)")  # name (`type`, defaults to x): doc
 
 
+# Hand-written: transformers exposes no parser for its own `Args:` style, and a package for it (docstring_parser)
+# would be a dependency for one loop over lines.
 def documented_args(cls) -> dict[str, str]:
     """``{argument: doc}`` from the ``Args:`` section(s) of ``cls``'s own docstring.
 
