@@ -129,7 +129,11 @@ def from_dict(cls, raw: dict, where: str, prefix: str = ""):
         raise UserError(f"{where}: `{prefix.rstrip('.') or 'recipe'}` must be a mapping, got {raw!r}")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init and not f.metadata.get("internal")}
     hints = typing.get_type_hints(cls)
+    renamed = getattr(cls, "renamed_keys", {})  # sections derived from a config (recipe_sections.py)
     for key in raw:
+        if key in renamed and key not in fields:
+            raise UserError(f"{where}: `{prefix}{key}` was renamed `{prefix}{renamed[key]}` (the name its model config "
+                            f"and config.json use); write `{prefix}{renamed[key]}` instead")  # fmt: skip
         if key not in fields:
             raise UserError(_unknown_key(where, prefix + str(key), key, fields))
     kwargs = {}

@@ -44,8 +44,8 @@ def test_wrong_type_names_key_and_expected_type():
         build_recipe(BASE, ["max_steps=ten"])
     with pytest.raises(UserError, match=r"`augment.crop_scale` must be a list"):
         build_recipe(BASE, ["augment.crop_scale=0.5"])
-    with pytest.raises(UserError, match=r"`model.temperature` must be float"):
-        build_recipe(BASE, ["model.temperature=true"])
+    with pytest.raises(UserError, match=r"`model.contrastive_temperature` must be float"):
+        build_recipe(BASE, ["model.contrastive_temperature=true"])
 
 
 def test_unknown_task_and_missing_file(tmp_path):

@@ -5,7 +5,8 @@ packages on the same line do not import each other.
 
     errors                       the one exception type for bad user input
     hf_replearn (root), utils    process-group helpers, atomic file writes, output directories
-    config                       recipe dataclasses, YAML reading, overrides (no task knowledge)
+    config, recipe_sections      recipe dataclasses, YAML reading, overrides (no task knowledge); recipe
+                                 sections derived from config classes
     data, losses                 datasets and collators; loss functions
     models                       configuration/modeling pairs (use losses)
     evaluation                   probes, metrics, comparisons (use models, data, config)
@@ -29,7 +30,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "hf_replearn"
 LAYERS: list[tuple[str, ...]] = [
     ("errors",),
     ("__init__", "utils"),
-    ("config",),
+    ("config", "recipe_sections"),
     ("data", "losses"),
     ("models",),
     ("evaluation",),

@@ -27,7 +27,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "moco": ("moco", "MoCoRecipe"),
     "rotation": ("rotation", "RotationRecipe"),
     "autoencoder": ("autoencoder", "AutoencoderRecipe"),
-    "beta_vae": ("autoencoder", "AutoencoderRecipe"),
+    "beta_vae": ("autoencoder", "BetaVAERecipe"),
     "context": ("pretext", "ContextRecipe"),
     "inpainting": ("pretext", "InpaintingRecipe"),
     "colorization": ("pretext", "ColorizationRecipe"),

@@ -10,7 +10,7 @@ information gap against the five known factors (``disentanglement/mig``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import partial
 
 import numpy as np
 import torch
@@ -18,10 +18,14 @@ from transformers import set_seed
 
 from hf_replearn.data.images import load_image_dataset
 from hf_replearn.evaluation.probe import extract_features
+from hf_replearn.models.autoencoder.configuration_autoencoder import AutoencoderConfig
+from hf_replearn.models.beta_vae.configuration_beta_vae import BetaVAEConfig
+from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
-    ImageEncoderArgs,
+    ENCODER_FIELDS_NOT_SET,
+    ImageModelArgs,
     ImageRecipe,
-    build_or_explain,
+    build_image_model,
     init_and_adapt,
     probe_and_card,
     single_view_trainer,
@@ -29,15 +33,14 @@ from hf_replearn.tasks.common import (
 )
 
 
-@dataclass
-class AutoencoderModelArgs(ImageEncoderArgs):
-    """The AutoencoderConfig / BetaVAEConfig fields a recipe sets."""
+@config_section(AutoencoderConfig, exclude=ENCODER_FIELDS_NOT_SET)
+class AutoencoderModelArgs(ImageModelArgs):
+    """The ``AutoencoderConfig`` fields (``models/autoencoder/configuration_autoencoder.py``)."""
 
-    latent_dim: int = 32
-    architecture: Literal["conv", "linear"] = "conv"
-    reconstruction: Literal["bernoulli", "gaussian"] = "bernoulli"
-    beta: float = 4.0
-    """Weight of the KL term (beta_vae task only; 1 is the plain VAE)."""
+
+@config_section(BetaVAEConfig, exclude=ENCODER_FIELDS_NOT_SET)
+class BetaVAEModelArgs(ImageModelArgs):
+    """The ``BetaVAEConfig`` fields (``models/beta_vae/configuration_beta_vae.py``): the autoencoder's and ``beta``."""
 
 
 @dataclass
@@ -49,17 +52,9 @@ class AutoencoderRecipe(ImageRecipe):
     """Images per row of the interpolation and traversal pictures."""
 
 
-def build_model(recipe: AutoencoderRecipe, num_channels: int, image_size: int):
-    import hf_replearn.models  # noqa: F401
-    from hf_replearn.models.autoencoder import AutoencoderConfig, AutoencoderModel
-    from hf_replearn.models.beta_vae import BetaVAEConfig, BetaVAEModel
-
-    m = recipe.model
-    common = dict(num_channels=num_channels, image_size=image_size, latent_dim=m.latent_dim,
-                  architecture=m.architecture, reconstruction=m.reconstruction, **m.encoder_kwargs())  # fmt: skip
-    if recipe.task == "beta_vae":
-        return build_or_explain(recipe, lambda: BetaVAEModel(BetaVAEConfig(beta=m.beta, **common)))
-    return build_or_explain(recipe, lambda: AutoencoderModel(AutoencoderConfig(**common)))
+@dataclass
+class BetaVAERecipe(AutoencoderRecipe):
+    model: BetaVAEModelArgs = field(default_factory=BetaVAEModelArgs)
 
 
 @torch.no_grad()
@@ -98,7 +93,8 @@ def run(recipe: AutoencoderRecipe) -> dict[str, float]:
     set_seed(recipe.seed)
     dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
     num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
-    model = init_and_adapt(recipe, build_model(recipe, num_channels, image_size))
+    build = partial(build_image_model, recipe, num_channels, image_size)
+    model = init_and_adapt(recipe, build())
     trainer = single_view_trainer(recipe, model, dataset["train"])
     model, results = train_and_save(recipe, trainer, model)
     if not is_main_process():  # pictures, MIG, probes and card: the main process only (the weights are the same)
@@ -114,4 +110,4 @@ def run(recipe: AutoencoderRecipe) -> dict[str, float]:
         results["disentanglement/mig"] = mig["mig"]
         results.update({f"disentanglement/mig/{name}": mig[f"mig/{k}"] for k, name in enumerate(FACTOR_NAMES)})
         sections["Disentanglement"] = f"Mutual information gap on the sprites test split: {mig['mig']:.3f}"
-    return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size), results, sections)
+    return probe_and_card(recipe, model, dataset, build, results, sections)

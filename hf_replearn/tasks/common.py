@@ -1,5 +1,5 @@
-"""What every image task shares: its recipe sections (data, evaluation, lora, the encoder's fields) and the
-steps around building its model (start point and LoRA, train, save, probe, model card).
+"""What every image task shares: its recipe sections (data, evaluation, lora, the ``model`` section's
+recipe-only keys) and the steps around building its model (start point and LoRA, train, save, probe, model card).
 
 Every image task (simclr.py is the shortest to read) uses these, so that the tasks differ only in
 what differs (model, trainer, loss inputs).
@@ -13,7 +13,7 @@ the adapter alone under ``adapter/``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from transformers import set_seed
 
@@ -21,6 +21,8 @@ from hf_replearn.config import Recipe
 from hf_replearn.data.images import ImageDataConfig
 from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, features_note, probe_table
 from hf_replearn.errors import UserError
+from hf_replearn.models.image_encoder import BACKBONE_FIELDS, DATA_FIELDS
+from hf_replearn.recipe_sections import config_values
 from hf_replearn.training.lora import LoraSection
 
 
@@ -35,43 +37,25 @@ class ImageRecipe(Recipe):
 
 
 @dataclass
-class ImageEncoderArgs:
-    """The encoder f every image recipe sets under ``model`` (``ImageEncoderConfig``, ``models/encoders.py``)."""
+class ImageModelArgs:
+    """The keys of an image recipe's ``model`` section that are not model config fields.
 
-    widths: list[int] = field(default_factory=lambda: [32, 64, 128])
-    """Channels of each ResNet stage; the representation has widths[-1] dimensions."""
-    blocks_per_stage: int = 1
-    stem_stride: int = 1
-    """1 or 2: 2 halves the resolution at the stem, so every stage costs a quarter."""
+    Each task derives the rest of its section from its config class (``recipe_sections.config_section``),
+    so that each field and its doc live once, in ``models/<family>/configuration_<family>.py``.
+    """
+
     init_from: str | None = None
     """Output folder of an earlier run of this task to start from (its model.safetensors must fit this
     section's sizes); empty: fresh weights. Needed by ``lora``."""
 
-    def encoder_kwargs(self) -> dict:
-        return self._config_values(ImageEncoderArgs)
-
     def config_kwargs(self) -> dict:
         """Every field of this section that is a config field (all but ``init_from``)."""
-        return self._config_values(type(self))
-
-    def _config_values(self, section: type) -> dict:
-        """The values of ``section``'s fields, less those that say where weights come from (``NOT_CONFIG``)."""
-        return {f.name: getattr(self, f.name) for f in fields(section) if f.name not in NOT_CONFIG}
+        return config_values(self)
 
 
-NOT_CONFIG = ("init_from",)  # model-section keys that say where weights come from, not what the model is
-
-
-@dataclass
-class BackboneEncoderArgs(ImageEncoderArgs):
-    """An image encoder that may also be any transformers vision backbone (``model.backbone``)."""
-
-    backbone: str | None = None
-    backbone_pretrained: bool = False
-    trust_remote_code: bool = False
-
-    def encoder_kwargs(self) -> dict:
-        return self._config_values(BackboneEncoderArgs)
+ENCODER_FIELDS_NOT_SET = DATA_FIELDS + BACKBONE_FIELDS
+"""What a family without the transformers-backbone option leaves out of its ``model`` section: the data's
+shape (read off the dataset) and the backbone fields (SimCLR and MoCo keep those)."""
 
 
 def build_or_explain(recipe, build):
@@ -82,6 +66,21 @@ def build_or_explain(recipe, build):
         raise
     except ValueError as err:
         raise UserError(f"{recipe.source}: model: {err}") from None
+
+
+def build_image_model(recipe, num_channels: int, image_size: int, **task_fields):
+    """The model the recipe's ``model`` section describes, for (num_channels, image_size, image_size) images.
+
+    ``task_fields``: config fields the task sets itself (MoCo's ``memory_bank_size``). A ValueError of the
+    config or the model (a bad value) becomes a UserError naming the recipe.
+    """
+    import hf_replearn.models  # noqa: F401  (registers the Auto classes)
+    from transformers import AutoModel
+
+    section = recipe.model
+    return build_or_explain(recipe, lambda: AutoModel.from_config(section.config_class(
+        num_channels=num_channels, image_size=image_size, **section.config_kwargs(), **task_fields
+    )))  # fmt: skip
 
 
 def init_and_adapt(recipe, model):

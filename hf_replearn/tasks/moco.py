@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -17,10 +18,13 @@ from transformers import set_seed
 from hf_replearn.data.augment import AugmentConfig, build_augmentation
 from hf_replearn.data.images import load_image_dataset
 from hf_replearn.errors import UserError
+from hf_replearn.models.image_encoder import DATA_FIELDS
+from hf_replearn.models.moco.configuration_moco import MoCoConfig
+from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
-    BackboneEncoderArgs,
+    ImageModelArgs,
     ImageRecipe,
-    build_or_explain,
+    build_image_model,
     init_and_adapt,
     probe_and_card,
     train_and_save,
@@ -34,20 +38,12 @@ AUGMENT_PRESETS = {
 }
 
 
-@dataclass
-class MoCoModelArgs(BackboneEncoderArgs):
-    """The MoCoConfig fields a recipe sets (see ``models/moco/configuration_moco.py``)."""
-
-    projection_dim: int = 128
-    mlp_head: bool = True
-    """MoCo v2's MLP head (false: v1's linear head)."""
-    queue_size: int = 4096
-    """K negatives: queue length (moco) or keys sampled from the bank (memory_bank); a multiple of the batch."""
-    momentum: float = 0.999
-    temperature: float = 0.2
-    key_mechanism: Literal["moco", "end_to_end", "memory_bank"] = "moco"
-    memory_bank_momentum: float = 0.5
-    shuffle_bn_groups: int = 1
+@config_section(
+    MoCoConfig, exclude=(*DATA_FIELDS, "memory_bank_size"), renamed={"temperature": "contrastive_temperature"}
+)
+class MoCoModelArgs(ImageModelArgs):
+    """MoCo's ``model`` section: the ``MoCoConfig`` fields (``models/moco/configuration_moco.py``) but the memory
+    bank's size, which is the number of training examples."""
 
 
 @dataclass
@@ -56,20 +52,6 @@ class MoCoRecipe(ImageRecipe):
     augment_preset: Literal["v1", "v2", "custom"] = "v2"
     """Augmentation: MoCo v1's, v2's (overrides the matching ``augment`` keys), or ``custom``."""
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-
-
-def build_model(recipe: MoCoRecipe, num_channels: int, image_size: int, num_examples: int = 0):
-    import hf_replearn.models  # noqa: F401
-    from hf_replearn.models.moco import MoCoConfig, MoCoModel
-
-    m = recipe.model
-    config = build_or_explain(recipe, lambda: MoCoConfig(
-        num_channels=num_channels, image_size=image_size, projection_dim=m.projection_dim, mlp_head=m.mlp_head,
-        queue_size=m.queue_size, momentum=m.momentum, contrastive_temperature=m.temperature,
-        key_mechanism=m.key_mechanism, memory_bank_size=num_examples, memory_bank_momentum=m.memory_bank_momentum,
-        shuffle_bn_groups=m.shuffle_bn_groups, **m.encoder_kwargs(),
-    ))  # fmt: skip
-    return MoCoModel(config)
 
 
 def check_queue(recipe: MoCoRecipe, args) -> None:
@@ -114,7 +96,8 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
     dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
     num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
     n_train = len(dataset["train"])
-    model = init_and_adapt(recipe, build_model(recipe, num_channels, image_size, n_train))
+    build = partial(build_image_model, recipe, num_channels, image_size, memory_bank_size=n_train)  # an entry each
+    model = init_and_adapt(recipe, build())
     if recipe.lora.enabled and recipe.model.key_mechanism == "moco":
         sync_lora_key_encoder(recipe, model)
 
@@ -136,4 +119,4 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
         args.per_device_train_batch_size * args.world_size - 1
         if recipe.model.key_mechanism == "end_to_end" else recipe.model.queue_size
     )  # fmt: skip
-    return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size, n_train), results)
+    return probe_and_card(recipe, model, dataset, build, results)

@@ -8,7 +8,7 @@ draw their outputs on test images (``inpainting.png``, ``colorization.png``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import partial
 
 import numpy as np
 import torch
@@ -16,10 +16,15 @@ from transformers import set_seed
 
 from hf_replearn.data.images import load_image_dataset
 from hf_replearn.errors import UserError
+from hf_replearn.models.colorization.configuration_colorization import ColorizationConfig
+from hf_replearn.models.context.configuration_context import ContextConfig
+from hf_replearn.models.inpainting.configuration_inpainting import InpaintingConfig
+from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
-    ImageEncoderArgs,
+    ENCODER_FIELDS_NOT_SET,
+    ImageModelArgs,
     ImageRecipe,
-    build_or_explain,
+    build_image_model,
     init_and_adapt,
     probe_and_card,
     single_view_trainer,
@@ -27,30 +32,19 @@ from hf_replearn.tasks.common import (
 )
 
 
-@dataclass
-class ContextModelArgs(ImageEncoderArgs):
-    """ContextConfig fields (``models/context/configuration_context.py``)."""
-
-    patch_size: int = 8
-    gap: int = 2
-    jitter: int = 1
-    classifier_hidden_dim: int = 256
+@config_section(ContextConfig, exclude=ENCODER_FIELDS_NOT_SET)
+class ContextModelArgs(ImageModelArgs):
+    """The ``ContextConfig`` fields (``models/context/configuration_context.py``)."""
 
 
-@dataclass
-class InpaintingModelArgs(ImageEncoderArgs):
-    """InpaintingConfig fields (``models/inpainting/configuration_inpainting.py``)."""
-
-    mask: Literal["central", "random_block", "random_region"] = "central"
-    mask_fraction: float = 0.25
-    adversarial_weight: float = 0.0
+@config_section(InpaintingConfig, exclude=ENCODER_FIELDS_NOT_SET)
+class InpaintingModelArgs(ImageModelArgs):
+    """The ``InpaintingConfig`` fields (``models/inpainting/configuration_inpainting.py``)."""
 
 
-@dataclass
-class ColorizationModelArgs(ImageEncoderArgs):
-    """ColorizationConfig fields (``models/colorization/configuration_colorization.py``)."""
-
-    ab_scale: float = 110.0
+@config_section(ColorizationConfig, exclude=ENCODER_FIELDS_NOT_SET)
+class ColorizationModelArgs(ImageModelArgs):
+    """The ``ColorizationConfig`` fields (``models/colorization/configuration_colorization.py``)."""
 
 
 @dataclass
@@ -66,17 +60,6 @@ class InpaintingRecipe(ImageRecipe):
 @dataclass
 class ColorizationRecipe(ImageRecipe):
     model: ColorizationModelArgs = field(default_factory=ColorizationModelArgs)
-
-
-def build_model(recipe, num_channels: int, image_size: int):
-    import hf_replearn.models  # noqa: F401
-    from transformers import AutoConfig, AutoModel
-
-    fields = recipe.model.config_kwargs()
-    config = build_or_explain(
-        recipe, lambda: AutoConfig.for_model(recipe.task, num_channels=num_channels, image_size=image_size, **fields)
-    )
-    return AutoModel.from_config(config)
 
 
 @torch.no_grad()
@@ -113,10 +96,11 @@ def run(recipe) -> dict[str, float]:
             f"{num_channels}-channel (grayscale) images; use data.name=emoji (colour emoji, "
             "`apt-get install fonts-noto-color-emoji unicode-data`) or another RGB dataset"
         )
-    model = init_and_adapt(recipe, build_model(recipe, num_channels, image_size))
+    build = partial(build_image_model, recipe, num_channels, image_size)
+    model = init_and_adapt(recipe, build())
     trainer = single_view_trainer(recipe, model, dataset["train"])
     model, results = train_and_save(recipe, trainer, model)
     if not is_main_process():  # pictures, probes and card: the main process only (the weights are the same)
         return results
     sections = draw_outputs(model, recipe, np.asarray(dataset["test"]["pixel_values"]))
-    return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size), results, sections)
+    return probe_and_card(recipe, model, dataset, build, results, sections)

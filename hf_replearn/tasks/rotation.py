@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from transformers import set_seed
 
 from hf_replearn.data.images import load_image_dataset
+from hf_replearn.models.rotation.configuration_rotation import RotationConfig
+from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
-    ImageEncoderArgs,
+    ENCODER_FIELDS_NOT_SET,
+    ImageModelArgs,
     ImageRecipe,
-    build_or_explain,
+    build_image_model,
     init_and_adapt,
     probe_and_card,
     single_view_trainer,
@@ -18,13 +22,9 @@ from hf_replearn.tasks.common import (
 )
 
 
-@dataclass
-class RotationModelArgs(ImageEncoderArgs):
-    """The RotationConfig fields a recipe sets (see ``models/rotation/configuration_rotation.py``)."""
-
-    num_rotations: int = 4
-    """4 (0/90/180/270 degrees) or 2 (0/180)."""
-    classifier_dropout: float = 0.0
+@config_section(RotationConfig, exclude=ENCODER_FIELDS_NOT_SET)
+class RotationModelArgs(ImageModelArgs):
+    """Rotation's ``model`` section: the ``RotationConfig`` fields (``models/rotation/configuration_rotation.py``)."""
 
 
 @dataclass
@@ -32,24 +32,13 @@ class RotationRecipe(ImageRecipe):
     model: RotationModelArgs = field(default_factory=RotationModelArgs)
 
 
-def build_model(recipe: RotationRecipe, num_channels: int, image_size: int):
-    import hf_replearn.models  # noqa: F401
-    from hf_replearn.models.rotation import RotationConfig, RotationModel
-
-    m = recipe.model
-    config = build_or_explain(recipe, lambda: RotationConfig(
-        num_channels=num_channels, image_size=image_size, num_rotations=m.num_rotations,
-        classifier_dropout=m.classifier_dropout, **m.encoder_kwargs(),
-    ))  # fmt: skip
-    return RotationModel(config)
-
-
 def run(recipe: RotationRecipe) -> dict[str, float]:
     recipe.evaluation.validate()
     set_seed(recipe.seed)
     dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
     num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
-    model = init_and_adapt(recipe, build_model(recipe, num_channels, image_size))
+    build = partial(build_image_model, recipe, num_channels, image_size)
+    model = init_and_adapt(recipe, build())
     trainer = single_view_trainer(recipe, model, dataset["train"])
     model, results = train_and_save(recipe, trainer, model)
-    return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size), results)
+    return probe_and_card(recipe, model, dataset, build, results)

@@ -8,49 +8,34 @@ Evaluate: frozen h = f(x) against raw pixels, PCA and a random encoder (``evalua
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from transformers import set_seed
 
 from hf_replearn.data.augment import AugmentConfig, build_augmentation
 from hf_replearn.data.images import load_image_dataset
+from hf_replearn.models.image_encoder import DATA_FIELDS
+from hf_replearn.models.simclr.configuration_simclr import SimCLRConfig
+from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
-    BackboneEncoderArgs,
+    ImageModelArgs,
     ImageRecipe,
-    build_or_explain,
+    build_image_model,
     init_and_adapt,
     probe_and_card,
     train_and_save,
 )
 
 
-@dataclass
-class SimCLRModelArgs(BackboneEncoderArgs):
-    """The SimCLRConfig fields a recipe sets (see ``models/simclr/configuration_simclr.py``)."""
-
-    projection_dim: int = 128
-    projection_hidden_dim: int | None = None
-    temperature: float = 0.5
+@config_section(SimCLRConfig, exclude=DATA_FIELDS, renamed={"temperature": "contrastive_temperature"})
+class SimCLRModelArgs(ImageModelArgs):
+    """SimCLR's ``model`` section: the ``SimCLRConfig`` fields (``models/simclr/configuration_simclr.py``)."""
 
 
 @dataclass
 class SimCLRRecipe(ImageRecipe):
     model: SimCLRModelArgs = field(default_factory=SimCLRModelArgs)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-
-
-def build_model(recipe: SimCLRRecipe, num_channels: int, image_size: int):
-    import hf_replearn.models  # noqa: F401  (registers the Auto classes)
-    from hf_replearn.errors import UserError
-    from hf_replearn.models.simclr import SimCLRConfig, SimCLRModel
-
-    m = recipe.model
-    if not m.temperature > 0:
-        raise UserError(f"{recipe.source}: model.temperature must be > 0, got {m.temperature}")
-    config = build_or_explain(recipe, lambda: SimCLRConfig(
-        num_channels=num_channels, image_size=image_size, projection_dim=m.projection_dim,
-        projection_hidden_dim=m.projection_hidden_dim, contrastive_temperature=m.temperature, **m.encoder_kwargs(),
-    ))  # fmt: skip
-    return SimCLRModel(config)
 
 
 def run(recipe: SimCLRRecipe) -> dict[str, float]:
@@ -62,7 +47,8 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
     set_seed(recipe.seed)
     dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
     num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
-    model = init_and_adapt(recipe, build_model(recipe, num_channels, image_size))
+    build = partial(build_image_model, recipe, num_channels, image_size)
+    model = init_and_adapt(recipe, build())
 
     args = make_training_args(
         recipe, per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
@@ -73,4 +59,4 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
         augmentation=build_augmentation(recipe.augment, image_size, num_channels),
     )  # fmt: skip
     model, results = train_and_save(recipe, trainer, model)
-    return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size), results)
+    return probe_and_card(recipe, model, dataset, build, results)

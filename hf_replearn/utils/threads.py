@@ -61,7 +61,8 @@ def apply_thread_policy(requested: int | None = None, announce: bool = True) -> 
     """Choose the thread count and set it for torch and for anything this process starts.
 
     Sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user set a policy; it takes effect only if torch has not been
-    imported yet (the CLI calls this first). Prints the choice once, on stderr, from the main process.
+    imported yet (the CLI calls this first). Prints the choice on stdout (errors keep stderr to themselves),
+    from the main process only.
     """
     choice = choose_threads(requested)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -69,5 +70,5 @@ def apply_thread_policy(requested: int | None = None, announce: bool = True) -> 
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(choice.threads)
     if announce and os.environ.get("RANK", "0") == "0":
-        print(choice.describe(), file=sys.stderr)
+        print(choice.describe(), flush=True)
     return choice

@@ -51,7 +51,7 @@ def simclr_throughput() -> str:
         recipe = load_recipe(ROOT / "recipes" / recipe_file)
         widths = recipe.model.widths
         label = f"{recipe_file} ({size}x{size}, {widths}, stem stride {recipe.model.stem_stride})"
-        model = SimCLRModel(SimCLRConfig(image_size=size, projection_dim=recipe.model.projection_dim, **recipe.model.encoder_kwargs()))
+        model = SimCLRModel(SimCLRConfig(image_size=size, **recipe.model.config_kwargs()))
         aug = build_augmentation(recipe.augment, size, 1)
         opt = torch.optim.AdamW(model.parameters(), 1e-3)
         x = torch.rand(256, 1, size, size)

@@ -73,7 +73,8 @@ def test_fashion_mnist_recipe_smoke(tmp_path):
         ("model.widht=[8]", "did you mean `model.widths`"),
         ("data.name=nowhere-dataset", "could not load image dataset"),
         ("augment.flip_p=2", "augment.flip_p"),
-        ("model.temperature=0", "model.temperature must be > 0"),
+        ("model.contrastive_temperature=0", "model: SimCLRConfig contrastive_temperature must be > 0, got 0"),
+        ("model.temperature=0.3", "`model.temperature` was renamed `model.contrastive_temperature`"),
         ("model.stem_stride=3", "model: stem_stride must be 1 or 2, got 3"),
         # caught before training (no model.safetensors below), not when the probe runs after it
         ("evaluation.feature_stages=[7]", "quickstart.yaml: evaluation.feature_stages [7]: the encoder has 3 stages"),

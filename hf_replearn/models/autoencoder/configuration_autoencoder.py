@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from hf_replearn.models.simclr.configuration_simclr import ImageEncoderConfig
+from typing import Literal, get_args
 
-ARCHITECTURES = ("conv", "linear")
+from hf_replearn.models.image_encoder import ImageEncoderConfig
+
+Architecture = Literal["conv", "linear"]
+Reconstruction = Literal["bernoulli", "gaussian"]
+ARCHITECTURES = get_args(Architecture)
 
 
 class AutoencoderConfig(ImageEncoderConfig):
@@ -21,10 +25,16 @@ class AutoencoderConfig(ImageEncoderConfig):
 
     model_type = "autoencoder"
 
-    def __init__(self, latent_dim: int = 32, architecture: str = "conv", reconstruction: str = "bernoulli", **kwargs):
+    def __init__(
+        self,
+        latent_dim: int = 32,
+        architecture: Architecture = "conv",
+        reconstruction: Reconstruction = "bernoulli",
+        **kwargs,
+    ):
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
-        if reconstruction not in ("bernoulli", "gaussian"):
+        if reconstruction not in get_args(Reconstruction):
             raise ValueError(f"reconstruction must be 'bernoulli' or 'gaussian', got {reconstruction!r}")
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be a positive number of dimensions, got {latent_dim}")

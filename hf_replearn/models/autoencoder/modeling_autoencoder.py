@@ -11,7 +11,7 @@ from transformers.utils import ModelOutput
 from hf_replearn.losses.beta_vae import BetaVAELoss
 from hf_replearn.models.autoencoder.configuration_autoencoder import AutoencoderConfig
 from hf_replearn.models.encoders import build_image_encoder, feature_map_size
-from hf_replearn.models.simclr.modeling_simclr import SimCLRPreTrainedModel
+from hf_replearn.models.image_encoder import ImagePreTrainedModel
 
 
 @dataclass
@@ -69,12 +69,10 @@ def build_encoder_decoder(config, code_dim: int):
     return nn.Sequential(trunk, nn.Linear(trunk.output_dim, code_dim)), ConvDecoder(config, config.latent_dim)
 
 
-class AutoencoderPreTrainedModel(SimCLRPreTrainedModel):
+class AutoencoderModel(ImagePreTrainedModel):
     config_class = AutoencoderConfig
     base_model_prefix = "autoencoder"
 
-
-class AutoencoderModel(AutoencoderPreTrainedModel):
     def __init__(self, config: AutoencoderConfig):
         super().__init__(config)
         if config.architecture == "linear" and config.reconstruction != "gaussian":
@@ -82,9 +80,6 @@ class AutoencoderModel(AutoencoderPreTrainedModel):
         self.encoder, self.decoder = build_encoder_decoder(config, config.latent_dim)
         self.loss_fn = BetaVAELoss(beta=0.0, reconstruction=config.reconstruction)  # beta = 0: no KL term
         self.post_init()
-
-    def get_representation(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return self.encoder(pixel_values)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, L) -> images (B, C, H, W) in [0, 1] (sigmoid of the logits for ``bernoulli``)."""

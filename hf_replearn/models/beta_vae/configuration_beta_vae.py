@@ -8,9 +8,9 @@ from hf_replearn.models.autoencoder.configuration_autoencoder import Autoencoder
 class BetaVAEConfig(AutoencoderConfig):
     """A VAE with a Gaussian posterior N(mu, exp(logvar)) and the KL term weighted by beta.
 
-    Args (besides the autoencoder's, see `AutoencoderConfig`; ``latent_dim`` defaults to 10, the paper's
-    dSprites setting):
+    Args (besides the autoencoder's, see `AutoencoderConfig`):
         beta (`float`, defaults to 4.0): weight of the KL term (1: the plain VAE).
+        latent_dim (`int`, defaults to 10): dimension of z (the paper's dSprites setting).
     """
 
     model_type = "beta_vae"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hf_replearn.models.simclr.configuration_simclr import ImageEncoderConfig
+from hf_replearn.models.image_encoder import ImageEncoderConfig
 
 
 class ColorizationConfig(ImageEncoderConfig):

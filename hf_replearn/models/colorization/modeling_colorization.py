@@ -11,7 +11,7 @@ from transformers.utils import ModelOutput
 from hf_replearn.models.autoencoder.modeling_autoencoder import ConvDecoder
 from hf_replearn.models.colorization.configuration_colorization import ColorizationConfig
 from hf_replearn.models.encoders import build_image_encoder
-from hf_replearn.models.simclr.modeling_simclr import SimCLRPreTrainedModel
+from hf_replearn.models.image_encoder import ImagePreTrainedModel
 
 
 @dataclass
@@ -26,12 +26,10 @@ class ColorizationOutput(ModelOutput):
     colorized: torch.FloatTensor | None = None
 
 
-class ColorizationPreTrainedModel(SimCLRPreTrainedModel):
+class ColorizationModel(ImagePreTrainedModel):
     config_class = ColorizationConfig
     base_model_prefix = "colorization"
 
-
-class ColorizationModel(ColorizationPreTrainedModel):
     def __init__(self, config: ColorizationConfig):
         super().__init__(config)
         grey = copy.copy(config)

@@ -10,7 +10,7 @@ from transformers.utils import ModelOutput
 
 from hf_replearn.models.context.configuration_context import ContextConfig
 from hf_replearn.models.encoders import build_image_encoder
-from hf_replearn.models.simclr.modeling_simclr import SimCLRPreTrainedModel
+from hf_replearn.models.image_encoder import ImagePreTrainedModel
 
 # The 8 neighbours of the centre cell (1, 1) of the 3x3 grid, in reading order: label = index.
 NEIGHBOURS = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (2, 2)]
@@ -66,21 +66,16 @@ def _clamp(origin, high):
     return tuple(o.clamp(0, high) for o in origin)
 
 
-class ContextPreTrainedModel(SimCLRPreTrainedModel):
+class ContextModel(ImagePreTrainedModel):
     config_class = ContextConfig
     base_model_prefix = "context"
 
-
-class ContextModel(ContextPreTrainedModel):
     def __init__(self, config: ContextConfig):
         super().__init__(config)
         self.encoder = build_image_encoder(config)
         d, hidden = self.encoder.output_dim, config.classifier_hidden_dim
         self.classifier = nn.Sequential(nn.Linear(2 * d, hidden), nn.ReLU(), nn.Linear(hidden, 8))
         self.post_init()
-
-    def get_representation(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return self.encoder(pixel_values)
 
     def forward(self, pixel_values: torch.Tensor, **kwargs) -> ContextOutput:
         centre, neighbour, labels = sample_patch_pairs(pixel_values, self.config)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from hf_replearn.models.simclr.configuration_simclr import ImageEncoderConfig
+from typing import Literal, get_args
 
-MASKS = ("central", "random_block", "random_region")
+from hf_replearn.models.image_encoder import ImageEncoderConfig
+
+Mask = Literal["central", "random_block", "random_region"]
+MASKS = get_args(Mask)
 
 
 class InpaintingConfig(ImageEncoderConfig):
@@ -23,7 +26,7 @@ class InpaintingConfig(ImageEncoderConfig):
 
     model_type = "inpainting"
 
-    def __init__(self, mask: str = "central", mask_fraction: float = 0.25, adversarial_weight: float = 0.0, **kwargs):
+    def __init__(self, mask: Mask = "central", mask_fraction: float = 0.25, adversarial_weight: float = 0.0, **kwargs):
         if mask not in MASKS:
             raise ValueError(f"mask must be one of {', '.join(MASKS)}, got {mask!r}")
         if not 0 < mask_fraction < 1:

@@ -19,8 +19,8 @@ from transformers.utils import ModelOutput
 
 from hf_replearn.models.autoencoder.modeling_autoencoder import ConvDecoder
 from hf_replearn.models.encoders import build_image_encoder
+from hf_replearn.models.image_encoder import ImagePreTrainedModel
 from hf_replearn.models.inpainting.configuration_inpainting import InpaintingConfig
-from hf_replearn.models.simclr.modeling_simclr import SimCLRPreTrainedModel
 
 
 @dataclass
@@ -57,12 +57,10 @@ def make_masks(batch: int, size: int, kind: str, fraction: float, device=None, g
     return (rows[:, :, None] & cols[:, None, :]).float()[:, None].to(device)
 
 
-class InpaintingPreTrainedModel(SimCLRPreTrainedModel):
+class InpaintingModel(ImagePreTrainedModel):
     config_class = InpaintingConfig
     base_model_prefix = "inpainting"
 
-
-class InpaintingModel(InpaintingPreTrainedModel):
     def __init__(self, config: InpaintingConfig):
         super().__init__(config)
         self.encoder = build_image_encoder(config)
@@ -76,9 +74,6 @@ class InpaintingModel(InpaintingPreTrainedModel):
                 nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1], 1),
             )  # fmt: skip
         self.post_init()
-
-    def get_representation(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return self.encoder(pixel_values)
 
     def complete(self, pixel_values: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """Fill the masked region of each image; (B, C, H, W) in [0, 1], masks (B, 1, H, W)."""

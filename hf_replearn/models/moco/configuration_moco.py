@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from hf_replearn.models.simclr.configuration_simclr import ImageEncoderConfig
+from typing import Literal, get_args
 
-KEY_MECHANISMS = ("moco", "end_to_end", "memory_bank")
+from hf_replearn.models.image_encoder import ImageEncoderConfig
+
+KeyMechanism = Literal["moco", "end_to_end", "memory_bank"]
+KEY_MECHANISMS = get_args(KeyMechanism)
 
 
 class MoCoConfig(ImageEncoderConfig):
@@ -21,8 +24,9 @@ class MoCoConfig(ImageEncoderConfig):
         mlp_head (`bool`, defaults to `True`): MoCo v2's 2-layer MLP head (hidden = width of h); `False`
             is v1's single linear layer.
         projection_hidden_dim (`int`, *optional*): hidden width of the MLP head; defaults to the width of h.
-        queue_size (`int`, defaults to 4096): K, the number of negative keys (the paper's 65536 on
-            ImageNet). Must be a multiple of the (global) batch size, so that enqueueing never wraps.
+        queue_size (`int`, defaults to 4096): K, the number of negative keys: the queue's length (``moco``,
+            the paper's 65536 on ImageNet) or the keys sampled from the bank (``memory_bank``). Must be a
+            multiple of the (global) batch size, so that enqueueing never wraps.
         momentum (`float`, defaults to 0.999): m of the key encoder update theta_k <- m theta_k + (1-m) theta_q,
             in [0, 1).
         contrastive_temperature (`float`, defaults to 0.2): InfoNCE temperature tau (v1: 0.07, v2: 0.2).
@@ -45,7 +49,7 @@ class MoCoConfig(ImageEncoderConfig):
         queue_size: int = 4096,
         momentum: float = 0.999,
         contrastive_temperature: float = 0.2,
-        key_mechanism: str = "moco",
+        key_mechanism: KeyMechanism = "moco",
         memory_bank_size: int = 0,
         memory_bank_momentum: float = 0.5,
         shuffle_bn_groups: int = 1,

@@ -20,10 +20,10 @@ from transformers.utils import ModelOutput
 
 from hf_replearn.losses.infonce import InfoNCELoss
 from hf_replearn.models.encoders import build_image_encoder
+from hf_replearn.models.image_encoder import ImagePreTrainedModel
 from hf_replearn.models.moco.configuration_moco import MoCoConfig
 from hf_replearn.models.moco.distributed import grouped_forward, shuffled_key_forward
 from hf_replearn.models.moco.keys import BatchKeys, KeyQueue, MemoryBank
-from hf_replearn.models.simclr.modeling_simclr import SimCLRPreTrainedModel
 
 
 @dataclass
@@ -50,12 +50,10 @@ def projection_head(config: MoCoConfig, dim_h: int) -> nn.Module:
     return nn.Sequential(nn.Linear(dim_h, hidden), nn.ReLU(), nn.Linear(hidden, config.projection_dim))
 
 
-class MoCoPreTrainedModel(SimCLRPreTrainedModel):
+class MoCoModel(ImagePreTrainedModel):
     config_class = MoCoConfig
     base_model_prefix = "moco"
 
-
-class MoCoModel(MoCoPreTrainedModel):
     def __init__(self, config: MoCoConfig):
         super().__init__(config)
         self.encoder = build_image_encoder(config)
@@ -73,10 +71,6 @@ class MoCoModel(MoCoPreTrainedModel):
             # theta_k starts as a copy of theta_q and is never touched by the optimizer.
             self.key_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
             self.key_head = copy.deepcopy(self.head).requires_grad_(False)
-
-    def get_representation(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """h = f_q(x), (B, C, H, W) -> (B, D_h)."""
-        return self.encoder(pixel_values)
 
     def _query_pairs(self):
         return [(self.key_encoder, self.encoder), (self.key_head, self.head)]

@@ -9,8 +9,8 @@ from torch import nn
 from transformers.utils import ModelOutput
 
 from hf_replearn.models.encoders import build_image_encoder
+from hf_replearn.models.image_encoder import ImagePreTrainedModel
 from hf_replearn.models.rotation.configuration_rotation import RotationConfig
-from hf_replearn.models.simclr.modeling_simclr import SimCLRPreTrainedModel
 
 
 @dataclass
@@ -37,20 +37,15 @@ def rotate_batch(x: torch.Tensor, num_rotations: int = 4) -> tuple[torch.Tensor,
     return rotated, labels
 
 
-class RotationPreTrainedModel(SimCLRPreTrainedModel):
+class RotationModel(ImagePreTrainedModel):
     config_class = RotationConfig
     base_model_prefix = "rotation"
 
-
-class RotationModel(RotationPreTrainedModel):
     def __init__(self, config: RotationConfig):
         super().__init__(config)
         self.encoder = build_image_encoder(config)
         self.classifier = nn.Sequential(nn.Dropout(config.classifier_dropout), nn.Linear(self.encoder.output_dim, config.num_rotations))
         self.post_init()
-
-    def get_representation(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return self.encoder(pixel_values)
 
     def forward(self, pixel_values: torch.Tensor, **kwargs) -> RotationOutput:
         # All rotations of an image in one batch, as in the paper (it found this better than one per image).

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from hf_replearn.losses.ntxent import NTXentLoss
 from hf_replearn.models.encoders import build_image_encoder
+from hf_replearn.models.image_encoder import ImagePreTrainedModel
 from hf_replearn.models.simclr.configuration_simclr import SimCLRConfig
 
 
@@ -29,24 +29,10 @@ class SimCLROutput(ModelOutput):
     projections_2: torch.FloatTensor | None = None
 
 
-class SimCLRPreTrainedModel(PreTrainedModel):
+class SimCLRModel(ImagePreTrainedModel):
     config_class = SimCLRConfig
     base_model_prefix = "simclr"
-    main_input_name = "pixel_values"
 
-    def _init_weights(self, module):
-        if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(module, nn.Linear):
-            nn.init.kaiming_uniform_(module.weight, a=5**0.5)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm1d)):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-
-
-class SimCLRModel(SimCLRPreTrainedModel):
     def __init__(self, config: SimCLRConfig):
         super().__init__(config)
         self.encoder = build_image_encoder(config)
@@ -58,10 +44,6 @@ class SimCLRModel(SimCLRPreTrainedModel):
         )
         self.loss_fn = NTXentLoss(config.contrastive_temperature)
         self.post_init()
-
-    def get_representation(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """h = f(x), (B, C, H, W) -> (B, D_h). The projection head is discarded for evaluation."""
-        return self.encoder(pixel_values)
 
     def forward(self, pixel_values: torch.Tensor, pixel_values_2: torch.Tensor | None = None, **kwargs) -> SimCLROutput:
         if pixel_values_2 is None:

@@ -1,0 +1,8 @@
+from hf_replearn.models.image_encoder.configuration_image_encoder import (
+    BACKBONE_FIELDS,
+    DATA_FIELDS,
+    ImageEncoderConfig,
+)
+from hf_replearn.models.image_encoder.modeling_image_encoder import ImagePreTrainedModel
+
+__all__ = ["BACKBONE_FIELDS", "DATA_FIELDS", "ImageEncoderConfig", "ImagePreTrainedModel"]
