@@ -101,7 +101,8 @@ def run(recipe: ClipRecipe) -> dict[str, float]:
     train_idx, test_idx = held_out_split(entries, recipe.data.held_out_fraction, recipe.seed)
     images = render_entries(entries, recipe.data.image_size)
     if recipe.dataset_limit is not None:
-        train_idx = train_idx[: recipe.dataset_limit]
+        # a seeded subset, not the first N: emoji-test.txt lists the emoji group by group
+        train_idx = np.sort(np.random.default_rng(recipe.seed).permutation(train_idx)[: recipe.dataset_limit])
     tokenizer = build_tokenizer(recipe, training_texts([entries[i] for i in train_idx]))
     model = build_model(recipe, tokenizer)
 
