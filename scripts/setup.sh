@@ -13,6 +13,7 @@ APT_PACKAGES=(
   python3-pattern wordnet-base                            # polarity (SST-2 style), WordNet topics and QA
   espeak-ng                                               # speech (CPC)
   fonts-noto-color-emoji unicode-data                     # colour images (colorization)
+  unicode-cldr-core                                       # emoji keywords (image-text pairs, clip)
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,7 +1,8 @@
 """Losses, one per module, each with its paper and equation in the docstring."""
 
+from hf_replearn.losses.clip import CLIPLoss
 from hf_replearn.losses.cpc_infonce import CPCInfoNCELoss
 from hf_replearn.losses.infonce import InfoNCELoss
 from hf_replearn.losses.ntxent import NTXentLoss
 
-__all__ = ["CPCInfoNCELoss", "InfoNCELoss", "NTXentLoss"]
+__all__ = ["CLIPLoss", "CPCInfoNCELoss", "InfoNCELoss", "NTXentLoss"]

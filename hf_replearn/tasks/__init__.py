@@ -38,6 +38,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "clm_incontext": ("clm_incontext", "CLMInContextRecipe"),
     "glue": ("glue", "GlueRecipe"),
     "squad": ("squad", "SquadRecipe"),
+    "clip": ("clip", "ClipRecipe"),
 }
 
 

@@ -1,0 +1,172 @@
+"""Emoji image-text pairs for contrastive (CLIP-style) learning, all from Debian packages.
+
+- ``emoji-test.txt`` (``apt-get install unicode-data``): every fully-qualified emoji with its name, group
+  and subgroup, in lines ``CODEPOINTS ; fully-qualified # EMOJI Ex.y NAME`` under ``# group:`` and
+  ``# subgroup:`` headers. The "Component" group (skin-tone swatches, hair styles) is left out.
+- ``annotations/en.xml`` (``apt-get install unicode-cldr-core``): English keywords per emoji,
+  ``<annotation cp="EMOJI">kw1 | kw2</annotation>`` (``type="tts"`` lines hold the short name, skipped).
+  It lists emoji without the variation selector U+FE0F and without skin tones, so lookups strip both.
+
+Images come from the colour emoji renderer of ``data/emoji.py``. Texts: the name, and the caption
+"an emoji of NAME: kw1, kw2, ..."; in training a random subset of the keywords in random order, so the
+text tower sees each emoji under several texts.
+
+The held-out split is by *base emoji* (skin tones removed), seeded: evaluation emoji, and their
+skin-tone variants, are never seen in training. Skin-tone variants are left out by default
+(``skin_tones``): they repeat 363 People & Body emoji five times each in another colour, which makes that
+group 59% of all emoji instead of 19%.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hf_replearn.data.emoji import EMOJI_TEST
+from hf_replearn.errors import UserError
+
+ANNOTATIONS = Path("/usr/share/unicode/cldr/common/annotations/en.xml")
+SKIN_TONES = frozenset(chr(c) for c in range(0x1F3FB, 0x1F400))  # Fitzpatrick modifiers U+1F3FB..U+1F3FF
+VS16 = "\ufe0f"  # emoji presentation selector
+
+
+@dataclass
+class EmojiTextConfig:
+    """The emoji image-text pairs (``data`` section of the clip recipe)."""
+
+    image_size: int = 32
+    """Emoji are rendered at 109 px and resized to image_size x image_size."""
+    held_out_fraction: float = 0.15
+    """Fraction of base emoji (with their skin-tone variants) held out for evaluation, seeded by ``seed``."""
+    skin_tones: bool = False
+    """Keep the skin-tone variants (1,785 more emoji, each its base in another colour)."""
+    max_keywords: int = 8
+    """At most this many keywords in a training caption (a random subset each time it is drawn)."""
+
+    def validate(self) -> None:
+        if not 0 < self.held_out_fraction < 1:
+            raise UserError(f"data.held_out_fraction must lie in (0, 1), got {self.held_out_fraction}")
+        if self.image_size < 8:
+            raise UserError(f"data.image_size must be at least 8 pixels, got {self.image_size}")
+        if self.max_keywords < 0:
+            raise UserError(f"data.max_keywords must be >= 0, got {self.max_keywords}")
+
+
+@dataclass(frozen=True)
+class EmojiText:
+    emoji: str
+    name: str
+    group: str
+    subgroup: str
+    keywords: tuple[str, ...]
+
+    @property
+    def base(self) -> str:
+        """The emoji without skin tones or the presentation selector: variants of one emoji share it."""
+        return "".join(c for c in self.emoji if c not in SKIN_TONES and c != VS16)
+
+    def caption(self, keywords=None) -> str:
+        """ "an emoji of NAME: kw1, kw2" (all keywords unless given), or "an emoji of NAME" without any."""
+        keywords = self.keywords if keywords is None else keywords
+        return f"an emoji of {self.name}: {', '.join(keywords)}" if keywords else f"an emoji of {self.name}"
+
+
+def _require(path: Path, package: str) -> None:
+    if not Path(path).is_file():
+        raise UserError(f"the emoji text data needs {path}; install it with `apt-get install {package}`")
+
+
+def parse_emoji_test(path: str | Path = EMOJI_TEST) -> list[tuple[str, str, str, str]]:
+    """(emoji, name, group, subgroup) of every fully-qualified emoji outside the Component group."""
+    _require(Path(path), "unicode-data")
+    out, group, subgroup = [], None, None
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.startswith("# group:"):
+            group = line.split(":", 1)[1].strip()
+        elif line.startswith("# subgroup:"):
+            subgroup = line.split(":", 1)[1].strip()
+        elif "; fully-qualified" in line and group != "Component":
+            codepoints, comment = line.split(";", 1)[0], line.split("#", 1)[1]
+            emoji = "".join(chr(int(c, 16)) for c in codepoints.split())
+            _, _version, name = comment.strip().split(" ", 2)  # "😀 E1.0 grinning face"
+            out.append((emoji, name.strip(), group, subgroup))
+    if not out:
+        raise UserError(f"{path} lists no fully-qualified emoji; reinstall it with `apt-get install --reinstall unicode-data`")
+    return out
+
+
+def parse_annotations(path: str | Path = ANNOTATIONS) -> dict[str, tuple[str, ...]]:
+    """Emoji (without U+FE0F) -> its English keywords, in file order."""
+    _require(Path(path), "unicode-cldr-core")
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as err:
+        raise UserError(f"{path} is not valid XML ({err}); reinstall it with `apt-get install --reinstall unicode-cldr-core`") from None
+    return {
+        node.get("cp").replace(VS16, ""): tuple(k.strip() for k in (node.text or "").split("|") if k.strip())
+        for node in root.iter("annotation") if node.get("type") != "tts"
+    }  # fmt: skip
+
+
+def load_emoji_text(skin_tones: bool = False, emoji_test=EMOJI_TEST, annotations=ANNOTATIONS) -> list[EmojiText]:
+    """Every emoji with its name, group, subgroup and keywords (a skin-tone variant takes its base's keywords)."""
+    keywords = parse_annotations(annotations)
+    out = []
+    for emoji, name, group, subgroup in parse_emoji_test(emoji_test):
+        entry = EmojiText(emoji, name, group, subgroup, ())
+        if entry.base != emoji.replace(VS16, "") and not skin_tones:
+            continue
+        found = keywords.get(emoji.replace(VS16, "")) or keywords.get(entry.base, ())
+        out.append(EmojiText(emoji, name, group, subgroup, found))
+    return out
+
+
+def held_out_split(entries: list[EmojiText], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, held-out) indices into ``entries``: a seeded ``fraction`` of the base emoji and all their variants."""
+    bases = sorted({e.base for e in entries})
+    rng = np.random.default_rng(seed)
+    held = set(np.asarray(bases)[rng.permutation(len(bases))[: max(1, round(fraction * len(bases)))]])
+    is_held = np.array([e.base in held for e in entries])
+    return np.flatnonzero(~is_held), np.flatnonzero(is_held)
+
+
+def render_entries(entries: list[EmojiText], size: int) -> np.ndarray:
+    """uint8 (N, 3, size, size) images of ``entries``, drawn by the colour emoji renderer."""
+    from hf_replearn.data.emoji import emoji_list, render_emoji
+
+    images, _, _ = render_emoji(size)
+    index = {emoji: i for i, (emoji, _) in enumerate(emoji_list())}
+    return images[[index[e.emoji] for e in entries]]
+
+
+def training_texts(entries: list[EmojiText]) -> list[str]:
+    """Every text a tokenizer should know: names, full captions and each keyword."""
+    return [t for e in entries for t in (e.name, e.caption(), *e.keywords)]
+
+
+class EmojiTextCollator:
+    """Rows ``{"pixel_values": uint8 (3, H, W), "index": i}`` -> a batch of images in [0, 1] and one
+    tokenized text per image: the name, or a caption with a random subset (at most ``max_keywords``) of
+    its keywords in random order. ``rng`` is a seeded numpy Generator."""
+
+    def __init__(self, entries: list[EmojiText], tokenizer, max_length: int, max_keywords: int, rng):
+        self.entries, self.tokenizer, self.max_length = entries, tokenizer, max_length
+        self.max_keywords, self.rng = max_keywords, rng
+
+    def text(self, entry: EmojiText) -> str:
+        keywords = list(entry.keywords)
+        if self.rng.random() < 0.2 or not keywords:
+            return entry.name if self.rng.random() < 0.5 else entry.caption(())
+        k = int(self.rng.integers(1, min(self.max_keywords, len(keywords)) + 1))
+        return entry.caption([keywords[i] for i in self.rng.permutation(len(keywords))[:k]])
+
+    def __call__(self, rows: list[dict]) -> dict:
+        import torch
+
+        pixels = torch.from_numpy(np.stack([np.asarray(r["pixel_values"]) for r in rows])).float().div_(255)
+        texts = [self.text(self.entries[int(r["index"])]) for r in rows]
+        tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        return {"pixel_values": pixels, "input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]}

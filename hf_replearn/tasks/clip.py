@@ -1,0 +1,173 @@
+"""Image-text contrastive learning (CLIP, Radford et al. 2021) on emoji: train -> save -> zero-shot and probe.
+
+Setup: emoji images paired with their names and keywords (``data/emoji_text.py``), a seeded held-out
+split by emoji; a WordPiece tokenizer trained on the training emoji's texts; a small transformers
+``CLIPModel`` (ViT image tower, causal text transformer), which saves and loads through ``AutoModel``.
+Train: ``ImageTextTrainer`` with the symmetric InfoNCE of ``losses/clip.py``.
+Evaluate on the held-out emoji (``evaluation/zero_shot.py``), the trained model beside the same
+architecture at random init: zero-shot group and subgroup from prompts, retrieval recall@k both ways,
+a picture of retrieved texts, and the image tower's few-label probe on the groups against raw pixels.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from transformers import set_seed
+
+from hf_replearn.config import Recipe
+from hf_replearn.data.augment import AugmentConfig
+from hf_replearn.data.emoji_text import EmojiTextConfig
+from hf_replearn.errors import UserError
+from hf_replearn.evaluation.zero_shot import ZeroShotConfig
+
+
+@dataclass
+class ClipModelArgs:
+    """Sizes of the two towers (``CLIPTextConfig`` / ``CLIPVisionConfig``) and of the tokenizer."""
+
+    projection_dim: int = 128
+    """Dimension of the shared embedding space."""
+    hidden_size: int = 128
+    """Width of both transformers."""
+    intermediate_size: int = 256
+    text_layers: int = 2
+    vision_layers: int = 4
+    attention_heads: int = 4
+    patch_size: int = 8
+    """ViT patch side; image_size / patch_size patches per side."""
+    max_text_length: int = 48
+    """Tokens per text (longer captions are cut), also the text tower's positions."""
+    vocab_size: int = 2000
+    """Size of the WordPiece vocabulary trained on the training emoji's texts."""
+
+
+def _emoji_augment() -> AugmentConfig:
+    # Colour and orientation carry meaning in emoji (red vs blue heart, left vs right arrow): crops only.
+    return AugmentConfig(crop_scale=[0.7, 1.0], crop_ratio=[0.9, 1.1], flip_p=0.0, jitter_p=0.0, grayscale_p=0.0, blur_p=0.0)
+
+
+@dataclass
+class ClipRecipe(Recipe):
+    data: EmojiTextConfig = field(default_factory=EmojiTextConfig)
+    model: ClipModelArgs = field(default_factory=ClipModelArgs)
+    augment: AugmentConfig = field(default_factory=_emoji_augment)
+    evaluation: ZeroShotConfig = field(default_factory=ZeroShotConfig)
+
+
+def build_model(recipe: ClipRecipe, tokenizer):
+    from transformers import CLIPConfig, CLIPModel
+
+    m = recipe.model
+    if m.hidden_size % m.attention_heads:
+        raise UserError(f"{recipe.source}: model.hidden_size ({m.hidden_size}) must be a multiple of model.attention_heads ({m.attention_heads})")
+    if recipe.data.image_size % m.patch_size:
+        raise UserError(f"{recipe.source}: data.image_size ({recipe.data.image_size}) must be a multiple of model.patch_size ({m.patch_size})")
+    shared = dict(hidden_size=m.hidden_size, intermediate_size=m.intermediate_size, num_attention_heads=m.attention_heads)
+    config = CLIPConfig(
+        text_config=dict(vocab_size=len(tokenizer), max_position_embeddings=m.max_text_length, num_hidden_layers=m.text_layers,
+                         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
+                         eos_token_id=tokenizer.sep_token_id, **shared),  # the text is pooled at [SEP]
+        vision_config=dict(image_size=recipe.data.image_size, patch_size=m.patch_size, num_hidden_layers=m.vision_layers, **shared),
+        projection_dim=m.projection_dim,
+    )  # fmt: skip
+    return CLIPModel(config)
+
+
+def build_tokenizer(recipe: ClipRecipe, texts: list[str]):
+    from hf_replearn.data.tokenizer_training import train_tokenizer
+
+    # Trained on the training emoji's texts only: held-out words reach the model as known word pieces.
+    return train_tokenizer(texts, kind="wordpiece", vocab_size=recipe.model.vocab_size, min_frequency=1,
+                           lowercase=True, model_max_length=recipe.model.max_text_length)  # fmt: skip
+
+
+def run(recipe: ClipRecipe) -> dict[str, float]:
+    from hf_replearn.data.augment import build_augmentation
+    from hf_replearn.data.emoji_text import EmojiTextCollator, held_out_split, load_emoji_text, render_entries, training_texts
+    from hf_replearn.tasks.common import train_and_save
+    from hf_replearn.training.args import make_training_args
+    from hf_replearn.training.image_text import ImageTextTrainer
+
+    recipe.data.validate()
+    recipe.augment.validate()
+    recipe.evaluation.validate()
+    set_seed(recipe.seed)
+    entries = load_emoji_text(recipe.data.skin_tones)
+    train_idx, test_idx = held_out_split(entries, recipe.data.held_out_fraction, recipe.seed)
+    images = render_entries(entries, recipe.data.image_size)
+    if recipe.dataset_limit is not None:
+        # a seeded subset, not the first N: emoji-test.txt lists the emoji group by group
+        train_idx = np.sort(np.random.default_rng(recipe.seed).permutation(train_idx)[: recipe.dataset_limit])
+    tokenizer = build_tokenizer(recipe, training_texts([entries[i] for i in train_idx]))
+    model = build_model(recipe, tokenizer)
+
+    args = make_training_args(
+        recipe, per_device_train_batch_size=128, learning_rate=1e-3, weight_decay=0.1, lr_scheduler_type="cosine",
+        warmup_steps=0.05, num_train_epochs=100, remove_unused_columns=False, dataloader_drop_last=True,
+    )  # fmt: skip
+    collator = EmojiTextCollator(entries, tokenizer, recipe.model.max_text_length, recipe.data.max_keywords,
+                                 np.random.default_rng(recipe.seed))  # fmt: skip
+    trainer = ImageTextTrainer(
+        model=model, args=args, train_dataset=[{"pixel_values": images[i], "index": int(i)} for i in train_idx],
+        data_collator=collator, augmentation=build_augmentation(recipe.augment, recipe.data.image_size, 3),
+    )  # fmt: skip
+    model, results = train_and_save(recipe, trainer, model)
+    return evaluate_and_card(recipe, model, tokenizer, entries, images, train_idx, test_idx, results)
+
+
+def evaluate_and_card(recipe, model, tokenizer, entries, images, train_idx, test_idx, results: dict) -> dict:
+    """Zero-shot, retrieval and probe on the held-out emoji, the picture, the tokenizer and the card."""
+    from datasets import ClassLabel, Dataset, DatasetDict
+
+    from hf_replearn.evaluation.probe import evaluate_representations, probe_table
+    from hf_replearn.evaluation.zero_shot import ImageTower, evaluate_dual_encoders, retrieval_figure, zero_shot_table
+    from hf_replearn.hub.model_card import write_model_card
+    from hf_replearn.utils.distributed import is_main_process
+
+    if not is_main_process():
+        return results
+    start, cfg = time.perf_counter(), recipe.evaluation
+    tokenizer.save_pretrained(recipe.output_dir)
+    set_seed(recipe.seed + 1)  # the baseline: same architecture, fresh weights
+    models = {"model": model, "random_init": build_model(recipe, tokenizer).to(model.device)}
+
+    groups = sorted({e.group for e in entries})
+    subgroups = sorted({e.subgroup for e in entries})
+    held = [entries[i] for i in test_idx]
+    group_labels = np.array([groups.index(e.group) for e in held])
+    subgroups_of = {g: sorted({e.subgroup for e in entries if e.group == g}) for g in groups}
+    tasks = {
+        "group": (group_labels, [[cfg.prompt(g)] for g in groups]),
+        # A group as the ensemble of its name's prompt and its subgroups' prompts (CLIP's prompt ensembling)
+        "group_ensemble": (group_labels, [[cfg.prompt(g)] + [cfg.prompt(s) for s in subgroups_of[g]] for g in groups]),
+        "subgroup": (np.array([subgroups.index(e.subgroup) for e in held]), [[cfg.prompt(s)] for s in subgroups]),
+    }
+    captions = [e.caption() for e in held]
+    zero_shot, similarity = evaluate_dual_encoders(models, tokenizer, images[test_idx], captions, tasks, cfg)
+    results.update(zero_shot)
+    sections = {"Zero-shot and retrieval on held-out emoji": (
+        f"{len(held)} held-out emoji (never seen in training), {len(groups)} groups, {len(subgroups)} subgroups; "
+        f"prompts `{cfg.prompt_template}`. `group_ensemble`: each group's prompt averaged with its subgroups' "
+        f"prompts. Retrieval among the {len(held)} held-out captions.\n\n" + zero_shot_table(results, models))}  # fmt: skip
+    if cfg.figure_examples:
+        picks = np.random.default_rng(recipe.seed).choice(len(held), size=min(cfg.figure_examples, len(held)), replace=False)
+        retrieval_figure(images[test_idx], captions, similarity, sorted(picks), recipe.output_dir / "retrieval.png")
+        sections["Retrieved texts"] = "![held-out emoji and their top-3 retrieved texts](retrieval.png)"
+
+    splits = {}
+    for split, idx in (("train", train_idx), ("test", test_idx)):
+        splits[split] = Dataset.from_dict({"pixel_values": images[idx], "label": [groups.index(entries[i].group) for i in idx]})
+        splits[split] = splits[split].cast_column("label", ClassLabel(names=groups))
+    dataset = DatasetDict(splits).with_format("numpy", columns=["pixel_values"], dtype=np.uint8, output_all_columns=True)
+    probe, _ = evaluate_representations(ImageTower(model), dataset, cfg.probe, random_init_model=ImageTower(models["random_init"]))
+    results.update(probe)
+    sections["Image tower, linear probe on the groups"] = (
+        "The image tower's embedding probed with few group labels of the training emoji, tested on the held-out ones.\n\n"
+        + probe_table(probe))  # fmt: skip
+    results["eval/runtime_s"] = time.perf_counter() - start
+    print("\n" + "\n\n".join(f"{title}\n{text}" for title, text in sections.items()) + "\n")
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name="emoji (unicode-data, unicode-cldr-core)")
+    return results
