@@ -38,6 +38,7 @@ ROWS = [
     ("epochs-negative-clm_incontext", T("clm_incontext", "num_train_epochs=-2"), ["num_train_epochs=-2", ">= 0"]),
     ("max-steps-negative", T("quickstart", "max_steps=-5"), ["max_steps=-5", "-1 (the default)"]),
     ("warmup-longer-than-run", T("quickstart", "max_steps=5", "warmup_steps=10"), ["warmup_steps", "longer than the run", "at most 5"]),
+    ("warmup-longer-than-run-file", ["train", "{tmp}/long_warmup.yaml"], ["long_warmup.yaml, line 5", "warmup_steps=50", "at most 10"]),
     ("warmup-negative-clm", T("clm_gpt2", "warmup_steps=-1"), ["warmup_steps=-1", ">= 0"]),
     ("label-smoothing-above-1", T("quickstart", "label_smoothing_factor=1.5"), ["label_smoothing_factor=1.5", "<= 1"]),
     ("weight-decay-negative", T("quickstart", "weight_decay=-1"), ["weight_decay=-1", ">= 0"]),
@@ -117,6 +118,7 @@ YAML_FILES = {
     "typo.yaml": "task: simclr\nmodel:\n  widht: 3\n",
     "training_typo.yaml": "task: simclr\nseed: 0\n\ntraining:\n  max_step: 3\n",
     "negative_lr.yaml": "task: simclr\ntraining:\n  output_dir: {out}\n  learning_rate: -1\n",
+    "long_warmup.yaml": "task: simclr\ntraining:\n  output_dir: {out}\n  max_steps: 10\n  warmup_steps: 50\n",
     "broken.yaml": "task: simclr\nmodel: [unclosed\n",
     "no_task.yaml": "seed: 1\n",
 }
@@ -156,3 +158,13 @@ def test_bad_input_exits_2_and_touches_nothing(argv, expected, tmp_path, capsys,
         assert text.format(**names) in err, f"{text!r} not in:\n{err}"
     assert tree_hash(tmp_path) == before, "the run touched files on bad input"
     assert len(ROWS) >= 60
+
+
+def test_a_short_trial_run_keeps_the_recipes_warmup(tmp_path, caplog):
+    """``max_steps=2`` on the command line under a recipe's longer warmup is a trial run, not an error."""
+    from hf_replearn.tasks import load_recipe
+    from hf_replearn.tasks.checks import check_training
+
+    recipe = load_recipe(R / "clm_incontext.yaml", ["max_steps=2", f"output_dir={tmp_path / 'out'}"])
+    check_training(recipe)
+    assert "never reaches its peak" in caplog.text and not (tmp_path / "out").exists()

@@ -9,6 +9,7 @@ choices). :func:`check_probe_args` does the same for ``hf-replearn eval probe``.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from hf_replearn.utils.inputs import (
     hub_unreachable,
     model_in_cache,
 )
+
+logger = logging.getLogger(__name__)
 
 # TrainingArguments field -> (minimum, strictly above, maximum). A ``float`` below 1 in the *_steps fields
 # is a fraction of the run in transformers, so those only need to be > 0.
@@ -71,8 +74,6 @@ def check_recipe(recipe) -> None:
 
 def check_training(recipe) -> None:
     """Range-check the recipe's ``training`` values, then build ``TrainingArguments`` from them."""
-    from hf_replearn.training.args import make_training_args
-
     where, values = recipe.source, recipe.training
     for name, (minimum, above, maximum) in TRAINING_RANGES.items():
         value = values.get(name)
@@ -84,9 +85,26 @@ def check_training(recipe) -> None:
             check_number(value, f"training.{name}", key_origin(where, f"training.{name}"), minimum, above, maximum, fix)
     warmup, max_steps = values.get("warmup_steps"), values.get("max_steps")
     if isinstance(warmup, (int, float)) and warmup >= 1 and isinstance(max_steps, int) and 0 < max_steps < warmup:
-        raise UserError(f"{key_origin(where, 'training.warmup_steps')}: training.warmup_steps={warmup} is longer than the "
-                        f"run (max_steps={max_steps}); use at most {max_steps} steps, or a fraction below 1 "
-                        "(warmup_steps=0.1: the first 10% of the run)")
+        shortened = _from_command_line(where, "training.max_steps") and not _from_command_line(where, "training.warmup_steps")
+        if shortened:  # a short trial run of a recipe (max_steps=2): keep its warmup, say what it means
+            logger.warning("training.max_steps=%s is shorter than the recipe's warmup_steps=%s: the learning rate "
+                           "never reaches its peak in this run", max_steps, warmup)
+        else:
+            raise UserError(f"{key_origin(where, 'training.warmup_steps')}: training.warmup_steps={warmup} is longer than "
+                            f"the run (max_steps={max_steps}); use at most {max_steps} steps, or a fraction below 1 "
+                            "(warmup_steps=0.1: the first 10% of the run)")
+    _build_training_args(recipe)
+
+
+def _from_command_line(where, key: str) -> bool:
+    return key_origin(where, key).startswith("command-line")
+
+
+def _build_training_args(recipe) -> None:
+    """Build ``TrainingArguments`` now, so that transformers' own checks fail before any work."""
+    from hf_replearn.training.args import make_training_args
+
+    where, values = recipe.source, recipe.training
     try:
         make_training_args(recipe)
     except UserError as err:

@@ -71,7 +71,7 @@ def test_fashion_mnist_recipe_smoke(tmp_path):
     "override, message",
     [
         ("model.widht=[8]", "did you mean `model.widths`"),
-        ("data.name=nowhere-dataset", "could not load image dataset"),
+        ("data.name=nowhere-dataset", "data.name=nowhere-dataset is not a local folder, and the hub is unreachable"),
         ("augment.flip_p=2", "augment.flip_p"),
         ("model.temperature=0", "model.temperature must be > 0"),
         ("model.stem_stride=3", "model: stem_stride must be 1 or 2, got 3"),
