@@ -105,7 +105,12 @@ ROWS = [
     ("fewshot-used-output-dir", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--output-dir", "{run}"], ["already holds another run", "--overwrite-output-dir"]),
     ("fewshot-seeds-zero", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--seeds", "0"], ["--seeds", ">= 1"]),
     ("fewshot-task-missing", ["fewshot", "--task", "{tmp}/nope.yaml", "--model", "{fake_model}"], ["nope.yaml"]),
+    ("fewshot-task-missing-keys", ["fewshot", "--task", "{tmp}/task_missing.yaml", "--model", "{fake_model}"], ["task_missing.yaml", "missing", "dataset_path"]),
+    ("fewshot-task-key-typo", ["fewshot", "--task", "{tmp}/task_typo.yaml", "--model", "{fake_model}"], ["task_typo.yaml", "`doc_to_txt`", "did you mean `doc_to_text`"]),
+    ("fewshot-shots-negative", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--shots=-1,2"], ["--shots", "integers >= 0"]),
+    ("probe-no-dataset", ["eval", "probe", "--model", "{fake_model}"], ["--dataset", "required"]),
     # -- hub serve / hub push
+    ("serve-port-not-a-number", ["hub", "serve", "--root", "{out}", "--token", "t", "--port", "http"], ["--port", "invalid int value"]),
     ("serve-no-token", ["hub", "serve", "--root", "{out}"], ["write token", "--token"]),
     ("serve-token-file-missing", ["hub", "serve", "--root", "{out}", "--token-file", "{tmp}/tokens"], ["--token-file", "does not exist"]),
     ("serve-max-concurrent-zero", ["hub", "serve", "--root", "{out}", "--token", "t", "--max-concurrent", "0"], ["--max-concurrent 0", "at least 1"]),
@@ -119,6 +124,8 @@ YAML_FILES = {
     "training_typo.yaml": "task: simclr\nseed: 0\n\ntraining:\n  max_step: 3\n",
     "negative_lr.yaml": "task: simclr\ntraining:\n  output_dir: {out}\n  learning_rate: -1\n",
     "long_warmup.yaml": "task: simclr\ntraining:\n  output_dir: {out}\n  max_steps: 10\n  warmup_steps: 50\n",
+    "task_missing.yaml": "task: t\n",
+    "task_typo.yaml": (R / "fewshot" / "incontext_binary.yaml").read_text().replace("doc_to_text", "doc_to_txt"),
     "broken.yaml": "task: simclr\nmodel: [unclosed\n",
     "no_task.yaml": "seed: 1\n",
 }
@@ -145,11 +152,14 @@ def test_bad_input_exits_2_and_touches_nothing(argv, expected, tmp_path, capsys,
     (names["fake_model"] / "config.json").write_text('{"model_type": "gpt2"}')
     names["file"].write_text("a file, not a folder\n")
     for name, text in YAML_FILES.items():
-        (tmp_path / name).write_text(text.format(**names))
+        (tmp_path / name).write_text(text.replace("{out}", str(names["out"])))
     argv = [a.format(**names) for a in argv]
     before = tree_hash(tmp_path)
 
-    code = main(argv)
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse's usage errors: exit status 2 with the option named
+        code = stop.code
 
     err = capsys.readouterr().err
     assert code == 2, err
