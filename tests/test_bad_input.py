@@ -86,6 +86,11 @@ ROWS = [
     ("glue-data-dir-missing", T("glue", "data.data_dir={tmp}/glue"), ["data.data_dir=", "this folder does not exist"]),
     ("squad-hub-source-offline", T("squad", "data.source=rajpurkar/squadd"), ["data.source=rajpurkar/squadd", "hub is unreachable", "wordnet_qa"]),
     ("squad-data-file-missing", T("squad", "data.source=files", "data.data_files={{train: {tmp}/t.json, validation: {tmp}/v.json}}"), ["data.data_files.train=", "this file does not exist"]),
+    # -- train: checks a task makes once its model is built (the output directory it made is removed again)
+    ("lora-without-start", T("quickstart", "lora.r=2"), ["lora adapts a trained model", "model.init_from="]),
+    ("feature-stage-out-of-range", T("quickstart", "evaluation.feature_stages=[7]"), ["evaluation.feature_stages [7]", "3 stages"]),
+    ("stem-stride-bad", T("quickstart", "model.stem_stride=3"), ["stem_stride must be 1 or 2"]),
+    ("flip-probability-bad", T("quickstart", "augment.flip_p=2"), ["augment.flip_p", "[0, 1]"]),
     # -- train: the output directory and the hub section
     ("used-output-dir", ["train", "{R}/quickstart.yaml", "output_dir={run}"], ["already holds another run", "overwrite_output_dir=true", "resume_from_checkpoint=true"]),
     ("output-dir-is-file", ["train", "{R}/quickstart.yaml", "output_dir={file}"], ["is a file", "output_dir=<a new directory>"]),
@@ -178,3 +183,41 @@ def test_a_short_trial_run_keeps_the_recipes_warmup(tmp_path, caplog):
     recipe = load_recipe(R / "clm_incontext.yaml", ["max_steps=2", f"output_dir={tmp_path / 'out'}"])
     check_training(recipe)
     assert "never reaches its peak" in caplog.text and not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def silent_port():
+    """A port that accepts connections and never answers (a hung server)."""
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        yield server.getsockname()[1]
+
+
+@pytest.mark.parametrize("endpoint", ["free", "silent"], ids=["refused", "no-answer"])
+@pytest.mark.parametrize("argv, expected", [
+    (T("quickstart", "data.name=digitz"), "did you mean `digits`"),
+    (T("glue", "model.name_or_path=bert-base-uncasd"), "model.name_or_path=bert-base-uncasd is not a local folder"),
+], ids=["dataset", "model"])
+def test_unreachable_hub_fails_within_5s(argv, expected, endpoint, tmp_path, capsys, monkeypatch, free_port, silent_port):
+    """Without HF_HUB_OFFLINE, a hub that refuses or never answers is found out by one short connect:
+    one error, no retries, under 5 s."""
+    import time
+
+    from hf_replearn.utils import inputs
+
+    main(["train", str(R / "quickstart.yaml"), "max_steps"])  # imports done: the timing below is the check's
+    capsys.readouterr()
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port if endpoint == 'free' else silent_port}")
+    inputs._no_answer.cache_clear()
+    argv = [a.format(R=R, out=tmp_path / "out") for a in argv]
+    start = time.perf_counter()
+    code = main(argv)
+    seconds = time.perf_counter() - start
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err and "hub is unreachable" in err and "Retrying" not in err, err
+    assert seconds < 5, f"{seconds:.1f} s"
+    assert not (tmp_path / "out").exists()

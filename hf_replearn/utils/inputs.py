@@ -2,7 +2,7 @@
 directory is touched. Each failure is a :class:`UserError` that names the key, the value and the fix.
 
 A name that is not a local folder goes to a model hub. When the hub is off (``HF_HUB_OFFLINE=1``) or does
-not answer a TCP connect within :data:`CONNECT_TIMEOUT_S`, such a name fails here at once, listing the local
+not answer an HTTP request within :data:`CONNECT_TIMEOUT_S`, such a name fails here at once, listing the local
 choices, instead of after minutes of the hub client's retries.
 """
 
@@ -11,9 +11,8 @@ from __future__ import annotations
 import difflib
 import functools
 import os
-import socket
+import threading
 from pathlib import Path
-from urllib.parse import urlparse
 
 from hf_replearn.errors import UserError
 
@@ -26,18 +25,32 @@ def hub_unreachable() -> str | None:
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         if os.environ.get(var, "").strip().lower() in _TRUE:
             return f"{var}=1 is set"
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    return _no_answer(url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80))
+    return _no_answer(os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/"))
 
 
 @functools.lru_cache(maxsize=None)
-def _no_answer(host: str, port: int) -> str | None:
-    """A TCP connect, asked once per process and endpoint."""
-    try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
-            return None
-    except OSError as err:
-        return f"{host}:{port} does not answer ({err.strerror or err})"
+def _no_answer(endpoint: str) -> str | None:
+    """One HTTP HEAD of the endpoint, asked once per process and endpoint: any HTTP answer (even 404)
+    means a server is there. It runs in a thread, so that nothing the request's timeout does not bound
+    (the name lookup) holds the command up either."""
+    import urllib.error
+    import urllib.request
+
+    outcome: list = []
+
+    def ask() -> None:
+        try:
+            urllib.request.urlopen(urllib.request.Request(endpoint + "/", method="HEAD"), timeout=CONNECT_TIMEOUT_S)
+            outcome.append(None)
+        except urllib.error.HTTPError:
+            outcome.append(None)
+        except (OSError, ValueError) as err:  # URLError, refused, timed out; ValueError: not a URL
+            outcome.append(f"{endpoint} does not answer ({getattr(err, 'reason', None) or err})")
+
+    thread = threading.Thread(target=ask, daemon=True, name="hub-reachable")
+    thread.start()
+    thread.join(CONNECT_TIMEOUT_S + 0.5)
+    return outcome[0] if outcome else f"{endpoint} does not answer within {CONNECT_TIMEOUT_S:g} s"
 
 
 def looks_like_path(value: str) -> bool:
