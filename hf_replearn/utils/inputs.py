@@ -110,20 +110,15 @@ def model_in_cache(repo_id: str) -> bool:
 
 
 def dataset_in_cache(repo_id: str) -> bool:
+    """``repo_id`` is in datasets' cache or the hub cache, so that an offline load may still find it."""
     try:
         from datasets import config
+        from huggingface_hub import scan_cache_dir
 
-        return (Path(config.HF_DATASETS_CACHE) / repo_id.replace("/", "___")).is_dir() or model_in_cache_dataset(repo_id)
-    except Exception:
-        return False
-
-
-def model_in_cache_dataset(repo_id: str) -> bool:
-    from huggingface_hub import scan_cache_dir
-
-    try:
+        if (Path(config.HF_DATASETS_CACHE) / repo_id.replace("/", "___")).is_dir():
+            return True
         return any(r.repo_id == repo_id and r.repo_type == "dataset" for r in scan_cache_dir().repos)
-    except Exception:  # no cache folder yet
+    except Exception:  # no cache folder yet, or not a repo id: not cached
         return False
 
 
