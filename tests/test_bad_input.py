@@ -63,7 +63,7 @@ ROWS = [
     ("file-training-typo-line", ["train", "{tmp}/training_typo.yaml"], ["training_typo.yaml, line 5", "did you mean `training.max_steps`"]),
     ("file-lr-negative-line", ["train", "{tmp}/negative_lr.yaml"], ["negative_lr.yaml, line 4", "training.learning_rate=-1", "> 0"]),
     ("recipe-missing", ["train", "{tmp}/nope.yaml"], ["nope.yaml does not exist", "recipes/*.yaml"]),
-    ("recipe-bad-yaml", ["train", "{tmp}/broken.yaml"], ["broken.yaml is not valid YAML"]),
+    ("recipe-bad-yaml", ["train", "{tmp}/broken.yaml"], ["broken.yaml is not valid YAML", "line 3"]),
     ("recipe-no-task", ["train", "{tmp}/no_task.yaml"], ["no `task` key", "task: simclr"]),
     # -- train: paths and hub names, one for every recipe family
     ("data-name-typo", T("quickstart", "data.name=digitz"), ["data.name=digitz", "hub is unreachable", "did you mean `digits`"]),
@@ -95,7 +95,7 @@ ROWS = [
     ("used-output-dir", ["train", "{R}/quickstart.yaml", "output_dir={run}"], ["already holds another run", "overwrite_output_dir=true", "resume_from_checkpoint=true"]),
     ("output-dir-is-file", ["train", "{R}/quickstart.yaml", "output_dir={file}"], ["is a file", "output_dir=<a new directory>"]),
     ("push-without-repo-id", T("quickstart", "hub.push_to_hub=true"), ["hub.hub_model_id is not set", "hub.hub_model_id=my-team/my-model"]),
-    ("push-bad-repo-id", T("quickstart", "hub.push_to_hub=true", "hub.hub_model_id=a/b/c"), ["hub.hub_model_id", "a/b/c"]),
+    ("push-bad-repo-id", T("quickstart", "hub.push_to_hub=true", "hub.hub_model_id=a/b/c"), ["hub.hub_model_id", "a/b/c", "expected `namespace/name`"]),
     ("push-hub-offline", T("quickstart", "hub.push_to_hub=true", "hub.hub_model_id=org/model"), ["hub.push_to_hub=true but no hub can be reached", "hf-replearn hub push"]),
     # -- eval probe
     ("probe-model-missing", ["eval", "probe", "--model", "{tmp}/missing", "--dataset", "digits"], ["--model=", "this folder does not exist"]),
@@ -109,7 +109,7 @@ ROWS = [
     ("fewshot-model-not-a-model", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{empty}"], ["--model", "no config.json"]),
     ("fewshot-used-output-dir", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--output-dir", "{run}"], ["already holds another run", "--overwrite-output-dir"]),
     ("fewshot-seeds-zero", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--seeds", "0"], ["--seeds", ">= 1"]),
-    ("fewshot-task-missing", ["fewshot", "--task", "{tmp}/nope.yaml", "--model", "{fake_model}"], ["nope.yaml"]),
+    ("fewshot-task-missing", ["fewshot", "--task", "{tmp}/nope.yaml", "--model", "{fake_model}"], ["nope.yaml does not exist", "recipes/fewshot/*.yaml"]),
     ("fewshot-task-missing-keys", ["fewshot", "--task", "{tmp}/task_missing.yaml", "--model", "{fake_model}"], ["task_missing.yaml", "missing", "dataset_path"]),
     ("fewshot-task-key-typo", ["fewshot", "--task", "{tmp}/task_typo.yaml", "--model", "{fake_model}"], ["task_typo.yaml", "`doc_to_txt`", "did you mean `doc_to_text`"]),
     ("fewshot-shots-negative", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--shots=-1,2"], ["--shots", "integers >= 0"]),
@@ -121,7 +121,7 @@ ROWS = [
     ("serve-max-concurrent-zero", ["hub", "serve", "--root", "{out}", "--token", "t", "--max-concurrent", "0"], ["--max-concurrent 0", "at least 1"]),
     ("serve-root-is-file", ["hub", "serve", "--root", "{file}", "--token", "t"], ["--root", "is a file"]),
     ("push-offline", ["hub", "push", "{run}", "org/model"], ["HF_HUB_OFFLINE", "HF_HUB_OFFLINE=0 hf-replearn hub push"]),
-    ("push-bad-repo-id-cli", ["hub", "push", "{run}", "a/b/c"], ["a/b/c"]),
+    ("push-bad-repo-id-cli", ["hub", "push", "{run}", "a/b/c"], ["a/b/c", "expected `namespace/name`"]),
 ]
 
 YAML_FILES = {
