@@ -43,6 +43,9 @@ def _eval_probe(args) -> int:
     from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, features_note, probe_table
     from hf_replearn.utils.files import prepare_output_dir, write_results
 
+    from hf_replearn.tasks.checks import check_probe_args
+
+    check_probe_args(args)  # model folders, data set, numbers: before any model or data is loaded
     baselines = [] if args.no_baselines else [b for b in args.baselines.split(",") if b]
     if len(args.model) > 1:
         from hf_replearn.evaluation.compare import probe_many
@@ -65,7 +68,8 @@ def _eval_probe(args) -> int:
     channels = dataset["train"][0]["pixel_values"].shape[0]
     if channels != model.config.num_channels:
         raise UserError(f"--dataset {args.dataset} has {channels}-channel images; the model takes {model.config.num_channels}")
-    out = prepare_output_dir(Path(args.output_dir or model_dir / f"probe-{Path(args.dataset).name}"), overwrite=args.overwrite)
+    out = prepare_output_dir(Path(args.output_dir or model_dir / f"probe-{Path(args.dataset).name}"), overwrite=args.overwrite,
+                             syntax=("--output-dir <a new directory>", "--overwrite", None))
     probe = ProbeConfig(seeds=args.seeds, baselines=baselines, feature_stages=args.feature_stages, feature_grid=args.feature_grid)
     random_model = type(model)(model.config) if "random_init" in baselines else None
     results, _ = evaluate_representations(model, dataset, probe, random_init_model=random_model, plot_path=out / "tsne.png")

@@ -95,6 +95,52 @@ def read_yaml_mapping(path: str | Path, kind: str, shipped: str, holds: str = "k
     return raw
 
 
+class Where(str):
+    """The recipe's source (a ``str``, as messages print it) plus where each dotted key came from: a line of
+    the recipe file or an override on the command line (``origins``, filled by ``build_recipe``)."""
+
+    origins: dict[str, str]
+
+    def __new__(cls, source: str, origins: dict[str, str] | None = None):
+        where = super().__new__(cls, source)
+        where.origins = dict(origins or {})
+        return where
+
+
+def key_origin(where, key: str) -> str:
+    """Where ``key`` (dotted, maybe with ``[i]``) was given: its own origin or its nearest section's."""
+    origins = getattr(where, "origins", None)
+    if not origins:
+        return str(where)
+    parts = key.split("[", 1)[0].split(".")
+    for end in range(len(parts), 0, -1):
+        origin = origins.get(".".join(parts[:end]))
+        if origin:
+            return origin
+    return str(where)
+
+
+def yaml_key_lines(text: str, source: str) -> dict[str, str]:
+    """``{dotted key: "FILE, line N"}`` for every mapping key of YAML ``text`` (nested mappings too)."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    found: dict[str, str] = {}
+
+    def walk(node, prefix: str) -> None:
+        if not isinstance(node, yaml.MappingNode):
+            return
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                dotted = prefix + str(key_node.value)
+                found[dotted] = f"{source}, line {key_node.start_mark.line + 1}"
+                walk(value_node, dotted + ".")
+
+    walk(root, "")
+    return found
+
+
 def apply_override(raw: dict, item: str, source: str = "<dict>", recipe_cls: type = Recipe) -> None:
     """Apply one ``dotted.key=value`` override in place; the value is parsed as YAML (``3`` is an int).
 
@@ -110,8 +156,15 @@ def apply_override(raw: dict, item: str, source: str = "<dict>", recipe_cls: typ
     except yaml.YAMLError:
         value = text
     parts = key.split(".")
-    if len(parts) == 1 and key not in {f.name for f in dataclasses.fields(recipe_cls)} and key in _training_fields():
+    top_level = {f.name for f in dataclasses.fields(recipe_cls) if not f.metadata.get("internal")}
+    if len(parts) == 1 and key not in top_level and key in _training_fields():
         parts = ["training", key]
+    elif len(parts) == 1 and key not in top_level and recipe_cls is not Recipe:  # Recipe: task not known yet
+        close = difflib.get_close_matches(key, [*top_level, *_training_fields()], n=1, cutoff=0.6)
+        hint = f"; did you mean `{close[0]}={text}`?" if close else ""
+        raise UserError(f"command-line override `{item}`: unknown key `{key}`{hint} (a bare key is a top-level "
+                        f"recipe key ({', '.join(sorted(top_level))}) or a transformers.TrainingArguments field; "
+                        "nested keys are dotted, e.g. model.width=64)")
     node = raw
     for i, part in enumerate(parts[:-1]):
         child = node.get(part)
@@ -149,7 +202,7 @@ def _unknown_key(where, dotted, key, valid) -> str:
     close = difflib.get_close_matches(str(key), list(valid), n=1, cutoff=0.5)
     hint = f"; did you mean `{dotted.rsplit('.', 1)[0] + '.' if '.' in dotted else ''}{close[0]}`?" if close else ""
     listing = ", ".join(sorted(valid)) if len(valid) <= 20 else "any transformers.TrainingArguments field"
-    return f"{where}: unknown key `{dotted}`{hint} (valid here: {listing})"
+    return f"{key_origin(where, dotted)}: unknown key `{dotted}`{hint} (valid here: {listing})"
 
 
 def _type_name(tp) -> str:
@@ -176,22 +229,22 @@ def _convert(value, tp, where: str, key: str):
                 return _convert(value, arg, where, key)
             except UserError as err:
                 errors.append(err)
-        raise UserError(f"{where}: `{key}` must be {_type_name(tp)}, got {value!r}")
+        raise UserError(f"{key_origin(where, key)}: `{key}` must be {_type_name(tp)}, got {value!r}")
     if origin is typing.Literal:
         if value not in typing.get_args(tp):
             choices = ", ".join(repr(a) for a in typing.get_args(tp))
-            raise UserError(f"{where}: `{key}` must be one of {choices}, got {value!r}")
+            raise UserError(f"{key_origin(where, key)}: `{key}` must be one of {choices}, got {value!r}")
         return value
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value if value is not None else {}, where, key + ".")
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
-            raise UserError(f"{where}: `{key}` must be a list, got {value!r}")
+            raise UserError(f"{key_origin(where, key)}: `{key}` must be a list, got {value!r}")
         (item_tp, *_) = typing.get_args(tp) or (typing.Any,)
         return [_convert(v, item_tp, where, f"{key}[{i}]") for i, v in enumerate(value)]
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
-            raise UserError(f"{where}: `{key}` must be a mapping, got {value!r}")
+            raise UserError(f"{key_origin(where, key)}: `{key}` must be a mapping, got {value!r}")
         if key == "training":
             return _check_training(value, where)
         return dict(value)
@@ -204,7 +257,7 @@ def _convert(value, tp, where: str, key: str):
             pass
     if isinstance(tp, type):
         if tp is int and isinstance(value, bool) or not isinstance(value, tp):
-            raise UserError(f"{where}: `{key}` must be {_type_name(tp)}, got {value!r}")
+            raise UserError(f"{key_origin(where, key)}: `{key}` must be {_type_name(tp)}, got {value!r}")
     return value
 
 

@@ -119,7 +119,8 @@ def probe_many(model_dirs: list[str], dataset_name: str, output_dir, baselines=(
         raise UserError(f"the models take different image sizes {sorted(sizes)}; pass --image-size to pick one")
     data_cfg = ImageDataConfig(name=dataset_name, image_size=image_size or (sizes.pop() if sizes else None))
     dataset = load_image_dataset(data_cfg, dataset_limit)
-    out = prepare_output_dir(Path(output_dir), overwrite=overwrite)
+    out = prepare_output_dir(Path(output_dir), overwrite=overwrite,
+                             syntax=("--output-dir <a new directory>", "--overwrite", None))
     cfg = ProbeConfig(labels_per_class=list(labels_per_class), seeds=seeds, baselines=list(baselines),
                       label_fractions=list(label_fractions), tsne=False, feature_stages=list(feature_stages),
                       feature_grid=feature_grid)  # fmt: skip

@@ -87,9 +87,8 @@ def run_serve(args) -> int:
 def run_push(args) -> int:
     from hf_replearn.hub.push import push_output_dir
 
-    info = push_output_dir(args.output_dir, args.repo_id, endpoint=args.endpoint, token=args.token,
-                           private=args.private, commit_message=args.message, retries=args.retries)
-    print(f"pushed {args.output_dir} -> {info.commit_url}")
+    push_output_dir(args.output_dir, args.repo_id, endpoint=args.endpoint, token=args.token,  # prints URL and commit
+                    private=args.private, commit_message=args.message, retries=args.retries)
     return 0
 
 

@@ -32,6 +32,18 @@ _DATASET_KEYS = ("data.dataset", "data.name", "data.path", "dataset")
 _BASE_MODEL_KEYS = ("model.pretrained_model_name_or_path", "model.base_model", "model.name_or_path", "base_model")
 
 
+# What a card's first line calls the model, by task (image tasks: "A `simclr` representation model").
+DESCRIPTIONS = {
+    "clm": "A causal language model",
+    "clm_incontext": "A causal language model for in-context learning",
+    "mlm": "A masked language model",
+    "word2vec": "Word vectors (skip-gram with negative sampling)",
+    "cpc": "A speech representation model (contrastive predictive coding)",
+    "glue": "A sentence classifier fine-tuned",
+    "squad": "An extractive question-answering model fine-tuned",
+}
+
+
 @dataclasses.dataclass
 class CardInfo:
     """Everything a card says about one run."""
@@ -90,20 +102,23 @@ def build_model_card(info: CardInfo) -> ModelCard:
         hyperparameters=info.hyperparameters or None, reproduce=info.command or None,
     )
     lines = [f"# {info.model_name}", "",
-             f"A `{info.task}` representation model trained with hf_replearn on "
+             f"{DESCRIPTIONS.get(info.task, f'A `{info.task}` representation model')} trained with hf_replearn on "
              f"{', '.join(info.datasets) or 'an unnamed dataset'}"
              f"{f', starting from `{info.base_model}`' if info.base_model else ', from scratch'}.", ""]
     for title, text in info.sections.items():
         lines += [f"## {title}", "", text.strip(), ""]
-    if info.results:
-        lines += ["## Evaluation", "", "| metric | value |", "|---|---|"]
-        lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(info.results.items())] + [""]
+    # One Evaluation section: the numbers no task section shows yet, under the task's own Evaluation if any.
+    shown = "\n".join(info.sections.values())
+    rest = {k: v for k, v in sorted(info.results.items()) if f"| {k} |" not in shown}
+    if rest:
+        title = "Other results" if "Evaluation" in info.sections else "Evaluation"
+        lines += [f"## {title}", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in rest.items()] + [""]
     if info.command:
         lines += ["## Reproduce", "", "```bash", info.command, "```", ""]
     if info.hyperparameters:
         lines += ["## Hyperparameters", "", "| key | value |", "|---|---|"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(info.hyperparameters.items())] + [""]
-    shown = "\n".join(info.sections.values())
     plots = [p for p in info.plots if f"({p})" not in shown]  # not already in a task's section
     if plots:
         lines += ["## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots] + [""]

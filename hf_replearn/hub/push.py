@@ -120,7 +120,10 @@ def push_output_dir(
     where = f"{repo_id} on {api.endpoint}"
     for number in range(retries + 1):
         try:
-            return attempt()
+            info = attempt()
+            print(f"pushed {output_dir} to {info.repo_url.url if info.repo_url else where} at commit {info.oid} "
+                  f"({info.commit_url})", flush=True)
+            return info
         except Exception as err:  # sorted below into transient, token, other client errors, garbage
             from huggingface_hub.errors import HfHubHTTPError
 

@@ -308,10 +308,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _repo_info(self, repo_type: str, repo_id: str, revision: str, meta: dict) -> None:
         commit_id, commit = self.server.store.resolve(repo_type, repo_id, revision)
+        card = self.server.store.card_data(commit)
+        tags = [str(t) for t in card.get("tags") or [] if isinstance(t, (str, int, float))]
+        extra = {"cardData": card} if card else {}
+        if isinstance(card.get("library_name"), str):
+            extra["library_name"] = card["library_name"]
         self._send_json({
             "id": repo_id, "_id": repo_id, "modelId": repo_id, "author": repo_id.split("/")[0],
             "sha": commit_id, "private": meta["private"], "disabled": False, "gated": False,
-            "lastModified": commit["date"], "createdAt": meta["created"], "tags": [],
+            "lastModified": commit["date"], "createdAt": meta["created"], "tags": tags, **extra,
             "siblings": [{"rfilename": p, "size": f["size"], "blobId": f["oid"]}
                          for p, f in commit["files"].items()],
         })

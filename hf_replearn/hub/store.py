@@ -190,6 +190,25 @@ class Store:
             raise HubError(400, f"invalid sha256 {sha256!r}")
         return self._object_path(sha256)
 
+    def card_data(self, commit: dict) -> dict:
+        """The YAML front matter of the commit's README.md (the model card's metadata); ``{}`` when it has
+        none or it is not a mapping. The real Hub derives a repo's ``tags`` and ``cardData`` from it."""
+        import yaml
+
+        card = commit["files"].get("README.md")
+        if card is None:
+            return {}
+        with open(self.blob_path(card["sha256"]), "rb") as f:
+            head = f.read(1 << 20).decode("utf-8", errors="replace")  # metadata sits at the top; 1 MB bounds it
+        if not head.startswith("---"):
+            return {}
+        front = head[3:].split("\n---", 1)[0]
+        try:
+            meta = yaml.safe_load(front)
+        except yaml.YAMLError:
+            return {}
+        return meta if isinstance(meta, dict) else {}
+
     def blob_info(self, sha256: str) -> dict | None:
         """``{"sha256", "size", "oid"}`` of a stored blob, from the record kept beside it; None if absent."""
         path = self.blob_path(sha256)

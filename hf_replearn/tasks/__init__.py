@@ -19,7 +19,7 @@ import importlib
 from pathlib import Path
 from typing import Callable
 
-from hf_replearn.config import Recipe, apply_override, from_dict, read_yaml_mapping
+from hf_replearn.config import Recipe, Where, apply_override, from_dict, read_yaml_mapping, yaml_key_lines
 from hf_replearn.errors import UserError
 
 TASKS: dict[str, tuple[str, str]] = {
@@ -66,19 +66,40 @@ def get_task(name, source: str = "<dict>") -> TaskSpec:
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
     """Read a recipe file, apply ``key=value`` overrides and build the task's recipe dataclass."""
     raw = read_yaml_mapping(path, "recipe file", "recipes/*.yaml")
-    return build_recipe(raw, overrides, source=str(path))
+    lines = yaml_key_lines(Path(path).read_text(encoding="utf-8"), str(path))
+    return build_recipe(raw, overrides, source=str(path), origins=lines)
 
 
-def build_recipe(raw: dict, overrides=(), source: str = "<dict>") -> Recipe:
-    """Apply ``key=value`` overrides to a recipe mapping and build the recipe dataclass of its ``task``."""
+def build_recipe(raw: dict, overrides=(), source: str = "<dict>", origins: dict[str, str] | None = None) -> Recipe:
+    """Apply ``key=value`` overrides to a recipe mapping and build the recipe dataclass of its ``task``.
+
+    ``origins`` maps dotted keys to where the file gave them ("FILE, line N"); messages about a key name
+    its line, or the override that set it.
+    """
     raw = copy.deepcopy(raw)
+    origins = dict(origins or {})
     for item in overrides:
+        before = _dotted_keys(raw)
         apply_override(raw, item, source, _recipe_cls(raw, source))
+        key = item.partition("=")[0].strip()
+        for dotted in _dotted_keys(raw):  # the key it set (maybe moved under training) and any sections it made
+            if dotted not in before or dotted in (key, f"training.{key}") or dotted.startswith(key + "."):
+                origins[dotted] = f"command-line override `{item}` (recipe {source})"
     if "task" not in raw:
         raise UserError(f"{source}: the recipe has no `task` key; add e.g. `task: simclr`")
-    recipe = from_dict(get_task(raw["task"], source).recipe_cls, raw, source)
-    recipe.source = source
+    where = Where(source, origins)
+    recipe = from_dict(get_task(raw["task"], source).recipe_cls, raw, where)
+    recipe.source = where  # prints as the file name; later checks find each key's line through it
     return recipe
+
+
+def _dotted_keys(raw: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in raw.items():
+        keys.add(prefix + str(key))
+        if isinstance(value, dict):
+            keys |= _dotted_keys(value, f"{prefix}{key}.")
+    return keys
 
 
 def _recipe_cls(raw: dict, source: str) -> type:
@@ -101,16 +122,26 @@ def run_recipe(recipe) -> dict[str, float]:
     from hf_replearn.utils.distributed import barrier, init_launched_process_group, is_main_process
     from hf_replearn.utils.files import prepare_output_dir, write_results
 
+    from hf_replearn.tasks.checks import check_recipe
+    from hf_replearn.utils.files import remove_empty_dirs
+
     spec = get_task(recipe.task, recipe.source)
+    check_recipe(recipe)  # every value, path and hub name, before data, model or output_dir are touched
     check_hub_recipe(recipe)  # a bad hub_model_id fails before hours of training, not after
     init_launched_process_group()
+    created = not recipe.output_dir.exists()
     prepare_output_dir(
         recipe.output_dir,
         overwrite=recipe.overwrite_output_dir,
         resuming=bool(recipe.training.get("resume_from_checkpoint")),
     )
     barrier()  # no process writes into output_dir before every process has checked it
-    results = spec.run(recipe)
+    try:
+        results = spec.run(recipe)
+    except UserError:
+        if created and is_main_process():  # a check inside the task refused the run: leave no empty folder
+            remove_empty_dirs(recipe.output_dir)
+        raise
     try:
         if is_main_process():
             write_results(recipe.output_dir, results)

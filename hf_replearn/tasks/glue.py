@@ -101,6 +101,6 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
     table = "\n".join(["| metric | value |", "|---|---|"] + [f"| {k} | {v:.4g} |" for k, v in sorted(results.items())])
     if is_main_process():  # every process holds the same numbers: print them once
         print(f"\n{task.name} ({'LoRA' if lora else 'full fine-tuning'}):\n{table}\n")
-    write_model_card(recipe.output_dir, recipe, results, {"Results": table}, dataset_name=task.name,
+    write_model_card(recipe.output_dir, recipe, results, {"Evaluation": table}, dataset_name=task.name,
                      base_model=recipe.model.name_or_path)  # fmt: skip
     return results

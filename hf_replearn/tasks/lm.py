@@ -395,9 +395,22 @@ def write_lm_card(recipe, results: dict, samples: list[str], causal: bool) -> No
         merged = " `merged/` holds the base with (alpha / r) B A folded in, a plain model." if lora.merge_on_save else ""
         sections["LoRA"] = (f"Trained with LoRA (r={lora.r}, alpha={lora.alpha:g}): {results['model/trainable_params']:,} "
                             f"of {results['model/total_params']:,} parameters. This folder holds the adapter.{merged}")
+    if causal and not samples:
+        prompts = recipe.generation.prompts
+        sections["Samples"] = ("None: generation.prompts is empty; set prompts to see samples in this card." if not prompts
+                               else f"None: each of the {len(prompts)} prompts in generation.prompts fills the model's "
+                                    "context, leaving no room for a new token; give shorter prompts.")
     if samples:
         g = recipe.generation
         sections["Samples"] = (f"Sampled with top_k={g.top_k}, temperature={g.temperature}, seed={recipe.seed}:\n\n"
-                               + "\n\n".join("> " + s.strip().replace("\n", " ") for s in samples))
+                               + "\n\n".join(_sample_line(s, g.prompts) for s in samples))
     corpus = recipe.data.corpus if isinstance(recipe.data.corpus, str) else "local files"
     write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=corpus)
+
+
+def _sample_line(sample: str, prompts: list[str]) -> str:
+    """A sample as a quote; one that is its prompt alone says why (the first token drawn was end-of-text)."""
+    text = sample.strip().replace("\n", " ")
+    if text in (p.strip() for p in prompts):
+        return f"> {text} *(nothing generated: the model ended the text at once, drawing end-of-text first)*"
+    return "> " + text

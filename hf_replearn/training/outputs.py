@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from hf_replearn.utils.distributed import is_main_process
+from hf_replearn.utils.files import apply_umask
 
 
 def full_state_dict(model) -> dict | None:
@@ -52,6 +53,8 @@ def save_model_atomically(model, output_dir: Path, **kwargs) -> None:
     try:
         model.save_pretrained(tmp, **kwargs)
         for item in tmp.iterdir():
+            if item.is_file():
+                apply_umask(item)  # save_pretrained writes with the default mode; keep it explicit
             target = output_dir / item.name
             if target.is_dir() and not item.is_dir():
                 shutil.rmtree(target)

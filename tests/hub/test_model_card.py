@@ -81,3 +81,36 @@ def test_write_model_card_for_a_recipe_run_keeps_task_sections(tmp_path):
     assert card.data.to_dict()["datasets"] == ["digits"]
     assert card.text.count("(tsne.png)") == 1 and "![loss](loss.png)" in card.text  # plots listed once
     assert "## Recipe" in card.text and "max_steps: 7" in card.text
+
+
+def test_one_evaluation_section_and_a_description_that_fits_the_task():
+    from hf_replearn.hub.model_card import CardInfo, build_model_card
+
+    results = {"eval_loss": 2.0, "train_loss": 2.5}
+    shown = "| metric | value |\n|---|---|\n| eval_loss | 2 |"
+    card = str(build_model_card(CardInfo(model_name="m", task="clm", results=results, sections={"Evaluation": shown})))
+    assert card.count("## Evaluation") == 1 and "## Other results" in card and card.count("| eval_loss |") == 1
+    assert "A causal language model trained" in card and "representation model" not in card
+    every = "| metric | value |\n|---|---|\n| eval_loss | 2 |\n| train_loss | 2.5 |"
+    card = str(build_model_card(CardInfo(model_name="m", task="glue", results=results, sections={"Evaluation": every})))
+    assert card.count("| train_loss |") == 1 and "Other results" not in card  # no number printed twice
+    card = str(build_model_card(CardInfo(model_name="m", task="simclr", results=results)))
+    assert card.count("## Evaluation") == 1 and "A `simclr` representation model" in card
+
+
+def test_clm_card_explains_empty_samples(tmp_path):
+    from hf_replearn.tasks import load_recipe
+    from hf_replearn.tasks.lm import write_lm_card
+
+    from pathlib import Path
+
+    recipes = Path(__file__).resolve().parents[2] / "recipes"
+    recipe = load_recipe(recipes / "clm_gpt2.yaml", [f"output_dir={tmp_path}"])
+    results = {"eval_loss": 3.0, "eval_perplexity": 20.0, "num_parameters": 1000.0}
+    write_lm_card(recipe, results, ["The", "A computer says hi"], causal=True)
+    card = (tmp_path / "README.md").read_text()
+    assert "> The *(nothing generated" in card and "> A computer says hi\n" in card
+    assert card.count("## Evaluation") == 1 and "A causal language model" in card
+    recipe.generation.prompts = []
+    write_lm_card(recipe, results, [], causal=True)
+    assert "None: generation.prompts is empty" in (tmp_path / "README.md").read_text()

@@ -88,12 +88,15 @@ def test_push_output_dir_round_trips_and_skips_resume_state(hub, tmp_path):
     assert [(r.metric_type, r.metric_value) for r in card.data.eval_results] == [("linear_probe_accuracy", 0.75)]
 
 
-def test_push_recipe_writes_the_card_and_pushes(hub, tmp_path):
+def test_push_recipe_writes_the_card_and_pushes(hub, tmp_path, capsys):
     model = make_run(tmp_path / "run")
     recipe = Recipe(task="simclr", training={"output_dir": str(tmp_path / "run")},
                     hub=HubConfig(push_to_hub=True, hub_model_id="team/from-recipe"))
     recipe.command = "hf-replearn train recipes/simclr.yaml"
-    push_recipe(recipe, {"linear_probe_accuracy": 0.75}, endpoint=hub.url, token=TOKEN)
+    info = push_recipe(recipe, {"linear_probe_accuracy": 0.75}, endpoint=hub.url, token=TOKEN)
+    printed = capsys.readouterr().out
+    assert f"{hub.url}/team/from-recipe" in printed and info.oid in printed  # the repo URL and the commit
+    assert {"hf_replearn", "simclr"} <= set(hh.HfApi().model_info("team/from-recipe").tags)  # from the card's metadata
     assert ModelCard.load(tmp_path / "run" / "README.md").data.to_dict()["reproduce"] == recipe.command
     assert_same_weights(model, AutoModel.from_pretrained("team/from-recipe"))
     recipe.hub = HubConfig(push_to_hub=True)

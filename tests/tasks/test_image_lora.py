@@ -74,7 +74,7 @@ def test_simclr_lora_from_checkpoint(runs):
 
 @pytest.mark.parametrize("extra, message", [
     (["lora.r=2"], "lora adapts a trained model"),
-    (["model.init_from=/nowhere"], "model.init_from=/nowhere: no config.json and model.safetensors there"),
+    (["model.init_from=/nowhere"], "model.init_from=/nowhere: this folder does not exist"),
     (["model.widths=[8,32]", "INIT"], r"do not fit the model.*encoder.blocks.1.bn1.bias: \(16,\) saved, \(32,\) here"),
     (["INIT", "lora.target_modules=[nope]"],
      r"lora.target_modules=\['nope'\]: names no layer of the model; .*: conv1, conv2, projection.0, projection.3, shortcut.0, stem.0$"),

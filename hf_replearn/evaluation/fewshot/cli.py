@@ -63,7 +63,15 @@ def run_fewshot_command(args) -> int:
         raise UserError("--model is required to evaluate (only --export-lm-eval works without one)")
     if args.seeds < 1:
         raise UserError(f"--seeds must be >= 1, got {args.seeds}")
-    out_dir = prepare_output_dir(Path(args.output_dir or f"outputs/fewshot/{task.task}"), overwrite=args.overwrite_output_dir)
+    from hf_replearn.utils.inputs import check_local_or_hub, model_in_cache
+
+    check_local_or_hub(args.model, "--model", "fewshot", [], cached=model_in_cache, needs=())
+    if Path(args.model).expanduser().is_dir() and not any((Path(args.model).expanduser() / f).is_file()
+                                                           for f in ("config.json", "adapter_config.json")):
+        raise UserError(f"fewshot: --model {args.model}: no config.json (nor adapter_config.json) in this folder; "
+                        "give the output_dir of a causal-LM run or a save_pretrained folder")
+    out_dir = prepare_output_dir(Path(args.output_dir or f"outputs/fewshot/{task.task}"), overwrite=args.overwrite_output_dir,
+                                 syntax=("--output-dir <a new directory>", "--overwrite-output-dir", None))
     model, tokenizer = load_model(args.model, args.device, masked=args.mlm)
     scorer = None
     if args.mlm:

@@ -1,0 +1,199 @@
+"""Everything a recipe names is checked before any data, model or output directory is touched.
+
+:func:`check_recipe` runs first in ``run_recipe``: it builds the ``TrainingArguments`` (so transformers'
+own checks run now, not after the data are loaded) and range-checks the values a typo makes absurd; it
+checks every path (exists, is a folder, holds a ``config.json`` where a model is expected) and every name
+that would go to a hub (a clear error at once when the hub is off or unreachable, listing the local
+choices). :func:`check_probe_args` does the same for ``hf-replearn eval probe``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from hf_replearn.config import key_origin
+from hf_replearn.errors import UserError
+from hf_replearn.hub.push import check_hub_recipe
+from hf_replearn.utils.files import check_output_dir
+from hf_replearn.utils.inputs import (
+    check_folder,
+    check_local_or_hub,
+    check_number,
+    dataset_in_cache,
+    did_you_mean,
+    hub_unreachable,
+    model_in_cache,
+)
+
+logger = logging.getLogger(__name__)
+
+# TrainingArguments field -> (minimum, strictly above, maximum). A ``float`` below 1 in the *_steps fields
+# is a fraction of the run in transformers, so those only need to be > 0.
+TRAINING_RANGES = {
+    "learning_rate": (None, 0, None),
+    "per_device_train_batch_size": (1, None, None),
+    "per_device_eval_batch_size": (1, None, None),
+    "gradient_accumulation_steps": (1, None, None),
+    "eval_accumulation_steps": (1, None, None),
+    "num_train_epochs": (0, None, None),
+    "max_steps": (-1, None, None),
+    "warmup_steps": (0, None, None),
+    "weight_decay": (0, None, None),
+    "max_grad_norm": (0, None, None),
+    "adam_beta1": (0, None, 1),
+    "adam_beta2": (0, None, 1),
+    "adam_epsilon": (0, None, None),
+    "label_smoothing_factor": (0, None, 1),
+    "logging_steps": (None, 0, None),
+    "save_steps": (None, 0, None),
+    "eval_steps": (None, 0, None),
+    "save_total_limit": (0, None, None),
+    "dataloader_num_workers": (0, None, None),
+}
+EXAMPLES = {"learning_rate": "0.001", "per_device_train_batch_size": "32", "num_train_epochs": "3", "max_steps": "100"}
+
+
+def check_recipe(recipe) -> None:
+    """Raise a :class:`UserError` for the first thing in ``recipe`` that cannot work; touches nothing."""
+    where = recipe.source
+    check_number(recipe.dataset_limit, "dataset_limit", key_origin(where, "dataset_limit"), minimum=1, fix="use a positive number of examples")
+    check_training(recipe)
+    data, model = getattr(recipe, "data", None), getattr(recipe, "model", None)
+    for section, check in ((data, _check_data), (model, _check_model), (getattr(recipe, "tokenizer", None), _check_tokenizer)):
+        if section is not None:
+            check(section, where)
+    check_hub_recipe(recipe)
+    if recipe.hub.push_to_hub and hub_unreachable():
+        raise UserError(f"{key_origin(where, 'hub.push_to_hub')}: hub.push_to_hub=true but no hub can be reached "
+                        f"({hub_unreachable()}); set "
+                        "HF_ENDPOINT to a reachable hub (see `hf-replearn hub serve`), or train without "
+                        "hub.push_to_hub and push later with `hf-replearn hub push OUTPUT_DIR REPO_ID`")
+
+
+def check_training(recipe) -> None:
+    """Range-check the recipe's ``training`` values, then build ``TrainingArguments`` from them."""
+    where, values = recipe.source, recipe.training
+    for name, (minimum, above, maximum) in TRAINING_RANGES.items():
+        value = values.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            example = EXAMPLES.get(name, "")
+            fix = f"e.g. {name}={example}" if example else f"set {name} within that range"
+            if name == "max_steps" and value < 0 and value != -1:
+                fix = "-1 (the default) trains num_train_epochs; e.g. max_steps=100"
+            check_number(value, f"training.{name}", key_origin(where, f"training.{name}"), minimum, above, maximum, fix)
+    warmup, max_steps = values.get("warmup_steps"), values.get("max_steps")
+    if isinstance(warmup, (int, float)) and warmup >= 1 and isinstance(max_steps, int) and 0 < max_steps < warmup:
+        shortened = _from_command_line(where, "training.max_steps") and not _from_command_line(where, "training.warmup_steps")
+        if shortened:  # a short trial run of a recipe (max_steps=2): keep its warmup, say what it means
+            logger.warning("training.max_steps=%s is shorter than the recipe's warmup_steps=%s: the learning rate "
+                           "never reaches its peak in this run", max_steps, warmup)
+        else:
+            raise UserError(f"{key_origin(where, 'training.warmup_steps')}: training.warmup_steps={warmup} is longer than "
+                            f"the run (max_steps={max_steps}); use at most {max_steps} steps, or a fraction below 1 "
+                            "(warmup_steps=0.1: the first 10% of the run)")
+    _build_training_args(recipe)
+
+
+def _from_command_line(where, key: str) -> bool:
+    return key_origin(where, key).startswith("command-line")
+
+
+def _build_training_args(recipe) -> None:
+    """Build ``TrainingArguments`` now, so that transformers' own checks fail before any work."""
+    from hf_replearn.training.args import make_training_args
+
+    where, values = recipe.source, recipe.training
+    try:
+        make_training_args(recipe)
+    except UserError as err:
+        text = str(err)
+        named = [k for k in values if re.search(rf"\b{re.escape(k)}\b", text)] or [
+            k for k, v in values.items() if isinstance(v, str) and v and re.search(rf"\b{re.escape(v)}\b", text)]
+        if named:
+            key = f"training.{named[0]}"
+            raise UserError(f"{key_origin(where, key)}: `{key}`={values[named[0]]!r} is not accepted by "
+                            f"transformers.TrainingArguments: {text.split('settings: ', 1)[-1]}") from None
+        raise
+
+
+def _check_data(data, where: str) -> None:
+    from hf_replearn.data.images import EMBEDDED, ImageDataConfig
+
+    if isinstance(data, ImageDataConfig):
+        check_number(data.image_size, "data.image_size", key_origin(where, "data.image_size"), minimum=1, fix="e.g. data.image_size=32")
+        check_number(data.test_size, "data.test_size", key_origin(where, "data.test_size"), above=0, maximum=0.99, fix="e.g. data.test_size=0.25")
+        check_local_or_hub(data.name, "data.name", key_origin(where, "data.name"), EMBEDDED, kind="dataset", needs=(), cached=dataset_in_cache)
+    corpus = getattr(data, "corpus", None)
+    if corpus is not None:
+        _check_corpus(corpus, where)
+    for key in ("data_dir",):
+        if getattr(data, key, None):
+            check_folder(getattr(data, key), f"data.{key}", where, needs=(), what="data folder")
+    for split, path in (getattr(data, "data_files", None) or {}).items():
+        if not Path(str(path)).expanduser().is_file():
+            raise UserError(f"{key_origin(where, f'data.data_files.{split}')}: data.data_files.{split}={path}: this file does not exist; give an existing file")
+    source = getattr(data, "source", None)
+    if source is not None and hasattr(data, "data_files"):  # squad: embedded, files, or a hub dataset id
+        check_local_or_hub(source, "data.source", key_origin(where, "data.source"), ("wordnet_qa", "files"), kind="dataset", needs=(),
+                           cached=dataset_in_cache)
+    task = getattr(data, "task", None)
+    if isinstance(task, str) and hasattr(data, "data_dir"):  # glue: a GLUE task without local files uses the hub
+        from hf_replearn.data.glue import EMBEDDED_TASKS, HUB_DATASET, get_glue_task
+
+        get_glue_task(task, f"{where}: data.task")
+        if task not in EMBEDDED_TASKS and not data.data_dir and not data.data_files and hub_unreachable() \
+                and not dataset_in_cache(HUB_DATASET):
+            raise UserError(f"{key_origin(where, 'data.task')}: data.task={task} comes from the hub ({HUB_DATASET}), which is unreachable "
+                            f"({hub_unreachable()}); set data.data_dir=<a GLUE folder>, data.data_files=..., or "
+                            f"use an embedded task ({', '.join(EMBEDDED_TASKS)})")
+
+
+def _check_corpus(corpus, where: str) -> None:
+    from hf_replearn.data.text import CORPORA
+
+    items = [corpus] if isinstance(corpus, str) else list(corpus)
+    if len(items) == 1 and str(items[0]) in CORPORA:
+        return
+    if len(items) == 1 and str(items[0]).startswith("hub:"):
+        name = str(items[0])[4:]
+        check_local_or_hub(name, "data.corpus", key_origin(where, "data.corpus"), [], kind="dataset", cached=dataset_in_cache)
+        return
+    for item in items:
+        if not Path(str(item)).expanduser().is_file():
+            raise UserError(f"{key_origin(where, 'data.corpus')}: data.corpus={item}: not an embedded corpus{did_you_mean(item, CORPORA)} and "
+                            f"this file does not exist; use one of {', '.join(CORPORA)}, existing files, or hub:<id>")
+
+
+def _check_model(model, where: str) -> None:
+    from hf_replearn.models.pretrained import MINILM_ALIASES
+
+    if getattr(model, "init_from", None):
+        check_folder(model.init_from, "model.init_from", key_origin(where, "model.init_from"), ("config.json", "model.safetensors"),
+                     what="run folder of this task")
+    if getattr(model, "path", None):
+        check_folder(model.path, "model.path", key_origin(where, "model.path"), ("config.json",), what="checkpoint folder")
+    if getattr(model, "name_or_path", None):
+        check_local_or_hub(model.name_or_path, "model.name_or_path", key_origin(where, "model.name_or_path"), MINILM_ALIASES, cached=model_in_cache)
+
+
+def _check_tokenizer(tokenizer, where: str) -> None:
+    if getattr(tokenizer, "path", None):
+        check_folder(tokenizer.path, "tokenizer.path", key_origin(where, "tokenizer.path"), needs=(), what="tokenizer folder")
+
+
+def check_probe_args(args) -> None:
+    """``hf-replearn eval probe``: the model folders, the data set name and the numbers, before any work."""
+    from hf_replearn.data.images import EMBEDDED
+
+    for model in args.model:
+        check_folder(model, "--model", "eval probe", what="training run's output_dir")
+    for option in ("seeds", "dataset_limit", "image_size", "feature_grid"):
+        check_number(getattr(args, option), f"--{option.replace('_', '-')}", "eval probe", minimum=1,
+                     fix=f"pass --{option.replace('_', '-')} 1 or more")
+    check_local_or_hub(args.dataset, "--dataset", "eval probe", EMBEDDED, kind="dataset", needs=(),
+                       cached=dataset_in_cache)
+    default = Path(args.model[0]) / f"probe-{Path(args.dataset).name}" if len(args.model) == 1 else "outputs/probe-comparison"
+    check_output_dir(Path(args.output_dir or default), overwrite=args.overwrite,
+                     syntax=("--output-dir <a new directory>", "--overwrite", None))
