@@ -73,6 +73,9 @@ class ProbeConfig:
     feature_grid: int = 1
     """Each stage's map is average-pooled to feature_grid x feature_grid (its own size if smaller) and
     flattened; 1 with stages [-1] is h = f(x) itself."""
+    cv_c: bool = False
+    """Also choose the logistic probe's C by stratified k-fold cross-validation on each few-label subset itself
+    (k = min(5, labels per class); never the test split), reported as ``linear_probe_cv/...`` beside the fixed C."""
 
     @property
     def reads_h(self) -> bool:
@@ -195,10 +198,36 @@ def linear_probe_accuracy(train_x, train_y, test_x, test_y, max_iter: int = 1000
     return float((clf.predict(test_x) == test_y).mean())
 
 
+CV_GRID = tuple(float(c) for c in np.logspace(-4, 4, 9))
+"""C values the cross-validated probe tries: 1e-4 .. 1e4, a decade apart (C = 1 is the fixed probe's)."""
+
+
+def cv_folds(train_y, seed: int):
+    """Stratified k-fold with k = min(5, smallest class count), seeded; None below 2 examples per class."""
+    from sklearn.model_selection import StratifiedKFold
+
+    smallest = int(np.unique(train_y, return_counts=True)[1].min())
+    return StratifiedKFold(n_splits=min(5, smallest), shuffle=True, random_state=seed) if smallest >= 2 else None
+
+
+def cv_linear_probe(train_x, train_y, test_x, test_y, max_iter: int = 1000, seed: int = 0) -> tuple[float, float] | None:
+    """(test accuracy, chosen C): C picked by cross-validated accuracy on the training labels only, then refit on all
+    of them; None when a class has fewer than 2 examples (no fold could hold it out)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+
+    folds = cv_folds(train_y, seed)
+    if folds is None:
+        return None
+    search = GridSearchCV(LogisticRegression(max_iter=max_iter), {"C": list(CV_GRID)}, cv=folds, scoring="accuracy")
+    search.fit(train_x, train_y)
+    return float((search.predict(test_x) == test_y).mean()), float(search.best_params_["C"])
+
+
 def knn_accuracy(train_x, train_y, test_x, test_y, k: int) -> float:
     from sklearn.neighbors import KNeighborsClassifier
 
-    clf = KNeighborsClassifier(n_neighbors=min(k, len(train_x)), metric="cosine")
+    clf = KNeighborsClassifier(n_neighbors=min(k, train_x.shape[0]), metric="cosine")
     clf.fit(train_x, train_y)
     return float((clf.predict(test_x) == test_y).mean())
 
@@ -215,18 +244,29 @@ def probe_features(name: str, train_x, train_y, test_x, test_y, cfg: ProbeConfig
 
 
 def _probe_features(name, train_x, train_y, test_x, test_y, cfg) -> dict[str, float]:
+    from scipy.sparse import issparse
     from sklearn.preprocessing import StandardScaler
 
-    scaler = StandardScaler().fit(train_x)
-    tr, te = scaler.transform(train_x), scaler.transform(test_x)
+    if issparse(train_x):  # TF-IDF rows are already L2-normalised; scaling rare n-grams up would swamp them
+        tr, te = train_x, test_x
+    else:
+        scaler = StandardScaler().fit(train_x)
+        tr, te = scaler.transform(train_x), scaler.transform(test_x)
     results = {}
     for k in cfg.labels_per_class:
-        accs = []
+        accs, cv = [], []
         for seed in range(cfg.seeds):
             idx = balanced_subset(train_y, k, seed)
             accs.append(linear_probe_accuracy(tr[idx], train_y[idx], te, test_y, cfg.max_iter))
+            if cfg.cv_c and (chosen := cv_linear_probe(tr[idx], train_y[idx], te, test_y, cfg.max_iter, seed)):
+                cv.append(chosen)
         results[f"linear_probe/{name}/{k}_per_class"] = float(np.mean(accs))
         results[f"linear_probe_std/{name}/{k}_per_class"] = float(np.std(accs))
+        if cv:
+            results[f"linear_probe_cv/{name}/{k}_per_class"] = float(np.mean([a for a, _ in cv]))
+            results[f"linear_probe_cv_std/{name}/{k}_per_class"] = float(np.std([a for a, _ in cv]))
+            # the C's of the seeds lie decades apart: their geometric mean
+            results[f"linear_probe_cv_C/{name}/{k}_per_class"] = float(np.exp(np.mean(np.log([c for _, c in cv]))))
     if cfg.all_labels:
         results[f"linear_probe/{name}/all"] = linear_probe_accuracy(tr, train_y, te, test_y, cfg.max_iter)
     results[f"knn/{name}"] = knn_accuracy(train_x, train_y, test_x, test_y, cfg.knn_k)
@@ -245,7 +285,7 @@ def _probe_features(name, train_x, train_y, test_x, test_y, cfg) -> dict[str, fl
     if cfg.kmeans_nmi:
         # On the features as they are, not standardised: standardising would blow up PCA's low-variance
         # components and ICA's noise directions (measured on digits: PCA NMI 0.17 standardised).
-        results[f"kmeans_nmi/{name}"] = kmeans_nmi(np.asarray(test_x, dtype=np.float64), test_y)
+        results[f"kmeans_nmi/{name}"] = kmeans_nmi(test_x if issparse(test_x) else np.asarray(test_x, dtype=np.float64), test_y)
     return results
 
 
@@ -326,15 +366,21 @@ def evaluate_representations(model, dataset, cfg: ProbeConfig, random_init_model
             features[name] = baseline_features(name, *raw, cfg)
     if "random_init" in cfg.baselines and random_init_model is not None:
         features["random_init"] = model_features(random_init_model, train_px, test_px, cfg)
-    results = {}
-    for name, (tr, te) in features.items():
-        results.update(probe_features(name, tr, train_y, te, test_y, cfg))
+    results = probe_feature_sets(features, train_y, test_y, cfg)
     if cfg.tsne and plot_path is not None:
         from hf_replearn.evaluation.plots import tsne_plot
 
         names = train.features["label"].names if hasattr(train.features["label"], "names") else None
         tsne_plot(features["model"][1], test_y, plot_path, class_names=names, max_points=cfg.tsne_points)
     return results, features
+
+
+def probe_feature_sets(features: dict, train_y, test_y, cfg: ProbeConfig) -> dict[str, float]:
+    """Every probe of every feature set {name: (train, test)}, keys as in the module docstring."""
+    results = {}
+    for name, (tr, te) in features.items():
+        results.update(probe_features(name, tr, train_y, te, test_y, cfg))
+    return results
 
 
 def features_note(cfg: ProbeConfig) -> str:
@@ -347,26 +393,30 @@ def features_note(cfg: ProbeConfig) -> str:
 
 
 def probe_table(results: dict[str, float]) -> str:
-    """Markdown table: one row per feature set, one column per label budget, then k-NN."""
+    """Markdown table: one row per feature set, one column per label budget (and its CV-C figure), then k-NN."""
     rows, budgets = {}, []
     for key, value in results.items():
         parts = key.split("/")
-        if parts[0] == "linear_probe" and len(parts) == 3:
-            rows.setdefault(parts[1], {})[parts[2]] = value
-            if parts[2] not in budgets:
-                budgets.append(parts[2])
+        if parts[0] in ("linear_probe", "linear_probe_cv") and len(parts) == 3:
+            column = parts[2] + (" cv" if parts[0] == "linear_probe_cv" else "")
+            rows.setdefault(parts[1], {})[column] = value
+            if column not in budgets:
+                budgets.append(column)
         elif parts[0] == "knn" and len(parts) == 2 or parts[0] == "kmeans_nmi":
             rows.setdefault(parts[1], {})[parts[0]] = value
-    budgets.sort(key=lambda b: (b == "all", "pct" in b, float(b.split("_")[0].removesuffix("pct")) if b[0].isdigit() else 0))
+    budgets.sort(key=lambda b: (b == "all", "pct" in b, float(b.split("_")[0].removesuffix("pct")) if b[0].isdigit() else 0,
+                                b.endswith(" cv")))  # fmt: skip
     columns = budgets + ["knn"] + (["kmeans_nmi"] if any("kmeans_nmi" in r for r in rows.values()) else [])
     names = {"knn": "k-NN (all)", "kmeans_nmi": "k-means NMI", "all": "all labels"}
-    header = "| features | " + " | ".join(names.get(c, c.replace("_per_class", "/class").replace("pct", "% labels")) for c in columns) + " |"
+    header = "| features | " + " | ".join(names.get(c, c.replace("_per_class", "/class").replace("pct", "% labels")
+                                                   .replace(" cv", ", C by CV")) for c in columns) + " |"  # fmt: skip
     lines = [header, "|" + "---|" * (len(columns) + 1)]
     for name, row in rows.items():
         cells = []
         for c in columns:
             value = row.get(c)
-            std = results.get(f"linear_probe_std/{name}/{c}")
+            cv = c.endswith(" cv")
+            std = results.get(f"linear_probe{'_cv' if cv else ''}_std/{name}/{c.removesuffix(' cv')}")
             cells.append("-" if value is None else f"{value:.3f}" + (f" ± {std:.3f}" if std else ""))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
