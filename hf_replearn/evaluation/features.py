@@ -95,12 +95,16 @@ class ProbeModel:
     model: torch.nn.Module
     modality: str  # text, image or audio
     processor: object = None
-    toolkit_image: bool = False  # this toolkit's image family, read through get_representation
+    kind: str = "transformers"  # or this toolkit's "image_family" (get_representation), "word2vec", "cpc"
     seed: int | None = None  # set for a random-init copy: it is part of the cache key
 
     @property
+    def toolkit_image(self) -> bool:
+        return self.kind == "image_family"
+
+    @property
     def num_layers(self) -> int:
-        return 1 if self.toolkit_image else self.model.config.num_hidden_layers + 1
+        return self.model.config.num_hidden_layers + 1 if self.kind == "transformers" else 1
 
     def identity(self) -> dict:
         """What the features depend on besides the inputs: the weights files, or config and seed for a fresh copy."""
@@ -115,8 +119,8 @@ class ProbeModel:
     def random_init(self, seed: int = 0) -> ProbeModel:
         """The same architecture with fresh weights (seeded), and the same preprocessor."""
         torch.manual_seed(seed)
-        fresh = type(self.model)(self.model.config).eval() if self.toolkit_image else _auto_model().from_config(self.model.config).eval()
-        return ProbeModel("random_init", self.source, fresh.to(self.device), self.modality, self.processor, self.toolkit_image, seed)
+        fresh = _auto_model().from_config(self.model.config) if self.kind == "transformers" else type(self.model)(self.model.config)
+        return ProbeModel("random_init", self.source, fresh.eval().to(self.device), self.modality, self.processor, self.kind, seed)
 
     @property
     def device(self) -> torch.device:
@@ -144,7 +148,11 @@ def load_probe_model(source: str, name: str | None = None, trust_remote_code: bo
     model.eval()
     name = name or path.name or source
     if hasattr(model, "get_representation"):
-        return ProbeModel(name, source, model, "image", toolkit_image=True)
+        return ProbeModel(name, source, model, "image", kind="image_family")
+    if model.config.model_type == "word2vec":
+        return ProbeModel(name, source, model, "text", kind="word2vec")
+    if model.config.model_type == "cpc":  # its context vectors c_t, as the cpc recipe probes them
+        return ProbeModel(name, source, model, "audio", kind="cpc")
     modality = MODALITY_OF_INPUT.get(getattr(model, "main_input_name", ""))
     if modality is None:
         raise UserError(f"--model {source}: a {type(model).__name__} takes `{model.main_input_name}`, which the probe "
@@ -175,7 +183,7 @@ def _call(model, inputs: dict, bf16: bool, device: torch.device):
 
 def check_hidden_states(pm: ProbeModel, sample) -> None:
     """One example through the model: a UserError, before the real work, if it returns no hidden states."""
-    if pm.toolkit_image:
+    if pm.kind != "transformers" or pm.modality == "audio":  # audio: the speech probes read one hidden state per clip
         return
     with torch.inference_mode():
         out = _call(pm.model, _encode(pm, sample, Readout(precision="fp32"))[0], False, pm.device)
@@ -206,6 +214,8 @@ def compute_hidden_states(pm: ProbeModel, inputs, readout: Readout) -> np.ndarra
         from hf_replearn.evaluation.probe import extract_features
 
         return extract_features(pm.model, np.asarray(inputs), readout.batch_size)[None]
+    if pm.kind == "word2vec":
+        return word2vec_features(pm.model, inputs)[None]
     pooling = readout.pooling or default_pooling(pm.model.config)
     device, bf16 = pm.device, readout.use_bf16(pm.device)
     # texts of similar length share a batch: less padding (a 3x saving on sentence data)
@@ -226,6 +236,20 @@ def compute_hidden_states(pm: ProbeModel, inputs, readout: Readout) -> np.ndarra
     return out
 
 
+def word2vec_features(model, inputs) -> np.ndarray:
+    """The mean input vector of a text's in-vocabulary words (zeros if none); pairs side by side: (N, D or 2 D)."""
+    from hf_replearn.data.word2vec import split_words
+
+    index = {w: i for i, w in enumerate(model.config.words)}
+    vectors = model.word_vectors().float().cpu().numpy()  # (V, D)
+
+    def embed(text: str) -> np.ndarray:
+        ids = [index[w] for w in split_words(text) if w in index]
+        return vectors[ids].mean(0) if ids else np.zeros(vectors.shape[1], dtype=np.float32)
+
+    return np.stack([embed(x) if isinstance(x, str) else np.concatenate([embed(t) for t in x]) for x in inputs])
+
+
 def inputs_digest(inputs) -> str:
     h = hashlib.sha256()
     if isinstance(inputs, np.ndarray):
@@ -242,7 +266,7 @@ def hidden_states(pm: ProbeModel, inputs, readout: Readout, dataset_id: str = ""
     if not readout.cache:
         return compute_hidden_states(pm, inputs, readout)
     key = {"version": CACHE_VERSION, "model": pm.identity(), "dataset": dataset_id, "n": len(inputs),
-           "inputs": inputs_digest(inputs), "pooling": readout.pooling or default_pooling(pm.model.config),
+           "inputs": inputs_digest(inputs), "pooling": readout.pooling or default_pooling(pm.model.config) if pm.kind == "transformers" else pm.kind,
            "max_length": readout.max_length, "bf16": readout.use_bf16(pm.device)}  # fmt: skip
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:40]
     path = cache_root() / f"{digest}.npy"

@@ -52,11 +52,21 @@ class ProbeData:
                             f"{smallest} training examples; use budgets of at most {smallest}")
 
 
-def is_text_source(name: str) -> bool:
+def source_modality(name: str) -> str | None:
+    """``text``, ``image`` or ``audio`` for a ``--dataset`` value; None for a hub id (the model's modality decides)."""
     path = Path(name)
-    if name in TEXT_EMBEDDED or path.suffix.lower() in TEXT_FILES:
-        return True
-    return path.is_dir() and ((path / "train.tsv").is_file() or (path / "dataset_dict.json").is_file())
+    if name == "espeak":
+        return "audio"
+    if name in TEXT_EMBEDDED or path.suffix.lower() in TEXT_FILES or (path / "train.tsv").is_file():
+        return "text"
+    if (path / "dataset_dict.json").is_file():
+        columns = set(_load_datasets(name)["train"].column_names)  # memory-mapped: reading the schema costs nothing
+        return "audio" if "audio" in columns else "image" if columns & {"image", "img", "pixel_values"} else "text"
+    if path.is_dir():
+        return "image"  # an imagefolder
+    from hf_replearn.data.images import EMBEDDED
+
+    return "image" if name in EMBEDDED else None
 
 
 def load_text_data(name: str, text_columns=(), label_column: str = "label", limit: int | None = None,

@@ -25,11 +25,12 @@ from hf_replearn.evaluation.features import (POOLINGS, ProbeModel, Readout, chec
                                              layer_names, load_probe_model)
 from hf_replearn.evaluation.probe import (BASELINES, ProbeConfig, baseline_features, features_note, model_features, pixel_vectors, probe_feature_sets,
                                           probe_table)
-from hf_replearn.evaluation.probe_data import ProbeData, is_text_source, load_image_data, load_text_data
+from hf_replearn.evaluation.probe_data import ProbeData, load_image_data, load_text_data, source_modality
 from hf_replearn.evaluation.text_baselines import TEXT_BASELINES, tfidf_features
 
-DEFAULT_BASELINES = {"image": ["raw", "pca", "random_init"], "text": ["tfidf_word", "tfidf_char", "random_init"]}
-KNOWN_BASELINES = {"image": BASELINES, "text": TEXT_BASELINES}
+DEFAULT_BASELINES = {"image": ["raw", "pca", "random_init"], "text": ["tfidf_word", "tfidf_char", "random_init"],
+                     "audio": ["mfcc", "random_init"]}
+KNOWN_BASELINES = {"image": BASELINES, "text": TEXT_BASELINES, "audio": ("mfcc", "random_init")}
 
 
 @dataclass
@@ -72,14 +73,7 @@ def load_models(req: ProbeRequest) -> list[ProbeModel]:
 
 
 def load_data(req: ProbeRequest, modality: str, models: list[ProbeModel]) -> ProbeData:
-    text = is_text_source(req.dataset)
-    if modality == "audio":
-        raise UserError(f"--model {models[0].source}: audio models are probed by the speech probes (cpc recipe)")
-    hub_id = not Path(req.dataset).exists() and req.dataset.count("/") == 1  # either modality: the model decides
-    if text != (modality == "text") and not hub_id:
-        kind = "a text set" if text else "an image set"
-        raise UserError(f"--dataset {req.dataset} is {kind}, and --model {models[0].source} reads {modality}; "
-                        f"give {'a text' if modality == 'text' else 'an image'} dataset, or a model of that modality")
+    check_modality(req.dataset, modality, models)
     if modality == "text":
         return load_text_data(req.dataset, req.text_columns, req.label_column, req.dataset_limit)
     if req.text_columns or req.label_column != "label":
@@ -96,6 +90,13 @@ def load_data(req: ProbeRequest, modality: str, models: list[ProbeModel]) -> Pro
     return data
 
 
+def check_modality(dataset: str, modality: str, models: list[ProbeModel]) -> None:
+    held = source_modality(dataset)
+    if held is not None and held != modality:
+        raise UserError(f"--dataset {dataset} holds {held}, and --model {models[0].source} reads {modality}; "
+                        f"give a {modality} dataset, or a model that reads {held}")
+
+
 def check_request(req: ProbeRequest, modality: str) -> list[str]:
     """The baselines to run; a UserError for anything unknown."""
     baselines = DEFAULT_BASELINES[modality] if req.baselines is None else list(req.baselines)
@@ -105,7 +106,8 @@ def check_request(req: ProbeRequest, modality: str) -> list[str]:
     if req.readout.pooling is not None and req.readout.pooling not in POOLINGS:
         raise UserError(f"--pooling {req.readout.pooling}: choose from {', '.join(POOLINGS)}")
     req.probe.baselines = [b for b in baselines if b in BASELINES]
-    req.probe.validate()
+    if modality != "audio":  # the speech probes use every label: phone per frame, speaker per utterance
+        req.probe.validate()
     return baselines
 
 
@@ -116,7 +118,7 @@ def model_feature_sets(pm: ProbeModel, data: ProbeData, req: ProbeRequest) -> di
         if pm.name != "random_init":
             sets[f"{pm.name}_h"] = model_features(pm.model, data.train_x, data.test_x, req.probe, h=True)
         return sets
-    layers = layer_names(pm, req.layer if not pm.toolkit_image else None)
+    layers = layer_names(pm, req.layer if pm.kind == "transformers" else None)
     train, test = (hidden_states(pm, x, req.readout, f"{data.name}/{split}") for x, split in ((data.train_x, "train"), (data.test_x, "test")))
     return {name: (train[i], test[i]) for name, i in layers.items()}
 
@@ -128,10 +130,15 @@ def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
     models = load_models(req)
     modality = models[0].modality
     baselines = check_request(req, modality)
+    if modality == "audio":
+        from hf_replearn.evaluation.speech_runner import run_speech_probe
+
+        check_modality(req.dataset, modality, models)
+        return run_speech_probe(req, models, baselines)
     data = load_data(req, modality, models)
     data.check_budgets(req.probe.labels_per_class)
     for pm in models:
-        layer_names(pm, req.layer if not pm.toolkit_image else None)
+        layer_names(pm, req.layer if pm.kind == "transformers" else None)
         check_hidden_states(pm, data.train_x[:1])
     default_out = Path(req.models[0]) / f"probe-{Path(req.dataset).name}" if len(models) == 1 and Path(req.models[0]).is_dir() \
         else Path("outputs") / f"probe-{Path(req.dataset).name}"
@@ -178,7 +185,9 @@ def probe_section(req: ProbeRequest, data: ProbeData, models: list[ProbeModel], 
              f"label subsets; k-NN (k={req.probe.knn_k}, cosine) with every label.", "",
              probe_table({k: v for k, v in results.items() if not k.startswith("eval/")}), ""]
     for pm in models:
-        if pm.toolkit_image:
+        if pm.kind == "word2vec":
+            what = "the mean vector of a text's in-vocabulary words"
+        elif pm.toolkit_image:
             what = "h = f(x)" if req.probe.reads_h else f"stages {req.probe.feature_stages} pooled to {req.probe.feature_grid}x{req.probe.feature_grid}"
         else:
             pooling = req.readout.pooling or default_pooling(pm.model.config)

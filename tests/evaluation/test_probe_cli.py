@@ -125,8 +125,8 @@ def test_bad_inputs_exit_2_before_any_work(tiny_bert, tmp_path, capsys):
     __import__("shutil").copy(tiny_bert / "tokenizer.json", no_hidden)
     __import__("shutil").copy(tiny_bert / "tokenizer_config.json", no_hidden)
     cases = [
-        (["--model", str(tiny_bert), "--dataset", "digits"], "is an image set, and --model"),
-        (["--model", str(simclr), "--dataset", str(data)], "is a text set, and --model"),
+        (["--model", str(tiny_bert), "--dataset", "digits"], "holds image, and --model"),
+        (["--model", str(simclr), "--dataset", str(data)], "holds text, and --model"),
         (["--model", str(tiny_bert), "--dataset", str(data), "--labels-per-class", "1,10"],
          "--labels-per-class 10: the smallest class ('neg') has only 3 training examples"),
         (["--model", str(tiny_bert), "--dataset", str(data), "--label-column", "stars"],
@@ -145,3 +145,50 @@ def test_bad_inputs_exit_2_before_any_work(tiny_bert, tmp_path, capsys):
         err = capsys.readouterr().err
         assert "Traceback" not in err and f"error: " in err and message in err, (args, err)
         assert not out.exists()
+
+
+def test_a_transformers_vision_model_on_images(tmp_path):
+    from transformers import ViTConfig, ViTImageProcessor, ViTModel
+
+    torch.manual_seed(0)
+    vit = tmp_path / "tiny_vit"
+    ViTModel(ViTConfig(image_size=8, patch_size=4, num_channels=3, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                       intermediate_size=37)).save_pretrained(vit)  # fmt: skip
+    ViTImageProcessor(size={"height": 8, "width": 8}).save_pretrained(vit)
+    out = tmp_path / "p"
+    assert main(["eval", "probe", "--model", str(vit), "--dataset", "digits", "--dataset-limit", "300", "--baselines", "raw",
+                 "--pooling", "cls", "--output-dir", str(out), *FAST]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    assert {"linear_probe/model/5_per_class", "linear_probe/raw/all", "knn/model", "kmeans_nmi/model"} <= set(results)
+    assert results["linear_probe/raw/all"] > 0.8  # digits' pixels are nearly separable
+    assert results["linear_probe/model/all"] > 0.3  # a random tiny ViT still beats chance (0.1)
+
+
+def test_speech_probe_for_a_transformers_audio_model(tmp_path):
+    import datasets
+    import numpy as np
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+
+    from hf_replearn.evaluation.speech_probes import frame_geometry
+
+    assert frame_geometry(Wav2Vec2Config()) == (320, 200)  # wav2vec 2.0: 20 ms hop, 25 ms receptive field
+    config = Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
+                            conv_dim=(16, 16), conv_kernel=(10, 3), conv_stride=(5, 2), num_conv_pos_embeddings=16,
+                            num_conv_pos_embedding_groups=2)  # fmt: skip
+    assert frame_geometry(config) == (10, 10)  # receptive field 1 + 9 + 2 * 5 = 20 samples
+    torch.manual_seed(0)
+    w2v = tmp_path / "tiny_w2v"
+    Wav2Vec2Model(config).save_pretrained(w2v)
+    Wav2Vec2FeatureExtractor(return_attention_mask=False).save_pretrained(w2v)
+    rng = np.random.default_rng(0)
+    rows = {"audio": [rng.normal(size=1600).astype(np.float32) for _ in range(12)], "speaker": [i % 2 for i in range(12)],
+            "phone_ids": [list(rng.permutation(3)) for _ in range(12)], "phone_starts": [[0, 500, 1100]] * 12}  # fmt: skip
+    ds = datasets.Dataset.from_dict(rows)
+    datasets.DatasetDict({"train": ds.select(range(8)), "test": ds.select(range(8, 12))}).save_to_disk(tmp_path / "speech")
+    out = tmp_path / "p"
+    assert main(["eval", "probe", "--model", str(w2v), "--dataset", str(tmp_path / "speech"), "--no-tsne",
+                 "--output-dir", str(out)]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    assert {f"linear_probe/{n}/{t}" for n in ("model", "random_init", "mfcc") for t in ("phone", "speaker")} <= set(results)
+    assert (out / "probe.md").read_text().startswith(f"## Phone and speaker probes on {tmp_path / 'speech'}")
+    assert main(["eval", "probe", "--model", str(w2v), "--dataset", "polarity", "--output-dir", str(tmp_path / "x")]) == 2

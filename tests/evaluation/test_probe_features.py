@@ -130,3 +130,20 @@ def test_random_init_is_seeded_and_differs_from_the_trained_weights(tiny_bert):
     x = compute_hidden_states(a, TEXTS, Readout(**FP32))
     np.testing.assert_array_equal(x, compute_hidden_states(b, TEXTS, Readout(**FP32)))
     assert not np.allclose(x[-1], compute_hidden_states(pm, TEXTS, Readout(**FP32))[-1])
+
+
+def test_word2vec_checkpoint_reads_the_mean_word_vector(tmp_path):
+    import hf_replearn.models  # noqa: F401
+    from hf_replearn.models.word2vec import Word2VecConfig, Word2VecModel
+
+    words = ["good", "bad", "film"]
+    model = Word2VecModel(Word2VecConfig(vocab_size=3, embedding_dim=2, words=words))
+    with torch.no_grad():
+        model.input_embeddings.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]]))
+    model.save_pretrained(tmp_path / "w2v")
+    pm = load_probe_model(str(tmp_path / "w2v"))
+    assert pm.modality == "text" and pm.num_layers == 1
+    got = compute_hidden_states(pm, ["A good film!", "unknown words"], Readout(cache=False))
+    np.testing.assert_allclose(got, [[[1.5, 1.0], [0.0, 0.0]]])  # (layers=1, N, D); lower-cased words, none known: 0
+    pairs = compute_hidden_states(pm, [("bad", "good good")], Readout(cache=False))
+    np.testing.assert_allclose(pairs, [[[0.0, 1.0, 1.0, 0.0]]])  # each side's mean, side by side
