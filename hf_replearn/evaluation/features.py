@@ -192,12 +192,23 @@ def check_hidden_states(pm: ProbeModel, sample) -> None:
                         "output_hidden_states=True, so there is nothing to probe; pass its base model (AutoModel)")
 
 
+def token_limit(pm: ProbeModel, readout: Readout) -> int:
+    """``readout.max_length``, capped by the model's positions and the tokenizer's own limit."""
+    limit, config = readout.max_length, pm.model.config
+    for attr in ("max_position_embeddings", "n_positions"):
+        if isinstance(getattr(config, attr, None), int):
+            # RoBERTa-style position ids start after the padding index: two positions fewer
+            limit = min(limit, getattr(config, attr) - (2 if "roberta" in config.model_type else 0))
+    tokenizer_limit = getattr(pm.processor, "model_max_length", None)
+    return min(limit, tokenizer_limit) if isinstance(tokenizer_limit, int) and tokenizer_limit < 1_000_000 else limit
+
+
 def _encode(pm: ProbeModel, batch, readout: Readout) -> tuple[dict, torch.Tensor | None]:
     """A batch of raw inputs -> (model inputs, (B, T) attention mask or None for images)."""
     if pm.modality == "text":
         pairs = isinstance(batch[0], (tuple, list))
         args = ([a for a, _ in batch], [b for _, b in batch]) if pairs else (list(batch),)
-        enc = pm.processor(*args, padding=True, truncation=True, max_length=readout.max_length, return_tensors="pt")
+        enc = pm.processor(*args, padding=True, truncation=True, max_length=token_limit(pm, readout), return_tensors="pt")
         return dict(enc), enc["attention_mask"]
     if pm.modality == "image":
         images = np.asarray(batch)  # (B, C, H, W) uint8
