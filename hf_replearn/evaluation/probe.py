@@ -8,6 +8,8 @@ pixels, PCA of the pixels, a randomly initialised encoder of the same architectu
   examples per class (balanced, seeded subsets; mean over ``seeds`` subsets, std under
   ``linear_probe_std/...``), tested on the whole test split;
 - ``linear_probe/<features>/all``: the same with every training label;
+- ``linear_probe_cv/<features>/<k>_per_class`` (with ``cv_c``): the same subsets, C chosen by cross-validation on
+  each subset itself (``probe_cv.py``), its geometric mean over seeds under ``linear_probe_cv_C/...``;
 - ``knn/<features>``: k-nearest-neighbour accuracy (cosine) with every training label;
 - ``linear_probe/<features>/<p>pct`` and ``knn/<features>/<p>pct``: both probes on a seeded, stratified
   p% of the training labels (``label_fractions``; 1%, 10%, 100% as in SimCLR's semi-supervised table);
@@ -38,6 +40,7 @@ import numpy as np
 import torch
 
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation.probe_cv import cv_linear_probe
 
 
 @dataclass
@@ -196,32 +199,6 @@ def linear_probe_accuracy(train_x, train_y, test_x, test_y, max_iter: int = 1000
     clf = LogisticRegression(max_iter=max_iter)
     clf.fit(train_x, train_y)
     return float((clf.predict(test_x) == test_y).mean())
-
-
-CV_GRID = tuple(float(c) for c in np.logspace(-4, 4, 9))
-"""C values the cross-validated probe tries: 1e-4 .. 1e4, a decade apart (C = 1 is the fixed probe's)."""
-
-
-def cv_folds(train_y, seed: int):
-    """Stratified k-fold with k = min(5, smallest class count), seeded; None below 2 examples per class."""
-    from sklearn.model_selection import StratifiedKFold
-
-    smallest = int(np.unique(train_y, return_counts=True)[1].min())
-    return StratifiedKFold(n_splits=min(5, smallest), shuffle=True, random_state=seed) if smallest >= 2 else None
-
-
-def cv_linear_probe(train_x, train_y, test_x, test_y, max_iter: int = 1000, seed: int = 0) -> tuple[float, float] | None:
-    """(test accuracy, chosen C): C picked by cross-validated accuracy on the training labels only, then refit on all
-    of them; None when a class has fewer than 2 examples (no fold could hold it out)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV
-
-    folds = cv_folds(train_y, seed)
-    if folds is None:
-        return None
-    search = GridSearchCV(LogisticRegression(max_iter=max_iter), {"C": list(CV_GRID)}, cv=folds, scoring="accuracy")
-    search.fit(train_x, train_y)
-    return float((search.predict(test_x) == test_y).mean()), float(search.best_params_["C"])
 
 
 def knn_accuracy(train_x, train_y, test_x, test_y, k: int) -> float:

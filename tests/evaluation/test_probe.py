@@ -68,7 +68,7 @@ def test_table_and_config_errors():
 def test_cross_validated_c_equals_a_hand_written_grid_search():
     from sklearn.linear_model import LogisticRegression
 
-    from hf_replearn.evaluation.probe import CV_GRID, cv_folds, cv_linear_probe
+    from hf_replearn.evaluation.probe_cv import CV_GRID, cv_folds, cv_linear_probe
 
     (xtr, ytr), (xte, yte) = blobs(40, 1.5, 0), blobs(30, 1.5, 1)
     idx = balanced_subset(ytr, 10, seed=2)
