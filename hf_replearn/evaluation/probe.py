@@ -324,6 +324,12 @@ def baseline_features(name: str, train_raw: np.ndarray, test_raw: np.ndarray, cf
         return model.transform(train_raw), model.transform(test_raw)
 
 
+def pixel_baseline_sets(names, train_px: np.ndarray, test_px: np.ndarray, cfg: ProbeConfig) -> dict:
+    """{name: (train, test)} of every pixel baseline in ``names`` (``random_init`` is the caller's: it needs a model)."""
+    raw = (pixel_vectors(train_px), pixel_vectors(test_px))
+    return {name: baseline_features(name, *raw, cfg) for name in names if name != "random_init"}
+
+
 def evaluate_representations(model, dataset, cfg: ProbeConfig, random_init_model=None, plot_path=None):
     """Probe ``model`` and the baselines on ``dataset`` (DatasetDict with train/test ``pixel_values``, ``label``).
 
@@ -337,10 +343,7 @@ def evaluate_representations(model, dataset, cfg: ProbeConfig, random_init_model
     features = {"model": model_features(model, train_px, test_px, cfg)}
     if not cfg.reads_h:
         features["model_h"] = model_features(model, train_px, test_px, cfg, h=True)
-    raw = (pixel_vectors(train_px), pixel_vectors(test_px))
-    for name in cfg.baselines:
-        if name != "random_init":
-            features[name] = baseline_features(name, *raw, cfg)
+    features.update(pixel_baseline_sets(cfg.baselines, train_px, test_px, cfg))
     if "random_init" in cfg.baselines and random_init_model is not None:
         features["random_init"] = model_features(random_init_model, train_px, test_px, cfg)
     results = probe_feature_sets(features, train_y, test_y, cfg)

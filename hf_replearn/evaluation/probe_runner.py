@@ -23,7 +23,7 @@ import numpy as np
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.features import (POOLINGS, ProbeModel, Readout, check_hidden_states, default_pooling, hidden_states,
                                              layer_names, load_probe_model)
-from hf_replearn.evaluation.probe import (BASELINES, ProbeConfig, baseline_features, features_note, model_features, pixel_vectors, probe_feature_sets,
+from hf_replearn.evaluation.probe import (BASELINES, ProbeConfig, features_note, model_features, pixel_baseline_sets, probe_feature_sets,
                                           probe_table)
 from hf_replearn.evaluation.probe_data import ProbeData, load_image_data, load_text_data, source_modality
 from hf_replearn.evaluation.text_baselines import TEXT_BASELINES, tfidf_features
@@ -149,14 +149,9 @@ def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
     for pm in models:
         features.update(model_feature_sets(pm, data, req))
     if modality == "image":
-        raw = (pixel_vectors(data.train_x), pixel_vectors(data.test_x))
-        for name in baselines:
-            if name != "random_init":
-                features[name] = baseline_features(name, *raw, req.probe)
+        features.update(pixel_baseline_sets(baselines, data.train_x, data.test_x, req.probe))
     else:
-        for name in baselines:
-            if name != "random_init":
-                features[name] = tfidf_features(name, data.train_x, data.test_x)
+        features.update({name: tfidf_features(name, data.train_x, data.test_x) for name in baselines if name != "random_init"})
     if "random_init" in baselines:  # the first model's architecture, fresh weights, read the same way
         fresh = models[0].random_init(seed=0)
         features.update(model_feature_sets(fresh, data, req))
