@@ -145,7 +145,7 @@ def load_probe_model(source: str, name: str | None = None, trust_remote_code: bo
         model = _auto_model().from_pretrained(source, trust_remote_code=trust_remote_code, use_safetensors=True)
     except (OSError, ValueError) as err:
         raise UserError(f"--model {source}: could not load it with AutoModel (safetensors only): {str(err)[:300]}") from None
-    model.eval()
+    model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
     name = name or path.name or source
     if hasattr(model, "get_representation"):
         return ProbeModel(name, source, model, "image", kind="image_family")

@@ -59,6 +59,8 @@ def source_modality(name: str) -> str | None:
         return "audio"
     if name in TEXT_EMBEDDED or path.suffix.lower() in TEXT_FILES or (path / "train.tsv").is_file():
         return "text"
+    if path.is_dir() and next(path.rglob("*.wav"), None) is not None:
+        return "audio"  # an audiofolder: one subfolder of .wav clips per class
     if (path / "dataset_dict.json").is_file():
         columns = set(_load_datasets(name)["train"].column_names)  # memory-mapped: reading the schema costs nothing
         return "audio" if "audio" in columns else "image" if columns & {"image", "img", "pixel_values"} else "text"
@@ -179,3 +181,42 @@ def load_image_data(name: str, image_size: int | None, limit: int | None) -> Pro
     (train_x, train_y), (test_x, test_y) = split_arrays(ds["train"]), split_arrays(ds["test"])
     feature = ds["train"].features["label"]
     return ProbeData(name, "image", train_x, train_y, test_x, test_y, getattr(feature, "names", None), ds)
+
+
+def load_audio_folder(name: str, limit: int | None = None, seed: int = 0) -> ProbeData:
+    """An audiofolder of labelled clips: ``DIR/<class>/*.wav`` (a seeded, stratified quarter held out for testing),
+    or ``DIR/train/<class>/*.wav`` with ``DIR/test/<class>/*.wav``. Clips become mono float32 at 16 kHz."""
+    from scipy.io import wavfile
+
+    from hf_replearn.data.speech import prepare_waveform
+
+    root = Path(name)
+
+    def read(folder: Path, classes: list[str]):
+        clips, labels = [], []
+        for label, cls in enumerate(classes):
+            for file in sorted((folder / cls).glob("*.wav")):
+                rate, wav = wavfile.read(file)
+                if np.issubdtype(wav.dtype, np.integer):
+                    wav = wav / float(np.iinfo(wav.dtype).max)
+                clips.append(prepare_waveform(wav, rate, where=str(file)))
+                labels.append(label)
+        return clips, np.array(labels)
+
+    split = (root / "train").is_dir() and (root / "test").is_dir()
+    classes = sorted(p.name for p in (root / "train" if split else root).iterdir() if p.is_dir())
+    if len(classes) < 2:
+        raise UserError(f"--dataset {root}: an audiofolder needs one subfolder of .wav clips per class; found {classes}")
+    if split:
+        (train_x, train_y), (test_x, test_y) = read(root / "train", classes), read(root / "test", classes)
+    else:
+        from sklearn.model_selection import train_test_split
+
+        clips, labels = read(root, classes)
+        index = np.arange(len(labels))
+        train_i, test_i = train_test_split(index, test_size=TEST_FRACTION, random_state=seed, stratify=labels)
+        train_x, train_y = [clips[i] for i in train_i], labels[train_i]
+        test_x, test_y = [clips[i] for i in test_i], labels[test_i]
+    if limit is not None:
+        train_x, train_y = train_x[:limit], train_y[:limit]
+    return ProbeData(name, "audio", train_x, train_y, test_x, test_y, classes)

@@ -40,6 +40,8 @@ def run_speech_probe(req, models, baselines):
     if req.layer == "all":
         raise UserError("--layer all: the speech probes read one hidden state; give an index (default: the last)")
     feature_sets = {pm.name: extractor(pm, req.layer) for pm in models}
+    if Path(req.dataset).is_dir() and next(Path(req.dataset).rglob("*.wav"), None) is not None:
+        return run_clip_probe(req, models, baselines, feature_sets)
     min_samples = max((pm.model.config.receptive_field for pm in models if pm.kind == "cpc"), default=MFCC_WINDOW)
     dataset = load_speech_dataset(SpeechDataConfig(name=req.dataset), req.dataset_limit, seed=0, min_samples=min_samples)
     missing = [c for c in ("phone_ids", "phone_starts") if c not in dataset["train"].column_names]
@@ -59,6 +61,39 @@ def run_speech_probe(req, models, baselines):
     section = "\n".join([f"## Phone and speaker probes on {req.dataset} ({counts})", "",
                          "Test accuracy of a logistic-regression probe on frozen features: phone per frame, speaker per "
                          "utterance (frames averaged).", "", speech_probe_table(results), ""] +
+                        [f"- `{pm.name}`: {pm.source} ({type(pm.model).__name__})" for pm in models])  # fmt: skip
+    write_results(out, results)
+    atomic_write_text(out / "probe.md", section + "\n")
+    return results, section, out
+
+
+def run_clip_probe(req, models, baselines, feature_sets):
+    """An audiofolder of labelled clips: each clip's frames averaged into one vector, then the few-label probes
+    of every other modality (``probe.probe_feature_sets``), against mean MFCCs and the random-init model."""
+    import numpy as np
+
+    from hf_replearn.evaluation.probe import probe_feature_sets, probe_table
+    from hf_replearn.evaluation.probe_data import load_audio_folder
+    from hf_replearn.evaluation.speech_probes import mfcc
+    from hf_replearn.training.outputs import atomic_write_text, prepare_output_dir, write_results
+
+    data = load_audio_folder(req.dataset, req.dataset_limit)
+    data.check_budgets(req.probe.labels_per_class)
+    out = prepare_output_dir(Path(req.output_dir or Path("outputs") / f"probe-{Path(req.dataset).name}"), overwrite=req.overwrite)
+    if "random_init" in baselines:
+        feature_sets["random_init"] = extractor(models[0].random_init(seed=0), req.layer)
+    if "mfcc" in baselines:
+        feature_sets["mfcc"] = (mfcc, 0, 0)
+
+    def clips(extract, wavs):
+        return np.stack([extract(w).mean(axis=0) for w in wavs])  # (N, D): frames averaged per clip
+
+    features = {name: (clips(extract, data.train_x), clips(extract, data.test_x)) for name, (extract, *_) in feature_sets.items()}
+    results = probe_feature_sets(features, data.train_y, data.test_y, req.probe)
+    counts = f"{len(data.train_y)} train / {len(data.test_y)} test clips, {len(data.class_names)} classes"
+    section = "\n".join([f"## Linear probe on {req.dataset} ({counts})", "",
+                         "Test accuracy of a logistic-regression probe on each clip's mean frame vector (C = 1, and C chosen "
+                         "by cross-validation on the labelled subset).", "", probe_table(results), ""] +
                         [f"- `{pm.name}`: {pm.source} ({type(pm.model).__name__})" for pm in models])  # fmt: skip
     write_results(out, results)
     atomic_write_text(out / "probe.md", section + "\n")

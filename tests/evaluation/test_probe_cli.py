@@ -192,3 +192,20 @@ def test_speech_probe_for_a_transformers_audio_model(tmp_path):
     assert {f"linear_probe/{n}/{t}" for n in ("model", "random_init", "mfcc") for t in ("phone", "speaker")} <= set(results)
     assert (out / "probe.md").read_text().startswith(f"## Phone and speaker probes on {tmp_path / 'speech'}")
     assert main(["eval", "probe", "--model", str(w2v), "--dataset", "polarity", "--output-dir", str(tmp_path / "x")]) == 2
+
+    # an audiofolder of labelled clips (a low and a high tone in noise): clip-level few-label probes
+    from scipy.io import wavfile
+
+    t = np.arange(1600) / 16000
+    for label, freq in (("high", 2000), ("low", 300)):
+        (tmp_path / "tones" / label).mkdir(parents=True)
+        for i in range(8):
+            wav = np.sin(2 * np.pi * freq * t + i) + 0.3 * rng.normal(size=t.size)
+            wavfile.write(tmp_path / "tones" / label / f"{i}.wav", 16000, (wav / 2 * 32767).astype(np.int16))
+    out = tmp_path / "clips"
+    assert main(["eval", "probe", "--model", str(w2v), "--dataset", str(tmp_path / "tones"), "--output-dir", str(out),
+                 *FAST]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    assert results["linear_probe/mfcc/all"] == 1.0  # 12 train / 4 test clips; the tones differ in every MFCC
+    assert {"linear_probe/model/5_per_class", "linear_probe_cv/model/5_per_class", "linear_probe/random_init/all"} <= set(results)
+    assert (out / "probe.md").read_text().startswith(f"## Linear probe on {tmp_path / 'tones'} (12 train / 4 test clips, 2 classes)")
