@@ -58,9 +58,18 @@ def _eval_probe(args) -> int:
                            text_columns=args.text_column or [], label_column=args.label_column,
                            dataset_limit=args.dataset_limit, image_size=args.image_size,
                            trust_remote_code=args.trust_remote_code)  # fmt: skip
+    if args.push:
+        from hf_replearn.hub.push import check_repo_id
+
+        check_repo_id(args.push, "--push")
     results, section, out = run_probe(request)
     print(section)
     print(f"\nresults: {out / 'results.json'}")
+    if args.push:
+        from hf_replearn.hub.probe_card import push_probe_card
+
+        push_probe_card(args.push, section, results, args.dataset)
+        print(f"card: the probe section and {args.push}'s model-index entries updated")
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
@@ -121,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--no-tsne", action="store_true", help="skip the t-SNE picture")
     probe.add_argument("--trust-remote-code", action="store_true", help="allow a model's own code to run")
     probe.add_argument("--json", action="store_true", help="also print results as JSON")
+    probe.add_argument("--push", metavar="REPO", help="add the table and model-index entries to this hub repo's card "
+                                                      "(HF_ENDPOINT / HF_TOKEN as for `hub push`)")
     probe.set_defaults(func=_eval_probe)
 
     sub.add_parser("recipes", help="list the recipes that ship").set_defaults(func=_list_recipes)
