@@ -23,8 +23,8 @@ import numpy as np
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.features import (POOLINGS, ProbeModel, Readout, check_hidden_states, default_pooling, hidden_states,
                                              layer_names, load_probe_model)
-from hf_replearn.evaluation.probe import (BASELINES, ProbeConfig, features_note, model_features, pixel_baseline_sets, probe_feature_sets,
-                                          probe_table)
+from hf_replearn.evaluation.probe import (BASELINES, ProbeConfig, check_feature_stages, features_note, model_features,
+                                          pixel_baseline_sets, probe_feature_sets, probe_table)
 from hf_replearn.evaluation.probe_data import ProbeData, load_image_data, load_text_data, source_modality
 from hf_replearn.evaluation.text_baselines import TEXT_BASELINES, tfidf_features
 
@@ -140,6 +140,11 @@ def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
     for pm in models:
         layer_names(pm, req.layer if pm.kind == "transformers" else None)
         check_hidden_states(pm, data.train_x[:1])
+        if not req.probe.reads_h:
+            if not pm.toolkit_image:
+                raise UserError(f"--feature-stages / --feature-grid read this toolkit's image encoders; {pm.source} is a "
+                                f"{type(pm.model).__name__}: use --layer for transformers models")
+            check_feature_stages(pm.model, req.probe.feature_stages)
     default_out = Path(req.models[0]) / f"probe-{Path(req.dataset).name}" if len(models) == 1 and Path(req.models[0]).is_dir() \
         else Path("outputs") / f"probe-{Path(req.dataset).name}"
     out = prepare_output_dir(Path(req.output_dir or default_out), overwrite=req.overwrite)

@@ -136,6 +136,8 @@ def test_bad_inputs_exit_2_before_any_work(tiny_bert, tmp_path, capsys):
         (["--model", str(tiny_bert), "--dataset", str(data), "--layer", "5"], "has 3 hidden states"),
         (["--model", str(tiny_bert), "--dataset", str(data), "--baselines", "pca"], "unknown ['pca'] for text"),
         (["--model", str(tmp_path), "--dataset", "digits"], "no config.json"),
+        (["--model", str(simclr), "--dataset", "digits", "--feature-stages", "7"], "the encoder has 2 stages"),
+        (["--model", str(tiny_bert), "--dataset", str(data), "--feature-stages", "-2", "-1"], "use --layer for transformers"),
     ]
     capsys.readouterr()
     for args, message in cases:
