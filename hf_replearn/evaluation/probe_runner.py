@@ -152,7 +152,9 @@ def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
     start = time.perf_counter()
     features = {}
     for pm in models:
-        features.update(model_feature_sets(pm, data, req))
+        features.update(sets := model_feature_sets(pm, data, req))
+        if pm is models[0]:  # the t-SNE picture shows the first model's features (with --layer all, its last layer)
+            pictured = sets.get(pm.name) or list(sets.values())[-1]
     if modality == "image":
         features.update(pixel_baseline_sets(baselines, data.train_x, data.test_x, req.probe))
     else:
@@ -171,7 +173,7 @@ def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
     if req.probe.tsne:
         from hf_replearn.evaluation.plots import tsne_plot
 
-        tsne_plot(features[next(iter(features))][1], data.test_y, out / "tsne.png", class_names=data.class_names,
+        tsne_plot(pictured[1], data.test_y, out / "tsne.png", class_names=data.class_names,
                   max_points=req.probe.tsne_points)
     return results, section, out
 

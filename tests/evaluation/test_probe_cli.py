@@ -48,8 +48,10 @@ FAST = ["--seeds", "2", "--no-tsne", "--labels-per-class", "1,5", "--precision",
 def test_text_probe_with_baselines_and_layers(tiny_bert, tmp_path, capsys):
     data = write_csv(tmp_path / "reviews.csv")
     out = tmp_path / "probe"
+    with_tsne = [a for a in FAST if a != "--no-tsne"]
     assert main(["eval", "probe", "--model", str(tiny_bert), "--dataset", str(data), "--layer", "all",
-                 "--output-dir", str(out), *FAST]) == 0  # fmt: skip
+                 "--output-dir", str(out), *with_tsne]) == 0  # fmt: skip
+    assert (out / "tsne.png").stat().st_size > 1000
     printed = capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
     rows = {k.split("/")[1] for k in results if k.startswith("linear_probe/")}
