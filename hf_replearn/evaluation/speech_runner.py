@@ -35,7 +35,7 @@ def run_speech_probe(req, models, baselines):
     """Phone and speaker probes of every model and baseline; writes results.json and probe.md."""
     from hf_replearn.data.speech import SpeechDataConfig, load_speech_dataset
     from hf_replearn.evaluation.speech_probes import MFCC_WINDOW, SpeechProbeConfig, mfcc, probe_speech_feature_sets, speech_probe_table
-    from hf_replearn.training.outputs import atomic_write_text, prepare_output_dir, write_results
+    from hf_replearn.training.outputs import prepare_output_dir
 
     if req.layer == "all":
         raise UserError("--layer all: the speech probes read one hidden state; give an index (default: the last)")
@@ -58,9 +58,16 @@ def run_speech_probe(req, models, baselines):
     cfg = SpeechProbeConfig(baselines=[], tsne=req.probe.tsne, max_iter=req.probe.max_iter)
     results = probe_speech_feature_sets(feature_sets, dataset, cfg, out / "tsne_speakers.png" if cfg.tsne else None)
     counts = f"{dataset['train'].num_rows} train / {dataset['test'].num_rows} test utterances"
-    section = "\n".join([f"## Phone and speaker probes on {req.dataset} ({counts})", "",
+    return write_section(out, results, models, f"Phone and speaker probes on {req.dataset} ({counts})",
                          "Test accuracy of a logistic-regression probe on frozen features: phone per frame, speaker per "
-                         "utterance (frames averaged).", "", speech_probe_table(results), ""] +
+                         "utterance (frames averaged).", speech_probe_table(results))
+
+
+def write_section(out: Path, results: dict, models, heading: str, what: str, table: str):
+    """results.json and probe.md (heading, what was measured, the table, one line per model); returns run_probe's triple."""
+    from hf_replearn.training.outputs import atomic_write_text, write_results
+
+    section = "\n".join([f"## {heading}", "", what, "", table, ""] +
                         [f"- `{pm.name}`: {pm.source} ({type(pm.model).__name__})" for pm in models])  # fmt: skip
     write_results(out, results)
     atomic_write_text(out / "probe.md", section + "\n")
@@ -75,7 +82,7 @@ def run_clip_probe(req, models, baselines, feature_sets):
     from hf_replearn.evaluation.probe import probe_feature_sets, probe_table
     from hf_replearn.evaluation.probe_data import load_audio_folder
     from hf_replearn.evaluation.speech_probes import mfcc
-    from hf_replearn.training.outputs import atomic_write_text, prepare_output_dir, write_results
+    from hf_replearn.training.outputs import prepare_output_dir
 
     data = load_audio_folder(req.dataset, req.dataset_limit)
     data.check_budgets(req.probe.labels_per_class)
@@ -91,10 +98,6 @@ def run_clip_probe(req, models, baselines, feature_sets):
     features = {name: (clips(extract, data.train_x), clips(extract, data.test_x)) for name, (extract, *_) in feature_sets.items()}
     results = probe_feature_sets(features, data.train_y, data.test_y, req.probe)
     counts = f"{len(data.train_y)} train / {len(data.test_y)} test clips, {len(data.class_names)} classes"
-    section = "\n".join([f"## Linear probe on {req.dataset} ({counts})", "",
+    return write_section(out, results, models, f"Linear probe on {req.dataset} ({counts})",
                          "Test accuracy of a logistic-regression probe on each clip's mean frame vector (C = 1, and C chosen "
-                         "by cross-validation on the labelled subset).", "", probe_table(results), ""] +
-                        [f"- `{pm.name}`: {pm.source} ({type(pm.model).__name__})" for pm in models])  # fmt: skip
-    write_results(out, results)
-    atomic_write_text(out / "probe.md", section + "\n")
-    return results, section, out
+                         "by cross-validation on the labelled subset).", probe_table(results))
