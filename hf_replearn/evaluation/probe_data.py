@@ -116,13 +116,13 @@ def _load_datasets(name: str):
 
 
 def _glue_folder(path: Path, limit):
-    from hf_replearn.data.glue import GLUE_TASKS, _load_distribution
+    from hf_replearn.data.glue import GLUE_TASKS, _load_distribution, validate_glue
 
     task = next((t for t in GLUE_TASKS.values() if t.tsv_dir and t.tsv_dir.lower() == path.name.lower()), None)
     if task is None or task.is_regression:
         choices = ", ".join(t.tsv_dir for t in GLUE_TASKS.values() if not t.is_regression)
         raise UserError(f"--dataset {path}: a GLUE-format folder is named after its task ({choices})")
-    ds = _load_distribution(task, path, f"--dataset {path}")
+    ds = validate_glue(_load_distribution(task, path, f"--dataset {path}"), task, f"--dataset {path}")  # label names -> ids
     return _from_splits(str(path), ds["train"], ds[task.eval_splits[0]], task.keys, "label", list(task.label_names), limit)
 
 
