@@ -36,46 +36,42 @@ def _train(args) -> int:
 def _eval_probe(args) -> int:
     import json
 
-    import hf_replearn.models  # noqa: F401
-    from transformers import AutoModel
-
-    from hf_replearn.data.images import ImageDataConfig, load_image_dataset
-    from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, features_note, probe_table
-    from hf_replearn.utils.files import prepare_output_dir, write_results
-
+    from hf_replearn.evaluation.features import Readout
+    from hf_replearn.evaluation.probe import ProbeConfig
+    from hf_replearn.evaluation.probe_runner import ProbeRequest, run_probe
     from hf_replearn.tasks.checks import check_probe_args
 
-    check_probe_args(args)  # model folders, data set, numbers: before any model or data is loaded
-    baselines = [] if args.no_baselines else [b for b in args.baselines.split(",") if b]
-    if len(args.model) > 1:
-        from hf_replearn.evaluation.compare import probe_many
+    check_probe_args(args)  # model folders or hub ids, data set, numbers: before any model or data is loaded
 
-        out = Path(args.output_dir or "outputs/probe-comparison")
-        probe_many(args.model, args.dataset, out, baselines=baselines,
-                   label_fractions=[float(f) for f in args.label_fractions.split(",")], dataset_limit=args.dataset_limit,
-                   image_size=args.image_size, seeds=args.seeds, trust_remote_code=args.trust_remote_code, overwrite=args.overwrite,
-                   feature_stages=args.feature_stages, feature_grid=args.feature_grid)  # fmt: skip
-        print((out / "comparison.md").read_text())
-        return 0
-    model_dir = Path(args.model[0])
-    if not (model_dir / "config.json").is_file():
-        raise UserError(f"--model {model_dir}: no config.json there; pass the output_dir of a training run")
-    model = AutoModel.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
-    if not hasattr(model, "get_representation"):
-        raise UserError(f"--model {model_dir}: a {type(model).__name__} has no get_representation(); probe an image model")
-    cfg = ImageDataConfig(name=args.dataset, image_size=args.image_size or model.config.image_size)
-    dataset = load_image_dataset(cfg, args.dataset_limit)
-    channels = dataset["train"][0]["pixel_values"].shape[0]
-    if channels != model.config.num_channels:
-        raise UserError(f"--dataset {args.dataset} has {channels}-channel images; the model takes {model.config.num_channels}")
-    out = prepare_output_dir(Path(args.output_dir or model_dir / f"probe-{Path(args.dataset).name}"), overwrite=args.overwrite,
-                             syntax=("--output-dir <a new directory>", "--overwrite", None))
-    probe = ProbeConfig(seeds=args.seeds, baselines=baselines, feature_stages=args.feature_stages, feature_grid=args.feature_grid)
-    random_model = type(model)(model.config) if "random_init" in baselines else None
-    results, _ = evaluate_representations(model, dataset, probe, random_init_model=random_model, plot_path=out / "tsne.png")
-    write_results(out, results)
-    print(probe_table(results) + features_note(probe))
-    print(f"results: {out / 'results.json'}")
+    def numbers(text, kind, flag):
+        try:
+            return [kind(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise UserError(f"{flag} {text!r}: give comma-separated numbers, e.g. 1,10,100") from None
+
+    baselines = [] if args.no_baselines else None if args.baselines is None else [b for b in args.baselines.split(",") if b]
+    probe = ProbeConfig(labels_per_class=numbers(args.labels_per_class, int, "--labels-per-class"), seeds=args.seeds,
+                        label_fractions=numbers(args.label_fractions, float, "--label-fractions"), cv_c=not args.no_cv,
+                        tsne=not args.no_tsne, feature_stages=args.feature_stages, feature_grid=args.feature_grid)  # fmt: skip
+    readout = Readout(pooling=args.pooling, batch_size=args.batch_size, max_length=args.max_length,
+                      precision=args.precision, cache=not args.no_cache)  # fmt: skip
+    request = ProbeRequest(models=args.model, dataset=args.dataset, output_dir=args.output_dir, overwrite=args.overwrite,
+                           baselines=baselines, probe=probe, readout=readout, layer=args.layer,
+                           text_columns=args.text_column or [], label_column=args.label_column,
+                           dataset_limit=args.dataset_limit, image_size=args.image_size,
+                           trust_remote_code=args.trust_remote_code)  # fmt: skip
+    if args.push:
+        from hf_replearn.hub.push import check_repo_id
+
+        check_repo_id(args.push, "--push")
+    results, section, out = run_probe(request)
+    print(section)
+    print(f"\nresults: {out / 'results.json'}")
+    if args.push:
+        from hf_replearn.hub.probe_card import push_probe_card
+
+        push_probe_card(args.push, section, results, args.dataset)
+        print(f"card: the probe section and {args.push}'s model-index entries updated")
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
@@ -98,23 +94,46 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_train)
 
     ev = sub.add_parser("eval", help="evaluate a trained model").add_subparsers(dest="what", required=True)
-    probe = ev.add_parser("probe", help="linear and k-NN probes on frozen features, against baselines")
+    probe = ev.add_parser("probe", help="linear and k-NN probes on frozen features of any model, against baselines",
+                          description="Probe this toolkit's checkpoints or any transformers model (text, images) on a "
+                                      "labelled set: few-label linear probes (C fixed and C by cross-validation), k-NN, "
+                                      "k-means NMI, against baselines of the same modality.")
     probe.add_argument("--model", required=True, action="append",
-                       help="a model directory written by a training recipe; repeat it to compare several models in one table")
-    probe.add_argument("--baselines", default="raw,pca,random_init", help="comma-separated: raw, pca, ica, dictionary, rbm, random_init")
-    probe.add_argument("--label-fractions", default="0.01,0.1,1.0", help="label fractions for the several-model comparison")
-    probe.add_argument("--dataset", required=True, help="digits, fashion_mnist, mnist_5k, an imagefolder dir or hub id")
-    probe.add_argument("--output-dir", help="where results.json goes (default: MODEL/probe-DATASET)")
+                       help="a training run's output_dir, a transformers model folder or a hub id; repeat it to compare several")
+    probe.add_argument("--dataset", required=True,
+                       help="text: polarity, bible_paraphrase, wordnet_topic, a GLUE folder (.../SST-2), a csv/tsv/json/jsonl "
+                            "file, a save_to_disk folder or hub id; images: digits, fashion_mnist, mnist_5k, an imagefolder")
+    probe.add_argument("--text-column", action="append", help="text column of a file or datasets set (twice for pairs)")
+    probe.add_argument("--label-column", default="label", help="label column of a file or datasets set")
+    probe.add_argument("--baselines", help="comma-separated; images: raw, pca, ica, dictionary, rbm, random_init "
+                                           "(default raw,pca,random_init); text: tfidf_word, tfidf_char, random_init (all)")
+    probe.add_argument("--no-baselines", action="store_true", help="probe the model(s) only")
+    probe.add_argument("--labels-per-class", default="1,10,100", help="label budgets per class, comma-separated")
+    probe.add_argument("--label-fractions", default="", help="also probe with these fractions of the labels, e.g. 0.01,0.1")
+    probe.add_argument("--seeds", type=int, default=3, help="label subsets averaged per few-label budget")
+    probe.add_argument("--no-cv", action="store_true", help="skip the probe whose C is chosen by cross-validation")
+    probe.add_argument("--layer", help="hidden state to read: an index (0 = embeddings) or `all` for one row per layer "
+                                       "(default: the last)")
+    probe.add_argument("--pooling", choices=("mean", "cls", "last"),
+                       help="tokens -> one vector (default: last for decoder LMs, mean otherwise)")
+    probe.add_argument("--max-length", type=int, default=256, help="tokens kept per text")
+    probe.add_argument("--batch-size", type=int, default=64, help="examples per forward pass")
+    probe.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                       help="auto: bf16 autocast where the hardware has it")
+    probe.add_argument("--no-cache", action="store_true", help="recompute features (default: cached on disk, "
+                                                               "$HF_REPLEARN_CACHE/features)")
+    probe.add_argument("--output-dir", help="where results.json and probe.md go (default: MODEL/probe-DATASET)")
     probe.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     probe.add_argument("--image-size", type=int, help="resize images (default: the model's image_size)")
     probe.add_argument("--dataset-limit", type=int, help="use the first N training examples only")
-    probe.add_argument("--seeds", type=int, default=3, help="subsets averaged per few-label budget")
     probe.add_argument("--feature-stages", type=int, nargs="+", default=[-1], metavar="STAGE",
-                       help="encoder stages the probe reads, e.g. -2 -1 (default -1: h = f(x))")
+                       help="this toolkit's image encoders: stages the probe reads, e.g. -2 -1 (default -1: h = f(x))")
     probe.add_argument("--feature-grid", type=int, default=1, help="pool each stage map to GRID x GRID (default 1: global pooling)")
-    probe.add_argument("--no-baselines", action="store_true", help="probe the model only")
+    probe.add_argument("--no-tsne", action="store_true", help="skip the t-SNE picture")
     probe.add_argument("--trust-remote-code", action="store_true", help="allow a model's own code to run")
     probe.add_argument("--json", action="store_true", help="also print results as JSON")
+    probe.add_argument("--push", metavar="REPO", help="add the table and model-index entries to this hub repo's card "
+                                                      "(HF_ENDPOINT / HF_TOKEN as for `hub push`)")
     probe.set_defaults(func=_eval_probe)
 
     sub.add_parser("recipes", help="list the recipes that ship").set_defaults(func=_list_recipes)

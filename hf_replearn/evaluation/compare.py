@@ -13,61 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
-from hf_replearn.errors import UserError
-from hf_replearn.evaluation.probe import ProbeConfig, baseline_features, model_features, probe_features
-
-
-def load_models(model_dirs: list[str], trust_remote_code: bool = False) -> dict[str, object]:
-    """{name: model} for training output directories; names are the directory names (made unique)."""
-    import hf_replearn.models  # noqa: F401
-    from transformers import AutoModel
-
-    models = {}
-    for path in map(Path, model_dirs):
-        if not (path / "config.json").is_file():
-            raise UserError(f"--model {path}: no config.json there; pass the output_dir of a training run")
-        model = AutoModel.from_pretrained(path, trust_remote_code=trust_remote_code)
-        if not hasattr(model, "get_representation"):
-            raise UserError(f"--model {path}: a {type(model).__name__} has no get_representation(); probe an image model")
-        name = path.name
-        while name in models:
-            name += "'"
-        models[name] = model
-    return models
-
-
-def compare_representations(models: dict, dataset, cfg: ProbeConfig, output_dir, random_init: bool = True) -> dict:
-    """Probe every model in ``models`` and every baseline in ``cfg.baselines`` on ``dataset``; write the files."""
-    from threadpoolctl import threadpool_limits
-
-    cfg.validate()
-    if not cfg.label_fractions:
-        cfg.label_fractions = [0.01, 0.1, 1.0]
-    train, test = dataset["train"], dataset["test"]
-    train_px, test_px = np.asarray(train["pixel_values"]), np.asarray(test["pixel_values"])
-    train_y, test_y = np.asarray(train["label"]), np.asarray(test["label"])
-    for name, model in models.items():
-        if train_px.shape[1] != model.config.num_channels:
-            raise UserError(f"model {name} takes {model.config.num_channels}-channel images; the dataset has {train_px.shape[1]}")
-    features = {name: model_features(m, train_px, test_px, cfg) for name, m in models.items()}
-    raw = (train_px.reshape(len(train_px), -1) / 255.0, test_px.reshape(len(test_px), -1) / 255.0)
-    for name in cfg.baselines:
-        if name == "random_init":
-            if random_init and models:  # the first model's architecture, fresh weights
-                first = next(iter(models.values()))
-                fresh = type(first)(first.config).to(first.device)
-                features[name] = model_features(fresh, train_px, test_px, cfg)
-        else:
-            features[name] = baseline_features(name, *raw, cfg)
-    table = {}
-    with threadpool_limits(1):
-        for name, (tr, te) in features.items():
-            flat = probe_features(name, tr, train_y, te, test_y, cfg)
-            table[name] = {key.replace(f"/{name}", "", 1): value for key, value in flat.items()}
-    write_comparison(table, cfg.label_fractions, Path(output_dir))
-    return table
+from hf_replearn.evaluation.probe import ProbeConfig
 
 
 def comparison_markdown(table: dict, fractions: list[float]) -> str:
@@ -109,19 +55,20 @@ def probe_many(model_dirs: list[str], dataset_name: str, output_dir, baselines=(
                label_fractions=(0.01, 0.1, 1.0), dataset_limit: int | None = None, image_size: int | None = None,
                labels_per_class=(), seeds: int = 1, trust_remote_code: bool = False, overwrite: bool = False,
                feature_stages=(-1,), feature_grid: int = 1) -> dict:
-    """What ``hf-replearn eval probe --model A --model B ...`` runs: load, probe, write; returns the table."""
-    from hf_replearn.data.images import ImageDataConfig, load_image_dataset
-    from hf_replearn.utils.files import prepare_output_dir
+    """Several models through ``probe_runner.run_probe``, rows named after their directories; also writes the
+    comparison files above. Returns {feature set: {metric: value}}."""
+    from hf_replearn.evaluation.probe_runner import ProbeRequest, run_probe
 
-    models = load_models(model_dirs, trust_remote_code)
-    sizes = {m.config.image_size for m in models.values()}
-    if image_size is None and len(sizes) > 1:
-        raise UserError(f"the models take different image sizes {sorted(sizes)}; pass --image-size to pick one")
-    data_cfg = ImageDataConfig(name=dataset_name, image_size=image_size or (sizes.pop() if sizes else None))
-    dataset = load_image_dataset(data_cfg, dataset_limit)
-    out = prepare_output_dir(Path(output_dir), overwrite=overwrite,
-                             syntax=("--output-dir <a new directory>", "--overwrite", None))
-    cfg = ProbeConfig(labels_per_class=list(labels_per_class), seeds=seeds, baselines=list(baselines),
-                      label_fractions=list(label_fractions), tsne=False, feature_stages=list(feature_stages),
-                      feature_grid=feature_grid)  # fmt: skip
-    return compare_representations(models, dataset, cfg, out)
+    cfg = ProbeConfig(labels_per_class=list(labels_per_class), seeds=seeds, label_fractions=list(label_fractions),
+                      tsne=False, feature_stages=list(feature_stages), feature_grid=feature_grid)  # fmt: skip
+    request = ProbeRequest(models=list(model_dirs), dataset=dataset_name, output_dir=str(output_dir), overwrite=overwrite,
+                           baselines=list(baselines), probe=cfg, dataset_limit=dataset_limit, image_size=image_size,
+                           trust_remote_code=trust_remote_code, model_names=[Path(d).name for d in model_dirs])  # fmt: skip
+    results, _, out = run_probe(request)
+    table = {}
+    for key, value in results.items():
+        parts = key.split("/")
+        if len(parts) >= 2 and not key.startswith("eval/") and "_std" not in parts[0]:
+            table.setdefault(parts[1], {})["/".join([parts[0], *parts[2:]])] = value
+    write_comparison(table, cfg.label_fractions, out)
+    return table

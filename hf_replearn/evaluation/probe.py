@@ -8,6 +8,8 @@ pixels, PCA of the pixels, a randomly initialised encoder of the same architectu
   examples per class (balanced, seeded subsets; mean over ``seeds`` subsets, std under
   ``linear_probe_std/...``), tested on the whole test split;
 - ``linear_probe/<features>/all``: the same with every training label;
+- ``linear_probe_cv/<features>/<k>_per_class`` (with ``cv_c``): the same subsets, C chosen by cross-validation on
+  each subset itself (``probe_cv.py``), its geometric mean over seeds under ``linear_probe_cv_C/...``;
 - ``knn/<features>``: k-nearest-neighbour accuracy (cosine) with every training label;
 - ``linear_probe/<features>/<p>pct`` and ``knn/<features>/<p>pct``: both probes on a seeded, stratified
   p% of the training labels (``label_fractions``; 1%, 10%, 100% as in SimCLR's semi-supervised table);
@@ -38,6 +40,10 @@ import numpy as np
 import torch
 
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation.probe_cv import cv_linear_probe
+
+# How `hf-replearn eval probe` spells a new directory, overwrite and resume, for output-directory hints.
+PROBE_SYNTAX = ("--output-dir <a new directory>", "--overwrite", None)
 
 
 @dataclass
@@ -73,6 +79,9 @@ class ProbeConfig:
     feature_grid: int = 1
     """Each stage's map is average-pooled to feature_grid x feature_grid (its own size if smaller) and
     flattened; 1 with stages [-1] is h = f(x) itself."""
+    cv_c: bool = False
+    """Also choose the logistic probe's C by stratified k-fold cross-validation on each few-label subset itself
+    (k = min(5, labels per class); never the test split), reported as ``linear_probe_cv/...`` beside the fixed C."""
 
     @property
     def reads_h(self) -> bool:
@@ -198,7 +207,7 @@ def linear_probe_accuracy(train_x, train_y, test_x, test_y, max_iter: int = 1000
 def knn_accuracy(train_x, train_y, test_x, test_y, k: int) -> float:
     from sklearn.neighbors import KNeighborsClassifier
 
-    clf = KNeighborsClassifier(n_neighbors=min(k, len(train_x)), metric="cosine")
+    clf = KNeighborsClassifier(n_neighbors=min(k, train_x.shape[0]), metric="cosine")
     clf.fit(train_x, train_y)
     return float((clf.predict(test_x) == test_y).mean())
 
@@ -215,18 +224,29 @@ def probe_features(name: str, train_x, train_y, test_x, test_y, cfg: ProbeConfig
 
 
 def _probe_features(name, train_x, train_y, test_x, test_y, cfg) -> dict[str, float]:
+    from scipy.sparse import issparse
     from sklearn.preprocessing import StandardScaler
 
-    scaler = StandardScaler().fit(train_x)
-    tr, te = scaler.transform(train_x), scaler.transform(test_x)
+    if issparse(train_x):  # TF-IDF rows are already L2-normalised; scaling rare n-grams up would swamp them
+        tr, te = train_x, test_x
+    else:
+        scaler = StandardScaler().fit(train_x)
+        tr, te = scaler.transform(train_x), scaler.transform(test_x)
     results = {}
     for k in cfg.labels_per_class:
-        accs = []
+        accs, cv = [], []
         for seed in range(cfg.seeds):
             idx = balanced_subset(train_y, k, seed)
             accs.append(linear_probe_accuracy(tr[idx], train_y[idx], te, test_y, cfg.max_iter))
+            if cfg.cv_c and (chosen := cv_linear_probe(tr[idx], train_y[idx], te, test_y, cfg.max_iter, seed)):
+                cv.append(chosen)
         results[f"linear_probe/{name}/{k}_per_class"] = float(np.mean(accs))
         results[f"linear_probe_std/{name}/{k}_per_class"] = float(np.std(accs))
+        if cv:
+            results[f"linear_probe_cv/{name}/{k}_per_class"] = float(np.mean([a for a, _ in cv]))
+            results[f"linear_probe_cv_std/{name}/{k}_per_class"] = float(np.std([a for a, _ in cv]))
+            # the C's of the seeds lie decades apart: their geometric mean
+            results[f"linear_probe_cv_C/{name}/{k}_per_class"] = float(np.exp(np.mean(np.log([c for _, c in cv]))))
     if cfg.all_labels:
         results[f"linear_probe/{name}/all"] = linear_probe_accuracy(tr, train_y, te, test_y, cfg.max_iter)
     results[f"knn/{name}"] = knn_accuracy(train_x, train_y, test_x, test_y, cfg.knn_k)
@@ -245,7 +265,7 @@ def _probe_features(name, train_x, train_y, test_x, test_y, cfg) -> dict[str, fl
     if cfg.kmeans_nmi:
         # On the features as they are, not standardised: standardising would blow up PCA's low-variance
         # components and ICA's noise directions (measured on digits: PCA NMI 0.17 standardised).
-        results[f"kmeans_nmi/{name}"] = kmeans_nmi(np.asarray(test_x, dtype=np.float64), test_y)
+        results[f"kmeans_nmi/{name}"] = kmeans_nmi(test_x if issparse(test_x) else np.asarray(test_x, dtype=np.float64), test_y)
     return results
 
 
@@ -307,6 +327,12 @@ def baseline_features(name: str, train_raw: np.ndarray, test_raw: np.ndarray, cf
         return model.transform(train_raw), model.transform(test_raw)
 
 
+def pixel_baseline_sets(names, train_px: np.ndarray, test_px: np.ndarray, cfg: ProbeConfig) -> dict:
+    """{name: (train, test)} of every pixel baseline in ``names`` (``random_init`` is the caller's: it needs a model)."""
+    raw = (pixel_vectors(train_px), pixel_vectors(test_px))
+    return {name: baseline_features(name, *raw, cfg) for name in names if name != "random_init"}
+
+
 def evaluate_representations(model, dataset, cfg: ProbeConfig, random_init_model=None, plot_path=None):
     """Probe ``model`` and the baselines on ``dataset`` (DatasetDict with train/test ``pixel_values``, ``label``).
 
@@ -320,21 +346,24 @@ def evaluate_representations(model, dataset, cfg: ProbeConfig, random_init_model
     features = {"model": model_features(model, train_px, test_px, cfg)}
     if not cfg.reads_h:
         features["model_h"] = model_features(model, train_px, test_px, cfg, h=True)
-    raw = (pixel_vectors(train_px), pixel_vectors(test_px))
-    for name in cfg.baselines:
-        if name != "random_init":
-            features[name] = baseline_features(name, *raw, cfg)
+    features.update(pixel_baseline_sets(cfg.baselines, train_px, test_px, cfg))
     if "random_init" in cfg.baselines and random_init_model is not None:
         features["random_init"] = model_features(random_init_model, train_px, test_px, cfg)
-    results = {}
-    for name, (tr, te) in features.items():
-        results.update(probe_features(name, tr, train_y, te, test_y, cfg))
+    results = probe_feature_sets(features, train_y, test_y, cfg)
     if cfg.tsne and plot_path is not None:
         from hf_replearn.evaluation.plots import tsne_plot
 
         names = train.features["label"].names if hasattr(train.features["label"], "names") else None
         tsne_plot(features["model"][1], test_y, plot_path, class_names=names, max_points=cfg.tsne_points)
     return results, features
+
+
+def probe_feature_sets(features: dict, train_y, test_y, cfg: ProbeConfig) -> dict[str, float]:
+    """Every probe of every feature set {name: (train, test)}, keys as in the module docstring."""
+    results = {}
+    for name, (tr, te) in features.items():
+        results.update(probe_features(name, tr, train_y, te, test_y, cfg))
+    return results
 
 
 def features_note(cfg: ProbeConfig) -> str:
@@ -347,26 +376,30 @@ def features_note(cfg: ProbeConfig) -> str:
 
 
 def probe_table(results: dict[str, float]) -> str:
-    """Markdown table: one row per feature set, one column per label budget, then k-NN."""
+    """Markdown table: one row per feature set, one column per label budget (and its CV-C figure), then k-NN."""
     rows, budgets = {}, []
     for key, value in results.items():
         parts = key.split("/")
-        if parts[0] == "linear_probe" and len(parts) == 3:
-            rows.setdefault(parts[1], {})[parts[2]] = value
-            if parts[2] not in budgets:
-                budgets.append(parts[2])
+        if parts[0] in ("linear_probe", "linear_probe_cv") and len(parts) == 3:
+            column = parts[2] + (" cv" if parts[0] == "linear_probe_cv" else "")
+            rows.setdefault(parts[1], {})[column] = value
+            if column not in budgets:
+                budgets.append(column)
         elif parts[0] == "knn" and len(parts) == 2 or parts[0] == "kmeans_nmi":
             rows.setdefault(parts[1], {})[parts[0]] = value
-    budgets.sort(key=lambda b: (b == "all", "pct" in b, float(b.split("_")[0].removesuffix("pct")) if b[0].isdigit() else 0))
+    budgets.sort(key=lambda b: (b == "all", "pct" in b, float(b.split("_")[0].removesuffix("pct")) if b[0].isdigit() else 0,
+                                b.endswith(" cv")))  # fmt: skip
     columns = budgets + ["knn"] + (["kmeans_nmi"] if any("kmeans_nmi" in r for r in rows.values()) else [])
     names = {"knn": "k-NN (all)", "kmeans_nmi": "k-means NMI", "all": "all labels"}
-    header = "| features | " + " | ".join(names.get(c, c.replace("_per_class", "/class").replace("pct", "% labels")) for c in columns) + " |"
+    header = "| features | " + " | ".join(names.get(c, c.replace("_per_class", "/class").replace("pct", "% labels")
+                                                   .replace(" cv", ", C by CV")) for c in columns) + " |"  # fmt: skip
     lines = [header, "|" + "---|" * (len(columns) + 1)]
     for name, row in rows.items():
         cells = []
         for c in columns:
             value = row.get(c)
-            std = results.get(f"linear_probe_std/{name}/{c}")
+            cv = c.endswith(" cv")
+            std = results.get(f"linear_probe{'_cv' if cv else ''}_std/{name}/{c.removesuffix(' cv')}")
             cells.append("-" if value is None else f"{value:.3f}" + (f" ± {std:.3f}" if std else ""))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -105,12 +105,35 @@ def cpc_features(model, wav: np.ndarray, layer: str = "c") -> np.ndarray:
     return getattr(out, layer)[0].float().cpu().numpy()
 
 
-def utterance_features(extract, dataset, offset: int):
-    """Per utterance: (T, D) features and their (T,) phone labels; ``offset`` is the sample at a frame's centre."""
+def frame_geometry(config) -> tuple[int, int]:
+    """(hop, centre offset) in samples of a wav2vec2-style conv feature encoder (``conv_kernel``, ``conv_stride``).
+
+    Frame t sees samples [hop t, hop t + r) with r = 1 + sum_i (k_i - 1) prod_{j<i} s_j, so its centre is r // 2
+    (wav2vec 2.0's encoder: hop 320 = 20 ms, r = 400 = 25 ms at 16 kHz).
+    """
+    hop, field_ = 1, 1
+    for kernel, stride in zip(config.conv_kernel, config.conv_stride):
+        field_ += (kernel - 1) * hop
+        hop *= stride
+    return hop, field_ // 2
+
+
+@torch.no_grad()
+def transformers_audio_features(model, feature_extractor, wav: np.ndarray, layer: int = -1) -> np.ndarray:
+    """Frozen features of one clip from a transformers audio model (wav2vec2, HuBERT): (L,) -> (T, D), one hidden state."""
+    model.eval()
+    inputs = feature_extractor(np.asarray(wav, dtype=np.float32), sampling_rate=SAMPLING_RATE, return_tensors="pt")
+    out = model(inputs["input_values"].to(next(model.parameters()).device), output_hidden_states=True)
+    return out.hidden_states[layer][0].float().cpu().numpy()
+
+
+def utterance_features(extract, dataset, offset: int, hop: int = HOP):
+    """Per utterance: (T, D) features and their (T,) phone labels; ``offset`` is the sample at a frame's centre,
+    ``hop`` the samples between frames."""
     feats, labels = [], []
     for row in dataset.with_format("numpy"):
         f = extract(row["audio"])
-        y = phone_spans_to_frames(row["phone_ids"], row["phone_starts"], len(row["audio"]), HOP, offset)
+        y = phone_spans_to_frames(row["phone_ids"], row["phone_starts"], len(row["audio"]), hop, offset)
         n = min(len(f), len(y))
         feats.append(f[:n])
         labels.append(y[:n])
@@ -128,9 +151,9 @@ def _logistic_accuracy(train_x, train_y, test_x, test_y, max_iter: int) -> float
         return float((clf.predict(scaler.transform(test_x)) == test_y).mean())
 
 
-def probe_feature_set(name: str, extract, offset: int, dataset, cfg: SpeechProbeConfig, seed: int = 0):
+def probe_feature_set(name: str, extract, offset: int, dataset, cfg: SpeechProbeConfig, seed: int = 0, hop: int = HOP):
     """Phone (per frame) and speaker (per utterance, frames pooled by ``cfg.speaker_pooling``) linear probes."""
-    (tr_f, tr_y), (te_f, te_y) = (utterance_features(extract, dataset[s], offset) for s in ("train", "test"))
+    (tr_f, tr_y), (te_f, te_y) = (utterance_features(extract, dataset[s], offset, hop) for s in ("train", "test"))
     train_x, train_y = np.concatenate(tr_f), np.concatenate(tr_y)
     if len(train_x) > cfg.max_train_frames:
         keep = np.random.default_rng(seed).choice(len(train_x), cfg.max_train_frames, replace=False)
@@ -164,7 +187,7 @@ def evaluate_speech_representations(model, dataset, cfg: SpeechProbeConfig, rand
         feature_sets["random_init"] = (lambda w: cpc_features(random_init_model, w, cfg.layer), offset)
     if "mfcc" in cfg.baselines:
         feature_sets["mfcc"] = (mfcc, MFCC_WINDOW // 2)
-    results, utterances = {}, {}
+    results = {}
     if "supervised" in cfg.baselines:
         from hf_replearn.evaluation.supervised_speech import train_supervised_cpc
 
@@ -176,15 +199,22 @@ def evaluate_speech_representations(model, dataset, cfg: SpeechProbeConfig, rand
                         "eval/supervised_first_loss": float(np.mean(losses[:tenth])),
                         "eval/supervised_last_loss": float(np.mean(losses[-tenth:]))})
         feature_sets["supervised"] = (lambda w: cpc_features(supervised, w, cfg.layer), offset)
-    for name, (extract, frame_offset) in feature_sets.items():
-        scores, utterances[name] = probe_feature_set(name, extract, frame_offset, dataset, cfg)
+    results.update(probe_speech_feature_sets(feature_sets, dataset, cfg, plot_path))
+    return results
+
+
+def probe_speech_feature_sets(feature_sets: dict, dataset, cfg: SpeechProbeConfig, plot_path=None) -> dict[str, float]:
+    """Phone and speaker probes of every {name: (extract, frame offset[, hop])}; t-SNE of the first set's utterances."""
+    results, utterances = {}, {}
+    for name, (extract, frame_offset, *hop) in feature_sets.items():
+        scores, utterances[name] = probe_feature_set(name, extract, frame_offset, dataset, cfg, hop=hop[0] if hop else HOP)
         results.update(scores)
     if cfg.tsne and plot_path is not None:
         from hf_replearn.evaluation.plots import tsne_plot
 
         speakers = np.asarray(dataset["test"]["speaker"])
         names = dataset["test"].features["speaker"].names if hasattr(dataset["test"].features["speaker"], "names") else None
-        tsne_plot(utterances["cpc"], speakers, plot_path, class_names=names)
+        tsne_plot(next(iter(utterances.values())), speakers, plot_path, class_names=names)
     return results
 
 

@@ -184,16 +184,19 @@ def _check_tokenizer(tokenizer, where: str) -> None:
 
 
 def check_probe_args(args) -> None:
-    """``hf-replearn eval probe``: the model folders, the data set name and the numbers, before any work."""
+    """``hf-replearn eval probe``: the models, the data set and the numbers, before any work. The output
+    directory is checked here when given; the default one (beside the model) once the models are known."""
     from hf_replearn.data.images import EMBEDDED
+    from hf_replearn.evaluation.probe_data import TEXT_EMBEDDED
+    from hf_replearn.evaluation.probe import PROBE_SYNTAX
 
     for model in args.model:
-        check_folder(model, "--model", "eval probe", what="training run's output_dir")
+        check_local_or_hub(model, "--model", "eval probe", (), kind="model")
     for option in ("seeds", "dataset_limit", "image_size", "feature_grid"):
         check_number(getattr(args, option), f"--{option.replace('_', '-')}", "eval probe", minimum=1,
                      fix=f"pass --{option.replace('_', '-')} 1 or more")
-    check_local_or_hub(args.dataset, "--dataset", "eval probe", EMBEDDED, kind="dataset", needs=(),
-                       cached=dataset_in_cache)
-    default = Path(args.model[0]) / f"probe-{Path(args.dataset).name}" if len(args.model) == 1 else "outputs/probe-comparison"
-    check_output_dir(Path(args.output_dir or default), overwrite=args.overwrite,
-                     syntax=("--output-dir <a new directory>", "--overwrite", None))
+    if not Path(args.dataset).expanduser().exists():  # a csv/jsonl file or a folder is read as it is
+        check_local_or_hub(args.dataset, "--dataset", "eval probe", [*EMBEDDED, *TEXT_EMBEDDED, "espeak"],
+                           kind="dataset", needs=(), cached=dataset_in_cache)
+    if args.output_dir:
+        check_output_dir(Path(args.output_dir), overwrite=args.overwrite, syntax=PROBE_SYNTAX)

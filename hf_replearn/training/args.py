@@ -8,6 +8,7 @@ from transformers import TrainingArguments
 
 from hf_replearn.errors import UserError
 from hf_replearn.utils.distributed import launched_world_size, on_cpu_only
+from hf_replearn.utils.hardware import bf16_native
 
 logger = logging.getLogger(__name__)
 
@@ -47,26 +48,6 @@ def make_training_args(recipe, **task_defaults) -> TrainingArguments:
         return TrainingArguments(**values)
     except (ValueError, TypeError) as err:
         raise UserError(f"{recipe.source}: invalid `training` settings: {err}") from None
-
-
-def bf16_native() -> bool:
-    """bf16 has hardware here: an accelerator that supports it, or a CPU with AVX-512 BF16 or AMX.
-
-    Elsewhere PyTorch emulates bf16 on the CPU, several times slower than fp32. On this project's CPU
-    (AVX-512 BF16) a SimCLR step on 28x28 images runs 1.7x faster in bf16 (BENCHMARKS.md, simclr_throughput).
-    """
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
-    if torch.accelerator.is_available():
-        return True
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:  # not Linux: no cheap way to tell
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def resume_argument(recipe):

@@ -6,7 +6,7 @@ import torch
 
 from hf_replearn.data.images import ImageDataConfig, load_image_dataset
 from hf_replearn.errors import UserError
-from hf_replearn.evaluation.compare import compare_representations, comparison_markdown, probe_many
+from hf_replearn.evaluation.compare import comparison_markdown, probe_many
 from hf_replearn.evaluation.probe import ProbeConfig, baseline_features, fraction_subset, kmeans_nmi, probe_table
 
 

@@ -63,3 +63,33 @@ def test_table_and_config_errors():
     with pytest.raises(UserError, match="tsne=false"):
         ProbeConfig(tsne_points=0).validate()
     ProbeConfig(tsne=False, tsne_points=0).validate()  # no picture asked for: nothing to check
+
+
+def test_cross_validated_c_equals_a_hand_written_grid_search():
+    from sklearn.linear_model import LogisticRegression
+
+    from hf_replearn.evaluation.probe_cv import CV_GRID, cv_folds, cv_linear_probe
+
+    (xtr, ytr), (xte, yte) = blobs(40, 1.5, 0), blobs(30, 1.5, 1)
+    idx = balanced_subset(ytr, 10, seed=2)
+    x, y = xtr[idx], ytr[idx]
+    # naive reference: every C on the same folds, mean fold accuracy, the first best C
+    folds = list(cv_folds(y, seed=2).split(x, y))
+    assert len(folds) == 5 and all(len(np.unique(y[test])) == 3 for _, test in folds)
+    scores = [np.mean([LogisticRegression(C=c, max_iter=1000).fit(x[tr], y[tr]).score(x[te], y[te]) for tr, te in folds])
+              for c in CV_GRID]  # fmt: skip
+    best = CV_GRID[int(np.argmax(scores))]
+    accuracy, chosen = cv_linear_probe(x, y, xte, yte, seed=2)
+    assert chosen == best
+    assert accuracy == LogisticRegression(C=best, max_iter=1000).fit(x, y).score(xte, yte)
+    one = balanced_subset(ytr, 1, seed=0)
+    assert cv_linear_probe(xtr[one], ytr[one], xte, yte) is None  # one example per class: nothing to hold out
+
+
+def test_cv_keys_sit_beside_the_fixed_c_ones():
+    (xtr, ytr), (xte, yte) = blobs(50, 3, 0), blobs(30, 3, 1)
+    r = probe_features("b", xtr, ytr, xte, yte, ProbeConfig(labels_per_class=[1, 4], seeds=2, cv_c=True, kmeans_nmi=False))
+    assert "linear_probe_cv/b/1_per_class" not in r  # below 2 per class there are no folds
+    assert {"linear_probe_cv/b/4_per_class", "linear_probe_cv_std/b/4_per_class", "linear_probe_cv_C/b/4_per_class"} <= set(r)
+    assert "| features | 1/class | 4/class | 4/class, C by CV | all labels | k-NN (all) |" in probe_table(r)
+    assert "linear_probe_cv/b/4_per_class" not in probe_features("b", xtr, ytr, xte, yte, ProbeConfig(labels_per_class=[4]))

@@ -1,0 +1,302 @@
+"""Frozen features of any model the probe reads: this toolkit's checkpoints and any transformers model.
+
+A model comes from a local folder or a hub id, through ``AutoModel`` (safetensors only; its own code runs
+only with ``trust_remote_code``). Its preprocessor comes from the same folder: a tokenizer for text, an
+image processor for vision models. This toolkit's image families are read through ``get_representation``
+(h = f(x)); every other model through ``output_hidden_states=True``, one hidden state per layer (the
+embeddings are layer 0), pooled over the sequence:
+
+- ``mean``: the attention-masked mean over tokens (the default for encoders: sentence-transformers' choice);
+- ``cls``: the first token;
+- ``last``: the last non-padding token (the default for decoder LMs, where only it has seen the whole text).
+
+Features are computed once, batched, under ``torch.inference_mode()``, in bf16 autocast where the hardware
+has it, and kept on disk (``$HF_REPLEARN_CACHE/features``, default ``~/.cache/hf_replearn/features``) under a
+hash of the weights files (name, size, mtime), the inputs and the readout, so probing the same model again
+does no forward pass. Every layer is cached at once: ``--layer 3`` after ``--layer all`` is free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hf_replearn.errors import UserError
+
+POOLINGS = ("mean", "cls", "last")
+# model_type of decoder-only LMs whose configs do not say is_decoder (GPT-2's does not)
+DECODER_TYPES = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "mixtral", "qwen2", "qwen3", "opt",
+                 "bloom", "falcon", "phi", "phi3", "gemma", "gemma2", "olmo", "smollm3", "codegen"}  # fmt: skip
+MODALITY_OF_INPUT = {"input_ids": "text", "pixel_values": "image", "input_values": "audio", "input_features": "audio"}
+CACHE_VERSION = 1  # bump when the way features are computed changes, so old cache entries are not reused
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("HF_REPLEARN_CACHE", Path.home() / ".cache" / "hf_replearn")) / "features"
+
+
+def default_pooling(config) -> str:
+    """``last`` for decoder LMs (config.is_decoder, a *ForCausalLM architecture, or a decoder model_type), else ``mean``."""
+    archs = getattr(config, "architectures", None) or []
+    decoder = (getattr(config, "is_decoder", False) or getattr(config, "model_type", "") in DECODER_TYPES
+               or any(a.endswith("ForCausalLM") or a.endswith("LMHeadModel") for a in archs))  # fmt: skip
+    return "last" if decoder else "mean"
+
+
+def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """(B, T, D) hidden states and (B, T) 0/1 mask -> (B, D); conv maps (B, C, H, W) are averaged over space."""
+    if hidden.dim() == 4:
+        return hidden.float().mean(dim=(2, 3))
+    hidden, mask = hidden.float(), mask.to(hidden.device).float()
+    if pooling == "mean":
+        return (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
+    if pooling == "cls":
+        return hidden[:, 0]
+    # last non-padding position, for right- and left-padded batches alike: the largest index where mask is 1
+    positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
+    last = (positions * mask).argmax(dim=1)
+    return hidden[torch.arange(len(hidden), device=hidden.device), last]
+
+
+@dataclass
+class Readout:
+    """How hidden states become one vector per example (every layer is kept; the probe picks them)."""
+
+    pooling: str | None = None
+    """``mean``, ``cls`` or ``last``; None: the model's default (``default_pooling``)."""
+    batch_size: int = 64
+    max_length: int = 256
+    """Tokens kept per text (longer ones are truncated)."""
+    precision: str = "auto"
+    """``auto`` (bf16 autocast where the hardware has it), ``fp32`` or ``bf16``."""
+    cache: bool = True
+
+    def use_bf16(self, device: torch.device) -> bool:
+        if self.precision == "auto":
+            from hf_replearn.utils.hardware import bf16_native
+
+            return bf16_native() and (device.type != "cpu" or not torch.cuda.is_available())
+        return self.precision == "bf16"
+
+
+@dataclass
+class ProbeModel:
+    """A model loaded for probing: its name in tables, where it came from, the module, its preprocessor."""
+
+    name: str
+    source: str
+    model: torch.nn.Module
+    modality: str  # text, image or audio
+    processor: object = None
+    kind: str = "transformers"  # or this toolkit's "image_family" (get_representation), "word2vec", "cpc"
+    seed: int | None = None  # set for a random-init copy: it is part of the cache key
+
+    @property
+    def toolkit_image(self) -> bool:
+        return self.kind == "image_family"
+
+    @property
+    def num_layers(self) -> int:
+        return self.model.config.num_hidden_layers + 1 if self.kind == "transformers" else 1
+
+    def identity(self) -> dict:
+        """What the features depend on besides the inputs: the weights files, or config and seed for a fresh copy."""
+        ident = {"class": type(self.model).__name__, "config": self.model.config.to_diff_dict()}
+        if self.seed is not None:
+            return {**ident, "random_init_seed": self.seed}
+        folder = Path(self.source)
+        files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+        ident["weights"] = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files] or self.source
+        return ident
+
+    def random_init(self, seed: int = 0) -> ProbeModel:
+        """The same architecture with fresh weights (seeded), and the same preprocessor."""
+        torch.manual_seed(seed)
+        fresh = _auto_model().from_config(self.model.config) if self.kind == "transformers" else type(self.model)(self.model.config)
+        return ProbeModel("random_init", self.source, fresh.eval().to(self.device), self.modality, self.processor, self.kind, seed)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+
+def _auto_model():
+    import hf_replearn.models  # noqa: F401  (registers this toolkit's families with AutoModel)
+    from transformers import AutoModel
+
+    return AutoModel
+
+
+def load_probe_model(source: str, name: str | None = None, trust_remote_code: bool = False) -> ProbeModel:
+    """A local folder (with config.json) or a hub id -> ProbeModel; UserError if it cannot be loaded."""
+    path = Path(source)
+    if path.exists() and not (path / "config.json").is_file():
+        raise UserError(f"--model {path}: no config.json there; pass the output_dir of a training run or a transformers model folder")
+    if not path.exists() and source.count("/") != 1:
+        raise UserError(f"--model {source}: no such folder, nor a hub id (owner/name)")
+    try:
+        model = _auto_model().from_pretrained(source, trust_remote_code=trust_remote_code, use_safetensors=True)
+    except (OSError, ValueError) as err:
+        raise UserError(f"--model {source}: could not load it with AutoModel (safetensors only): {str(err)[:300]}") from None
+    model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
+    name = name or path.name or source
+    if hasattr(model, "get_representation"):
+        return ProbeModel(name, source, model, "image", kind="image_family")
+    if model.config.model_type == "word2vec":
+        return ProbeModel(name, source, model, "text", kind="word2vec")
+    if model.config.model_type == "cpc":  # its context vectors c_t, as the cpc recipe probes them
+        return ProbeModel(name, source, model, "audio", kind="cpc")
+    modality = MODALITY_OF_INPUT.get(getattr(model, "main_input_name", ""))
+    if modality is None:
+        raise UserError(f"--model {source}: a {type(model).__name__} takes `{model.main_input_name}`, which the probe "
+                        f"does not read; it reads text (input_ids), images (pixel_values) and audio (input_values)")
+    return ProbeModel(name, source, model, modality, _load_processor(source, modality, trust_remote_code))
+
+
+def _load_processor(source: str, modality: str, trust_remote_code: bool):
+    from transformers import AutoFeatureExtractor, AutoImageProcessor, AutoTokenizer
+
+    loader = {"text": AutoTokenizer, "image": AutoImageProcessor, "audio": AutoFeatureExtractor}[modality]
+    try:
+        processor = loader.from_pretrained(source, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, TypeError) as err:
+        raise UserError(f"--model {source}: no {loader.__name__.removeprefix('Auto')} beside the model ({str(err)[:200]}); "
+                        "save it into the same folder (tokenizer.save_pretrained / processor.save_pretrained)") from None
+    if modality == "text" and processor.pad_token is None:  # GPT-2 has none; its padding is masked out anyway
+        processor.pad_token = processor.eos_token
+    return processor
+
+
+def _call(model, inputs: dict, bf16: bool, device: torch.device):
+    accepted = inspect.signature(model.forward).parameters
+    inputs = {k: v.to(device) for k, v in inputs.items() if k in accepted}
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        return model(**inputs, output_hidden_states=True, return_dict=True)
+
+
+def check_hidden_states(pm: ProbeModel, sample) -> None:
+    """One example through the model: a UserError, before the real work, if it returns no hidden states."""
+    if pm.kind != "transformers" or pm.modality == "audio":  # audio: the speech probes read one hidden state per clip
+        return
+    with torch.inference_mode():
+        out = _call(pm.model, _encode(pm, sample, Readout(precision="fp32"))[0], False, pm.device)
+    if getattr(out, "hidden_states", None) is None:
+        raise UserError(f"--model {pm.source}: a {type(pm.model).__name__} returns no hidden_states with "
+                        "output_hidden_states=True, so there is nothing to probe; pass its base model (AutoModel)")
+
+
+def token_limit(pm: ProbeModel, readout: Readout) -> int:
+    """``readout.max_length``, capped by the model's positions and the tokenizer's own limit."""
+    limit, config = readout.max_length, pm.model.config
+    for attr in ("max_position_embeddings", "n_positions"):
+        if isinstance(getattr(config, attr, None), int):
+            # RoBERTa-style position ids start after the padding index: two positions fewer
+            limit = min(limit, getattr(config, attr) - (2 if "roberta" in config.model_type else 0))
+    tokenizer_limit = getattr(pm.processor, "model_max_length", None)
+    return min(limit, tokenizer_limit) if isinstance(tokenizer_limit, int) and tokenizer_limit < 1_000_000 else limit
+
+
+def _encode(pm: ProbeModel, batch, readout: Readout) -> tuple[dict, torch.Tensor | None]:
+    """A batch of raw inputs -> (model inputs, (B, T) attention mask or None for images)."""
+    if pm.modality == "text":
+        pairs = isinstance(batch[0], (tuple, list))
+        args = ([a for a, _ in batch], [b for _, b in batch]) if pairs else (list(batch),)
+        enc = pm.processor(*args, padding=True, truncation=True, max_length=token_limit(pm, readout), return_tensors="pt")
+        return dict(enc), enc["attention_mask"]
+    if pm.modality == "image":
+        images = np.asarray(batch)  # (B, C, H, W) uint8
+        if images.shape[1] == 1 and getattr(pm.model.config, "num_channels", 3) == 3:
+            images = images.repeat(3, axis=1)  # grey -> RGB for models trained on colour
+        enc = pm.processor(images=list(images.transpose(0, 2, 3, 1)), return_tensors="pt")
+        return {"pixel_values": enc["pixel_values"]}, None
+    raise UserError(f"--model {pm.source}: audio models are probed on speech data, not here")
+
+
+def compute_hidden_states(pm: ProbeModel, inputs, readout: Readout) -> np.ndarray:
+    """Raw inputs (texts, (a, b) pairs, or (N, C, H, W) uint8 images) -> (layers, N, D) float32 pooled features."""
+    if pm.toolkit_image:
+        from hf_replearn.evaluation.probe import extract_features
+
+        return extract_features(pm.model, np.asarray(inputs), readout.batch_size)[None]
+    if pm.kind == "word2vec":
+        return word2vec_features(pm.model, inputs)[None]
+    pooling = readout.pooling or default_pooling(pm.model.config)
+    device, bf16 = pm.device, readout.use_bf16(pm.device)
+    # texts of similar length share a batch: less padding (a 3x saving on sentence data)
+    lengths = [len(x) if isinstance(x, str) else sum(map(len, x)) for x in inputs] if pm.modality == "text" else [0] * len(inputs)
+    order = np.argsort(lengths, kind="stable")
+    out = None
+    with torch.inference_mode():
+        for start in range(0, len(order), readout.batch_size):
+            idx = order[start : start + readout.batch_size]
+            enc, mask = _encode(pm, [inputs[i] for i in idx], readout)
+            hidden = _call(pm.model, enc, bf16, device).hidden_states  # tuple of layers+1 (B, T, D)
+            if mask is None:
+                mask = torch.ones(hidden[0].shape[:2])
+            pooled = torch.stack([pool(h, mask, pooling) for h in hidden]).cpu().numpy()  # (layers, B, D)
+            if out is None:
+                out = np.empty((len(hidden), len(inputs), pooled.shape[-1]), dtype=np.float32)
+            out[:, idx] = pooled
+    return out
+
+
+def word2vec_features(model, inputs) -> np.ndarray:
+    """The mean input vector of a text's in-vocabulary words (zeros if none); pairs side by side: (N, D or 2 D)."""
+    from hf_replearn.data.word2vec import split_words
+
+    index = {w: i for i, w in enumerate(model.config.words)}
+    vectors = model.word_vectors().float().cpu().numpy()  # (V, D)
+
+    def embed(text: str) -> np.ndarray:
+        ids = [index[w] for w in split_words(text) if w in index]
+        return vectors[ids].mean(0) if ids else np.zeros(vectors.shape[1], dtype=np.float32)
+
+    return np.stack([embed(x) if isinstance(x, str) else np.concatenate([embed(t) for t in x]) for x in inputs])
+
+
+def inputs_digest(inputs) -> str:
+    h = hashlib.sha256()
+    if isinstance(inputs, np.ndarray):
+        h.update(repr((inputs.shape, str(inputs.dtype))).encode())
+        h.update(np.ascontiguousarray(inputs).tobytes())
+    else:
+        for x in inputs:
+            h.update(json.dumps(x).encode() + b"\0")
+    return h.hexdigest()
+
+
+def hidden_states(pm: ProbeModel, inputs, readout: Readout, dataset_id: str = "") -> np.ndarray:
+    """``compute_hidden_states`` through the disk cache: (layers, N, D)."""
+    if not readout.cache:
+        return compute_hidden_states(pm, inputs, readout)
+    key = {"version": CACHE_VERSION, "model": pm.identity(), "dataset": dataset_id, "n": len(inputs),
+           "inputs": inputs_digest(inputs), "pooling": readout.pooling or default_pooling(pm.model.config) if pm.kind == "transformers" else pm.kind,
+           "max_length": readout.max_length, "bf16": readout.use_bf16(pm.device)}  # fmt: skip
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:40]
+    path = cache_root() / f"{digest}.npy"
+    if path.is_file():
+        return np.load(path)
+    features = compute_hidden_states(pm, inputs, readout)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, features)
+    os.replace(tmp, path)  # atomic: a second process never reads a half-written file
+    return features
+
+
+def layer_names(pm: ProbeModel, layer: str | int | None) -> dict[str, int]:
+    """{feature-set name: layer index} for ``--layer`` (None: the last; ``all``: every one, 0 = embeddings)."""
+    n = pm.num_layers
+    if layer == "all":
+        return {f"{pm.name}@{i}": i for i in range(n)}
+    index = n - 1 if layer is None else int(layer)
+    if not -n <= index < n:
+        raise UserError(f"--layer {layer}: {pm.source} has {n} hidden states (0 = embeddings .. {n - 1}, or all)")
+    return {pm.name: index % n}

