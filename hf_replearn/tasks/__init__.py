@@ -29,6 +29,7 @@ _TASK_MODULES: dict[str, str] = {
     "context": "hf_replearn.tasks.pretext",
     "inpainting": "hf_replearn.tasks.pretext",
     "colorization": "hf_replearn.tasks.pretext",
+    "finetune_images": "hf_replearn.tasks.finetune_images",
 }
 
 
