@@ -28,7 +28,8 @@ from scripts.bench.common import REGISTRY, ROOT  # noqa: E402
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 MODULES = ["scripts.bench.bench_simclr", "scripts.bench.bench_text", "scripts.bench.bench_word2vec",
            "scripts.bench.bench_images", "scripts.bench.bench_cpc", "scripts.bench.bench_dist",
-           "scripts.bench.bench_finetune", "scripts.bench.bench_fewshot", "scripts.bench.fewshot_vs_lmeval"]
+           "scripts.bench.bench_finetune", "scripts.bench.bench_fewshot", "scripts.bench.fewshot_vs_lmeval",
+           "scripts.bench.bench_semisup"]
 
 
 def machine() -> str:
