@@ -71,3 +71,15 @@ def test_an_encoder_of_other_sizes_or_no_encoder_is_refused(tmp_path):
 def test_bad_config_values_are_value_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ImageClassifierConfig(**kwargs)
+
+
+def test_a_transformers_vision_backbone_as_the_encoder(tmp_path):
+    from transformers import ResNetConfig, ResNetModel
+
+    backbone = ResNetModel(ResNetConfig(num_channels=1, embedding_size=4, hidden_sizes=[4, 8], depths=[1, 1]))
+    backbone.save_pretrained(tmp_path / "resnet")
+    config = ImageClassifierConfig(**TINY, num_labels=2, backbone=str(tmp_path / "resnet"), backbone_pretrained=True)
+    model = AutoModelForImageClassification.from_config(config).eval()
+    loaded = model.encoder.model.state_dict()
+    assert all(torch.equal(v, loaded[k]) for k, v in backbone.state_dict().items())  # its pretrained weights
+    assert model(pixel_values=torch.rand(2, 1, 8, 8)).logits.shape == (2, 2)
