@@ -83,3 +83,14 @@ def test_a_transformers_vision_backbone_as_the_encoder(tmp_path):
     loaded = model.encoder.model.state_dict()
     assert all(torch.equal(v, loaded[k]) for k, v in backbone.state_dict().items())  # its pretrained weights
     assert model(pixel_values=torch.rand(2, 1, 8, 8)).logits.shape == (2, 2)
+
+
+def test_the_trunk_of_an_autoencoders_encoder_loads_unchanged(tmp_path):
+    from hf_replearn.models.autoencoder import AutoencoderConfig, AutoencoderModel
+
+    autoencoder = AutoencoderModel(AutoencoderConfig(**TINY, latent_dim=4))
+    autoencoder.save_pretrained(tmp_path)
+    classifier = ImageEncoderForImageClassification(ImageClassifierConfig(**TINY, num_labels=2))
+    load_encoder_weights(classifier, tmp_path)
+    trunk = autoencoder.encoder[0].state_dict()  # the encoder f; encoder[1] maps h to the code z
+    assert all(torch.equal(v, trunk[k]) for k, v in classifier.encoder.state_dict().items())

@@ -2,7 +2,8 @@
 
 ``load_encoder_weights(model, folder)`` copies the encoder of any image run of this toolkit (SimCLR, MoCo's
 query encoder, rotation, ...) into the classifier: the weights saved under ``encoder.`` in that run's
-model.safetensors; its heads (projection g, pretext heads, decoders) are left behind.
+model.safetensors (``encoder.0.`` for the autoencoders, whose encoder is the trunk then a code layer); its
+heads (projection g, pretext heads, code layers, decoders) are left behind.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class ImageEncoderForImageClassification(ImagePreTrainedModel):
         return ImageClassifierOutput(loss=loss, logits=logits)
 
 
+ENCODER_PREFIXES = ("encoder.", "encoder.0.")
+"""Where an image family saves its encoder f: ``encoder`` itself, or its first part (the autoencoders)."""
+
+
 def load_encoder_weights(model: ImageEncoderForImageClassification, folder, key: str = "model.init_from") -> None:
     """Load the ``encoder.*`` weights of the run saved in ``folder`` into ``model.encoder``, in place.
 
@@ -52,8 +57,10 @@ def load_encoder_weights(model: ImageEncoderForImageClassification, folder, key:
     weights = Path(folder).expanduser() / "model.safetensors"
     if not weights.is_file():
         raise UserError(f"{key}={folder}: no model.safetensors there; give the output_dir of an image run of this toolkit")
-    saved = {k.removeprefix("encoder."): v for k, v in load_file(weights).items() if k.startswith("encoder.")}
+    tensors = load_file(weights)
     expected = model.encoder.state_dict()
+    prefix = next((p for p in ENCODER_PREFIXES if all(p + k in tensors for k in expected)), ENCODER_PREFIXES[0])
+    saved = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
     problems = [f"{k} missing" for k in expected if k not in saved]
     problems += [f"{k}: {tuple(saved[k].shape)} saved, {tuple(v.shape)} here" for k, v in expected.items()
                  if k in saved and saved[k].shape != v.shape]  # fmt: skip
@@ -61,6 +68,6 @@ def load_encoder_weights(model: ImageEncoderForImageClassification, folder, key:
         found = "no encoder.* weights" if not saved else "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
         raise UserError(
             f"{key}={folder}: its encoder does not fit this classifier's ({found}); start from a run whose model "
-            "has an image encoder f (simclr, moco, rotation, context, inpainting, autoencoder)"
+            "has an image encoder f of these sizes (simclr, moco, rotation, context, inpainting, autoencoder, beta_vae)"
         )
     model.encoder.load_state_dict({k: saved[k] for k in expected}, strict=True)
