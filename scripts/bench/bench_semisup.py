@@ -119,7 +119,7 @@ def semisup_fashion_mnist() -> str:
             _run("simclr_fashion_mnist.yaml", simclr, f"num_train_epochs={epochs}", "evaluation.baselines=[]",
                  "evaluation.tsne=false", "evaluation.labels_per_class=[10]",
                  "evaluation.all_labels=false", "evaluation.kmeans_nmi=false")  # fmt: skip
-            note = (f"SimCLR: recipes/simclr_fashion_mnist.yaml shortened to **{epochs} epochs** (the recipe ships "
+            note = (f"SimCLR: recipes/simclr_fashion_mnist.yaml shortened to **{epochs} epoch{'s' if epochs != 1 else ''}** (the recipe ships "
                     f"150), {time.perf_counter() - start:.0f} s")  # fmt: skip
         table, gaps = semisup_table("fashion_mnist", simclr, note, [])
     if 0.01 in gaps:
