@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from transformers import AutoConfig, AutoModel
+from transformers import AutoConfig, AutoModel, AutoModelForImageClassification
 
 FAMILIES: dict[str, tuple[str, str, str]] = {
     "simclr": ("hf_replearn.models.simclr", "SimCLRConfig", "SimCLRModel"),
@@ -22,7 +22,12 @@ FAMILIES: dict[str, tuple[str, str, str]] = {
     "context": ("hf_replearn.models.context", "ContextConfig", "ContextModel"),
     "inpainting": ("hf_replearn.models.inpainting", "InpaintingConfig", "InpaintingModel"),
     "colorization": ("hf_replearn.models.colorization", "ColorizationConfig", "ColorizationModel"),
+    "image_encoder_classifier": (
+        "hf_replearn.models.image_classification", "ImageClassifierConfig", "ImageEncoderForImageClassification"
+    ),
 }
+IMAGE_CLASSIFICATION = ("image_encoder_classifier",)
+"""Families that are also an ``AutoModelForImageClassification`` (a classification head on the encoder)."""
 
 
 def register_all() -> None:
@@ -35,3 +40,5 @@ def register_all() -> None:
         config_cls, model_cls = getattr(module, config_name), getattr(module, model_name)
         AutoConfig.register(model_type, config_cls)
         AutoModel.register(config_cls, model_cls)
+        if model_type in IMAGE_CLASSIFICATION:
+            AutoModelForImageClassification.register(config_cls, model_cls)

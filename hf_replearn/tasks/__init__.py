@@ -39,6 +39,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "glue": ("glue", "GlueRecipe"),
     "squad": ("squad", "SquadRecipe"),
     "clip": ("clip", "ClipRecipe"),
+    "finetune_images": ("finetune_images", "FinetuneImagesRecipe"),
 }
 
 

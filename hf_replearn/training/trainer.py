@@ -51,6 +51,22 @@ class TwoViewTrainer(ReplearnTrainer):
         return (outputs.loss, outputs) if return_outputs else outputs.loss
 
 
+class AugmentedTrainer(ReplearnTrainer):
+    """Supervised training on augmented images: while training, ``pixel_values`` pass through
+    ``augmentation`` (kornia, on the training device, as in ``TwoViewTrainer``) before the model, whose
+    output carries the loss from ``labels``; evaluation and prediction see the images as they are."""
+
+    def __init__(self, *args, augmentation: torch.nn.Module, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.augmentation = augmentation
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if model.training:  # Trainer's prediction_step calls compute_loss too, in eval mode
+            inputs = {**inputs, "pixel_values": self.augmentation(inputs["pixel_values"])}
+        outputs = model(**inputs)
+        return (outputs.loss, outputs) if return_outputs else outputs.loss
+
+
 def logged_loss_range(trainer) -> dict[str, float]:
     """First and last training loss the Trainer logged: shows in results.json that the loss fell."""
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]

@@ -17,6 +17,7 @@ FAMILIES = {  # model_type -> (tiny config fields, checkpoint prefix saved since
     "colorization": ({"num_channels": 3}, "colorization"),
     "autoencoder": ({"latent_dim": 4}, "autoencoder"),
     "beta_vae": ({"latent_dim": 3}, "beta_vae"),
+    "image_encoder_classifier": ({"num_labels": 3, "classifier_hidden_dim": 8}, "image_classifier"),
 }
 
 

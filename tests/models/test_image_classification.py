@@ -1,0 +1,96 @@
+"""ImageEncoderForImageClassification: AutoModelForImageClassification round trip, its loss against a naive
+cross-entropy, and the encoder loaded from another image family's checkpoint."""
+
+import math
+
+import pytest
+import torch
+from transformers import AutoConfig, AutoModelForImageClassification
+
+import hf_replearn.models  # noqa: F401  (registers the Auto classes)
+from hf_replearn.errors import UserError
+from hf_replearn.models.image_classification import (
+    ImageClassifierConfig,
+    ImageEncoderForImageClassification,
+    load_encoder_weights,
+)
+from hf_replearn.models.simclr import SimCLRConfig, SimCLRModel
+
+TINY = dict(num_channels=1, image_size=8, widths=[4, 8])
+
+
+def test_auto_round_trip_and_loss_against_a_naive_cross_entropy(tmp_path):
+    config = ImageClassifierConfig(**TINY, num_labels=3, id2label={0: "a", 1: "b", 2: "c"}, label2id={"a": 0, "b": 1, "c": 2})
+    model = AutoModelForImageClassification.from_config(config).eval()
+    assert type(model) is ImageEncoderForImageClassification and model.classifier[-1].out_features == 3
+    x, labels = torch.rand(4, 1, 8, 8), torch.tensor([0, 2, 1, 2])
+    with torch.no_grad():
+        out = model(pixel_values=x, labels=labels)
+    assert out.logits.shape == (4, 3)
+    naive = 0.0
+    for logits, y in zip(out.logits.tolist(), labels.tolist()):
+        naive -= logits[y] - math.log(sum(math.exp(v) for v in logits))
+    assert out.loss.item() == pytest.approx(naive / 4, rel=1e-5)
+
+    model.save_pretrained(tmp_path)
+    loaded = AutoModelForImageClassification.from_pretrained(tmp_path).eval()
+    assert type(loaded) is ImageEncoderForImageClassification
+    assert AutoConfig.from_pretrained(tmp_path).id2label == {0: "a", 1: "b", 2: "c"}
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(pixel_values=x).logits, out.logits, rtol=0, atol=0)
+    assert model(pixel_values=x).loss is None
+
+
+def test_the_encoder_of_a_simclr_checkpoint_loads_unchanged_and_its_head_is_dropped(tmp_path):
+    torch.manual_seed(0)
+    simclr = SimCLRModel(SimCLRConfig(**TINY, projection_dim=4))
+    simclr.save_pretrained(tmp_path)
+    classifier = ImageEncoderForImageClassification(ImageClassifierConfig(**TINY, num_labels=5))
+    load_encoder_weights(classifier, tmp_path)
+    saved = simclr.encoder.state_dict()
+    assert classifier.encoder.state_dict().keys() == saved.keys()
+    for name, tensor in classifier.encoder.state_dict().items():
+        assert torch.equal(tensor, saved[name]), name
+    assert not any("projection" in name for name in classifier.state_dict())
+    x = torch.rand(3, 1, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(classifier.eval().get_representation(x), simclr.eval().get_representation(x), rtol=0, atol=0)
+
+
+def test_an_encoder_of_other_sizes_or_no_encoder_is_refused(tmp_path):
+    SimCLRModel(SimCLRConfig(**TINY, projection_dim=4)).save_pretrained(tmp_path / "simclr")
+    wider = ImageEncoderForImageClassification(ImageClassifierConfig(**{**TINY, "widths": [4, 16]}, num_labels=2))
+    with pytest.raises(UserError, match=r"its encoder does not fit this classifier's \(blocks.1.conv1.weight: \(8, 4, 3, 3\) saved"):
+        load_encoder_weights(wider, tmp_path / "simclr")
+    with pytest.raises(UserError, match="no model.safetensors there"):
+        load_encoder_weights(wider, tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("kwargs, message", [({"classifier_dropout": 1.0}, "classifier_dropout must lie in"),
+                                             ({"classifier_hidden_dim": 0}, "classifier_hidden_dim must be")])  # fmt: skip
+def test_bad_config_values_are_value_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ImageClassifierConfig(**kwargs)
+
+
+def test_a_transformers_vision_backbone_as_the_encoder(tmp_path):
+    from transformers import ResNetConfig, ResNetModel
+
+    backbone = ResNetModel(ResNetConfig(num_channels=1, embedding_size=4, hidden_sizes=[4, 8], depths=[1, 1]))
+    backbone.save_pretrained(tmp_path / "resnet")
+    config = ImageClassifierConfig(**TINY, num_labels=2, backbone=str(tmp_path / "resnet"), backbone_pretrained=True)
+    model = AutoModelForImageClassification.from_config(config).eval()
+    loaded = model.encoder.model.state_dict()
+    assert all(torch.equal(v, loaded[k]) for k, v in backbone.state_dict().items())  # its pretrained weights
+    assert model(pixel_values=torch.rand(2, 1, 8, 8)).logits.shape == (2, 2)
+
+
+def test_the_trunk_of_an_autoencoders_encoder_loads_unchanged(tmp_path):
+    from hf_replearn.models.autoencoder import AutoencoderConfig, AutoencoderModel
+
+    autoencoder = AutoencoderModel(AutoencoderConfig(**TINY, latent_dim=4))
+    autoencoder.save_pretrained(tmp_path)
+    classifier = ImageEncoderForImageClassification(ImageClassifierConfig(**TINY, num_labels=2))
+    load_encoder_weights(classifier, tmp_path)
+    trunk = autoencoder.encoder[0].state_dict()  # the encoder f; encoder[1] maps h to the code z
+    assert all(torch.equal(v, trunk[k]) for k, v in classifier.encoder.state_dict().items())
