@@ -7,6 +7,11 @@ noise words w_1..w_K drawn from the unigram distribution raised to the 3/4 (norm
     L = -log sigma(u_o . v_c) - sum_{k=1..K} log sigma(-u_{w_k} . v_c)
 
 averaged over the pairs of a batch. Shapes: v_c (B, D), u_o (B, D), u_neg (B, K, D) -> scalar.
+Its gradients, with s_o = sigma(u_o . v_c) and s_k = sigma(u_{w_k} . v_c):
+
+    dL/dv_c = (s_o - 1) u_o + sum_k s_k u_{w_k}      dL/du_o = (s_o - 1) v_c      dL/du_{w_k} = s_k v_c
+
+:func:`sgns_loss_from_tables` computes L and these gradients straight from the two embedding tables.
 """
 
 from __future__ import annotations
@@ -30,3 +35,61 @@ class SGNSLoss(nn.Module):
         negative = torch.einsum("bd,bkd->bk", v_center, u_negative)  # (B, K)
         per_pair = -F.logsigmoid(positive) - F.logsigmoid(-negative).sum(-1)  # (B,)
         return per_pair.mean() if self.reduction == "mean" else per_pair.sum()
+
+
+def _scatter_rows(table: torch.Tensor, index: torch.Tensor, rows: torch.Tensor) -> None:
+    """table[index[i]] += rows[i]; scatter_add_ ran ~2x faster than index_add_ here on CPU."""
+    table.scatter_add_(0, index.unsqueeze(1).expand(-1, table.shape[1]), rows)
+
+
+class _SGNSFromTables(torch.autograd.Function):
+    """Mean SGNS loss over pairs and its gradients to the (V, D) tables in one pass over chunks of pairs.
+
+    Written by hand because autograd through ``nn.Embedding`` keeps the (B, 1+K, D) gathered rows and their
+    gradient alive for the whole batch and then scatters them again: on a 2-core CPU that ran 2-4x slower
+    per pair than this chunked pass, which stays in cache (measured on 32k-pair batches, D=100, K=5).
+    The table gradients are dense (V, D): cheap next to the batch for vocabularies up to ~10^5 words.
+    """
+
+    @staticmethod
+    def forward(ctx, w_in, w_out, center, targets, chunk_size):
+        # center (B,); targets (B, 1+K): the context, then the K noise words
+        n_pairs, width = targets.shape
+        grad_in, grad_out = torch.zeros_like(w_in), torch.zeros_like(w_out)
+        logits = torch.empty(n_pairs, width, dtype=w_in.dtype)
+        loss = torch.zeros((), dtype=torch.float64)
+        for s in range(0, n_pairs, chunk_size):
+            c, t = center[s : s + chunk_size], targets[s : s + chunk_size].reshape(-1)
+            v = w_in.index_select(0, c)  # (n, D)
+            u = w_out.index_select(0, t).view(len(c), width, -1)  # (n, 1+K, D)
+            z = (u * v.unsqueeze(1)).sum(-1)  # (n, 1+K); a bmm of (1+K, D) x (D, 1) blocks is 4x slower on CPU
+            logits[s : s + chunk_size] = z
+            loss += (F.softplus(-z[:, 0]).sum() + F.softplus(z[:, 1:]).sum()).double()
+            g = torch.sigmoid(z)  # dL/dz: s - 1 for the context, s for the noise words
+            g[:, 0] -= 1
+            _scatter_rows(grad_in, c, torch.bmm(g.unsqueeze(1), u).squeeze(1))  # (n, D)
+            _scatter_rows(grad_out, t, (g.unsqueeze(-1) * v.unsqueeze(1)).view(-1, v.shape[1]))  # (n (1+K), D)
+        ctx.save_for_backward(grad_in, grad_out)
+        ctx.n_pairs = n_pairs
+        ctx.mark_non_differentiable(logits)
+        return (loss / n_pairs).to(w_in.dtype), logits
+
+    @staticmethod
+    def backward(ctx, grad_loss, grad_logits):
+        grad_in, grad_out = ctx.saved_tensors
+        scale = grad_loss / ctx.n_pairs
+        return grad_in * scale, grad_out * scale, None, None, None
+
+
+def sgns_loss_from_tables(w_in: torch.Tensor, w_out: torch.Tensor, center_ids: torch.Tensor, context_ids: torch.Tensor,
+                          negative_ids: torch.Tensor, chunk_size: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean SGNS loss of (centre, context, K negatives) id triples and the (B, 1+K) logits u . v_c.
+
+    w_in (V, D) holds the v vectors, w_out (V, D) the u vectors; center_ids (B,), context_ids (B,),
+    negative_ids (B, K). The same value as :class:`SGNSLoss` on the gathered rows; the gradient reaches
+    w_in and w_out as dense tensors, computed ``chunk_size`` pairs at a time.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    targets = torch.cat([context_ids.unsqueeze(1), negative_ids], dim=1)
+    return _SGNSFromTables.apply(w_in, w_out, center_ids, targets, chunk_size)
