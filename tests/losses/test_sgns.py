@@ -46,3 +46,24 @@ def test_from_tables_matches_autograd_through_embeddings():
     assert torch.allclose(b_in.grad, a_in.grad, atol=1e-6) and torch.allclose(b_out.grad, a_out.grad, atol=1e-6)
     with pytest.raises(ValueError):
         sgns_loss_from_tables(b_in, b_out, center, context, negative, chunk_size=0)
+
+
+def test_from_tables_threads_give_the_same_result():
+    from hf_replearn.losses.sgns import sgns_loss_from_tables
+
+    g = torch.Generator().manual_seed(2)
+    w_in, w_out = torch.randn(9, 6, generator=g), torch.randn(9, 6, generator=g)
+    center, context, negative = torch.randint(0, 9, (50,), generator=g), torch.randint(0, 9, (50,), generator=g), \
+        torch.randint(0, 9, (50, 4), generator=g)
+    results = []
+    threads = torch.get_num_threads()
+    for n in (1, 2):
+        torch.set_num_threads(n)
+        a, b = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
+        loss, logits = sgns_loss_from_tables(a, b, center, context, negative, chunk_size=8)
+        loss.backward()
+        results.append((loss, logits, a.grad, b.grad))
+    torch.set_num_threads(threads)
+    assert torch.get_num_threads() == threads
+    for x, y in zip(*results):
+        assert torch.allclose(x, y, atol=1e-6)
