@@ -46,7 +46,8 @@ def _scatter_rows(table: torch.Tensor, index: torch.Tensor, rows: torch.Tensor) 
 
 @torch.no_grad()  # grad mode is per thread: worker threads start with it on
 def _chunk_pass(w_in, w_out, center, targets, logits, chunks, chunk_size) -> tuple[float, torch.Tensor, torch.Tensor]:
-    """Summed loss and (V, D) table gradients of the pairs in ``chunks`` (start offsets); fills ``logits``."""
+    """Summed loss and (V, D) gradients of the mean loss over all B pairs, from the pairs in ``chunks``
+    (start offsets); fills ``logits``."""
     width = targets.shape[1]
     grad_in, grad_out = torch.zeros_like(w_in), torch.zeros_like(w_out)
     loss = 0.0
@@ -57,8 +58,9 @@ def _chunk_pass(w_in, w_out, center, targets, logits, chunks, chunk_size) -> tup
         z = (u * v.unsqueeze(1)).sum(-1)  # (n, 1+K); a bmm of (1+K, D) x (D, 1) blocks is 4x slower on CPU
         logits[s : s + chunk_size] = z
         loss += float(F.softplus(-z[:, 0]).sum() + F.softplus(z[:, 1:]).sum())
-        g = torch.sigmoid(z)  # dL/dz: s - 1 for the context, s for the noise words
+        g = torch.sigmoid(z)  # dL/dz: s - 1 for the context, s for the noise words, then / B for the mean
         g[:, 0] -= 1
+        g /= len(center)
         _scatter_rows(grad_in, c, torch.bmm(g.unsqueeze(1), u).squeeze(1))  # (n, D)
         _scatter_rows(grad_out, t, (g.unsqueeze(-1) * v.unsqueeze(1)).view(-1, v.shape[1]))  # (n (1+K), D)
     return loss, grad_in, grad_out
@@ -75,7 +77,7 @@ class _SGNSFromTables(torch.autograd.Function):
     slower per pair than this chunked pass, which stays in cache (8k-pair batches, D=100, K=5).
     The table gradients are dense (V, D): cheap next to the batch for vocabularies up to ~10^5 words.
 
-    With ``torch.get_num_threads()`` = T > 1, T Python threads take disjoint chunks, each with its own
+    With ``workers`` = T > 1 (default ``torch.get_num_threads()``), T Python threads take disjoint chunks, each with its own
     gradient buffers (summed at the end), and every op runs single-threaded, as gensim's workers do:
     intra-op threads meet at a barrier after each op, which a busy machine turns into spinning (2 intra-op
     threads on a loaded 2-core machine: 30-60 us per pair against 2.6 us with one). torch ops release
@@ -83,13 +85,13 @@ class _SGNSFromTables(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, w_in, w_out, center, targets, chunk_size):
+    def forward(ctx, w_in, w_out, center, targets, chunk_size, workers):
         # center (B,); targets (B, 1+K): the context, then the K noise words
         n_pairs = len(center)
         logits = torch.empty(targets.shape, dtype=w_in.dtype)
         starts = list(range(0, n_pairs, chunk_size))
         threads = torch.get_num_threads()
-        workers = min(threads, len(starts))
+        workers = min(workers or threads, len(starts))
         if workers <= 1:
             loss, grad_in, grad_out = _chunk_pass(w_in, w_out, center, targets, logits, starts, chunk_size)
         else:
@@ -100,34 +102,36 @@ class _SGNSFromTables(torch.autograd.Function):
             try:
                 parts = list(pool.map(lambda k: _chunk_pass(w_in, w_out, center, targets, logits,
                                                             starts[k::workers], chunk_size), range(workers)))
+                loss = sum(p[0] for p in parts)
+                grad_in, grad_out = parts[0][1], parts[0][2]
+                for p in parts[1:]:
+                    grad_in += p[1]
+                    grad_out += p[2]
             finally:
                 torch.set_num_threads(threads)
-            loss = sum(p[0] for p in parts)
-            grad_in, grad_out = parts[0][1], parts[0][2]
-            for p in parts[1:]:
-                grad_in += p[1]
-                grad_out += p[2]
         ctx.save_for_backward(grad_in, grad_out)
-        ctx.n_pairs = n_pairs
         ctx.mark_non_differentiable(logits)
         return torch.tensor(loss / n_pairs, dtype=w_in.dtype), logits
 
     @staticmethod
     def backward(ctx, grad_loss, grad_logits):
         grad_in, grad_out = ctx.saved_tensors
-        scale = grad_loss / ctx.n_pairs
-        return grad_in * scale, grad_out * scale, None, None, None
+        if grad_loss.item() != 1.0:  # 1 when the loss is what is minimised: no pass over the tables
+            grad_in, grad_out = grad_in * grad_loss, grad_out * grad_loss
+        return grad_in, grad_out, None, None, None, None
 
 
 def sgns_loss_from_tables(w_in: torch.Tensor, w_out: torch.Tensor, center_ids: torch.Tensor, context_ids: torch.Tensor,
-                          negative_ids: torch.Tensor, chunk_size: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+                          negative_ids: torch.Tensor, chunk_size: int = 2048,
+                          workers: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean SGNS loss of (centre, context, K negatives) id triples and the (B, 1+K) logits u . v_c.
 
     w_in (V, D) holds the v vectors, w_out (V, D) the u vectors; center_ids (B,), context_ids (B,),
     negative_ids (B, K). The same value as :class:`SGNSLoss` on the gathered rows; the gradient reaches
-    w_in and w_out as dense tensors, computed ``chunk_size`` pairs at a time.
+    w_in and w_out as dense tensors, computed ``chunk_size`` pairs at a time by ``workers`` threads
+    (default: ``torch.get_num_threads()``).
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     targets = torch.cat([context_ids.unsqueeze(1), negative_ids], dim=1)
-    return _SGNSFromTables.apply(w_in, w_out, center_ids, targets, chunk_size)
+    return _SGNSFromTables.apply(w_in, w_out, center_ids, targets, chunk_size, workers)

@@ -79,12 +79,13 @@ def prepare(recipe: Word2VecRecipe, batch_pairs: int):
 
 @register_task("word2vec", Word2VecRecipe)
 def run(recipe: Word2VecRecipe) -> dict[str, float]:
+    import torch
+
     from hf_replearn.data.word2vec import first_item
     from hf_replearn.evaluation.word_vectors import WordVectors, save_word2vec_format
     from hf_replearn.tasks.lm import training_arguments
     from hf_replearn.training.args import resume_argument
     from hf_replearn.training.outputs import atomic_write_text, save_model_atomically
-
     from hf_replearn.training.trainer import ReplearnTrainer
 
     # per_device_train_batch_size counts skip-gram pairs; the dataset's items are whole batches of them
@@ -94,8 +95,16 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
     vocab, batches, model = prepare(recipe, args.per_device_train_batch_size)
     args.per_device_train_batch_size = 1
     trainer = ReplearnTrainer(model=model, args=args, train_dataset=batches, data_collator=first_item)
+    # the loss spreads its chunks over the torch threads itself; every other op (Adam over the two
+    # tables, mostly) runs on one thread, which on a busy machine avoids intra-op threads spinning
+    threads = torch.get_num_threads()
+    model.loss_workers = threads
+    torch.set_num_threads(1)
     start = time.perf_counter()
-    out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
+    try:
+        out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
+    finally:
+        torch.set_num_threads(threads)
     seconds = time.perf_counter() - start
     # every process trains on its own item (one corpus slice) each step
     epochs_seen = trainer.state.global_step * args.gradient_accumulation_steps * args.world_size / len(batches)
@@ -119,7 +128,7 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
     results = {
         "train_loss": float(out.training_loss),
         "vocab_size": float(len(vocab)),
-        "pairs": batches.expected_pairs,
+        "pairs": batches.expected_pairs,  # per epoch, expected (text edges make it an upper bound)
         "corpus_words": float(vocab.counts.sum()),
         "train_pairs_per_second": batches.expected_pairs * epochs_seen / seconds,
         "train_words_per_second": float(vocab.counts.sum()) * epochs_seen / seconds,
