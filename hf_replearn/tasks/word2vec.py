@@ -39,6 +39,8 @@ class Word2VecModelSection:
     sample: float = 0.001
     """Subsampling threshold t for frequent words (0: off)."""
     ns_exponent: float = 0.75
+    compile_loss: bool = False
+    """Train with the torch.compile'd loss kernel: ~3x less CPU per pair, after ~1 min of compiling once."""
 
 
 @dataclasses.dataclass
@@ -98,7 +100,7 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
     # the loss spreads its chunks over the torch threads itself; every other op (Adam over the two
     # tables, mostly) runs on one thread, which on a busy machine avoids intra-op threads spinning
     threads = torch.get_num_threads()
-    model.loss_workers = threads
+    model.loss_workers, model.loss_compile = threads, recipe.model.compile_loss
     torch.set_num_threads(1)
     start = time.perf_counter()
     try:

@@ -67,3 +67,21 @@ def test_from_tables_threads_give_the_same_result():
     assert torch.get_num_threads() == threads
     for x, y in zip(*results):
         assert torch.allclose(x, y, atol=1e-6)
+
+
+def test_compiled_kernel_gives_the_same_result():
+    from hf_replearn.losses.sgns import sgns_loss_from_tables
+
+    g = torch.Generator().manual_seed(3)
+    w_in, w_out = torch.randn(9, 6, generator=g), torch.randn(9, 6, generator=g)
+    center, context, negative = torch.randint(0, 9, (21,), generator=g), torch.randint(0, 9, (21,), generator=g), \
+        torch.randint(0, 9, (21, 4), generator=g)
+    results = []
+    for compile in (False, True):  # 21 pairs in chunks of 8: the compiled path pads the last chunk
+        a, b = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
+        loss, logits = sgns_loss_from_tables(a, b, center, context, negative, chunk_size=8, workers=1, compile=compile)
+        loss.backward()
+        results.append((loss, logits, a.grad, b.grad))
+    assert results[1][1].shape == (21, 5)
+    for x, y in zip(*results):
+        assert torch.allclose(x, y, atol=1e-5)
