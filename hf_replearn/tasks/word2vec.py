@@ -93,8 +93,7 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
     # per_device_train_batch_size counts skip-gram pairs; the dataset's items are whole batches of them
     args = training_arguments(recipe, remove_unused_columns=False, per_device_train_batch_size=16384,
                               learning_rate=0.01, weight_decay=0.0, num_train_epochs=3, logging_steps=50,
-                              lr_scheduler_type="linear", dataloader_pin_memory=False, max_grad_norm=0.0,
-                              dataloader_num_workers=1)  # batches drawn on the other core: 1.35x words/s
+                              lr_scheduler_type="linear", dataloader_pin_memory=False, max_grad_norm=0.0)
     vocab, batches, model = prepare(recipe, args.per_device_train_batch_size)
     args.per_device_train_batch_size = 1
     trainer = ReplearnTrainer(model=model, args=args, train_dataset=batches, data_collator=first_item)
