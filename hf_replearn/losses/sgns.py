@@ -99,8 +99,9 @@ class _SGNSFromTables(torch.autograd.Function):
     slower per pair than this chunked pass, which stays in cache (8k-pair batches, D=100, K=5).
     The table gradients are dense (V, D): cheap next to the batch for vocabularies up to ~10^5 words.
 
-    With ``workers`` = T > 1 (default ``torch.get_num_threads()``), T Python threads take disjoint chunks, each with its own
-    gradient buffers (summed at the end), and every op runs single-threaded, as gensim's workers do:
+    With ``workers`` = T > 1 (default ``torch.get_num_threads()``), T Python threads take disjoint chunks,
+    each with its own gradient buffers (summed at the end), and every op runs single-threaded, as gensim's
+    workers do:
     intra-op threads meet at a barrier after each op, which a busy machine turns into spinning (2 intra-op
     threads on a loaded 2-core machine: 30-60 us per pair against 2.6 us with one). torch ops release
     the GIL, so the threads run in parallel.
