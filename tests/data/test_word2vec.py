@@ -5,8 +5,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from hf_replearn.data.word2vec import (NegativeSampler, SkipGramCollator, SkipGramPairs, Vocabulary,
-                                       build_skipgram_data, keep_probabilities, skipgram_pairs, split_words)
+from hf_replearn.data.word2vec import (NegativeSampler, SkipGramBatches, Vocabulary, build_skipgram_batches,
+                                       first_item, keep_probabilities, skipgram_pairs, split_words, window_pairs)
 from hf_replearn.errors import UserError
 
 WORDS = ["the", "quick", "brown", "fox"]
@@ -57,14 +57,77 @@ def test_vocabulary_order_and_min_count():
         Vocabulary.build([["a", "b"]], min_count=9)
 
 
-def test_collator_batches_through_getitems():
-    pairs = SkipGramPairs(np.array([0, 1, 2]), np.array([1, 2, 0]))
-    batch = SkipGramCollator(NegativeSampler(np.ones(3), seed=0), negative=4)(pairs.__getitems__([2, 0]))
-    assert batch["center_ids"].tolist() == [2, 0] and batch["negative_ids"].shape == (2, 4)
+def naive_pairs(sentences, reach):
+    """The definition, one centre at a time: every context within the centre's own reach in its text."""
+    pairs, t = [], 0
+    for sentence in sentences:
+        for i, centre in enumerate(sentence):
+            for j, context in enumerate(sentence):
+                if j != i and abs(j - i) <= reach[t + i]:
+                    pairs.append((centre, context))
+        t += len(sentence)
+    return Counter(pairs)
 
 
-def test_build_is_seeded():
+def test_window_pairs_match_naive_loop():
+    rng = np.random.default_rng(3)
+    sentences = [list(rng.integers(0, 9, n)) for n in (1, 2, 7, 12, 3)]
+    ids = np.concatenate(sentences)
+    sentence = np.repeat(np.arange(5), [len(s) for s in sentences])
+    reach = rng.integers(1, 4, len(ids))
+    centres, contexts = window_pairs(ids, sentence, reach, window=3)
+    assert Counter(zip(centres.tolist(), contexts.tolist())) == naive_pairs(sentences, reach)
+
+
+def batches_for(texts, sample=0.0, dynamic_window=False, batch_pairs=8, seed=0):
+    return build_skipgram_batches(texts, min_count=1, window=2, sample=sample, negative=3, batch_pairs=batch_pairs,
+                                  dynamic_window=dynamic_window, seed=seed)
+
+
+def test_batches_cover_every_pair_once_without_subsampling():
+    texts = ["a b c d e", "b c", "e d c b a f", "f a"]
+    vocab, batches = batches_for(texts)
+    assert len(batches) > 1 and batches.bounds[0] == 0 and batches.bounds[-1] == len(batches.ids)
+    got = Counter()
+    for i in range(len(batches)):
+        item = first_item([batches[i]])
+        assert item["negative_ids"].shape == (len(item["center_ids"]), 3)
+        got += Counter(zip(item["center_ids"].tolist(), item["context_ids"].tolist()))
+    encoded = [vocab.encode(split_words(t)) for t in texts]
+    centres, contexts = skipgram_pairs(encoded, window=2, dynamic_window=False)
+    assert got == Counter(zip(centres.tolist(), contexts.tolist()))  # slices end at text boundaries
+
+
+def test_subsampling_keeps_words_at_the_formula_rate():
+    # "a" fills 91% of the corpus; "b" (9%) is always kept at t=0.05, so each "a b" text gives the pair
+    # (b, a) exactly when its "a" is kept
+    texts = ["a b"] * 200 + ["a"] * 1800
+    vocab, batches = batches_for(texts, sample=0.05, batch_pairs=10**9)
+    keep = keep_probabilities(vocab.counts, 0.05)
+    f = 2000 / 2200
+    assert keep[0] == pytest.approx((np.sqrt(f / 0.05) + 1) * 0.05 / f) and keep[1] == 1
+    kept = 0
+    for epoch in range(10):
+        batches.set_epoch(epoch)
+        kept += int((batches[0]["center_ids"] == 1).sum())
+    assert kept / 2000 == pytest.approx(keep[0], abs=0.04)  # binomial sd 0.01
+
+
+def test_batches_are_seeded_and_redrawn_each_epoch():
     texts = ["the quick brown fox jumps over the lazy dog"] * 30
-    a = build_skipgram_data(texts, min_count=1, window=3, sample=1e-2, seed=1)[1]
-    b = build_skipgram_data(texts, min_count=1, window=3, sample=1e-2, seed=1)[1]
-    assert np.array_equal(a.centers, b.centers) and np.array_equal(a.contexts, b.contexts)
+    a, b = batches_for(texts, 1e-2, True, seed=1)[1], batches_for(texts, 1e-2, True, seed=1)[1]
+    assert all(torch_equal(a[i], b[i]) for i in range(len(a)))
+    first = a[0]
+    a.set_epoch(1)
+    assert not torch_equal(first, a[0])
+
+
+def torch_equal(x, y):
+    return all(x[k].tolist() == y[k].tolist() for k in ("center_ids", "context_ids", "negative_ids"))
+
+
+def test_bad_sizes_are_user_errors():
+    with pytest.raises(UserError, match="model.window"):
+        SkipGramBatches(np.zeros(3, np.int64), np.zeros(3, np.int64), np.ones(1), NegativeSampler(np.ones(1)), 0, 5, 8)
+    with pytest.raises(UserError, match="no skip-gram pairs"):
+        batches_for(["a", "b"])

@@ -13,7 +13,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
-from hf_replearn.losses.sgns import SGNSLoss
+from hf_replearn.losses.sgns import SGNSLoss, sgns_loss_from_tables
 from hf_replearn.models.word2vec.configuration_word2vec import Word2VecConfig
 
 
@@ -44,6 +44,8 @@ class Word2VecModel(Word2VecPreTrainedModel):
         self.input_embeddings = nn.Embedding(config.vocab_size, config.embedding_dim)  # v
         self.output_embeddings = nn.Embedding(config.vocab_size, config.embedding_dim)  # u
         self.loss_fn = SGNSLoss()
+        self.loss_workers: int | None = None  # threads of the training loss (None: torch.get_num_threads())
+        self.loss_compile = False  # train with the torch.compile'd loss kernel (losses/sgns.py)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:
@@ -54,9 +56,15 @@ class Word2VecModel(Word2VecPreTrainedModel):
 
     def forward(self, center_ids: torch.Tensor, context_ids: torch.Tensor | None = None,
                 negative_ids: torch.Tensor | None = None) -> Word2VecOutput:
-        v = self.input_embeddings(center_ids)  # (B, D)
         if context_ids is None:
             return Word2VecOutput()
+        if negative_ids is not None and torch.is_grad_enabled() and self.input_embeddings.weight.requires_grad:
+            # training: loss and table gradients in one chunked pass (losses/sgns.py says why)
+            loss, logits = sgns_loss_from_tables(self.input_embeddings.weight, self.output_embeddings.weight,
+                                                 center_ids, context_ids, negative_ids, workers=self.loss_workers,
+                                                 compile=self.loss_compile)
+            return Word2VecOutput(loss=loss, positive_logits=logits[:, 0], negative_logits=logits[:, 1:])
+        v = self.input_embeddings(center_ids)  # (B, D)
         u_o = self.output_embeddings(context_ids)  # (B, D)
         out = Word2VecOutput(positive_logits=(v * u_o).sum(-1))
         if negative_ids is not None:
