@@ -15,17 +15,15 @@ IMPLEMENTED = (
     "validation_split", "test_split", "fewshot_split", "process_docs", "doc_to_text", "doc_to_target",
     "doc_to_choice", "description", "target_delimiter", "fewshot_delimiter", "fewshot_config", "num_fewshot",
     "metric_list", "output_type", "generation_kwargs", "repeats", "filter_list", "metadata",
-    "should_decontaminate", "doc_to_decontamination_query", "unsafe_code",
+    "should_decontaminate", "doc_to_decontamination_query", "unsafe_code", "process_results", "gen_prefix",
 )  # fmt: skip
 # Keys lm-eval knows that this evaluator does not run, with what they would need
 NOT_IMPLEMENTED = {
     "class": "a custom Python task class",
     "custom_dataset": "a Python function that builds the dataset",
-    "process_results": "a custom Python scoring function",
     "use_prompt": "promptsource templates",
     "doc_to_image": "image inputs",
     "doc_to_audio": "audio inputs",
-    "gen_prefix": "an assistant-turn prefix (chat prompts)",
     "recipe": "a unitxt recipe (a custom task class)",
     "aggregate_metric_list": "group aggregation (only in a group file)",
 }
@@ -35,13 +33,18 @@ OWN_KEYS = ("limit", "shuffle_seed")
 OUTPUT_TYPES = ("multiple_choice", "generate_until")
 LM_EVAL_ONLY_OUTPUT_TYPES = ("loglikelihood", "loglikelihood_rolling")
 METRICS = {
-    "multiple_choice": ("acc", "acc_norm", "acc_bytes", "acc_mutual_info", "exact_match"),
-    "generate_until": ("exact_match", "f1"),
+    "multiple_choice": ("acc", "acc_norm", "acc_bytes", "acc_mutual_info", "exact_match", "f1", "mcc"),
+    "generate_until": ("exact_match", "f1", "bleu", "chrf", "ter"),
 }
 DEFAULT_METRICS = {"multiple_choice": ["acc", "acc_norm"], "generate_until": ["exact_match"]}
-METRIC_OPTIONS = {"metric", "aggregation", "higher_is_better", "ignore_case", "ignore_punctuation",
-                  "ignore_numbers", "regexes_to_ignore"}  # fmt: skip
-FEWSHOT_CONFIG_KEYS = {"sampler", "split", "process_docs", "fewshot_indices", "samples", "doc_to_text",
+EXACT_MATCH_OPTIONS = {"ignore_case", "ignore_punctuation", "ignore_numbers", "regexes_to_ignore"}
+METRIC_OPTIONS = {"metric", "aggregation", "higher_is_better"} | EXACT_MATCH_OPTIONS
+IGNORED_METRIC_OPTIONS = {"weight_by_size"}
+"""Accepted and ignored, as lm-eval ignores them on a task's metric (they matter on a group's)."""
+AGGREGATIONS = ("mean", "f1", "matthews_corrcoef", "bleu", "chrf", "ter")
+DEFAULT_AGGREGATION = {"f1": "f1", "mcc": "matthews_corrcoef", "bleu": "bleu", "chrf": "chrf", "ter": "ter"}
+"""Per-item values aggregated over the test set: a mean, or (gold, prediction) pairs given to scikit-learn."""
+FEWSHOT_CONFIG_KEYS = {"gen_prefix", "sampler", "split", "process_docs", "fewshot_indices", "samples", "doc_to_text",
                        "doc_to_choice", "doc_to_target", "fewshot_delimiter", "target_delimiter"}  # fmt: skip
 SAMPLERS = ("default", "first_n", "per_document")
 FILTERS = ("take_first", "remove_whitespace", "regex", "lowercase", "uppercase")
@@ -75,7 +78,7 @@ def check_keys(raw: dict, source: str) -> None:
     if missing:
         problems.append("missing required key(s) " + ", ".join(f"`{k}`" for k in missing))
     problems += _check_fewshot_config(raw.get("fewshot_config"))
-    problems += _check_metrics(raw.get("metric_list"), output_type)
+    problems += _check_metrics(raw.get("metric_list"), output_type, custom=raw.get("process_results") is not None)
     problems += _check_filters(raw.get("filter_list"))
     if problems:
         if any(p.startswith("unknown key") for p in problems):
@@ -97,7 +100,7 @@ def _check_fewshot_config(cfg) -> list[str]:
     return problems
 
 
-def _check_metrics(metric_list, output_type: str) -> list[str]:
+def _check_metrics(metric_list, output_type: str, custom: bool = False) -> list[str]:
     problems = []
     for entry in metric_list or []:
         entry = entry if isinstance(entry, dict) else {"metric": entry}
@@ -105,15 +108,18 @@ def _check_metrics(metric_list, output_type: str) -> list[str]:
         if not isinstance(name, str):
             problems.append(f"metric_list: metric {name!r} (a Python function) is not implemented")
             continue
-        if output_type in METRICS and name not in METRICS[output_type]:
+        if output_type in METRICS and name not in METRICS[output_type] and not custom:
             problems.append(f"metric `{name}` is not implemented for {output_type} "
                             f"(available: {', '.join(METRICS[output_type])})")  # fmt: skip
-        if entry.get("aggregation", "mean") != "mean":
-            problems.append(f"metric `{name}`: aggregation {entry['aggregation']!r} is not implemented (only mean)")
-        extra = sorted(set(entry) - METRIC_OPTIONS)
-        if extra:
+        aggregation = entry.get("aggregation", DEFAULT_AGGREGATION.get(name, "mean"))
+        if not (callable(aggregation) or aggregation in AGGREGATIONS):
+            problems.append(f"metric `{name}`: aggregation {aggregation!r} is not implemented "
+                            f"(one of {', '.join(AGGREGATIONS)}, or a !function)")  # fmt: skip
+        # lm-eval passes a metric's options to generate_until metrics only; multiple_choice ignores them
+        extra = sorted(set(entry) - METRIC_OPTIONS - IGNORED_METRIC_OPTIONS)
+        if output_type == "generate_until" and extra:
             problems.append(f"metric `{name}`: option(s) {extra} not implemented")
-        elif name != "exact_match" and set(entry) - {"metric", "aggregation", "higher_is_better"}:
+        elif output_type == "generate_until" and name != "exact_match" and set(entry) & EXACT_MATCH_OPTIONS:
             problems.append(f"metric `{name}`: ignore_* and regexes_to_ignore apply to exact_match only")
     return problems
 

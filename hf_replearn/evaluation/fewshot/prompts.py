@@ -86,9 +86,31 @@ def demonstration(task: FewShotTask, doc: dict) -> str:
     if not isinstance(text, str):
         raise UserError(f"{task.source}: doc_to_text gave {text!r}; multiple-input tasks are not implemented")
     answer = task.raw_target(doc, task.shot("doc_to_target"))
-    if answer is None or answer == "":
-        return text  # lm-eval writes no answer turn, and so no delimiters
-    return text + task.shot("target_delimiter") + task.target_text(doc) + task.shot("fewshot_delimiter")
+    prefix = task.prefix(doc, task.shot("gen_prefix"))
+    if answer is None or answer == "":  # lm-eval writes no answer turn
+        return text + (task.shot("target_delimiter") + prefix if prefix and _needs_space(text, prefix) else prefix or "")
+    answer = _join(prefix, task.target_text(doc))
+    return text + task.shot("target_delimiter") + answer + task.shot("fewshot_delimiter")
+
+
+def _needs_space(prefix: str, suffix: str) -> bool:
+    """lm-eval's ``requires_delimiter``: neither side has whitespace at the join."""
+    return bool(prefix) and not (prefix[-1].isspace() or suffix[:1].isspace())
+
+
+def _join(prefix: str | None, suffix: str) -> str:
+    """lm-eval's ``maybe_delimit(gen_prefix, answer, " ")``."""
+    if not prefix:
+        return suffix
+    return prefix + " " + suffix if suffix and _needs_space(prefix, suffix) else prefix + suffix
+
+
+def final_turn(task: FewShotTask, doc: dict, text: str) -> str:
+    """The test document's text, followed by ``gen_prefix`` when the task sets one (as lm-eval writes it)."""
+    prefix = task.prefix(doc, task.gen_prefix)
+    if not prefix:
+        return text
+    return text + (task.target_delimiter if _needs_space(text, prefix) else "") + prefix
 
 
 def build_prompts(task: FewShotTask, test_docs: list[dict], shot_docs: list[dict], k: int, seed: int) -> list[Prompt]:
@@ -107,6 +129,7 @@ def build_prompts(task: FewShotTask, test_docs: list[dict], shot_docs: list[dict
         text = task.text(doc)
         if not isinstance(text, str):
             raise UserError(f"{task.source}: doc_to_text gave {text!r}; multiple-input tasks are not implemented")
-        context = task.description_text(doc) + "".join(demonstration(task, shot_docs[j]) for j in shots) + text
+        shots_text = "".join(demonstration(task, shot_docs[j]) for j in shots)
+        context = task.description_text(doc) + shots_text + final_turn(task, doc, text)
         prompts.append(Prompt(i, context, shots))
     return prompts

@@ -76,6 +76,9 @@ class FewShotTask:
     metric_list: list = dataclasses.field(default_factory=list)
     generation_kwargs: dict = dataclasses.field(default_factory=dict)
     filter_list: list = dataclasses.field(default_factory=list)
+    process_results: Any = None
+    """A task's own scoring function ``(doc, results) -> {metric: value}`` (a !function; user code)."""
+    gen_prefix: str | None = None
     num_fewshot: int | None = None
     repeats: int = 1
     metadata: dict = dataclasses.field(default_factory=dict)
@@ -148,6 +151,9 @@ class FewShotTask:
         if isinstance(value, str) and value.isdigit() and self.doc_to_choice is not None and not _is_column(spec, doc):
             return ast.literal_eval(value)  # lm-eval: a number here indexes the choices (multiple inputs)
         return value
+
+    def prefix(self, doc: dict, spec) -> str | None:
+        return None if spec is None else str(self._render("gen_prefix", spec, doc))
 
     def description_text(self, doc: dict) -> str:
         return str(self._render("description", self.description, doc) or "")
@@ -355,7 +361,9 @@ def load_docs(task: FewShotTask) -> tuple[list[dict], list[dict]]:
         elif path.is_dir() and (path / "dataset_dict.json").is_file():
             ds = datasets.load_from_disk(str(path))
         else:
-            ds = datasets.load_dataset(task.dataset_path, task.dataset_name, **task.dataset_kwargs)
+            # datasets >= 4 runs no loading scripts; lm-eval 0.4.13 drops the flag the same way
+            kwargs = {k: v for k, v in task.dataset_kwargs.items() if k != "trust_remote_code"}
+            ds = datasets.load_dataset(task.dataset_path, task.dataset_name, **kwargs)
     except (FileNotFoundError, ValueError) as err:
         raise UserError(f"{task.source}: could not load dataset {task.dataset_path!r}: {err}") from None
     needs_shot_split = task.fewshot_config.get("samples") is None or task.fewshot_config.get("split")

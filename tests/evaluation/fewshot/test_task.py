@@ -33,8 +33,8 @@ def test_empty_choice_list_is_an_error(tmp_path, write_task):
 def test_unknown_key_and_wrong_metric_are_errors(tmp_path, write_task):
     with pytest.raises(UserError, match="unknown key `fewshot_delimeter`; did you mean `fewshot_delimiter`"):
         load_task(write_task(tmp_path, fewshot_delimeter="\n"))
-    with pytest.raises(UserError, match="metric `f1` is not implemented for multiple_choice"):
-        load_task(write_task(tmp_path, metric_list=[{"metric": "f1"}]))
+    with pytest.raises(UserError, match="metric `bleu` is not implemented for multiple_choice"):
+        load_task(write_task(tmp_path, metric_list=[{"metric": "bleu"}]))
 
 
 def test_export_to_lm_eval_round_trips(tmp_path, write_task):
