@@ -19,12 +19,16 @@ import string
 import numpy as np
 
 
-def multiple_choice_metrics(lls, gold: int, choices: list[str], lls_uncond=None) -> dict[str, float]:
+def multiple_choice_metrics(lls, gold, choices: list[str], lls_uncond=None) -> dict[str, float]:
+    """``gold`` is an index, or a list of them (any counts, as lm-eval's multiple targets)."""
+    golds = gold if isinstance(gold, list) else [gold]
     lls = np.asarray(lls, dtype=np.float64)
     lengths = np.array([float(len(c)) for c in choices])
-    out = {"acc": float(np.argmax(lls) == gold), "acc_norm": float(np.argmax(lls / lengths) == gold)}
+    n_bytes = np.array([float(len(c.encode("utf-8"))) for c in choices])
+    out = {"acc": float(np.argmax(lls) in golds), "acc_norm": float(np.argmax(lls / lengths) in golds),
+           "acc_bytes": float(np.argmax(lls / n_bytes) in golds)}  # fmt: skip
     if lls_uncond is not None:
-        out["acc_mutual_info"] = float(np.argmax(lls - np.asarray(lls_uncond)) == gold)
+        out["acc_mutual_info"] = float(np.argmax(lls - np.asarray(lls_uncond)) in golds)
     return out
 
 

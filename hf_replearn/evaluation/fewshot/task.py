@@ -124,6 +124,15 @@ class FewShotTask:
         entries = [m if isinstance(m, dict) else {"metric": m} for m in self.metric_list]
         return entries or [{"metric": m} for m in K.DEFAULT_METRICS[self.output_type]]
 
+    def aggregation(self, metric: str):
+        for entry in self.metric_entries:
+            if entry["metric"] == metric and "aggregation" in entry:
+                return entry["aggregation"]
+        by_name = {"bleu": "bleu", "chrf": "chrf", "ter": "ter"}
+        if self.output_type == "multiple_choice":
+            by_name.update(f1="f1", mcc="matthews_corrcoef")
+        return by_name.get(metric, "mean")
+
     @property
     def metrics(self) -> list[str]:
         return [m["metric"] for m in self.metric_entries]
