@@ -50,6 +50,11 @@ def evaluate_task(model, tokenizer, task: FewShotTask, k: int, seed: int = 0, ba
     ``metric,filter`` as in lm-eval's results.
     """
     results, _ = evaluate_items(model, tokenizer, task, k, seed, batch_size, **kwargs)
+    return plain_keys(results)
+
+
+def plain_keys(results: dict) -> dict[str, float]:
+    """Metric names alone when there is one filter (lm-eval's ``none``), else ``metric,filter``; no stderrs."""
     single = len({key.split(",", 1)[1] for key in results}) == 1
     return {(key.split(",")[0] if single else key): v for key, v in results.items() if "_stderr," not in key}
 
@@ -142,8 +147,11 @@ def _doc_metrics(task: FewShotTask, doc: dict, value) -> dict:
     return {m: row[m] for m in task.metrics}
 
 
-def evaluate_grid(model, tokenizer, task: FewShotTask, shots: list[int], seeds: int, **kwargs) -> dict:
-    """``{"k=K": {metric: {"mean", "std", "per_seed"}}}`` for each k in ``shots`` over seeds 0..seeds-1."""
+def evaluate_grid(model, tokenizer, task: FewShotTask, shots: list[int], seeds: int, first_seed: int = 0,
+                  on_run=None, **kwargs) -> dict:
+    """``{"k=K": {metric: {"mean", "std", "per_seed"}}}`` for each k in ``shots`` over seeds
+    ``first_seed .. first_seed + seeds - 1``; ``on_run(k, seed, results, samples)`` sees every run's
+    lm-eval-layout results and per-item samples."""
     docs = load_docs(task)
     largest = max(shots)
     pool = len(docs[1]) - (1 if task.shot_split == task.eval_split else 0)
@@ -155,13 +163,18 @@ def evaluate_grid(model, tokenizer, task: FewShotTask, shots: list[int], seeds: 
     results = {}
     for k in shots:
         # k = 0 draws nothing, so every seed gives the same prompts: evaluate once
-        per_seed = [evaluate_task(model, tokenizer, task, k, s, docs=docs, **kwargs) for s in range(seeds if k else 1)]
+        per_seed = []
+        for seed in range(first_seed, first_seed + (seeds if k else 1)):
+            run, samples = evaluate_items(model, tokenizer, task, k, seed, docs=docs, **kwargs)
+            if on_run is not None:
+                on_run(k, seed, run, samples)
+            per_seed.append(plain_keys(run))
         results[f"k={k}"] = {
             m: {
                 "mean": float(np.mean([r[m] for r in per_seed])),
                 "std": float(np.std([r[m] for r in per_seed])),
                 "per_seed": [r[m] for r in per_seed],
             }
-            for m in task.metrics
+            for m in per_seed[0]
         }
     return results
