@@ -8,6 +8,7 @@
 """
 
 from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, evaluate_task, load_model
-from hf_replearn.evaluation.fewshot.task import FewShotTask, export_lm_eval, load_task
+from hf_replearn.evaluation.fewshot.export import export_lm_eval
+from hf_replearn.evaluation.fewshot.task import FewShotTask, load_task
 
 __all__ = ["FewShotTask", "evaluate_grid", "evaluate_task", "export_lm_eval", "load_model", "load_task"]

@@ -76,7 +76,8 @@ def run_fewshot_command(args) -> int:
     from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, load_model
     from hf_replearn.evaluation.fewshot.groups import is_group_file, load_group
     from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k
-    from hf_replearn.evaluation.fewshot.task import export_lm_eval, load_task
+    from hf_replearn.evaluation.fewshot.export import export_lm_eval
+    from hf_replearn.evaluation.fewshot.task import load_task
     from hf_replearn.training.outputs import atomic_write_text, prepare_output_dir
 
     group = load_group(args.task, limit=args.limit) if is_group_file(args.task) else None

@@ -36,7 +36,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot import keys as K
@@ -393,46 +392,3 @@ def load_docs(task: FewShotTask) -> tuple[list[dict], list[dict]]:
     shots = shots.to_list() if hasattr(shots, "to_list") else list(shots)
     indices = task.fewshot_config.get("fewshot_indices")
     return test, [shots[i] for i in indices] if indices else shots
-
-
-# ------------------------------------------------------------------------------------------ export
-
-
-def export_lm_eval(task: FewShotTask, path: str | Path) -> Path:
-    """Write ``task`` as an lm-eval task YAML (data paths made absolute, keys lm-eval lacks dropped)."""
-    out = {}
-    for f in dataclasses.fields(task):
-        value = getattr(task, f.name)
-        default = f.default if f.default is not dataclasses.MISSING else None
-        if f.metadata.get("internal") or f.name in ("limit", "shuffle_seed") or value in (None, "", {}, []) or (
-            f.name != "output_type" and value == default
-        ):
-            continue
-        if isinstance(value, FunctionRef) or f.name in ("process_docs", "fewshot_config") and callable(value):
-            raise UserError(f"{task.source}: `{f.name}` is a !function; copy the task file and its module instead")
-        out[f.name] = value
-    if task.sampler == "per_document":  # this evaluator's own sampler: lm-eval draws with its default one
-        out["fewshot_config"] = {k: v for k, v in task.fewshot_config.items() if k != "sampler"}
-        if not out["fewshot_config"]:
-            del out["fewshot_config"]
-    out.setdefault("target_delimiter", task.target_delimiter)
-    out.setdefault("fewshot_delimiter", task.fewshot_delimiter)
-    if task.shot_split and "fewshot_split" not in out:
-        out["fewshot_split"] = task.shot_split
-    out["metric_list"] = [
-        {"metric": m, "aggregation": "mean", "higher_is_better": True} for m in task.metrics
-    ]
-    if task.output_type == "generate_until":
-        out["generation_kwargs"] = {"until": task.until, "max_gen_toks": task.max_gen_toks, "do_sample": False}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if task.dataset_path.startswith(EMBEDDED_PREFIX):  # lm-eval cannot build it: write its splits as JSON lines
-        data_dir = path.parent / f"{path.stem}_data"
-        data_dir.mkdir(exist_ok=True)
-        files = {}
-        for split, ds in _load_embedded(task).items():
-            ds.to_json(data_dir / f"{split}.jsonl", lines=True, force_ascii=False)
-            files[split] = str((data_dir / f"{split}.jsonl").resolve())
-        out["dataset_path"], out["dataset_kwargs"] = "json", {"data_files": files}
-    path.write_text(yaml.safe_dump(out, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path

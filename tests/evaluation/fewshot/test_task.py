@@ -5,7 +5,8 @@ import yaml
 
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot.prompts import build_prompts
-from hf_replearn.evaluation.fewshot.task import export_lm_eval, load_docs, load_task
+from hf_replearn.evaluation.fewshot.export import export_lm_eval
+from hf_replearn.evaluation.fewshot.task import load_docs, load_task
 
 
 def test_target_and_choices(tmp_path, write_task):
