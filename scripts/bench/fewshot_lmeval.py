@@ -44,7 +44,8 @@ fewshot_delimiter: "\\n"
 """
 MC = "output_type: multiple_choice\ndoc_to_choice: [A, B, C]\ndoc_to_target: y\nmetric_list: [{metric: acc, aggregation: mean, higher_is_better: true}]\n"
 GEN = ("output_type: generate_until\ndoc_to_target: y\ngeneration_kwargs: {until: ['\\n'], max_gen_toks: 4, do_sample: false}\n"
-       "metric_list: [{metric: exact_match, aggregation: mean, higher_is_better: true}]\n")  # fmt: skip
+       "metric_list: [{metric: exact_match, aggregation: mean, higher_is_better: true}]\n"
+       "filter_list: [{name: strip, filter: [{function: remove_whitespace}, {function: take_first}]}]\n")  # fmt: skip
 
 
 def write_tasks(folder: Path, n_train: int = 40, n_test: int = 40) -> list[str]:
@@ -155,7 +156,7 @@ def agree(args):
             for k in (0, 1, 5):
                 theirs, t_samples = run_lm_eval(lm, manager, name, k, args.batch_size)
                 ours, o_samples = run_ours(model, tok, our_task(folder, name), k, args.batch_size)
-                metric = "acc,none" if "_mc_" in name else "exact_match,none"
+                metric = "acc,none" if "_mc_" in name else "exact_match,strip"
                 prompts = sum(t["arguments"][0][0] == o["arguments"][0][0] for t, o in zip(t_samples, o_samples))
                 preds = sum(prediction(t) == prediction(o) for t, o in zip(t_samples, o_samples))
                 n = len(t_samples)

@@ -155,7 +155,8 @@ class FewShotTask:
         return docs if fn is None else fn(docs)
 
     def text(self, doc: dict, spec=None):
-        value = self._render("doc_to_text", self.doc_to_text if spec is None else spec, doc)
+        spec = self.doc_to_text if spec is None else spec
+        value = self._render("doc_to_text", spec, doc)
         if isinstance(value, str) and value.isdigit() and self.doc_to_choice is not None and not _is_column(spec, doc):
             return ast.literal_eval(value)  # lm-eval: a number here indexes the choices (multiple inputs)
         return value
