@@ -43,7 +43,7 @@ target_delimiter: " "
 fewshot_delimiter: "\\n"
 """
 MC = "output_type: multiple_choice\ndoc_to_choice: [A, B, C]\ndoc_to_target: y\nmetric_list: [{metric: acc, aggregation: mean, higher_is_better: true}]\n"
-GEN = ("output_type: generate_until\ndoc_to_target: y\ngeneration_kwargs: {until: ['\\n'], max_gen_toks: 4, do_sample: false}\n"
+GEN = ("output_type: generate_until\ndoc_to_target: y\ngeneration_kwargs: {until: [\"\\n\"], max_gen_toks: 4, do_sample: false}\n"
        "metric_list: [{metric: exact_match, aggregation: mean, higher_is_better: true}]\n"
        "filter_list: [{name: strip, filter: [{function: remove_whitespace}, {function: take_first}]}]\n")  # fmt: skip
 
