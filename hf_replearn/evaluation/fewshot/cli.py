@@ -1,11 +1,20 @@
-"""``hf-replearn fewshot``: evaluate a causal LM on a few-shot task for several k and seeds.
+"""``hf-replearn fewshot``: evaluate a causal LM on a few-shot task (or group) for several k and seeds.
 
     hf-replearn fewshot --model outputs/clm_incontext --task recipes/fewshot/incontext_binary.yaml \\
         --shots 0,1,4,8 --seeds 3
 
-writes ``<output-dir>/fewshot_results.json`` (mean, std and per-seed value of each metric per k) and
-``<output-dir>/accuracy_vs_k.png``. ``--export-lm-eval FILE`` writes the task as an lm-eval task YAML
-instead (no model needed). The lead wires ``add_fewshot_parser`` into ``hf_replearn/cli.py``.
+--task takes a task file in lm-evaluation-harness 0.4's format (an lm-eval task file runs unchanged, with
+its `include` files beside it) or a group file (`group:` with a `task:` list). Writes, under --output-dir:
+fewshot_results.json (mean, std and per-seed value of each metric per k), accuracy_vs_k.png, and for each k
+lm_eval/k<K>/results.json in lm-eval's layout (from the first seed), with --log-samples also
+lm_eval/k<K>/samples_<task>.jsonl. --export-lm-eval FILE writes the task as an lm-eval task file instead
+(no model needed).
+
+Demonstrations follow the file's fewshot_config.sampler: lm-eval's `default` (seeded by --fewshot-seed,
+1234 unless given, as lm-eval) or `first_n`, or this toolkit's `per_document` (seeds 0, 1, ...).
+
+A task file may name Python functions (`!function utils.process_docs`): evaluating it imports that
+module and runs its code, so only run task files you trust.
 """
 
 from __future__ import annotations
@@ -16,6 +25,14 @@ import time
 from pathlib import Path
 
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation.fewshot.lmeval_output import (
+    group_aggregate,
+    higher_is_better,
+    samples_lines,
+    task_config,
+    task_entry,
+)
+from hf_replearn.evaluation.fewshot.prompts import LM_EVAL_DEFAULT_SEED
 
 
 def _shots(text: str) -> list[int]:
@@ -31,10 +48,14 @@ def _shots(text: str) -> list[int]:
 def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("fewshot", help="few-shot prompt evaluation (GPT-3 style, lm-eval task files)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", required=True, help="task YAML in lm-eval style (see recipes/fewshot/)")
+    p.add_argument("--task", required=True, help="task or group YAML in lm-eval 0.4's format (see recipes/fewshot/)")
     p.add_argument("--model", help="local folder or hub id of an AutoModelForCausalLM, or a LoRA adapter folder")
-    p.add_argument("--shots", type=_shots, default=[0, 1, 4, 8], help="numbers of demonstrations k (default 0,1,4,8)")
-    p.add_argument("--seeds", type=int, default=3, help="demonstration draws per k; mean and std over them (default 3)")
+    p.add_argument("--shots", type=_shots, default=None,
+                   help="numbers of demonstrations k (default: the file's num_fewshot, else 0,1,4,8)")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="demonstration draws per k; mean and std over them (default 3 for per_document, else 1)")
+    p.add_argument("--fewshot-seed", type=int, default=None,
+                   help="seed of the first draw (default 1234 for lm-eval's samplers, 0 for per_document)")
     p.add_argument("--batch-size", type=int, default=8, help="questions per forward pass; results do not depend on it")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N test documents only")
     p.add_argument("--truncation", choices=["error", "left"], default="error",
@@ -44,6 +65,8 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--output-dir", default=None, help="default: outputs/fewshot/<task name>")
     p.add_argument("--overwrite-output-dir", action="store_true", help="replace results already in --output-dir")
+    p.add_argument("--log-samples", action="store_true",
+                   help="also write each document's prompt, responses and metrics (lm-eval's samples JSONL)")
     p.add_argument("--export-lm-eval", metavar="FILE", default=None, help="write the task as an lm-eval YAML and exit")
     p.set_defaults(func=run_fewshot_command)
     return p
@@ -51,17 +74,22 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
 
 def run_fewshot_command(args) -> int:
     from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, load_model
+    from hf_replearn.evaluation.fewshot.groups import is_group_file, load_group
     from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k
-    from hf_replearn.evaluation.fewshot.task import export_lm_eval, load_task
+    from hf_replearn.evaluation.fewshot.export import export_lm_eval
+    from hf_replearn.evaluation.fewshot.task import load_task
     from hf_replearn.utils.files import atomic_write_text, prepare_output_dir
 
-    task = load_task(args.task, limit=args.limit)
+    group = load_group(args.task, limit=args.limit) if is_group_file(args.task) else None
+    tasks = group.tasks() if group else [load_task(args.task, limit=args.limit)]
     if args.export_lm_eval:
-        print(f"wrote {export_lm_eval(task, args.export_lm_eval)}")
+        if group:
+            raise UserError(f"--export-lm-eval writes one task file; {args.task} is a group")
+        print(f"wrote {export_lm_eval(tasks[0], args.export_lm_eval)}")
         return 0
     if not args.model:
         raise UserError("--model is required to evaluate (only --export-lm-eval works without one)")
-    if args.seeds < 1:
+    if args.seeds is not None and args.seeds < 1:
         raise UserError(f"--seeds must be >= 1, got {args.seeds}")
     from hf_replearn.utils.inputs import check_local_or_hub, model_in_cache
 
@@ -70,34 +98,100 @@ def run_fewshot_command(args) -> int:
                                                            for f in ("config.json", "adapter_config.json")):
         raise UserError(f"fewshot: --model {args.model}: no config.json (nor adapter_config.json) in this folder; "
                         "give the output_dir of a causal-LM run or a save_pretrained folder")
-    out_dir = prepare_output_dir(Path(args.output_dir or f"outputs/fewshot/{task.task}"), overwrite=args.overwrite_output_dir,
+    if args.mlm and any(t.output_type != "multiple_choice" for t in tasks):
+        raise UserError(f"--mlm scores multiple_choice tasks only; {args.task} has a generate_until task")
+    name = group.name if group else tasks[0].task
+    out_dir = prepare_output_dir(Path(args.output_dir or f"outputs/fewshot/{name}"), overwrite=args.overwrite_output_dir,
                                  syntax=("--output-dir <a new directory>", "--overwrite-output-dir", None))
     model, tokenizer = load_model(args.model, args.device, masked=args.mlm)
     scorer = None
     if args.mlm:
         from hf_replearn.evaluation.fewshot.mlm import score_choices_pll
 
-        if task.output_type != "multiple_choice":
-            raise UserError(f"--mlm scores multiple_choice tasks only; {args.task} is {task.output_type}")
         scorer = lambda reqs, names: score_choices_pll(model, tokenizer, reqs, 4 * args.batch_size,  # noqa: E731
                                                        args.truncation, names)
     start = time.perf_counter()
-    results = evaluate_grid(model, tokenizer, task, args.shots, args.seeds, batch_size=args.batch_size,
-                            truncation=args.truncation, scorer=scorer)
+    layouts: dict[int, dict] = {}
+    results = {}
+    for task in tasks:
+        own = task.sampler == "per_document"
+        shots = args.shots or ([task.num_fewshot] if task.num_fewshot is not None else [0, 1, 4, 8])
+        seeds = args.seeds or (3 if own else 1)
+        first = args.fewshot_seed if args.fewshot_seed is not None else (0 if own else LM_EVAL_DEFAULT_SEED)
+
+        def on_run(k, seed, run, samples, task=task, first=first):
+            if seed != first:
+                return
+            layout = layouts.setdefault(k, new_layout(args))
+            add_task(layout, task, k, run, len({s["doc_id"] for s in samples}))
+            if args.log_samples:
+                path = out_dir / "lm_eval" / f"k{k}" / f"samples_{task.task}.jsonl"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(path, samples_lines(samples))
+
+        results[task.task] = evaluate_grid(model, tokenizer, task, shots, seeds, first_seed=first, on_run=on_run,
+                                           batch_size=args.batch_size, truncation=args.truncation, scorer=scorer)
     seconds = time.perf_counter() - start
-    report = {"task": task.task, "task_file": str(args.task), "model": str(args.model),
-              "scoring": "pseudo-log-likelihood" if args.mlm else "log-likelihood", "shots": args.shots,
-              "seeds": args.seeds, "seconds": round(seconds, 2), "results": results}
+    for k, layout in layouts.items():
+        if group:
+            add_group(layout, group)
+        del layout["_sizes"]
+        path = out_dir / "lm_eval" / f"k{k}" / "results.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(layout, indent=2, default=str) + "\n")
+    single = results[tasks[0].task] if not group else results
+    report = {"task": name, "task_file": str(args.task), "model": str(args.model),
+              "scoring": "pseudo-log-likelihood" if args.mlm else "log-likelihood", "shots": args.shots or shots,
+              "seeds": args.seeds or seeds, "seconds": round(seconds, 2), "results": single}
     atomic_write_text(out_dir / "fewshot_results.json", json.dumps(report, indent=2) + "\n")
-    plot_accuracy_vs_k(results, out_dir / "accuracy_vs_k.png", title=task.task)
-    for key, metrics in results.items():
-        print(key, "  ".join(f"{m}={v['mean']:.3f}±{v['std']:.3f}" for m, v in metrics.items()))
-    print(f"wrote {out_dir / 'fewshot_results.json'} and {out_dir / 'accuracy_vs_k.png'} ({seconds:.1f}s)")
+    for task in tasks:
+        plot_accuracy_vs_k(results[task.task], out_dir / ("accuracy_vs_k.png" if not group else f"accuracy_vs_k_{task.task}.png"),
+                           title=task.task)
+        for key, metrics in results[task.task].items():
+            print(task.task, key, "  ".join(f"{m}={v['mean']:.3f}±{v['std']:.3f}" for m, v in metrics.items()))
+    for k, layout in layouts.items():
+        for gname, row in layout.get("groups", {}).items():
+            print(gname, f"k={k}", "  ".join(f"{m}={v:.3f}" for m, v in row.items() if isinstance(v, float) and "_stderr" not in m))
+    print(f"wrote {out_dir / 'fewshot_results.json'} and {out_dir / 'lm_eval'} ({seconds:.1f}s)")
     return 0
 
 
+def new_layout(args) -> dict:
+    return {"results": {}, "group_subtasks": {}, "configs": {}, "versions": {}, "n-shot": {},
+            "higher_is_better": {}, "n-samples": {},
+            "config": {"model": str(args.model), "batch_size": args.batch_size, "limit": args.limit,
+                       "fewshot_seed": args.fewshot_seed}}  # fmt: skip
+
+
+def add_task(layout: dict, task, k: int, run: dict, n_docs: int) -> None:
+    layout["results"][task.task] = task_entry(task, run)
+    layout["group_subtasks"][task.task] = []
+    layout["configs"][task.task] = task_config(task, k)
+    layout["versions"][task.task] = (task.metadata or {}).get("version")
+    layout["n-shot"][task.task] = k
+    layout["higher_is_better"][task.task] = higher_is_better(task)
+    layout["n-samples"][task.task] = {"original": n_docs, "effective": n_docs}
+    layout.setdefault("_sizes", {})[task.task] = n_docs
+
+
+def add_group(layout: dict, group) -> dict:
+    from hf_replearn.evaluation.fewshot.groups import Group
+
+    sizes = layout["_sizes"]
+    for member in group.members:
+        if isinstance(member, Group):
+            add_group(layout, member)
+    members = [(layout["results"][t.task], sizes[t.task]) for t in group.tasks()]
+    row = group_aggregate(group.name, group.alias, group.aggregate_metric_list, members)
+    layout["results"][group.name] = row
+    layout["group_subtasks"][group.name] = [m.name if isinstance(m, Group) else m.task for m in group.members]
+    if group.aggregate_metric_list:
+        layout.setdefault("groups", {})[group.name] = row
+    return row
+
+
 def main(argv=None) -> int:
-    """Standalone entry point until the lead wires the subcommand into ``hf-replearn``."""
+    """``python -m hf_replearn.evaluation.fewshot.cli fewshot ...``: the subcommand on its own."""
     import sys
 
     parser = argparse.ArgumentParser(prog="hf-replearn")

@@ -13,6 +13,7 @@ import numpy as np
 
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot import metrics as M
+from hf_replearn.evaluation.fewshot.filters import apply_filters
 from hf_replearn.evaluation.fewshot.prompts import build_prompts
 from hf_replearn.evaluation.fewshot.scoring import encode_pair, generate_until, score_choices
 from hf_replearn.evaluation.fewshot.task import FewShotTask, load_docs
@@ -41,7 +42,24 @@ def load_model(path: str, device: str | None = None, masked: bool = False):
     return model.to(device).eval(), tokenizer
 
 
-def evaluate_task(
+def evaluate_task(model, tokenizer, task: FewShotTask, k: int, seed: int = 0, batch_size: int = 8,
+                  **kwargs) -> dict[str, float]:
+    """Each of the task's metrics over its test documents, with k demonstrations each.
+
+    Keys are metric names when the task has one filter pipeline (lm-eval's default ``none``), else
+    ``metric,filter`` as in lm-eval's results.
+    """
+    results, _ = evaluate_items(model, tokenizer, task, k, seed, batch_size, **kwargs)
+    return plain_keys(results)
+
+
+def plain_keys(results: dict) -> dict[str, float]:
+    """Metric names alone when there is one filter (lm-eval's ``none``), else ``metric,filter``; no stderrs."""
+    single = len({key.split(",", 1)[1] for key in results}) == 1
+    return {(key.split(",")[0] if single else key): v for key, v in results.items() if "_stderr," not in key}
+
+
+def evaluate_items(
     model,
     tokenizer,
     task: FewShotTask,
@@ -51,8 +69,8 @@ def evaluate_task(
     truncation: str = "error",
     docs: tuple[list[dict], list[dict]] | None = None,
     scorer=None,
-) -> dict[str, float]:
-    """Mean of each of the task's metrics over its test documents, with k demonstrations each."""
+) -> tuple[dict, list[dict]]:
+    """(``{"metric,filter": value, "metric_stderr,filter": se}``, per-document samples in lm-eval's layout)."""
     test_docs, shot_docs = docs if docs is not None else load_docs(task)
     if not test_docs:
         raise UserError(f"{task.source}: the test split `{task.eval_split}` is empty")
@@ -62,31 +80,78 @@ def evaluate_task(
         preds = generate_until(
             model, tokenizer, [p.context for p in prompts], task.until, task.max_gen_toks, batch_size, truncation
         )
-        refs = [task.target(d) for d in test_docs]
-        rows = [{"exact_match": M.exact_match(p, r), "f1": M.f1(p, r)} for p, r in zip(preds, refs)]
+        arguments = [[[p.context, dict(task.generation_kwargs)]] for p in prompts]
+        resps = [[[pred]] for pred in preds]
+        filtered = apply_filters(task.filters, [[pred] for pred in preds])
     else:
         scorer = scorer or (lambda reqs, where: score_choices(model, reqs, batch_size, truncation, where))
         choices = [task.choices(d) for d in test_docs]
+        conts = [[task.target_delimiter + c for c in cs] for cs in choices]
         requests = []
-        for p, cs in zip(prompts, choices):
-            pairs = [encode_pair(tokenizer, p.context, task.target_delimiter + c) for c in cs]
+        for p, cs in zip(prompts, conts):
+            pairs = [encode_pair(tokenizer, p.context, c) for c in cs]
             requests.append((pairs[0][0], [cont for _, cont in pairs]))
         scores = scorer(requests, names)
-        uncond = None
+        arguments = [[[p.context, c] for c in cs] for p, cs in zip(prompts, conts)]
         if "acc_mutual_info" in task.metrics:
-            # lm-eval scores the bare choice (no delimiter) after an empty context
-            reqs = [(encode_pair(tokenizer, "", cs[0])[0], [encode_pair(tokenizer, "", c)[1] for c in cs]) for cs in choices]
-            uncond = scorer(reqs, names)
-        rows = []
-        for i, (doc, cs) in enumerate(zip(test_docs, choices)):
-            lls = [ll for ll, _ in scores[i]]
-            un = [ll for ll, _ in uncond[i]] if uncond else None
-            rows.append(M.multiple_choice_metrics(lls, task.target(doc), cs, un))
-    return {m: float(np.mean([r[m] for r in rows])) for m in task.metrics}
+            # lm-eval 0.4.13 scores target_delimiter + choice after an empty context
+            reqs = [(encode_pair(tokenizer, "", cs[0])[0], [encode_pair(tokenizer, "", c)[1] for c in cs]) for cs in conts]
+            scores = [s + u for s, u in zip(scores, scorer(reqs, names))]
+            arguments = [a + [["", c] for c in cs] for a, cs in zip(arguments, conts)]
+        resps = [[[[ll, bool(g)]] for ll, g in s] for s in scores]
+        filtered = {"none": [[(ll, bool(g)) for ll, g in s] for s in scores]}
+    items, samples = {}, []
+    for filter_name, values in filtered.items():
+        for i, (doc, value) in enumerate(zip(test_docs, values)):
+            row = _doc_metrics(task, doc, value)
+            for metric, v in row.items():
+                items.setdefault((metric, filter_name), []).append(v)
+            target = task.raw_target(doc)
+            samples.append({"doc_id": i, "doc": doc, "target": target, "arguments": arguments[i], "resps": resps[i],
+                            "filtered_resps": value if task.output_type == "multiple_choice" else [value],
+                            "filter": filter_name, "metrics": list(row), **row})  # fmt: skip
+    results = {}
+    for (metric, filter_name), values in items.items():
+        aggregation = task.aggregation(metric)
+        results[f"{metric},{filter_name}"] = M.aggregate(values, aggregation)
+        results[f"{metric}_stderr,{filter_name}"] = M.mean_stderr(values) if aggregation == "mean" else "N/A"
+    return results, samples
 
 
-def evaluate_grid(model, tokenizer, task: FewShotTask, shots: list[int], seeds: int, **kwargs) -> dict:
-    """``{"k=K": {metric: {"mean", "std", "per_seed"}}}`` for each k in ``shots`` over seeds 0..seeds-1."""
+def _doc_metrics(task: FewShotTask, doc: dict, value) -> dict:
+    if callable(task.process_results):
+        return dict(task.process_results(doc, value if task.output_type == "multiple_choice" else [value]))
+    gold = task.target(doc)
+    if task.output_type == "generate_until":
+        golds = gold if isinstance(gold, list) else [gold]
+        row = {}
+        for entry in task.metric_entries:
+            name = entry["metric"]
+            if name == "exact_match":
+                opts = {k: v for k, v in entry.items() if k in ("ignore_case", "ignore_punctuation", "ignore_numbers",
+                                                                "regexes_to_ignore")}  # fmt: skip
+                row[name] = max(M.exact_match_lm_eval(str(value), g, **opts) for g in golds)
+            elif name == "f1":
+                row[name] = max(M.f1(str(value), g) for g in golds)
+            else:  # corpus metrics (bleu, chrf, ter) aggregate (reference, prediction) pairs
+                row[name] = (golds[0], value)
+        return row
+    n = len(task.choices(doc))
+    lls = [ll for ll, _ in value[:n]]
+    uncond = [ll for ll, _ in value[n:]] or None
+    row = M.multiple_choice_metrics(lls, gold, task.choices(doc), uncond)
+    golds = gold if isinstance(gold, list) else [gold]
+    row["exact_match"] = int(any(value[g][1] for g in golds))
+    pred = int(np.argmax(lls))
+    row["f1"] = row["mcc"] = (golds[0], pred)
+    return {m: row[m] for m in task.metrics}
+
+
+def evaluate_grid(model, tokenizer, task: FewShotTask, shots: list[int], seeds: int, first_seed: int = 0,
+                  on_run=None, **kwargs) -> dict:
+    """``{"k=K": {metric: {"mean", "std", "per_seed"}}}`` for each k in ``shots`` over seeds
+    ``first_seed .. first_seed + seeds - 1``; ``on_run(k, seed, results, samples)`` sees every run's
+    lm-eval-layout results and per-item samples."""
     docs = load_docs(task)
     largest = max(shots)
     pool = len(docs[1]) - (1 if task.shot_split == task.eval_split else 0)
@@ -98,13 +163,18 @@ def evaluate_grid(model, tokenizer, task: FewShotTask, shots: list[int], seeds: 
     results = {}
     for k in shots:
         # k = 0 draws nothing, so every seed gives the same prompts: evaluate once
-        per_seed = [evaluate_task(model, tokenizer, task, k, s, docs=docs, **kwargs) for s in range(seeds if k else 1)]
+        per_seed = []
+        for seed in range(first_seed, first_seed + (seeds if k else 1)):
+            run, samples = evaluate_items(model, tokenizer, task, k, seed, docs=docs, **kwargs)
+            if on_run is not None:
+                on_run(k, seed, run, samples)
+            per_seed.append(plain_keys(run))
         results[f"k={k}"] = {
             m: {
                 "mean": float(np.mean([r[m] for r in per_seed])),
                 "std": float(np.std([r[m] for r in per_seed])),
                 "per_seed": [r[m] for r in per_seed],
             }
-            for m in task.metrics
+            for m in per_seed[0]
         }
     return results

@@ -1,7 +1,8 @@
-"""Export a task with its demonstrations fixed, so lm-eval scores exactly the prompts this package builds.
+"""Export a task to lm-eval: as it is (:func:`export_lm_eval`), or with its demonstrations fixed, so lm-eval
+scores exactly the prompts this package builds.
 
-lm-eval draws demonstrations with its own sampler (``random.Random`` seeded once per task), so the plain
-export (:func:`.task.export_lm_eval`) gives the same task but other demonstrations. To compare two
+A task using this evaluator's ``per_document`` sampler is exported with lm-eval's default sampler, so
+lm-eval shows other demonstrations (tasks using lm-eval's samplers give lm-eval's prompts as they are). To compare two
 evaluators on the same prompts, :func:`export_with_demonstrations` writes, for one (k, seed), a JSON-lines
 file holding each test document's full prompt (``context``) and target, and an lm-eval task that reads it
 with ``num_fewshot: 0``: ``doc_to_text: "{{context}}"``, the original choices and target.
@@ -9,12 +10,56 @@ with ``num_fewshot: 0``: ``doc_to_text: "{{context}}"``, the original choices an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+import yaml
+
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot.prompts import build_prompts
-from hf_replearn.evaluation.fewshot.task import FewShotTask, export_lm_eval, load_docs, task_from_dict
+from hf_replearn.evaluation.fewshot.task import EMBEDDED_PREFIX, FewShotTask, _load_embedded, load_docs, task_from_dict
+from hf_replearn.evaluation.fewshot.taskfile import FunctionRef
+
+
+def export_lm_eval(task: FewShotTask, path: str | Path) -> Path:
+    """Write ``task`` as an lm-eval task YAML (data paths made absolute, keys lm-eval lacks dropped)."""
+    out = {}
+    for f in dataclasses.fields(task):
+        value = getattr(task, f.name)
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if f.metadata.get("internal") or f.name in ("limit", "shuffle_seed") or value in (None, "", {}, []) or (
+            f.name != "output_type" and value == default
+        ):
+            continue
+        if isinstance(value, FunctionRef) or f.name in ("process_docs", "fewshot_config") and callable(value):
+            raise UserError(f"{task.source}: `{f.name}` is a !function; copy the task file and its module instead")
+        out[f.name] = value
+    if task.sampler == "per_document":  # this evaluator's own sampler: lm-eval draws with its default one
+        out["fewshot_config"] = {k: v for k, v in task.fewshot_config.items() if k != "sampler"}
+        if not out["fewshot_config"]:
+            del out["fewshot_config"]
+    out.setdefault("target_delimiter", task.target_delimiter)
+    out.setdefault("fewshot_delimiter", task.fewshot_delimiter)
+    if task.shot_split and "fewshot_split" not in out:
+        out["fewshot_split"] = task.shot_split
+    out["metric_list"] = [
+        {"metric": m, "aggregation": "mean", "higher_is_better": True} for m in task.metrics
+    ]
+    if task.output_type == "generate_until":
+        out["generation_kwargs"] = {"until": task.until, "max_gen_toks": task.max_gen_toks, "do_sample": False}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if task.dataset_path.startswith(EMBEDDED_PREFIX):  # lm-eval cannot build it: write its splits as JSON lines
+        data_dir = path.parent / f"{path.stem}_data"
+        data_dir.mkdir(exist_ok=True)
+        files = {}
+        for split, ds in _load_embedded(task).items():
+            ds.to_json(data_dir / f"{split}.jsonl", lines=True, force_ascii=False)
+            files[split] = str((data_dir / f"{split}.jsonl").resolve())
+        out["dataset_path"], out["dataset_kwargs"] = "json", {"data_files": files}
+    path.write_text(yaml.safe_dump(out, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def fixed_prompt_task(task: FewShotTask, k: int, seed: int, folder: str | Path) -> FewShotTask:

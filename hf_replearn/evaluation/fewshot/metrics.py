@@ -19,12 +19,16 @@ import string
 import numpy as np
 
 
-def multiple_choice_metrics(lls, gold: int, choices: list[str], lls_uncond=None) -> dict[str, float]:
+def multiple_choice_metrics(lls, gold, choices: list[str], lls_uncond=None) -> dict[str, float]:
+    """``gold`` is an index, or a list of them (any counts, as lm-eval's multiple targets)."""
+    golds = gold if isinstance(gold, list) else [gold]
     lls = np.asarray(lls, dtype=np.float64)
     lengths = np.array([float(len(c)) for c in choices])
-    out = {"acc": float(np.argmax(lls) == gold), "acc_norm": float(np.argmax(lls / lengths) == gold)}
+    n_bytes = np.array([float(len(c.encode("utf-8"))) for c in choices])
+    out = {"acc": float(np.argmax(lls) in golds), "acc_norm": float(np.argmax(lls / lengths) in golds),
+           "acc_bytes": float(np.argmax(lls / n_bytes) in golds)}  # fmt: skip
     if lls_uncond is not None:
-        out["acc_mutual_info"] = float(np.argmax(lls - np.asarray(lls_uncond)) == gold)
+        out["acc_mutual_info"] = float(np.argmax(lls - np.asarray(lls_uncond)) in golds)
     return out
 
 
@@ -46,3 +50,65 @@ def f1(prediction: str, reference: str) -> float:
         return 0.0
     precision, recall = common / len(pred), common / len(ref)
     return 2 * precision * recall / (precision + recall)
+
+
+def exact_match_lm_eval(prediction: str, reference: str, ignore_case=False, ignore_punctuation=False,
+                        ignore_numbers=False, regexes_to_ignore=None) -> float:
+    """lm-eval's ``exact_match`` (Hugging Face evaluate's definition): equality after the options, no strip."""
+    for pattern in regexes_to_ignore or []:
+        prediction, reference = re.sub(pattern, "", prediction), re.sub(pattern, "", reference)
+    if ignore_case:
+        prediction, reference = prediction.lower(), reference.lower()
+    for flag, chars in ((ignore_punctuation, string.punctuation), (ignore_numbers, string.digits)):
+        if flag:
+            table = str.maketrans("", "", chars)
+            prediction, reference = prediction.translate(table), reference.translate(table)
+    return float(prediction == reference)
+
+
+def _pairs(items):
+    golds, preds = zip(*items)
+    return list(golds), list(preds)
+
+
+def _sacrebleu(name: str):
+    def corpus(items):
+        try:
+            import sacrebleu
+        except ImportError:
+            from hf_replearn.errors import UserError
+
+            raise UserError(f"metric `{name}` needs sacrebleu: pip install sacrebleu") from None
+        refs, preds = _pairs(items)
+        fn = {"bleu": sacrebleu.corpus_bleu, "chrf": sacrebleu.corpus_chrf, "ter": sacrebleu.corpus_ter}[name]
+        return fn([str(p) for p in preds], [[str(r) for r in refs]]).score
+
+    return corpus
+
+
+def _f1_agg(items):
+    from sklearn.metrics import f1_score
+
+    return float(np.max(f1_score(*_pairs(items))))
+
+
+def _mcc_agg(items):
+    from sklearn.metrics import matthews_corrcoef
+
+    return float(matthews_corrcoef(*_pairs(items)))
+
+
+AGGREGATIONS = {"mean": lambda items: float(np.mean(items)), "f1": _f1_agg, "matthews_corrcoef": _mcc_agg,
+                "bleu": _sacrebleu("bleu"), "chrf": _sacrebleu("chrf"), "ter": _sacrebleu("ter")}  # fmt: skip
+
+
+def aggregate(items: list, aggregation) -> float:
+    """One metric over the test set; ``aggregation`` is a name of :data:`AGGREGATIONS` or a task's function."""
+    fn = aggregation if callable(aggregation) else AGGREGATIONS[aggregation]
+    return float(fn(items))
+
+
+def mean_stderr(items) -> float | str:
+    """lm-eval's standard error of a mean: sample std (ddof 1) over sqrt(n); "N/A" for a single item."""
+    values = np.asarray(items, dtype=np.float64)
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else "N/A"

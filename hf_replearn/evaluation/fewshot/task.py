@@ -1,6 +1,6 @@
-"""Few-shot task files in the style of lm-evaluation-harness, and their export to lm-eval.
+"""Few-shot task files in the style of lm-evaluation-harness 0.4, and their export to lm-eval.
 
-A task YAML uses lm-eval's own keys, so a user who knows lm-eval reads it at once::
+A task YAML uses lm-eval's own keys, so a file written for lm-eval runs as it is::
 
     task: incontext_binary
     dataset_path: json                     # a `datasets.load_dataset` builder, a local dataset folder, or
@@ -8,8 +8,9 @@ A task YAML uses lm-eval's own keys, so a user who knows lm-eval reads it at onc
     dataset_kwargs: {data_files: {train: data/train.jsonl, test: data/test.jsonl}}
     test_split: test
     fewshot_split: train                   # demonstrations are drawn from here
-    output_type: multiple_choice           # or generate_until
-    doc_to_text: "{{input}} ->"            # Jinja template, or a bare column name
+    fewshot_config: {sampler: first_n}     # default (lm-eval's seeded draw), first_n, or per_document
+    output_type: multiple_choice           # or generate_until (lm-eval's default)
+    doc_to_text: "{{input}} ->"            # Jinja template, a bare column name, or !function utils.fn
     doc_to_target: label                   # column, template, or int; for multiple_choice an index or a choice
     doc_to_choice: ["A", "B"]              # list (items may be templates), a column, or a template of a list
     target_delimiter: " "                  # between a text and its target/choice
@@ -17,10 +18,11 @@ A task YAML uses lm-eval's own keys, so a user who knows lm-eval reads it at onc
     metric_list: [{metric: acc}, {metric: acc_norm}]
     generation_kwargs: {until: ["\\n"], max_gen_toks: 32}   # generate_until only
 
-Relative ``data_files`` are resolved against the YAML's folder (lm-eval resolves them against the working
-directory; :func:`export_lm_eval` writes absolute paths for that reason). Templates are rendered by Jinja2
-with ``StrictUndefined``: a template naming a column the dataset lacks is a :class:`UserError` when the
-task loads, not a silent empty string.
+``include`` and ``!function`` are read by :mod:`.taskfile`; which keys are implemented is in :mod:`.keys`.
+Relative ``data_files`` are resolved as lm-eval resolves them, against the working directory, and when no
+such file is there, against the YAML's folder. Templates are rendered by Jinja2 with ``StrictUndefined``
+(and lm-eval's ``regex_replace`` filter): a template naming a column the dataset lacks is a
+:class:`UserError` when the task loads, not a silent empty string.
 """
 
 from __future__ import annotations
@@ -28,29 +30,34 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
+import glob
+import os
+import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation.fewshot import keys as K
+from hf_replearn.evaluation.fewshot.taskfile import LOCAL, FunctionRef, read_task_file
 
-OUTPUT_TYPES = ("multiple_choice", "generate_until")
-METRICS = {
-    "multiple_choice": ("acc", "acc_norm", "acc_mutual_info"),
-    "generate_until": ("exact_match", "f1"),
-}
+OUTPUT_TYPES = K.OUTPUT_TYPES
+METRICS = K.METRICS
+
 
 
 @dataclasses.dataclass
 class FewShotTask:
-    """One few-shot task; field names and defaults are lm-eval's."""
+    """One few-shot task; field names and defaults are lm-eval's (``limit`` and ``shuffle_seed`` are not)."""
 
     task: str
     dataset_path: str
-    doc_to_text: str
+    doc_to_text: Any
     doc_to_target: Any
-    output_type: str = "multiple_choice"
+    output_type: str = "generate_until"
+    task_alias: str | None = None
+    tag: Any = None
+    group: Any = None
     dataset_name: str | None = None
     dataset_kwargs: dict = dataclasses.field(default_factory=dict)
     training_split: str | None = None
@@ -58,14 +65,25 @@ class FewShotTask:
     test_split: str | None = None
     fewshot_split: str | None = None
     """Split the demonstrations come from; defaults to training, then validation, then the test split."""
+    process_docs: Any = None
     doc_to_choice: Any = None
     description: str = ""
-    """Text put before the first demonstration."""
+    """Text (a template) put before the first demonstration."""
     target_delimiter: str = " "
     fewshot_delimiter: str = "\n\n"
+    fewshot_config: dict = dataclasses.field(default_factory=dict)
     metric_list: list = dataclasses.field(default_factory=list)
     generation_kwargs: dict = dataclasses.field(default_factory=dict)
+    filter_list: list = dataclasses.field(default_factory=list)
+    process_results: Any = None
+    """A task's own scoring function ``(doc, results) -> {metric: value}`` (a !function; user code)."""
+    gen_prefix: str | None = None
     num_fewshot: int | None = None
+    repeats: int = 1
+    metadata: dict = dataclasses.field(default_factory=dict)
+    should_decontaminate: bool = False
+    doc_to_decontamination_query: Any = None
+    unsafe_code: bool = False
     limit: int | None = None
     """Evaluate the first N test documents only (not an lm-eval key; lm-eval takes ``--limit``)."""
     shuffle_seed: int | None = None
@@ -83,31 +101,79 @@ class FewShotTask:
 
     @property
     def shot_split(self) -> str:
-        return self.fewshot_split or self.training_split or self.validation_split or self.eval_split
+        return (self.fewshot_config.get("split") or self.fewshot_split or self.training_split
+                or self.validation_split or self.eval_split)  # fmt: skip
+
+    @property
+    def sampler(self) -> str:
+        return self.fewshot_config.get("sampler", "default")
+
+    @property
+    def excludes_eval_doc(self) -> bool:
+        """lm-eval passes the test document to the sampler (to be left out) when these two keys agree."""
+        return (self.fewshot_config.get("split") or self.fewshot_split) == self.test_split
+
+    def shot(self, key: str):
+        """A demonstration's formatting key: ``fewshot_config`` overrides the task's own."""
+        value = self.fewshot_config.get(key)
+        return getattr(self, key) if value is None else value
+
+    @property
+    def metric_entries(self) -> list[dict]:
+        entries = [m if isinstance(m, dict) else {"metric": m} for m in self.metric_list]
+        return entries or [{"metric": m} for m in K.DEFAULT_METRICS[self.output_type]]
+
+    def aggregation(self, metric: str):
+        for entry in self.metric_entries:
+            if entry["metric"] == metric and "aggregation" in entry:
+                return entry["aggregation"]
+        by_name = {"bleu": "bleu", "chrf": "chrf", "ter": "ter"}
+        if self.output_type == "multiple_choice":
+            by_name.update(f1="f1", mcc="matthews_corrcoef")
+        return by_name.get(metric, "mean")
 
     @property
     def metrics(self) -> list[str]:
-        names = [m["metric"] if isinstance(m, dict) else m for m in self.metric_list]
-        return names or list(METRICS[self.output_type][:1])
+        return [m["metric"] for m in self.metric_entries]
 
     @property
     def until(self) -> list[str]:
-        until = self.generation_kwargs.get("until", ["\n\n"])
+        until = self.generation_kwargs.get("until", [self.fewshot_delimiter])
         return [until] if isinstance(until, str) else list(until)
 
     @property
     def max_gen_toks(self) -> int:
-        return int(self.generation_kwargs.get("max_gen_toks", 32))
+        return int(self.generation_kwargs.get("max_gen_toks", 256))
+
+    @property
+    def filters(self) -> list[dict]:
+        return self.filter_list or [{"name": "none", "filter": [{"function": "take_first"}]}]
 
     # ------------------------------------------------------------------------------------- rendering
-    def text(self, doc: dict) -> str:
-        return str(self._render("doc_to_text", self.doc_to_text, doc))
+    def process(self, docs, fewshot: bool = False):
+        fn = self.shot("process_docs") if fewshot else self.process_docs
+        return docs if fn is None else fn(docs)
 
-    def choices(self, doc: dict) -> list[str]:
-        spec = self.doc_to_choice
+    def text(self, doc: dict, spec=None):
+        spec = self.doc_to_text if spec is None else spec
+        value = self._render("doc_to_text", spec, doc)
+        if isinstance(value, str) and value.isdigit() and self.doc_to_choice is not None and not _is_column(spec, doc):
+            return ast.literal_eval(value)  # lm-eval: a number here indexes the choices (multiple inputs)
+        return value
+
+    def prefix(self, doc: dict, spec) -> str | None:
+        return None if spec is None else str(self._render("gen_prefix", spec, doc))
+
+    def description_text(self, doc: dict) -> str:
+        return str(self._render("description", self.description, doc) or "")
+
+    def choices(self, doc: dict, spec=None) -> list[str]:
+        spec = self.doc_to_choice if spec is None else spec
+        if isinstance(spec, dict):
+            return [str(c) for c in spec.values()]
         if isinstance(spec, list):
             choices = [str(self._render("doc_to_choice", c, doc)) for c in spec]
-        elif isinstance(spec, str):
+        elif isinstance(spec, str) or callable(spec):
             value = self._render("doc_to_choice", spec, doc)
             if isinstance(value, str):  # a template that renders to a list literal, like lm-eval
                 try:
@@ -124,50 +190,79 @@ class FewShotTask:
             raise UserError(f"{self.source}: doc_to_choice gave an empty choice list for document {doc!r}")
         return choices
 
-    def target(self, doc: dict) -> int | str:
-        """Index of the gold choice (multiple_choice) or the reference string (generate_until)."""
-        value = self._render("doc_to_target", self.doc_to_target, doc)
+    def raw_target(self, doc: dict, spec=None):
+        """lm-eval's ``doc_to_target``: a column, an int, a list, or a template (digits become an int)."""
+        spec = self.doc_to_target if spec is None else spec
+        if isinstance(spec, (int, list)) or (isinstance(spec, str) and spec in doc) or callable(spec):
+            return self._render("doc_to_target", spec, doc)
+        value = str(self._render("doc_to_target", spec, doc))
+        if value.isdigit() and self.doc_to_choice is not None:
+            return int(value)
+        if len(value) >= 2 and value[0] == "[" and value[-1] == "]":
+            try:
+                return ast.literal_eval(value)
+            except (SyntaxError, ValueError):
+                pass
+        return value
+
+    def target(self, doc: dict) -> int | str | list:
+        """Index of the gold choice (multiple_choice; a list of them for several golds) or the reference string."""
+        value = self.raw_target(doc)
         if self.output_type == "generate_until":
-            return str(value)
+            if self.doc_to_choice is not None and isinstance(value, int):
+                return self.choices(doc)[value]
+            return [str(v) for v in value] if isinstance(value, list) else str(value)
         choices = self.choices(doc)
-        if isinstance(value, str) and value in choices:
-            return choices.index(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(choices):
-            return value
-        raise UserError(
-            f"{self.source}: doc_to_target gave {value!r}, which is neither a choice nor an index into "
-            f"{choices} (document {doc!r}); fix doc_to_target or doc_to_choice"
-        )
+        golds = value if isinstance(value, list) else [value]
+        out = []
+        for gold in golds:
+            if isinstance(gold, str) and gold in choices:
+                gold = choices.index(gold)
+            elif isinstance(gold, str) and gold.strip().lstrip("-").isdigit():
+                gold = int(gold)
+            if not (isinstance(gold, int) and not isinstance(gold, bool) and 0 <= gold < len(choices)):
+                raise UserError(
+                    f"{self.source}: doc_to_target gave {value!r}, which is neither a choice nor an index into "
+                    f"{choices} (document {doc!r}); fix doc_to_target or doc_to_choice"
+                )
+            out.append(gold)
+        return out if isinstance(value, list) else out[0]
 
     def target_text(self, doc: dict) -> str:
-        """What follows ``target_delimiter`` in a demonstration."""
-        target = self.target(doc)
-        return self.choices(doc)[target] if self.output_type == "multiple_choice" else target
+        """The answer of a demonstration, as lm-eval writes it after ``target_delimiter``."""
+        answer = self.raw_target(doc, self.shot("doc_to_target"))
+        choices = self.choices(doc, self.shot("doc_to_choice")) if self.shot("doc_to_choice") is not None else None
+        if choices and isinstance(answer, int):
+            return choices[answer]
+        if isinstance(answer, list):
+            return str(answer[0])
+        return str(answer)
 
     def _render(self, key: str, spec, doc: dict):
+        if isinstance(spec, FunctionRef) or callable(spec):
+            return spec(doc)
         if isinstance(spec, str) and spec in doc:  # a bare column name, as lm-eval allows
             return doc[spec]
         if not isinstance(spec, str) or "{" not in spec:
             return spec
-        from jinja2 import UndefinedError
+        from jinja2 import TemplateError, UndefinedError
 
         try:
-            template = _environment().from_string(spec)
-            return template.render(**doc)
+            return _environment().from_string(spec).render(**doc)
         except UndefinedError as err:
             raise UserError(
                 f"{self.source}: {key} template {spec!r} names a field the dataset lacks ({err.message}); "
                 f"the columns are {sorted(doc)}"
             ) from None
+        except TemplateError as err:
+            raise UserError(f"{self.source}: {key} template {spec!r} does not render: {err}") from None
 
     def check_columns(self, columns: list[str]) -> None:
         """Fail early, naming the key, when a template names a column the dataset lacks."""
         from jinja2 import meta
 
         env = _environment()
-        for key in ("doc_to_text", "doc_to_target", "doc_to_choice"):
+        for key in ("doc_to_text", "doc_to_target", "doc_to_choice", "description"):
             specs = getattr(self, key)
             for spec in specs if isinstance(specs, list) else [specs]:
                 if not isinstance(spec, str) or spec in columns or "{" not in spec:
@@ -182,64 +277,73 @@ class FewShotTask:
                     )
 
 
-def _environment():
-    from jinja2 import Environment, StrictUndefined
+def _is_column(spec, doc) -> bool:
+    return isinstance(spec, str) and spec in doc
 
-    # keep_trailing_newline: "{{q}}\n" must render with its newline, as lm-eval's templates do
-    return Environment(undefined=StrictUndefined, keep_trailing_newline=True)
+
+_ENV = None
+
+
+def _environment():
+    global _ENV
+    if _ENV is None:
+        from jinja2 import Environment, StrictUndefined
+
+        # keep_trailing_newline: "{{q}}\n" must render with its newline, as lm-eval's templates do
+        _ENV = Environment(undefined=StrictUndefined, keep_trailing_newline=True)
+        _ENV.filters["regex_replace"] = lambda s, pattern, repl, count=0: re.sub(pattern, repl, s, count=count)
+    return _ENV
 
 
 # ------------------------------------------------------------------------------------------ loading
 
 
-def load_task(path: str | Path, **overrides) -> FewShotTask:
-    """Read a task YAML; ``overrides`` replace keys (e.g. ``limit=20``)."""
-    from hf_replearn.config import read_yaml_mapping
-
-    path = Path(path)
-    raw = read_yaml_mapping(path, "task file", "recipes/fewshot/*.yaml", holds="lm-eval task keys")
+def load_task(path: str | Path, files=LOCAL, cache: dict | None = None, **overrides) -> FewShotTask:
+    """Read a task YAML (``include`` merged, ``!function`` unresolved); ``overrides`` replace keys."""
+    path = Path(path) if files is LOCAL else path
+    raw = read_task_file(path, files, cache)
+    if "group" in raw and isinstance(raw.get("task"), list):
+        raise UserError(f"{path}: a group file (`group` with a `task` list); run it with --task as a group")
     raw.update({k: v for k, v in overrides.items() if v is not None})
-    return task_from_dict(raw, source=str(path), base_dir=path.parent)
+    base_dir = Path(os.path.dirname(files.normalize(str(path)))) if files is LOCAL else None
+    return task_from_dict(raw, source=str(path), base_dir=base_dir)
 
 
 def task_from_dict(raw: dict, source: str = "<dict>", base_dir: Path | None = None) -> FewShotTask:
-    fields = {f.name for f in dataclasses.fields(FewShotTask) if not f.metadata.get("internal")}
-    for key in raw:
-        if key not in fields:
-            close = difflib.get_close_matches(str(key), fields, n=1)
-            hint = f"; did you mean `{close[0]}`?" if close else ""
-            raise UserError(f"{source}: unknown key `{key}`{hint} (valid: {', '.join(sorted(fields))})")
-    for key in ("task", "dataset_path", "doc_to_text", "doc_to_target"):
-        if key not in raw:
-            raise UserError(f"{source}: missing required key `{key}`")
-    raw = dict(raw)
-    if raw.get("output_type", "multiple_choice") not in OUTPUT_TYPES:
-        raise UserError(f"{source}: output_type must be one of {OUTPUT_TYPES}, got {raw['output_type']!r}")
-    if base_dir is not None and "data_files" in raw.get("dataset_kwargs", {}):
+    raw = {k: v for k, v in raw.items() if v is not None}
+    K.check_keys(raw, source)
+    if raw.get("output_type", "generate_until") == "generate_until":
+        # lm-eval: greedy, and `until` defaults to the few-shot delimiter
+        kwargs = dict(raw.get("generation_kwargs") or {})
+        kwargs.setdefault("until", [raw.get("fewshot_delimiter", "\n\n")])
+        if kwargs.get("do_sample") or float(kwargs.get("temperature", 0.0)) > 0:
+            raise UserError(f"{source}: generation_kwargs: sampling (do_sample / temperature > 0) is not "
+                            "implemented; hf-replearn fewshot decodes greedily")  # fmt: skip
+        raw["generation_kwargs"] = kwargs
+    if base_dir is not None and "data_files" in (raw.get("dataset_kwargs") or {}):
         raw["dataset_kwargs"] = dict(raw["dataset_kwargs"])
         raw["dataset_kwargs"]["data_files"] = _resolve(raw["dataset_kwargs"]["data_files"], base_dir)
+    for key in ("tag", "group"):
+        if isinstance(raw.get(key), str):
+            raw[key] = [raw[key]]
     task = FewShotTask(**raw, source=source)
-    if task.output_type == "multiple_choice" and task.doc_to_choice is None:
-        raise UserError(f"{source}: output_type multiple_choice needs `doc_to_choice` (a list or a column)")
     if isinstance(task.doc_to_choice, list) and not task.doc_to_choice:
         raise UserError(f"{source}: doc_to_choice is an empty list; give at least two choices")
-    for metric in task.metrics:
-        if metric not in METRICS[task.output_type]:
-            raise UserError(
-                f"{source}: metric `{metric}` does not apply to {task.output_type} "
-                f"(available: {', '.join(METRICS[task.output_type])})"
-            )
     return task
 
 
 def _resolve(files, base_dir: Path):
+    """lm-eval's resolution first (the working directory), then the task file's folder."""
     if isinstance(files, dict):
         return {k: _resolve(v, base_dir) for k, v in files.items()}
     if isinstance(files, list):
         return [_resolve(v, base_dir) for v in files]
+    if "://" in str(files):
+        return files
     path = Path(files).expanduser()
-    return str(path if path.is_absolute() else (base_dir / path).resolve())
-
+    if path.is_absolute() or glob.glob(str(path)):
+        return str(path.resolve()) if not glob.has_magic(str(path)) else str(path.absolute())
+    return str(base_dir / path)
 
 EMBEDDED_PREFIX = "embedded:"
 
@@ -266,50 +370,26 @@ def load_docs(task: FewShotTask) -> tuple[list[dict], list[dict]]:
         elif path.is_dir() and (path / "dataset_dict.json").is_file():
             ds = datasets.load_from_disk(str(path))
         else:
-            ds = datasets.load_dataset(task.dataset_path, task.dataset_name, **task.dataset_kwargs)
+            # datasets >= 4 runs no loading scripts; lm-eval 0.4.13 drops the flag the same way
+            kwargs = {k: v for k, v in task.dataset_kwargs.items() if k != "trust_remote_code"}
+            ds = datasets.load_dataset(task.dataset_path, task.dataset_name, **kwargs)
     except (FileNotFoundError, ValueError) as err:
         raise UserError(f"{task.source}: could not load dataset {task.dataset_path!r}: {err}") from None
-    for split in (task.eval_split, task.shot_split):
+    needs_shot_split = task.fewshot_config.get("samples") is None or task.fewshot_config.get("split")
+    for split in (task.eval_split, task.shot_split) if needs_shot_split else (task.eval_split,):
         if split not in ds:
             raise UserError(f"{task.source}: split `{split}` is not in the dataset (splits: {sorted(ds)})")
     task.check_columns(ds[task.eval_split].column_names)
     if task.shuffle_seed is not None:
-        ds = {split: ds[split].shuffle(seed=task.shuffle_seed) for split in {task.eval_split, task.shot_split}}
-    test = ds[task.eval_split].to_list()
+        ds = {split: ds[split].shuffle(seed=task.shuffle_seed) for split in {task.eval_split, task.shot_split} if split in ds}
+    test = task.process(ds[task.eval_split])
+    test = test.to_list() if hasattr(test, "to_list") else list(test)
     if task.limit is not None:
         test = test[: task.limit]
-    return test, ds[task.shot_split].to_list()
-
-
-# ------------------------------------------------------------------------------------------ export
-
-
-def export_lm_eval(task: FewShotTask, path: str | Path) -> Path:
-    """Write ``task`` as an lm-eval task YAML (data paths made absolute, keys lm-eval lacks dropped)."""
-    out = {}
-    for f in dataclasses.fields(task):
-        value = getattr(task, f.name)
-        if f.metadata.get("internal") or f.name in ("limit", "shuffle_seed") or value in (None, "", {}, []):
-            continue
-        out[f.name] = value
-    out.setdefault("target_delimiter", task.target_delimiter)
-    out.setdefault("fewshot_delimiter", task.fewshot_delimiter)
-    if task.shot_split and "fewshot_split" not in out:
-        out["fewshot_split"] = task.shot_split
-    out["metric_list"] = [
-        {"metric": m, "aggregation": "mean", "higher_is_better": True} for m in task.metrics
-    ]
-    if task.output_type == "generate_until":
-        out["generation_kwargs"] = {"until": task.until, "max_gen_toks": task.max_gen_toks, "do_sample": False}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if task.dataset_path.startswith(EMBEDDED_PREFIX):  # lm-eval cannot build it: write its splits as JSON lines
-        data_dir = path.parent / f"{path.stem}_data"
-        data_dir.mkdir(exist_ok=True)
-        files = {}
-        for split, ds in _load_embedded(task).items():
-            ds.to_json(data_dir / f"{split}.jsonl", lines=True, force_ascii=False)
-            files[split] = str((data_dir / f"{split}.jsonl").resolve())
-        out["dataset_path"], out["dataset_kwargs"] = "json", {"data_files": files}
-    path.write_text(yaml.safe_dump(out, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
+    samples = task.fewshot_config.get("samples")
+    if samples is not None and not task.fewshot_config.get("split"):
+        return test, list(samples)
+    shots = task.process(ds[task.shot_split], fewshot=True)
+    shots = shots.to_list() if hasattr(shots, "to_list") else list(shots)
+    indices = task.fewshot_config.get("fewshot_indices")
+    return test, [shots[i] for i in indices] if indices else shots

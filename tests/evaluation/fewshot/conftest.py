@@ -37,6 +37,7 @@ def _write_task(tmp_path, n_train=12, n_test=6, **overrides):
         "dataset_kwargs": {"data_files": {"train": "train.jsonl", "test": "test.jsonl"}},
         "test_split": "test",
         "fewshot_split": "train",
+        "fewshot_config": {"sampler": "per_document"},
         "output_type": "multiple_choice",
         "doc_to_text": "{{input}} ->",
         "doc_to_target": "label",

@@ -5,7 +5,8 @@ import yaml
 
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot.prompts import build_prompts
-from hf_replearn.evaluation.fewshot.task import export_lm_eval, load_docs, load_task
+from hf_replearn.evaluation.fewshot.export import export_lm_eval
+from hf_replearn.evaluation.fewshot.task import load_docs, load_task
 
 
 def test_target_and_choices(tmp_path, write_task):
@@ -33,8 +34,8 @@ def test_empty_choice_list_is_an_error(tmp_path, write_task):
 def test_unknown_key_and_wrong_metric_are_errors(tmp_path, write_task):
     with pytest.raises(UserError, match="unknown key `fewshot_delimeter`; did you mean `fewshot_delimiter`"):
         load_task(write_task(tmp_path, fewshot_delimeter="\n"))
-    with pytest.raises(UserError, match="metric `f1` does not apply to multiple_choice"):
-        load_task(write_task(tmp_path, metric_list=[{"metric": "f1"}]))
+    with pytest.raises(UserError, match="metric `bleu` is not implemented for multiple_choice"):
+        load_task(write_task(tmp_path, metric_list=[{"metric": "bleu"}]))
 
 
 def test_export_to_lm_eval_round_trips(tmp_path, write_task):
@@ -45,6 +46,8 @@ def test_export_to_lm_eval_round_trips(tmp_path, write_task):
     assert raw["metric_list"][0] == {"metric": "acc", "aggregation": "mean", "higher_is_better": True}
     assert raw["dataset_kwargs"]["data_files"]["test"] == str(tmp_path / "test.jsonl")
     back = load_task(out)
+    assert back.sampler == "default"  # lm-eval has no per_document sampler: the export leaves its own default
+    task.fewshot_config = {"sampler": "default"}
     test, shots = load_docs(back)
     assert [p.context for p in build_prompts(back, test, shots, 3, 1)] == [
         p.context for p in build_prompts(task, *load_docs(task), 3, 1)

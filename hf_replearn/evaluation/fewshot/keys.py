@@ -1,0 +1,138 @@
+"""Which of lm-eval 0.4's task keys, metrics, filters and samplers this evaluator implements.
+
+A key lm-eval knows but this evaluator does not implement is an error that names it, so a task file never
+runs with part of its meaning silently dropped. Keys whose only effect lies outside scoring
+(``should_decontaminate``, ``doc_to_decontamination_query``, ``unsafe_code``) are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+from hf_replearn.errors import UserError
+
+# lm-eval 0.4 TaskConfig fields this evaluator reads (``include`` is merged away by the reader)
+IMPLEMENTED = (
+    "task", "task_alias", "tag", "group", "dataset_path", "dataset_name", "dataset_kwargs", "training_split",
+    "validation_split", "test_split", "fewshot_split", "process_docs", "doc_to_text", "doc_to_target",
+    "doc_to_choice", "description", "target_delimiter", "fewshot_delimiter", "fewshot_config", "num_fewshot",
+    "metric_list", "output_type", "generation_kwargs", "repeats", "filter_list", "metadata",
+    "should_decontaminate", "doc_to_decontamination_query", "unsafe_code", "process_results", "gen_prefix",
+)  # fmt: skip
+# Keys lm-eval knows that this evaluator does not run, with what they would need
+NOT_IMPLEMENTED = {
+    "class": "a custom Python task class",
+    "custom_dataset": "a Python function that builds the dataset",
+    "use_prompt": "promptsource templates",
+    "doc_to_image": "image inputs",
+    "doc_to_audio": "audio inputs",
+    "recipe": "a unitxt recipe (a custom task class)",
+    "aggregate_metric_list": "group aggregation (only in a group file)",
+}
+OWN_KEYS = ("limit", "shuffle_seed")
+"""This evaluator's own keys (not lm-eval's)."""
+
+OUTPUT_TYPES = ("multiple_choice", "generate_until")
+LM_EVAL_ONLY_OUTPUT_TYPES = ("loglikelihood", "loglikelihood_rolling")
+METRICS = {
+    "multiple_choice": ("acc", "acc_norm", "acc_bytes", "acc_mutual_info", "exact_match", "f1", "mcc"),
+    "generate_until": ("exact_match", "f1", "bleu", "chrf", "ter"),
+}
+DEFAULT_METRICS = {"multiple_choice": ["acc", "acc_norm"], "generate_until": ["exact_match"]}
+EXACT_MATCH_OPTIONS = {"ignore_case", "ignore_punctuation", "ignore_numbers", "regexes_to_ignore"}
+METRIC_OPTIONS = {"metric", "aggregation", "higher_is_better"} | EXACT_MATCH_OPTIONS
+IGNORED_METRIC_OPTIONS = {"weight_by_size"}
+"""Accepted and ignored, as lm-eval ignores them on a task's metric (they matter on a group's)."""
+AGGREGATIONS = ("mean", "f1", "matthews_corrcoef", "bleu", "chrf", "ter")
+DEFAULT_AGGREGATION = {"f1": "f1", "mcc": "matthews_corrcoef", "bleu": "bleu", "chrf": "chrf", "ter": "ter"}
+"""Per-item values aggregated over the test set: a mean, or (gold, prediction) pairs given to scikit-learn."""
+FEWSHOT_CONFIG_KEYS = {"gen_prefix", "sampler", "split", "process_docs", "fewshot_indices", "samples", "doc_to_text",
+                       "doc_to_choice", "doc_to_target", "fewshot_delimiter", "target_delimiter"}  # fmt: skip
+SAMPLERS = ("default", "first_n", "per_document")
+FILTERS = ("take_first", "remove_whitespace", "regex", "lowercase", "uppercase")
+
+
+def check_keys(raw: dict, source: str) -> None:
+    """Every problem with the keys of a task file at once: unknown, not implemented, missing."""
+    import difflib
+
+    problems = []
+    known = set(IMPLEMENTED) | set(NOT_IMPLEMENTED) | set(OWN_KEYS)
+    for key in raw:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            problems.append(f"unknown key `{key}`{hint}")
+        elif key in NOT_IMPLEMENTED and raw[key] not in (None, False):
+            problems.append(f"`{key}` ({NOT_IMPLEMENTED[key]}) is an lm-eval key that hf-replearn fewshot "
+                            "does not implement")  # fmt: skip
+    output_type = raw.get("output_type", "generate_until")
+    if output_type in LM_EVAL_ONLY_OUTPUT_TYPES:
+        problems.append(f"output_type `{output_type}` is not implemented (use one of {', '.join(OUTPUT_TYPES)})")
+    elif output_type not in OUTPUT_TYPES:
+        problems.append(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
+    if raw.get("repeats", 1) != 1:
+        problems.append(f"`repeats: {raw['repeats']}` is not implemented (only 1: one greedy answer)")
+    required = ["task", "dataset_path", "doc_to_text", "doc_to_target"]
+    if output_type == "multiple_choice":
+        required.append("doc_to_choice")
+    missing = [k for k in required if raw.get(k) is None]
+    if missing:
+        problems.append("missing required key(s) " + ", ".join(f"`{k}`" for k in missing))
+    problems += _check_fewshot_config(raw.get("fewshot_config"))
+    problems += _check_metrics(raw.get("metric_list"), output_type, custom=raw.get("process_results") is not None)
+    problems += _check_filters(raw.get("filter_list"))
+    if problems:
+        if any(p.startswith("unknown key") for p in problems):
+            problems.append(f"valid keys: {', '.join(sorted(set(IMPLEMENTED) | set(OWN_KEYS)))}")
+        raise UserError(f"{source}: " + "; ".join(problems))
+
+
+def _check_fewshot_config(cfg) -> list[str]:
+    if cfg is None:
+        return []
+    if not isinstance(cfg, dict):
+        return [f"fewshot_config must be a mapping, got {cfg!r}"]
+    problems = [f"fewshot_config: unknown or not implemented key `{k}`" for k in cfg if k not in FEWSHOT_CONFIG_KEYS]
+    sampler = cfg.get("sampler", "default")
+    if sampler not in SAMPLERS:
+        problems.append(f"fewshot_config.sampler `{sampler}` is not implemented (one of {', '.join(SAMPLERS)})")
+    if "samples" in cfg and not isinstance(cfg["samples"], list):
+        problems.append("fewshot_config.samples as a Python function is not implemented (give a list of documents)")
+    return problems
+
+
+def _check_metrics(metric_list, output_type: str, custom: bool = False) -> list[str]:
+    problems = []
+    for entry in metric_list or []:
+        entry = entry if isinstance(entry, dict) else {"metric": entry}
+        name = entry.get("metric")
+        if not isinstance(name, str):
+            problems.append(f"metric_list: metric {name!r} (a Python function) is not implemented")
+            continue
+        if output_type in METRICS and name not in METRICS[output_type] and not custom:
+            problems.append(f"metric `{name}` is not implemented for {output_type} "
+                            f"(available: {', '.join(METRICS[output_type])})")  # fmt: skip
+        aggregation = entry.get("aggregation", DEFAULT_AGGREGATION.get(name, "mean"))
+        if not (callable(aggregation) or aggregation in AGGREGATIONS):
+            problems.append(f"metric `{name}`: aggregation {aggregation!r} is not implemented "
+                            f"(one of {', '.join(AGGREGATIONS)}, or a !function)")  # fmt: skip
+        # lm-eval passes a metric's options to generate_until metrics only; multiple_choice ignores them
+        extra = sorted(set(entry) - METRIC_OPTIONS - IGNORED_METRIC_OPTIONS)
+        if output_type == "generate_until" and extra:
+            problems.append(f"metric `{name}`: option(s) {extra} not implemented")
+        elif output_type == "generate_until" and name != "exact_match" and set(entry) & EXACT_MATCH_OPTIONS:
+            problems.append(f"metric `{name}`: ignore_* and regexes_to_ignore apply to exact_match only")
+    return problems
+
+
+def _check_filters(filter_list) -> list[str]:
+    problems = []
+    for pipeline in filter_list or []:
+        if not isinstance(pipeline, dict) or "name" not in pipeline or "filter" not in pipeline:
+            problems.append(f"filter_list: each entry needs `name` and `filter`, got {pipeline!r}")
+            continue
+        for step in pipeline["filter"]:
+            fn = step.get("function") if isinstance(step, dict) else None
+            if fn not in FILTERS:
+                problems.append(f"filter `{pipeline['name']}`: function {fn!r} is not implemented "
+                                f"(one of {', '.join(FILTERS)})")  # fmt: skip
+    return problems

@@ -1,0 +1,159 @@
+"""Reading lm-evaluation-harness 0.4 task files: ``include`` merging and ``!function`` references.
+
+``include: base.yaml`` (a path relative to the including file, or a list of them) is merged as lm-eval
+merges: the included files in order, each resolved recursively, then the including file's own keys on top;
+an included file's ``task_list`` is not inherited.
+
+``!function utils.process_docs`` names a function in ``utils.py`` beside the YAML that holds the tag. The
+reference is checked to exist when the file is read and imported only when first called, so reading a
+task file runs no code; evaluating a task that uses one runs that module (user code).
+
+Files are read through a small file-system object (:class:`LocalFiles`, or :class:`ZipFiles` to read task
+files straight from a wheel or zip archive), with an optional cache of parsed files shared across reads.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import posixpath
+import sys
+import zipfile
+from pathlib import Path
+
+import yaml
+
+from hf_replearn.errors import UserError
+
+
+class LocalFiles:
+    def read(self, path: str) -> str:
+        return Path(path).read_text(encoding="utf-8")
+
+    def is_file(self, path: str) -> bool:
+        return Path(path).is_file()
+
+    def normalize(self, path: str) -> str:
+        return str(Path(path).expanduser().resolve())
+
+
+class ZipFiles:
+    """Task files inside a zip archive (a wheel); paths are the archive's member names."""
+
+    def __init__(self, archive: str | Path):
+        self.zip = zipfile.ZipFile(archive)
+        self.names = set(self.zip.namelist())
+
+    def read(self, path: str) -> str:
+        return self.zip.read(path).decode("utf-8")
+
+    def is_file(self, path: str) -> bool:
+        return path in self.names
+
+    def normalize(self, path: str) -> str:
+        return posixpath.normpath(path)
+
+
+LOCAL = LocalFiles()
+
+
+class FunctionRef:
+    """A ``!function module.name`` reference; the module (a file beside the YAML) is imported on first call."""
+
+    def __init__(self, spec: str, folder: str, files, source: str):
+        self.spec, self.folder, self.files, self.source = spec, folder, files, source
+        module, _, self.name = spec.rpartition(".")
+        if not module:
+            raise UserError(f"{source}: `!function {spec}` names no module; write `!function utils.{spec}`")
+        self.module = module
+        self.module_file = posixpath.join(folder, module.replace(".", "/") + ".py")
+        self._fn = None
+
+    @property
+    def beside_yaml(self) -> bool:
+        return self.files.is_file(self.module_file)
+
+    def check(self) -> None:
+        """A UserError when the module is neither beside the YAML nor importable."""
+        if not self.beside_yaml and importlib.util.find_spec(self.module.split(".")[0]) is None:
+            raise UserError(f"{self.source}: `!function {self.spec}`: no module file {self.module_file} "
+                            f"and no importable module `{self.module}`; put {self.module.replace('.', '/')}.py "
+                            "beside the task file")  # fmt: skip
+
+    def resolve(self):
+        if self._fn is None:
+            if not isinstance(self.files, LocalFiles):
+                raise UserError(f"{self.source}: `!function {self.spec}` can only run from a task file on disk")
+            if self.beside_yaml:
+                name = "hf_replearn_taskfn_" + str(abs(hash(self.module_file)))
+                spec = importlib.util.spec_from_file_location(name, self.module_file)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)  # runs the task author's code
+            else:
+                self.check()
+                module = importlib.import_module(self.module)
+            if not hasattr(module, self.name):
+                raise UserError(f"{self.source}: `!function {self.spec}`: {self.module_file} has no `{self.name}`")
+            self._fn = getattr(module, self.name)
+        return self._fn
+
+    def __call__(self, *args, **kwargs):
+        return self.resolve()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"!function {self.spec}"
+
+
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE_LOADER):
+    folder = "."
+    files = LOCAL
+    source = "<yaml>"
+
+
+def _function(loader: _Loader, node) -> FunctionRef:
+    return FunctionRef(loader.construct_scalar(node), loader.folder, loader.files, loader.source)
+
+
+_Loader.add_constructor("!function", _function)
+
+
+def read_task_file(path: str | Path, files=LOCAL, cache: dict | None = None, _seen: tuple = ()) -> dict:
+    """The task file's keys with its ``include`` chain merged in (a new dict each call)."""
+    key = files.normalize(str(path))
+    if cache is not None and key in cache:
+        return dict(cache[key])
+    if key in _seen:
+        raise UserError(f"{key}: `include` cycle: {' -> '.join(_seen + (key,))}")
+    if not files.is_file(key):
+        if _seen:
+            raise UserError(f"{_seen[-1]}: `include: {path}`: {key} does not exist; include a file that does")
+        raise UserError(f"task file {key} does not exist; give an lm-eval task YAML (the ones that ship are in "
+                        "recipes/fewshot/*.yaml)")
+    loader = _Loader(files.read(key))
+    loader.folder, loader.files, loader.source = posixpath.dirname(key), files, key
+    try:
+        raw = loader.get_single_data()
+    except yaml.YAMLError as err:
+        raise UserError(f"{key}: not valid YAML: {err}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(raw, dict):
+        raise UserError(f"{key}: a task file holds a mapping of lm-eval task keys, got {type(raw).__name__}")
+    includes = raw.pop("include", None)
+    if includes is not None:
+        merged = {}
+        for inc in includes if isinstance(includes, list) else [includes]:
+            inc_path = inc if posixpath.isabs(str(inc)) else posixpath.join(posixpath.dirname(key), str(inc))
+            if not files.is_file(files.normalize(inc_path)):
+                raise UserError(f"{key}: include {inc!r}: no file {inc_path}")
+            included = read_task_file(inc_path, files, cache, _seen + (key,))
+            included.pop("task_list", None)
+            merged.update(included)
+        merged.update(raw)  # the including file's keys win
+        raw = merged
+    if cache is not None:
+        cache[key] = raw
+    return dict(raw)

@@ -1,0 +1,210 @@
+"""lm-eval 0.4.13 task files run by `hf-replearn fewshot` and by lm-eval itself, in one process.
+
+    OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py agree
+    OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py speed
+
+Installs nothing: lm-eval must be importable (``pip install lm_eval==0.4.13``; check with ``pip install
+--dry-run`` that it keeps the installed torch and transformers, or use a venv made with
+``--system-site-packages``).
+
+``agree``: a letters -> label task written as lm-eval task files (multiple_choice and generate_until, each
+with the ``default`` and ``first_n`` samplers), a tiny GPT-2 made here (character tokenizer, 300 seeded
+training steps on the task's training lines), k = 0, 1, 5. For each run it compares the prompts, per-item predictions and the accuracy of
+lm-eval's ``simple_evaluate`` (``--log-samples``) with this evaluator's.
+
+``speed``: the same multiple_choice and generate_until task files on a GPT-2 of ~86M parameters made from
+its config (12 layers, 768 wide, 512-token vocabulary), batch 8, one thread, k = 0 and 5; lm-eval and this
+evaluator are timed alternately in the same process (the machine is shared), best of ``--repeats``. Both
+timings include loading the task and its data; lm-eval's task index (it reads every YAML it ships) is
+built once, before the timer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+BASE = """\
+dataset_path: json
+dataset_kwargs: {{data_files: {{train: {folder}/train.jsonl, test: {folder}/test.jsonl}}}}
+training_split: train
+test_split: test
+fewshot_split: train
+doc_to_text: "{{{{x}}}} ->"
+target_delimiter: " "
+fewshot_delimiter: "\\n"
+"""
+MC = "output_type: multiple_choice\ndoc_to_choice: [A, B, C]\ndoc_to_target: y\nmetric_list: [{metric: acc, aggregation: mean, higher_is_better: true}]\n"
+GEN = ("output_type: generate_until\ndoc_to_target: y\ngeneration_kwargs: {until: [\"\\n\"], max_gen_toks: 4, do_sample: false}\n"
+       "metric_list: [{metric: exact_match, aggregation: mean, higher_is_better: true}]\n"
+       "filter_list: [{name: strip, filter: [{function: remove_whitespace}, {function: take_first}]}]\n")  # fmt: skip
+
+
+def write_tasks(folder: Path, n_train: int = 40, n_test: int = 40) -> list[str]:
+    import random
+
+    rnd = random.Random(0)
+    xs = ["".join(rnd.choice("abcdefgh") for _ in range(rnd.randint(2, 6))) for _ in range(n_train + n_test)]
+    rows = [{"x": x, "y": "ABC"[ord(x[0]) % 3]} for x in xs]  # the label is a function of the first letter
+    for split, part in (("train", rows[:n_train]), ("test", rows[n_train:])):
+        (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
+    (folder / "_base.yaml").write_text(BASE.format(folder=folder))
+    names = []
+    for kind, body in (("mc", MC), ("gen", GEN)):
+        for sampler in ("default", "first_n"):
+            name = f"letters_{kind}_{sampler}"
+            (folder / f"{name}.yaml").write_text(
+                f"include: _base.yaml\ntask: {name}\n{body}fewshot_config: {{sampler: {sampler}}}\n"
+            )
+            names.append(name)
+    return names
+
+
+def train_briefly(model, tok, folder: Path, steps: int = 300):
+    """A few hundred steps on sequences of training lines ``x -> y``, so that accuracies are not all chance."""
+    rows = [json.loads(line) for line in (folder / "train.jsonl").read_text().splitlines()]
+    gen = torch.Generator().manual_seed(0)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        batch = []
+        for _ in range(16):
+            idx = torch.randint(len(rows), (6,), generator=gen).tolist()
+            batch.append(tok("\n".join(f"{rows[i]['x']} -> {rows[i]['y']}" for i in idx))["input_ids"])
+        L = max(map(len, batch))
+        ids = torch.tensor([b + [tok.pad_token_id] * (L - len(b)) for b in batch])
+        labels = ids.masked_fill(ids == tok.pad_token_id, -100)
+        loss = model(input_ids=ids, labels=labels).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+def make_model(folder: Path, n_layer=2, n_embd=32, vocab=None):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from hf_replearn.data.char_tokenizer import build_char_tokenizer
+
+    tok = build_char_tokenizer()
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=vocab or len(tok), n_positions=512, n_embd=n_embd, n_layer=n_layer,
+                        n_head=max(2, n_embd // 64), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                        pad_token_id=tok.pad_token_id)  # fmt: skip
+    model = GPT2LMHeadModel(config).eval()
+    model.save_pretrained(folder / "model")
+    tok.save_pretrained(folder / "model")
+    return model, tok
+
+
+def task_manager(folder: Path):
+    """lm-eval's task index, built once: reading the 13k YAMLs it ships is not part of the timing."""
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager(include_path=str(folder))
+
+
+def run_lm_eval(lm, manager, name: str, k: int, batch_size: int):
+    from lm_eval import simple_evaluate
+
+    out = simple_evaluate(model=lm, tasks=[name], num_fewshot=k, task_manager=manager, log_samples=True,
+                          batch_size=batch_size, bootstrap_iters=0, fewshot_random_seed=1234)  # fmt: skip
+    return out["results"][name], sorted(out["samples"][name], key=lambda s: s["doc_id"])
+
+
+def our_task(folder: Path, name: str):
+    from hf_replearn.evaluation.fewshot.task import load_docs, load_task
+
+    task = load_task(folder / f"{name}.yaml")
+    return task, load_docs(task)
+
+
+def run_ours(model, tok, task_docs, k: int, batch_size: int):
+    from hf_replearn.evaluation.fewshot.evaluate import evaluate_items
+
+    task, docs = task_docs
+    return evaluate_items(model, tok, task, k, seed=1234, batch_size=batch_size, docs=docs)
+
+
+def prediction(sample) -> str | int:
+    if isinstance(sample["filtered_resps"][0], (list, tuple)):  # multiple choice: [ll, is_greedy] per choice
+        lls = [r[0] for r in sample["filtered_resps"]]
+        return max(range(len(lls)), key=lls.__getitem__)
+    return sample["filtered_resps"][0]
+
+
+def agree(args):
+    from lm_eval.models.huggingface import HFLM
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        names = write_tasks(folder)
+        model, tok = make_model(folder)
+        model = train_briefly(model, tok, folder)
+        lm = HFLM(pretrained=model, tokenizer=tok, batch_size=args.batch_size, device="cpu")
+        manager = task_manager(folder)
+        print("| task | k | prompts equal | predictions equal | lm-eval | ours |\n|---|---|---|---|---|---|")
+        for name in names:
+            for k in (0, 1, 5):
+                theirs, t_samples = run_lm_eval(lm, manager, name, k, args.batch_size)
+                ours, o_samples = run_ours(model, tok, our_task(folder, name), k, args.batch_size)
+                metric = "acc,none" if "_mc_" in name else "exact_match,strip"
+                prompts = sum(t["arguments"][0][0] == o["arguments"][0][0] for t, o in zip(t_samples, o_samples))
+                preds = sum(prediction(t) == prediction(o) for t, o in zip(t_samples, o_samples))
+                n = len(t_samples)
+                print(f"| {name} | {k} | {prompts}/{n} | {preds}/{n} | {theirs[metric]:.4f} | {ours[metric]:.4f} |",
+                      flush=True)
+
+
+def speed(args):
+    from lm_eval.models.huggingface import HFLM
+
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        names = write_tasks(folder, n_train=40, n_test=args.docs)
+        model, tok = make_model(folder, n_layer=12, n_embd=768, vocab=512)
+        print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, batch {args.batch_size}, "
+              f"{args.docs} documents, {torch.get_num_threads()} thread")  # fmt: skip
+        lm = HFLM(pretrained=model, tokenizer=tok, batch_size=args.batch_size, device="cpu")
+        manager = task_manager(folder)
+        print("| task | k | lm-eval ex/s | ours ex/s | ratio | same predictions |\n|---|---|---|---|---|---|")
+        for name in ("letters_mc_default", "letters_gen_default"):
+            for k in (0, 5):
+                best = {"lm-eval": float("inf"), "ours": float("inf")}
+                for _ in range(args.repeats):  # alternated, so both see the same load on a shared machine
+                    start = time.perf_counter()
+                    _, t_samples = run_lm_eval(lm, manager, name, k, args.batch_size)
+                    best["lm-eval"] = min(best["lm-eval"], time.perf_counter() - start)
+                    start = time.perf_counter()
+                    _, o_samples = run_ours(model, tok, our_task(folder, name), k, args.batch_size)
+                    best["ours"] = min(best["ours"], time.perf_counter() - start)
+                same = sum(prediction(t) == prediction(o) for t, o in zip(t_samples, o_samples))
+                rate = {key: args.docs / v for key, v in best.items()}
+                print(f"| {name} | {k} | {rate['lm-eval']:.2f} | {rate['ours']:.2f} | "
+                      f"{rate['ours'] / rate['lm-eval']:.2f}x | {same}/{args.docs} |", flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["agree", "speed"])
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--docs", type=int, default=40)
+    p.add_argument("--repeats", type=int, default=2)
+    args = p.parse_args()
+    import logging
+
+    logging.disable(logging.WARNING)
+    (agree if args.mode == "agree" else speed)(args)
+
+
+if __name__ == "__main__":
+    main()

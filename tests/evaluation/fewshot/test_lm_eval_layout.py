@@ -1,0 +1,61 @@
+import json
+
+import numpy as np
+import pytest
+
+from hf_replearn.evaluation.fewshot.cli import main
+
+
+@pytest.fixture
+def model_dir(model, tokenizer, tmp_path):
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    return tmp_path / "model"
+
+
+def _suite(folder):
+    """Two lm-eval style tasks sharing a base file, and a group over them (as MMLU's suites are written)."""
+    folder.mkdir()
+    rows = [{"x": "abcdefgh"[i % 8], "y": "AB"[i % 3 % 2]} for i in range(20)]
+    (folder / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "_base.yaml").write_text(
+        "dataset_path: json\ndataset_kwargs: {data_files: {train: data.jsonl}}\ntest_split: train\n"
+        "output_type: multiple_choice\ndoc_to_choice: ['A', 'B']\ndoc_to_target: y\nfewshot_delimiter: \"\\n\"\n"
+        "metric_list: [{metric: acc, aggregation: mean, higher_is_better: true}]\nfewshot_config: {sampler: first_n}\n"
+        "metadata: {version: 1.0}\n"
+    )
+    (folder / "t1.yaml").write_text("include: _base.yaml\ntask: t1\ndoc_to_text: '{{x}} ->'\n")
+    (folder / "t2.yaml").write_text("include: _base.yaml\ntask: t2\ndoc_to_text: '{{x}}{{x}} =>'\n")
+    (folder / "suite.yaml").write_text(
+        "group: suite\ntask: [t1, {task: t2, task_alias: second}]\n"
+        "aggregate_metric_list: [{metric: acc, weight_by_size: true}]\n"
+    )
+    return folder
+
+
+def test_group_results_and_samples_in_lm_eval_layout(model_dir, tmp_path):
+    suite = _suite(tmp_path / "suite")
+    out = tmp_path / "out"
+    argv = ["fewshot", "--model", str(model_dir), "--task", str(suite / "suite.yaml"), "--shots", "0,2",
+            "--limit", "6", "--log-samples", "--output-dir", str(out), "--device", "cpu"]
+    assert main(argv) == 0
+    layout = json.loads((out / "lm_eval" / "k2" / "results.json").read_text())
+    assert set(layout) >= {"results", "groups", "group_subtasks", "configs", "versions", "n-shot", "n-samples",
+                           "higher_is_better", "config"}
+    assert layout["group_subtasks"]["suite"] == ["t1", "t2"] and layout["results"]["t2"]["alias"] == "second"
+    assert layout["n-shot"]["t1"] == 2 and layout["versions"]["t1"] == 1.0
+    assert layout["n-samples"]["t1"] == {"original": 6, "effective": 6}
+    for name in ("t1", "t2"):
+        lines = [json.loads(x) for x in (out / "lm_eval" / "k2" / f"samples_{name}.jsonl").read_text().splitlines()]
+        assert len(lines) == 6 and set(lines[0]) >= {"doc_id", "doc", "target", "arguments", "resps",
+                                                     "filtered_resps", "filter", "metrics", "doc_hash",
+                                                     "prompt_hash", "target_hash", "acc"}
+        accs = [s["acc"] for s in lines]
+        assert layout["results"][name]["acc,none"] == pytest.approx(np.mean(accs))
+        assert layout["results"][name]["acc_stderr,none"] == pytest.approx(np.std(accs, ddof=1) / np.sqrt(6))
+        assert lines[0]["arguments"][0][1] == " A" and len(lines[0]["resps"]) == 2  # one request per choice
+        # first_n: the two first documents of the split, the test document itself left out
+        assert lines[2]["arguments"][0][0].count("\n") == 2
+    t1, t2 = layout["results"]["t1"]["acc,none"], layout["results"]["t2"]["acc,none"]
+    assert layout["groups"]["suite"]["acc,none"] == pytest.approx((t1 + t2) / 2)  # equal sizes: plain mean
+    assert layout["results"]["suite"] == layout["groups"]["suite"]
