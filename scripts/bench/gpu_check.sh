@@ -11,7 +11,7 @@
 #
 # Settings (environment): OUT (default outputs/gpu_check), GPU_CHECK_BUDGET (480 s for all steps),
 # GPU_CHECK_STEP_LIMIT (150 s per step), GPU_CHECK_STEPS (max_steps, 5), GPU_CHECK_LIMIT (dataset_limit, 256),
-# GPU_CHECK_BF16 (true with CUDA, else auto), GPU_CHECK_JOBS (recipes run side by side on the one GPU, 4),
+# GPU_CHECK_BF16 (true with CUDA, else auto), GPU_CHECK_JOBS (recipes run side by side on the one GPU, 6),
 # GPU_CHECK_ONLY (space-separated step names to run, e.g. "quickstart fsdp_clm_gpt2 simclr_throughput").
 # GPU_CHECK_WHEELS=0 uses the installed packages instead of the carried cp312 wheels (a check on another machine).
 # Runs are written under a scratch folder, not $OUT: only a few files come back from a GPU machine's $OUT.
@@ -24,7 +24,7 @@ BUDGET=${GPU_CHECK_BUDGET:-480}
 STEP_LIMIT=${GPU_CHECK_STEP_LIMIT:-150}
 STEPS=${GPU_CHECK_STEPS:-5}
 LIMIT=${GPU_CHECK_LIMIT:-256}
-JOBS=${GPU_CHECK_JOBS:-4}
+JOBS=${GPU_CHECK_JOBS:-6}
 ONLY=${GPU_CHECK_ONLY:-}
 DRY=${GPU_CHECK_DRY:-}
 LOG=$OUT/gpu_check.log
@@ -93,10 +93,11 @@ run_step() {  # NAME COMMAND...: runs in the foreground, bounded by the step lim
     return 0
   fi
   local limit=$((left < STEP_LIMIT ? left : STEP_LIMIT))
-  local t0=$(date +%s.%N) rc
+  local t0=$(date +%s%N) rc
   timeout -k 10 "$limit" "$@" >"$SCRATCH/$name.out" 2>&1
   rc=$?
-  local secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc -l)")
+  local ds=$((($(date +%s%N) - t0) / 100000000))  # tenths of a second, in bash alone (no bc there)
+  local secs=$((ds / 10)).$((ds % 10))
   { echo "===== $name (exit $rc, ${secs}s): $*"; cat "$SCRATCH/$name.out"; echo; } >>"$STEPLOG"
   if [ $rc -eq 0 ]; then
     record PASS "$name" "$secs"

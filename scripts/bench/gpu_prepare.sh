@@ -113,8 +113,8 @@ fi
 tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
 whl=$(du -sb .whl | cut -f1); data=$(du -sb .gpu_data | cut -f1)
 total=$((tree + whl + data))
-printf 'sizes: tracked files %.1f MiB, .whl %.1f MiB, .gpu_data %.1f MiB, total %.1f MiB (limit 64)\n' \
-  "$(echo "$tree/1048576" | bc -l)" "$(echo "$whl/1048576" | bc -l)" "$(echo "$data/1048576" | bc -l)" "$(echo "$total/1048576" | bc -l)"
+awk -v t="$tree" -v w="$whl" -v d="$data" -v s="$total" 'BEGIN { m = 1048576;
+  printf "sizes: tracked files %.1f MiB, .whl %.1f MiB, .gpu_data %.1f MiB, total %.1f MiB (limit 64)\n", t/m, w/m, d/m, s/m }'
 [ $total -lt $((62 * 1048576)) ] || { echo "gpu_prepare: over 62 MiB; lower GPU_FMNIST_TRAIN" >&2; exit 1; }
 echo "carry: [\".whl\", \".gpu_data\"]"
 echo "command: bash scripts/bench/gpu_check.sh"
