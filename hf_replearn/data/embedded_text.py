@@ -23,11 +23,12 @@ import subprocess
 from pathlib import Path
 
 from hf_replearn.data.glue_task import GlueTask
+from hf_replearn.data.paths import system_path
 from hf_replearn.data.wordnet import LEXNAMES, read_synsets
 from hf_replearn.errors import UserError
 from hf_replearn.utils.files import atomic_write_text
 
-POLARITY_CSV = Path("/usr/share/doc/python3-pattern/test/corpora/polarity-en-pang&lee2.csv")
+POLARITY_CSV = system_path("/usr/share/doc/python3-pattern/test/corpora/polarity-en-pang&lee2.csv")
 SPLIT_SEED = 1234
 VALIDATION_FRACTION = 0.1
 

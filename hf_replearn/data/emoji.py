@@ -10,14 +10,14 @@ is drawn with Pillow at the font's bitmap size (109 px), on a white background, 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 
+from hf_replearn.data.paths import system_path
 from hf_replearn.errors import UserError
 
-FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
-EMOJI_TEST = Path("/usr/share/unicode/emoji/emoji-test.txt")
+FONT = system_path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
+EMOJI_TEST = system_path("/usr/share/unicode/emoji/emoji-test.txt")
 INSTALL = "install them with `apt-get install fonts-noto-color-emoji unicode-data`"
 
 

@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from hf_replearn.data.emoji import EMOJI_TEST
+from hf_replearn.data.paths import system_path
 from hf_replearn.errors import UserError
 
-ANNOTATIONS = Path("/usr/share/unicode/cldr/common/annotations/en.xml")
+ANNOTATIONS = system_path("/usr/share/unicode/cldr/common/annotations/en.xml")
 SKIN_TONES = frozenset(chr(c) for c in range(0x1F3FB, 0x1F400))  # Fitzpatrick modifiers U+1F3FB..U+1F3FF
 VS16 = "\ufe0f"  # emoji presentation selector
 

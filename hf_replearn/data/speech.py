@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hf_replearn.data.paths import system_path
 from hf_replearn.errors import UserError
 
 SAMPLING_RATE = 16_000
@@ -178,7 +179,7 @@ def phone_spans_to_frames(phone_ids, phone_starts, num_samples: int, hop: int = 
 
 def fortune_sentences(limit: int, seed: int, min_chars: int = 25, max_chars: int = 110) -> list[str]:
     """Distinct one-line fortune entries (plain ASCII, no attribution), shuffled with ``seed``."""
-    folder = Path("/usr/share/games/fortunes")
+    folder = system_path("/usr/share/games/fortunes")
     entries = []
     for path in sorted(folder.glob("*")) if folder.is_dir() else []:
         if path.suffix or not path.is_file():

@@ -25,6 +25,7 @@ import subprocess
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from hf_replearn.data.paths import system_path
 from hf_replearn.errors import UserError
 
 # ------------------------------------------------------------------------------------- embedded corpora
@@ -47,7 +48,7 @@ def _missing(name: str, package: str, what: str) -> UserError:
     )
 
 
-FORTUNES_DIR = Path("/usr/share/games/fortunes")
+FORTUNES_DIR = system_path("/usr/share/games/fortunes")
 
 
 def _read_fortunes() -> Iterator[str]:
@@ -66,7 +67,7 @@ PYTHON_DOCS_GLOB = "/usr/share/doc/python3*/html/_sources"
 
 def _read_python_docs() -> Iterator[str]:
     """reStructuredText sources of the Python documentation, one example per paragraph."""
-    roots = sorted({p.resolve() for p in Path("/").glob(PYTHON_DOCS_GLOB.lstrip("/")) if p.is_dir()})
+    roots = sorted({p.resolve() for p in system_path("/").glob(PYTHON_DOCS_GLOB.lstrip("/")) if p.is_dir()})
     if not roots:
         raise _missing("python-docs", "python3-doc", f"the documentation sources in {PYTHON_DOCS_GLOB}")
     # python3-doc installs one real folder and many symlinks to it; resolve() above de-duplicates them.
@@ -127,7 +128,7 @@ def _read_kjv_bible() -> Iterator[str]:
         yield " ".join(verse)
 
 
-GCIDE_DICT = Path("/usr/share/dictd/gcide.dict.dz")
+GCIDE_DICT = system_path("/usr/share/dictd/gcide.dict.dz")
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 

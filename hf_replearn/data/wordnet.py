@@ -12,9 +12,10 @@ import dataclasses
 import re
 from pathlib import Path
 
+from hf_replearn.data.paths import system_path
 from hf_replearn.errors import UserError
 
-WORDNET_DIR = Path("/usr/share/wordnet")
+WORDNET_DIR = system_path("/usr/share/wordnet")
 LEXNAMES = (
     "adj.all adj.pert adv.all noun.Tops noun.act noun.animal noun.artifact noun.attribute noun.body "
     "noun.cognition noun.communication noun.event noun.feeling noun.food noun.group noun.location noun.motive "
