@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from hf_replearn.errors import UserError
+from hf_replearn.utils.progress import stage
 
 FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 EMOJI_TEST = Path("/usr/share/unicode/emoji/emoji-test.txt")
@@ -44,11 +45,12 @@ def render_emoji(size: int = 32) -> tuple[np.ndarray, np.ndarray, list[str]]:
     items = emoji_list()
     groups = sorted({g for _, g in items})
     images = []
-    for text, _ in items:
-        canvas = Image.new("RGB", (160, 160), "white")
-        ImageDraw.Draw(canvas).text((80, 80), text, font=font, embedded_color=True, anchor="mm")
-        box = Image.eval(canvas.convert("L"), lambda v: 255 - v).getbbox() or (0, 0, 160, 160)
-        images.append(np.asarray(canvas.crop(_square(box, 160)).resize((size, size), Image.LANCZOS)).transpose(2, 0, 1))
+    with stage("emoji", f"rendering {len(items)} emoji at {size}x{size}"):
+        for text, _ in items:
+            canvas = Image.new("RGB", (160, 160), "white")
+            ImageDraw.Draw(canvas).text((80, 80), text, font=font, embedded_color=True, anchor="mm")
+            box = Image.eval(canvas.convert("L"), lambda v: 255 - v).getbbox() or (0, 0, 160, 160)
+            images.append(np.asarray(canvas.crop(_square(box, 160)).resize((size, size), Image.LANCZOS)).transpose(2, 0, 1))
     labels = np.array([groups.index(g) for _, g in items])
     return np.stack(images), labels, groups
 

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from hf_replearn.errors import UserError
+from hf_replearn.utils.progress import stage
 
 SAMPLING_RATE = 16_000
 HOP = 160  # 10 ms at 16 kHz: one label (and one CPC frame) per hop
@@ -260,8 +261,10 @@ def build_speech_corpus(
             jobs[split] += [(text, voice, speaker) for text in rng.sample(pools[split], min(count, len(pools[split])))]
     # espeak-ng carries synthesizer state from one clip to the next, so a clip depends on what the process
     # spoke before: synthesize in a fresh child process to make the corpus a function of its parameters only.
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        rows = dict(zip(jobs, pool.map(_synthesize_all, list(jobs.values()))))
+    clips = sum(len(j) for j in jobs.values())
+    with stage("speech", f"synthesizing {clips} clips with espeak-ng into {folder} (once)"):
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            rows = dict(zip(jobs, pool.map(_synthesize_all, list(jobs.values()))))
 
     phones = sorted({p for split in rows.values() for row in split for p in row["phones"]})
     phone_index = {p: i for i, p in enumerate(phones)}

@@ -58,9 +58,10 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
     from hf_replearn.data.glue import get_glue_task, load_glue
     from hf_replearn.evaluation import load_metric
     from hf_replearn.hub.model_card import write_model_card
-    from hf_replearn.training.args import make_training_args, resume_argument
+    from hf_replearn.training.args import make_training_args
+    from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, save_finetuned
+    from hf_replearn.training.lifecycle import train_and_save
     from hf_replearn.training.trainer import ReplearnTrainer
-    from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, parameter_results, save_finetuned
 
     set_seed(recipe.seed)
     task = get_glue_task(recipe.data.task, f"{recipe.source}: data.task")
@@ -88,15 +89,8 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
         model=model, args=args, train_dataset=data["train"], processing_class=tokenizer,
         compute_metrics=_compute_metrics(load_metric("glue", task.metric_config), task.is_regression),
     )  # fmt: skip
-    train_output = trainer.train(resume_from_checkpoint=resume_argument(recipe))
-    save_finetuned(model, tokenizer, recipe.output_dir, recipe.lora)
-    results = {
-        "train/loss": float(train_output.training_loss),
-        "train/runtime_s": float(train_output.metrics["train_runtime"]),
-        "train/samples_per_second": float(train_output.metrics["train_samples_per_second"]),
-        "train/steps": int(train_output.global_step),
-        **parameter_results(model),
-    }
+    model, results = train_and_save(recipe, trainer, model,
+                                    save=lambda m, out: save_finetuned(m, tokenizer, out, recipe.lora))
     for split in task.eval_splits:
         metrics = trainer.evaluate(eval_dataset=data[split], metric_key_prefix=split)
         results |= {f"{split}/{k[len(split) + 1:]}": float(v) for k, v in metrics.items() if k != "epoch"}

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from transformers import set_seed
 
-from hf_replearn.data.images import load_image_dataset
+from hf_replearn.data.images import load_image_dataset, split_arrays
 from hf_replearn.errors import UserError
 from hf_replearn.tasks import register_task
 from hf_replearn.tasks.common import (
@@ -119,7 +119,7 @@ def _run(recipe) -> dict[str, float]:
     model, results = train_and_save(recipe, trainer, model)
     if not is_main_process():  # pictures, probes and card: the main process only (the weights are the same)
         return results
-    sections = draw_outputs(model, recipe, np.asarray(dataset["test"]["pixel_values"]))
+    sections = draw_outputs(model, recipe, split_arrays(dataset["test"])[0])  # one batch read, not row by row
     return probe_and_card(recipe, model, dataset, lambda: build_model(recipe, num_channels, image_size), results, sections)
 
 

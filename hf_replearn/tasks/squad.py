@@ -78,9 +78,10 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
     from hf_replearn.evaluation import load_metric
     from hf_replearn.evaluation.qa_postprocess import postprocess_qa_predictions, to_metric_inputs
     from hf_replearn.hub.model_card import write_model_card
-    from hf_replearn.training.args import make_training_args, resume_argument
+    from hf_replearn.training.args import make_training_args
+    from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, save_finetuned
+    from hf_replearn.training.lifecycle import train_and_save
     from hf_replearn.training.trainer import ReplearnTrainer
-    from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, parameter_results, save_finetuned
 
     d, v2 = recipe.data, recipe.data.version_2_with_negative
     set_seed(recipe.seed)
@@ -102,8 +103,8 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
         num_train_epochs=2, weight_decay=0.01, warmup_steps=0.1,
     )  # fmt: skip
     trainer = ReplearnTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer)
-    train_output = trainer.train(resume_from_checkpoint=resume_argument(recipe))
-    save_finetuned(model, tokenizer, recipe.output_dir, recipe.lora)
+    model, results = train_and_save(recipe, trainer, model,
+                                    save=lambda m, out: save_finetuned(m, tokenizer, out, recipe.lora))
 
     output = trainer.predict(features.remove_columns(["example_id", "offset_mapping"]))
     start_logits, end_logits = output.predictions[:2]
@@ -113,15 +114,7 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
     )  # fmt: skip
     preds, refs = to_metric_inputs(predictions, eval_ex, v2)
     scores = load_metric("squad_v2" if v2 else "squad").compute(predictions=preds, references=refs)
-    results = {
-        "train/loss": float(train_output.training_loss),
-        "train/runtime_s": float(train_output.metrics["train_runtime"]),
-        "train/samples_per_second": float(train_output.metrics["train_samples_per_second"]),
-        "train/steps": int(train_output.global_step),
-        **parameter_results(model),
-        **{f"validation/{k}": float(v) for k, v in scores.items()},
-        "validation/windows": len(features),
-    }
+    results |= {f"validation/{k}": float(v) for k, v in scores.items()} | {"validation/windows": len(features)}
     table = "\n".join(["| metric | value |", "|---|---|"] + [f"| {k} | {v:.4g} |" for k, v in sorted(results.items())])
     if is_main_process():  # every process holds the same numbers: print them once
         print(f"\nSQuAD {'v2.0' if v2 else 'v1.1'} on {d.source}:\n{table}\n")

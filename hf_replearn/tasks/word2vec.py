@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from typing import Literal
 
 from hf_replearn.config import Recipe
@@ -80,26 +79,25 @@ def prepare(recipe: Word2VecRecipe):
 
 @register_task("word2vec", Word2VecRecipe)
 def run(recipe: Word2VecRecipe) -> dict[str, float]:
-    from transformers import Trainer
-
     from hf_replearn.evaluation.word_vectors import WordVectors, save_word2vec_format
     from hf_replearn.tasks.lm import training_arguments
-    from hf_replearn.training.args import resume_argument
-    from hf_replearn.training.outputs import atomic_write_text, save_model_atomically
+    from hf_replearn.training.lifecycle import train_and_save
+    from hf_replearn.training.outputs import atomic_write_text
+    from hf_replearn.training.trainer import ReplearnTrainer
+    from hf_replearn.utils.progress import stage
 
-    vocab, pairs, collator, model = prepare(recipe)
+    with stage("word2vec", "vocabulary, subsampled skip-gram pairs"):
+        vocab, pairs, collator, model = prepare(recipe)
     args = training_arguments(recipe, remove_unused_columns=False, per_device_train_batch_size=1024,
                               learning_rate=0.003, weight_decay=0.0, num_train_epochs=3, logging_steps=200,
                               lr_scheduler_type="linear", dataloader_pin_memory=False)
-    trainer = Trainer(model=model, args=args, train_dataset=pairs, data_collator=collator)
-    start = time.perf_counter()
-    out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
-    seconds = time.perf_counter() - start
+    trainer = ReplearnTrainer(model=model, args=args, train_dataset=pairs, data_collator=collator)
+    model, results = train_and_save(recipe, trainer, model)
+    seconds = max(results["train/runtime_s"], 1e-9)
     # every process trains on its own batch each step: the global batch is world_size x the per-device one
-    pairs_seen = trainer.state.global_step * args.train_batch_size * args.gradient_accumulation_steps * args.world_size
+    pairs_seen = results["train/steps"] * args.train_batch_size * args.gradient_accumulation_steps * args.world_size
 
     vectors = WordVectors(vocab.words, model.word_vectors().float().cpu().numpy())
-    save_model_atomically(trainer.model, recipe.output_dir)
     save_word2vec_format(recipe.output_dir / "vectors.txt", vocab.words, model.word_vectors().float().cpu().numpy())
     ev = recipe.evaluation
     report = {"neighbours": {w: vectors.most_similar([w], topn=ev.topn) for w in ev.query_words if w in vectors.index}}
@@ -114,8 +112,7 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
             asked, correct = asked + 1, correct + (guess == quad[3])
     report["analogies"] = answers
     atomic_write_text(recipe.output_dir / "neighbours.json", json.dumps(report, indent=1) + "\n")
-    results = {
-        "train_loss": float(out.training_loss),
+    results |= {
         "vocab_size": float(len(vocab)),
         "pairs": float(len(pairs)),
         "corpus_words": float(vocab.counts.sum()),
