@@ -214,7 +214,8 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     for path in recipe.fewshot.tasks:
         task = load_task(path, limit=limit)
         docs = f"first {task.limit}" if task.limit is not None else "all"
-        with stage("fewshot", f"{task.task}: k in {recipe.fewshot.shots}, {recipe.fewshot.seeds} seeds, {docs} test documents"):
+        grid_size = f"k in {recipe.fewshot.shots}, {recipe.fewshot.seeds} seeds, {docs} test documents"
+        with stage("fewshot", f"{task.task}: {grid_size}"):
             grid = grids[task.task] = evaluate_grid(model, tokenizer, task, recipe.fewshot.shots, recipe.fewshot.seeds)
         atomic_write_text(recipe.output_dir / f"fewshot_{task.task}.json", json.dumps(grid, indent=2) + "\n")
         plot_accuracy_vs_k(grid, recipe.output_dir / f"fewshot_{task.task}.png", title=task.task)

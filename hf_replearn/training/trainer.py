@@ -32,8 +32,8 @@ def fit_batch_to_dataset(args, train_dataset) -> None:
         return
     per_process = len(train_dataset) // args.world_size
     if 0 < per_process < args.per_device_train_batch_size:
-        # a power of two, so that what must divide the batch or be divided by it (a MoCo queue, BatchNorm
-        # shuffle groups) still does, as it did for the recipe's batch
+        # a power of two: a MoCo queue (a power of two in the recipes) stays a multiple of the batch, and
+        # BatchNorm shuffle groups (2, 4, 8) still divide it
         batch = 1 << (per_process.bit_length() - 1)
         print(f"[train] per_device_train_batch_size={args.per_device_train_batch_size} is more than the "
               f"{per_process} training examples per process: batches of {batch}", flush=True)
