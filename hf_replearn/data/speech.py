@@ -326,11 +326,17 @@ class SpeechDataConfig:
 
 def load_speech_dataset(cfg: SpeechDataConfig, limit: int | None = None, seed: int = 0, min_samples: int = 0):
     """A DatasetDict (train, test) of 16 kHz mono clips; ``limit`` keeps a seeded sample of N train clips
-    (and at most N test clips) so that every speaker can still appear."""
+    (and at most N test clips) so that every speaker can still appear. The espeak corpus is then synthesized
+    with no more clips per speaker than N needs (a smoke run's ``dataset_limit=64``: 3 of each of 24 speakers
+    per split, not 16 + 4)."""
     import datasets
 
     if cfg.name == "espeak":
-        corpus = build_speech_corpus(cfg.cache_dir, cfg.num_speakers, cfg.train_per_speaker, cfg.test_per_speaker, seed)
+        def per_speaker(count: int) -> int:
+            return count if limit is None else min(count, -(-limit // cfg.num_speakers))  # ceil(limit / speakers)
+
+        corpus = build_speech_corpus(cfg.cache_dir, cfg.num_speakers, per_speaker(cfg.train_per_speaker),
+                                     per_speaker(cfg.test_per_speaker), seed)
     else:
         path = Path(cfg.name).expanduser()
         try:
