@@ -79,8 +79,11 @@ def run(recipe: CPCRecipe) -> dict[str, float]:
         return results
 
     start = time.perf_counter()
-    evaluation = recipe.evaluation
-    if "supervised" in evaluation.baselines:  # a smoke run's max_steps bounds the baseline's training too
+    # a smoke run's max_steps bounds the trainings of the evaluation too: the supervised baseline's steps and
+    # the logistic-regression probes' solver iterations (on tens of thousands of frames, the probes' main cost)
+    evaluation = dataclasses.replace(
+        recipe.evaluation, max_iter=bounded_by_max_steps(recipe, recipe.evaluation.max_iter, "evaluation.max_iter"))
+    if "supervised" in evaluation.baselines:
         steps = bounded_by_max_steps(recipe, evaluation.supervised_steps, "evaluation.supervised_steps")
         evaluation = dataclasses.replace(evaluation, supervised_steps=steps)
         results["eval/supervised_steps"] = steps
