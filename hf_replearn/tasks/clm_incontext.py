@@ -185,7 +185,7 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args
     from hf_replearn.training.distributed import is_main_process
-    from hf_replearn.training.lifecycle import train_and_save
+    from hf_replearn.training.lifecycle import bounded_by_dataset_limit, train_and_save
     from hf_replearn.training.outputs import atomic_write_text
     from hf_replearn.training.trainer import ReplearnTrainer
     from hf_replearn.utils.progress import stage
@@ -207,10 +207,7 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
 
     model.eval()
     grids = {}
-    limit = recipe.fewshot.limit
-    if recipe.dataset_limit is not None and (limit is None or recipe.dataset_limit < limit):
-        print(f"[fewshot] at most dataset_limit={recipe.dataset_limit} test documents per task", flush=True)
-        limit = recipe.dataset_limit
+    limit = bounded_by_dataset_limit(recipe, recipe.fewshot.limit, "fewshot.limit")
     for path in recipe.fewshot.tasks:
         task = load_task(path, limit=limit)
         docs = f"first {task.limit}" if task.limit is not None else "all"

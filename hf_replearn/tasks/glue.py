@@ -31,7 +31,8 @@ class GlueDataArgs:
     """``{train: file, validation: file}``, JSON / JSONL / CSV / TSV with the task's columns and ``label``."""
     max_length: int = 128
     eval_limit: int | None = None
-    """Evaluate on the first N examples of each evaluation split only."""
+    """Evaluate on the first N examples of each evaluation split only; the recipe's ``dataset_limit``, when
+    smaller, bounds it too."""
 
 
 @dataclass
@@ -60,7 +61,7 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args
     from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, save_finetuned
-    from hf_replearn.training.lifecycle import train_and_save
+    from hf_replearn.training.lifecycle import bounded_by_dataset_limit, train_and_save
     from hf_replearn.training.trainer import ReplearnTrainer
 
     set_seed(recipe.seed)
@@ -77,7 +78,8 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
         return tokenizer(*[batch[k] for k in task.keys], truncation=True, max_length=recipe.data.max_length)
 
     splits = {"train": limit(raw["train"], recipe.dataset_limit)}
-    splits |= {s: limit(raw[s], recipe.data.eval_limit) for s in task.eval_splits}
+    eval_limit = bounded_by_dataset_limit(recipe, recipe.data.eval_limit, "data.eval_limit")
+    splits |= {s: limit(raw[s], eval_limit) for s in task.eval_splits}
     data = {s: d.map(tokenize, batched=True, remove_columns=list(task.keys)) for s, d in splits.items()}
 
     lora = recipe.lora.enabled

@@ -36,6 +36,8 @@ class SquadDataArgs:
     max_answer_length: int = 30
     null_score_diff_threshold: float = 0.0
     eval_limit: int | None = None
+    """Evaluate on the first N validation questions only; the recipe's ``dataset_limit``, when smaller,
+    bounds it too."""
     extra_sentences: int = 2
     """wordnet_qa: other synsets' usage examples added to each passage."""
 
@@ -80,13 +82,14 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args
     from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, save_finetuned
-    from hf_replearn.training.lifecycle import train_and_save
+    from hf_replearn.training.lifecycle import bounded_by_dataset_limit, train_and_save
     from hf_replearn.training.trainer import ReplearnTrainer
 
     d, v2 = recipe.data, recipe.data.version_2_with_negative
     set_seed(recipe.seed)
     raw = load_examples(d, recipe.source)
-    train_ex, eval_ex = limit(raw["train"], recipe.dataset_limit), limit(raw["validation"], d.eval_limit)
+    eval_limit = bounded_by_dataset_limit(recipe, d.eval_limit, "data.eval_limit")
+    train_ex, eval_ex = limit(raw["train"], recipe.dataset_limit), limit(raw["validation"], eval_limit)
     for name, split in (("train", train_ex), ("validation", eval_ex)):
         validate_squad(split, f"{recipe.source}: {name} split", allow_unanswerable=v2)
     tokenizer, model = load_tokenizer_and_model(recipe.model, AutoModelForQuestionAnswering, recipe.source)

@@ -79,3 +79,13 @@ def bounded_by_max_steps(recipe, steps: int, key: str) -> int:
         return steps
     print(f"[{recipe.task}] {key}={steps} bounded by max_steps={int(max_steps)}", flush=True)
     return int(max_steps)
+
+
+def bounded_by_dataset_limit(recipe, limit: int | None, key: str) -> int | None:
+    """An evaluation's example limit (``None``: all), bounded by the recipe's ``dataset_limit`` when that is set
+    and smaller, so that a smoke run evaluates as few examples as it trains on; says so when it bounds."""
+    n = recipe.dataset_limit
+    if n is None or (limit is not None and limit <= n):
+        return limit
+    print(f"[{recipe.task}] {key}={limit} bounded by dataset_limit={n}", flush=True)
+    return n

@@ -79,3 +79,14 @@ def test_bounded_by_max_steps(capsys, max_steps, expected):
     assert bounded_by_max_steps(recipe, 1000, "evaluation.supervised_steps") == expected
     printed = capsys.readouterr().out
     assert printed == ("[cpc] evaluation.supervised_steps=1000 bounded by max_steps=3\n" if expected == 3 else "")
+
+
+@pytest.mark.parametrize("dataset_limit, limit, expected", [(64, None, 64), (64, 200, 64), (64, 10, 10),
+                                                            (None, 200, 200), (None, None, None)])  # fmt: skip
+def test_bounded_by_dataset_limit(capsys, dataset_limit, limit, expected):
+    from hf_replearn.training.lifecycle import bounded_by_dataset_limit
+
+    recipe = SimpleNamespace(task="glue", dataset_limit=dataset_limit)
+    assert bounded_by_dataset_limit(recipe, limit, "data.eval_limit") == expected
+    bounded = expected is not None and expected != limit
+    assert capsys.readouterr().out == (f"[glue] data.eval_limit={limit} bounded by dataset_limit=64\n" if bounded else "")
