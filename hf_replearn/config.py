@@ -44,7 +44,9 @@ class Recipe:
     seed: int = 0
     """Seeds Python, NumPy and torch (through ``transformers.set_seed``) and every sampled subset."""
     dataset_limit: int | None = None
-    """Train on the first N examples only (``None``: all)."""
+    """Train on the first N examples only (``None``: all). Evaluations that would otherwise read a whole test
+    split (image probes, few-shot tasks) then read at most N test examples too, so that a smoke run
+    (``max_steps=3 dataset_limit=64``) is quick."""
     overwrite_output_dir: bool = False
     """Allow writing into an output directory that already holds another run."""
     training: dict = dataclasses.field(default_factory=dict)

@@ -15,6 +15,7 @@ import numpy as np
 
 from hf_replearn.data.paths import system_path
 from hf_replearn.errors import UserError
+from hf_replearn.utils.progress import stage
 
 FONT = system_path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 EMOJI_TEST = system_path("/usr/share/unicode/emoji/emoji-test.txt")
@@ -38,19 +39,25 @@ def emoji_list() -> list[tuple[str, str]]:
 @functools.lru_cache(maxsize=2)
 def render_emoji(size: int = 32) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(images uint8 (N, 3, size, size), group labels (N,), group names)."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import ImageFont
 
     font = ImageFont.truetype(str(FONT), 109)  # the only size the bitmap font offers
     items = emoji_list()
     groups = sorted({g for _, g in items})
-    images = []
-    for text, _ in items:
-        canvas = Image.new("RGB", (160, 160), "white")
-        ImageDraw.Draw(canvas).text((80, 80), text, font=font, embedded_color=True, anchor="mm")
-        box = Image.eval(canvas.convert("L"), lambda v: 255 - v).getbbox() or (0, 0, 160, 160)
-        images.append(np.asarray(canvas.crop(_square(box, 160)).resize((size, size), Image.LANCZOS)).transpose(2, 0, 1))
+    with stage("emoji", f"rendering {len(items)} emoji at {size}x{size}"):
+        images = [_draw(text, font, size) for text, _ in items]
     labels = np.array([groups.index(g) for _, g in items])
     return np.stack(images), labels, groups
+
+
+def _draw(text: str, font, size: int) -> np.ndarray:
+    """One emoji, cropped to a square around its ink and resized: uint8 (3, size, size)."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("RGB", (160, 160), "white")
+    ImageDraw.Draw(canvas).text((80, 80), text, font=font, embedded_color=True, anchor="mm")
+    box = Image.eval(canvas.convert("L"), lambda v: 255 - v).getbbox() or (0, 0, 160, 160)
+    return np.asarray(canvas.crop(_square(box, 160)).resize((size, size), Image.LANCZOS)).transpose(2, 0, 1)
 
 
 def _square(box, limit):

@@ -36,6 +36,7 @@ import numpy as np
 
 from hf_replearn.data.paths import system_path
 from hf_replearn.errors import UserError
+from hf_replearn.utils.progress import stage
 
 SAMPLING_RATE = 16_000
 HOP = 160  # 10 ms at 16 kHz: one label (and one CPC frame) per hop
@@ -261,8 +262,10 @@ def build_speech_corpus(
             jobs[split] += [(text, voice, speaker) for text in rng.sample(pools[split], min(count, len(pools[split])))]
     # espeak-ng carries synthesizer state from one clip to the next, so a clip depends on what the process
     # spoke before: synthesize in a fresh child process to make the corpus a function of its parameters only.
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        rows = dict(zip(jobs, pool.map(_synthesize_all, list(jobs.values()))))
+    clips = sum(len(j) for j in jobs.values())
+    with stage("speech", f"synthesizing {clips} clips with espeak-ng into {folder} (once)"):
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            rows = dict(zip(jobs, pool.map(_synthesize_all, list(jobs.values()))))
 
     phones = sorted({p for split in rows.values() for row in split for p in row["phones"]})
     phone_index = {p: i for i, p in enumerate(phones)}
@@ -324,11 +327,17 @@ class SpeechDataConfig:
 
 def load_speech_dataset(cfg: SpeechDataConfig, limit: int | None = None, seed: int = 0, min_samples: int = 0):
     """A DatasetDict (train, test) of 16 kHz mono clips; ``limit`` keeps a seeded sample of N train clips
-    (and at most N test clips) so that every speaker can still appear."""
+    (and at most N test clips) so that every speaker can still appear. The espeak corpus is then synthesized
+    with no more clips per speaker than N needs (a smoke run's ``dataset_limit=64``: 3 of each of 24 speakers
+    per split, not 16 + 4)."""
     import datasets
 
     if cfg.name == "espeak":
-        corpus = build_speech_corpus(cfg.cache_dir, cfg.num_speakers, cfg.train_per_speaker, cfg.test_per_speaker, seed)
+        def per_speaker(count: int) -> int:
+            return count if limit is None else min(count, -(-limit // cfg.num_speakers))  # ceil(limit / speakers)
+
+        corpus = build_speech_corpus(cfg.cache_dir, cfg.num_speakers, per_speaker(cfg.train_per_speaker),
+                                     per_speaker(cfg.test_per_speaker), seed)
     else:
         path = Path(cfg.name).expanduser()
         try:

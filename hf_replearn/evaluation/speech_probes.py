@@ -29,6 +29,7 @@ import torch
 
 from hf_replearn.data.speech import HOP, SAMPLING_RATE, phone_spans_to_frames
 from hf_replearn.errors import UserError
+from hf_replearn.utils.progress import stage
 
 MFCC_WINDOW = 400  # 25 ms at 16 kHz
 BASELINES = ("mfcc", "random_init", "supervised")
@@ -192,8 +193,9 @@ def evaluate_speech_representations(model, dataset, cfg: SpeechProbeConfig, rand
         from hf_replearn.evaluation.supervised_speech import train_supervised_cpc
 
         start = time.perf_counter()
-        supervised, losses = train_supervised_cpc(model, dataset["train"], cfg.supervised_steps, crop_samples,
-                                                  cfg.supervised_batch_size, cfg.supervised_learning_rate, seed)
+        with stage("probe", f"training the supervised baseline, {cfg.supervised_steps} steps"):
+            supervised, losses = train_supervised_cpc(model, dataset["train"], cfg.supervised_steps, crop_samples,
+                                                      cfg.supervised_batch_size, cfg.supervised_learning_rate, seed)
         tenth = max(1, len(losses) // 10)
         results.update({"eval/supervised_train_s": time.perf_counter() - start,
                         "eval/supervised_first_loss": float(np.mean(losses[:tenth])),
@@ -207,7 +209,8 @@ def probe_speech_feature_sets(feature_sets: dict, dataset, cfg: SpeechProbeConfi
     """Phone and speaker probes of every {name: (extract, frame offset[, hop])}; t-SNE of the first set's utterances."""
     results, utterances = {}, {}
     for name, (extract, frame_offset, *hop) in feature_sets.items():
-        scores, utterances[name] = probe_feature_set(name, extract, frame_offset, dataset, cfg, hop=hop[0] if hop else HOP)
+        with stage("probe", f"{name} features, phone and speaker probes"):
+            scores, utterances[name] = probe_feature_set(name, extract, frame_offset, dataset, cfg, hop=hop[0] if hop else HOP)
         results.update(scores)
     if cfg.tsne and plot_path is not None:
         from hf_replearn.evaluation.plots import tsne_plot

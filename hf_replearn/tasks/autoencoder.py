@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from transformers import set_seed
 
-from hf_replearn.data.images import load_image_dataset
+from hf_replearn.data.images import load_image_dataset, split_arrays
 from hf_replearn.evaluation.probe import extract_features
 from hf_replearn.models.autoencoder.configuration_autoencoder import AutoencoderConfig
 from hf_replearn.models.beta_vae.configuration_beta_vae import BetaVAEConfig
@@ -99,7 +99,7 @@ def run(recipe: AutoencoderRecipe) -> dict[str, float]:
     model, results = train_and_save(recipe, trainer, model)
     if not is_main_process():  # pictures, MIG, probes and card: the main process only (the weights are the same)
         return results
-    test_pixels = np.asarray(dataset["test"]["pixel_values"])
+    test_pixels = split_arrays(dataset["test"])[0]  # one batch read: reading the column row by row takes seconds
     sections = write_pictures(model, test_pixels, recipe)
     if recipe.task == "beta_vae" and recipe.data.name == "sprites" and recipe.data.image_size in (None, 32):
         from hf_replearn.data.sprites import FACTOR_NAMES, sprites_split

@@ -90,7 +90,8 @@ class FewShotEvalConfig:
     shots: list[int] = dataclasses.field(default_factory=lambda: [0, 1, 4, 8])
     seeds: int = 3
     limit: int | None = None
-    """Evaluate the first N test documents of each task only."""
+    """Evaluate the first N test documents of each task only; the recipe's ``dataset_limit``, when smaller,
+    bounds it too (a smoke run ``max_steps=3 dataset_limit=64`` evaluates 64 documents, not all)."""
 
 
 @dataclasses.dataclass
@@ -173,37 +174,44 @@ def build_dataset(tokenizer, cfg: InContextDataConfig, seed: int):
 
 
 def run(recipe: CLMInContextRecipe) -> dict[str, float]:
-    from transformers import Trainer, default_data_collator, set_seed
+    from transformers import default_data_collator, set_seed
 
     from hf_replearn.data.char_tokenizer import build_char_tokenizer
     from hf_replearn.evaluation.fewshot import evaluate_grid, load_task
     from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k
     from hf_replearn.evaluation.fewshot.report import model_card_section
     from hf_replearn.hub.model_card import write_model_card
-    from hf_replearn.training.args import make_training_args, resume_argument
-    from hf_replearn.training.outputs import save_model_atomically
+    from hf_replearn.training.args import make_training_args
+    from hf_replearn.training.lifecycle import bounded_by_dataset_limit, train_and_save
+    from hf_replearn.training.trainer import ReplearnTrainer
     from hf_replearn.utils.distributed import is_main_process
     from hf_replearn.utils.files import atomic_write_text
+    from hf_replearn.utils.progress import stage
 
     set_seed(recipe.seed)
     tokenizer = build_char_tokenizer()
-    train = build_dataset(tokenizer, recipe.data, recipe.seed)
+    data = recipe.data
+    if recipe.dataset_limit is not None:  # the first N sequences of the seeded stream
+        data = dataclasses.replace(data, n_sequences=min(data.n_sequences, recipe.dataset_limit))
+    with stage("data", f"{data.n_sequences} demonstration sequences"):
+        train = build_dataset(tokenizer, data, recipe.seed)
     model = build_model(recipe.model, tokenizer)
     args = make_training_args(recipe, save_strategy="no", logging_steps=50)
-    trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=default_data_collator)
-    train_out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
-    save_model_atomically(model, recipe.output_dir)
-    results = {"train/loss": float(train_out.training_loss), "train/steps": int(train_out.global_step),
-               "train/runtime_s": float(train_out.metrics.get("train_runtime", float("nan")))}
+    trainer = ReplearnTrainer(model=model, args=args, train_dataset=train, data_collator=default_data_collator)
+    model, results = train_and_save(recipe, trainer, model)
     if not is_main_process():  # the tokenizer, the few-shot grid, its plots and card: the main process only
         return results
     tokenizer.save_pretrained(recipe.output_dir)
 
     model.eval()
     grids = {}
+    limit = bounded_by_dataset_limit(recipe, recipe.fewshot.limit, "fewshot.limit")
     for path in recipe.fewshot.tasks:
-        task = load_task(path, limit=recipe.fewshot.limit)
-        grid = grids[task.task] = evaluate_grid(model, tokenizer, task, recipe.fewshot.shots, recipe.fewshot.seeds)
+        task = load_task(path, limit=limit)
+        docs = f"first {task.limit}" if task.limit is not None else "all"
+        grid_size = f"k in {recipe.fewshot.shots}, {recipe.fewshot.seeds} seeds, {docs} test documents"
+        with stage("fewshot", f"{task.task}: {grid_size}"):
+            grid = grids[task.task] = evaluate_grid(model, tokenizer, task, recipe.fewshot.shots, recipe.fewshot.seeds)
         atomic_write_text(recipe.output_dir / f"fewshot_{task.task}.json", json.dumps(grid, indent=2) + "\n")
         plot_accuracy_vs_k(grid, recipe.output_dir / f"fewshot_{task.task}.png", title=task.task)
         for k, metrics in grid.items():

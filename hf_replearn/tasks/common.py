@@ -23,7 +23,9 @@ from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, 
 from hf_replearn.errors import UserError
 from hf_replearn.models.image_encoder import BACKBONE_FIELDS, DATA_FIELDS
 from hf_replearn.recipe_sections import config_values
+from hf_replearn.training.lifecycle import train_and_save  # noqa: F401  (the image tasks' train -> save step)
 from hf_replearn.training.lora import LoraSection
+from hf_replearn.utils.progress import stage
 
 
 @dataclass
@@ -109,36 +111,6 @@ def init_and_adapt(recipe, model):
     return apply_lora(model, recipe.lora)
 
 
-def train_and_save(recipe, trainer, model):
-    """Run ``trainer``, save the final weights atomically; returns ``(model, training metrics)``.
-
-    With LoRA the returned model is the merged one (base + ``(alpha / r) B A``), saved as the checkpoint;
-    the adapter goes to ``adapter/``.
-    """
-    from hf_replearn.training.args import resume_argument
-    from hf_replearn.training.finetune import parameter_results
-    from hf_replearn.training.lora import is_peft_model, save_merged_with_adapter
-    from hf_replearn.training.outputs import save_model_atomically
-    from hf_replearn.training.trainer import logged_loss_range
-
-    train_output = trainer.train(resume_from_checkpoint=resume_argument(recipe))
-    lora = is_peft_model(model)
-    counts = parameter_results(model) if lora else {}  # counted before merging folds B A away
-    if lora:
-        model = save_merged_with_adapter(model, recipe.output_dir)
-    else:
-        save_model_atomically(model, recipe.output_dir)
-    return model, {
-        "train/loss": float(train_output.training_loss),
-        "train/runtime_s": float(train_output.metrics["train_runtime"]),
-        "train/samples_per_second": float(train_output.metrics["train_samples_per_second"]),
-        "train/steps": int(train_output.global_step),
-        "train/processes": int(trainer.args.world_size),  # a step's global batch: processes x per-device batch
-        **logged_loss_range(trainer),
-        **counts,
-    }
-
-
 def probe_and_card(recipe, model, dataset, build_random, results: dict, sections: dict | None = None) -> dict:
     """Probe ``model`` against the baselines (``build_random()`` gives the random-init encoder), write the card."""
     from hf_replearn.hub.model_card import write_model_card
@@ -147,11 +119,15 @@ def probe_and_card(recipe, model, dataset, build_random, results: dict, sections
     if not is_main_process():  # probes are sklearn on one process; the others' results are not written
         return results
     start = time.perf_counter()
+    dataset = bounded_test_split(recipe, dataset)
     set_seed(recipe.seed + 1)  # the random baseline: same architecture, fresh weights
     random_model = build_random().to(model.device) if "random_init" in recipe.evaluation.baselines else None
-    probe, _ = evaluate_representations(
-        model, dataset, recipe.evaluation, random_init_model=random_model, plot_path=recipe.output_dir / "tsne.png"
-    )
+    ev = recipe.evaluation
+    with stage("probe", f"features of {len(dataset['train'])} train / {len(dataset['test'])} test images; linear and "
+                        f"k-NN probes of the model and {', '.join(ev.baselines) or 'no baselines'}"):
+        probe, _ = evaluate_representations(
+            model, dataset, ev, random_init_model=random_model, plot_path=recipe.output_dir / "tsne.png"
+        )
     results.update(probe)
     results["eval/runtime_s"] = time.perf_counter() - start
     table = probe_table(probe) + features_note(recipe.evaluation)
@@ -169,6 +145,21 @@ def probe_and_card(recipe, model, dataset, build_random, results: dict, sections
         )
     write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name)
     return results
+
+
+def bounded_test_split(recipe, dataset):
+    """``dataset`` whose test split holds at most ``dataset_limit`` images (a fixed sample: the same for every
+    run and seed), so that a smoke run (``dataset_limit=64``) probes 64 test images, not the 10,000 of
+    Fashion-MNIST; without ``dataset_limit``, the whole test split."""
+    from datasets import DatasetDict
+
+    from hf_replearn.data.images import SPLIT_SEED
+
+    limit, test = recipe.dataset_limit, dataset["test"]
+    if limit is None or len(test) <= limit:
+        return dataset
+    print(f"[probe] dataset_limit={limit}: probing on {limit} of the {len(test)} test images", flush=True)
+    return DatasetDict(train=dataset["train"], test=test.shuffle(seed=SPLIT_SEED).select(range(limit)))
 
 
 def single_view_trainer(recipe, model, train_dataset, **task_defaults):

@@ -1,12 +1,14 @@
 """CPC on speech: train -> save -> phone and speaker probes against MFCC, a random and a supervised network.
 
 Setup: the speech corpus (``data``: espeak-ng speakers, or a saved DatasetDict) and a CPCModel (``model``).
-Train: transformers Trainer on random 1.28 s windows; the model's output carries the InfoNCE loss.
+Train: ReplearnTrainer (transformers Trainer, atomic checkpoints) on random 1.28 s windows; the model's output
+carries the InfoNCE loss.
 Evaluate: linear phone (per frame) and speaker (per utterance) probes on frozen features (``evaluation``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -51,13 +53,11 @@ def build_model(recipe: CPCRecipe):
 
 
 def run(recipe: CPCRecipe) -> dict[str, float]:
-    from transformers import Trainer
-
     from hf_replearn.hub.model_card import write_model_card
-    from hf_replearn.training.args import make_training_args, resume_argument
+    from hf_replearn.training.args import make_training_args
     from hf_replearn.utils.distributed import is_main_process, main_process_first
-    from hf_replearn.training.outputs import save_model_atomically
-    from hf_replearn.training.trainer import logged_loss_range
+    from hf_replearn.training.lifecycle import bounded_by_max_steps, train_and_save
+    from hf_replearn.training.trainer import ReplearnTrainer
 
     recipe.evaluation.validate()
     set_seed(recipe.seed)
@@ -69,25 +69,27 @@ def run(recipe: CPCRecipe) -> dict[str, float]:
         recipe, per_device_train_batch_size=8, learning_rate=2e-4, lr_scheduler_type="constant", num_train_epochs=10,
         remove_unused_columns=False, dataloader_drop_last=True,
     )  # fmt: skip
-    trainer = Trainer(model=model, args=args, train_dataset=dataset["train"].with_format("numpy", columns=["audio", "speaker"]),
-                      data_collator=WaveformCropCollator(recipe.data.crop_samples, recipe.seed))
-    train_output = trainer.train(resume_from_checkpoint=resume_argument(recipe))
-    save_model_atomically(model, recipe.output_dir)
-    results = {
-        "train/loss": float(train_output.training_loss),
-        "train/runtime_s": float(train_output.metrics["train_runtime"]),
-        "train/steps": int(train_output.global_step),
-        **logged_loss_range(trainer),
-    }
+    trainer = ReplearnTrainer(model=model, args=args,
+                              train_dataset=dataset["train"].with_format("numpy", columns=["audio", "speaker"]),
+                              data_collator=WaveformCropCollator(recipe.data.crop_samples, recipe.seed))
+    model, results = train_and_save(recipe, trainer, model)
     if not is_main_process():  # the probes and the t-SNE plot: the main process only (the weights are the same)
         return results
 
     start = time.perf_counter()
+    # a smoke run's max_steps bounds the trainings of the evaluation too: the supervised baseline's steps and
+    # the logistic-regression probes' solver iterations (on tens of thousands of frames, the probes' main cost)
+    evaluation = dataclasses.replace(
+        recipe.evaluation, max_iter=bounded_by_max_steps(recipe, recipe.evaluation.max_iter, "evaluation.max_iter"))
+    if "supervised" in evaluation.baselines:
+        steps = bounded_by_max_steps(recipe, evaluation.supervised_steps, "evaluation.supervised_steps")
+        evaluation = dataclasses.replace(evaluation, supervised_steps=steps)
+        results["eval/supervised_steps"] = steps
     set_seed(recipe.seed + 1)  # the random baseline: same architecture, fresh weights
     random_model = build_model(recipe).to(model.device)
     # the supervised baseline (when named) trains on windows of CPC's length; with CPC's seed it also starts
     # from CPC's initial weights, so the two rows differ in the training objective only
-    probe = evaluate_speech_representations(model, dataset, recipe.evaluation, random_init_model=random_model,
+    probe = evaluate_speech_representations(model, dataset, evaluation, random_init_model=random_model,
                                             plot_path=recipe.output_dir / "tsne_speakers.png",
                                             crop_samples=recipe.data.crop_samples, seed=recipe.seed)
     results.update(probe)
@@ -95,7 +97,7 @@ def run(recipe: CPCRecipe) -> dict[str, float]:
     table = speech_probe_table(probe)
     print(f"\nLinear probes (test accuracy) on {recipe.data.name}:\n{table}\n")
     sections = {"Phone and speaker probes (linear, frozen features)": table}
-    if recipe.evaluation.tsne:
+    if evaluation.tsne:
         sections["t-SNE of test utterances"] = "![t-SNE of mean CPC features per utterance, by speaker](tsne_speakers.png)"
     write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name)
     return results

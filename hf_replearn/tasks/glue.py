@@ -30,7 +30,8 @@ class GlueDataArgs:
     """``{train: file, validation: file}``, JSON / JSONL / CSV / TSV with the task's columns and ``label``."""
     max_length: int = 128
     eval_limit: int | None = None
-    """Evaluate on the first N examples of each evaluation split only."""
+    """Evaluate on the first N examples of each evaluation split only; the recipe's ``dataset_limit``, when
+    smaller, bounds it too."""
 
 
 @dataclass
@@ -56,9 +57,10 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
     from hf_replearn.data.glue import get_glue_task, load_glue
     from hf_replearn.evaluation import load_metric
     from hf_replearn.hub.model_card import write_model_card
-    from hf_replearn.training.args import make_training_args, resume_argument
+    from hf_replearn.training.args import make_training_args
+    from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, save_finetuned
+    from hf_replearn.training.lifecycle import bounded_by_dataset_limit, train_and_save
     from hf_replearn.training.trainer import ReplearnTrainer
-    from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, parameter_results, save_finetuned
 
     set_seed(recipe.seed)
     task = get_glue_task(recipe.data.task, f"{recipe.source}: data.task")
@@ -74,7 +76,8 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
         return tokenizer(*[batch[k] for k in task.keys], truncation=True, max_length=recipe.data.max_length)
 
     splits = {"train": limit(raw["train"], recipe.dataset_limit)}
-    splits |= {s: limit(raw[s], recipe.data.eval_limit) for s in task.eval_splits}
+    eval_limit = bounded_by_dataset_limit(recipe, recipe.data.eval_limit, "data.eval_limit")
+    splits |= {s: limit(raw[s], eval_limit) for s in task.eval_splits}
     data = {s: d.map(tokenize, batched=True, remove_columns=list(task.keys)) for s, d in splits.items()}
 
     lora = recipe.lora.enabled
@@ -86,15 +89,8 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
         model=model, args=args, train_dataset=data["train"], processing_class=tokenizer,
         compute_metrics=_compute_metrics(load_metric("glue", task.metric_config), task.is_regression),
     )  # fmt: skip
-    train_output = trainer.train(resume_from_checkpoint=resume_argument(recipe))
-    save_finetuned(model, tokenizer, recipe.output_dir, recipe.lora)
-    results = {
-        "train/loss": float(train_output.training_loss),
-        "train/runtime_s": float(train_output.metrics["train_runtime"]),
-        "train/samples_per_second": float(train_output.metrics["train_samples_per_second"]),
-        "train/steps": int(train_output.global_step),
-        **parameter_results(model),
-    }
+    model, results = train_and_save(recipe, trainer, model,
+                                    save=lambda m, out: save_finetuned(m, tokenizer, out, recipe.lora))
     for split in task.eval_splits:
         metrics = trainer.evaluate(eval_dataset=data[split], metric_key_prefix=split)
         results |= {f"{split}/{k[len(split) + 1:]}": float(v) for k, v in metrics.items() if k != "epoch"}

@@ -302,12 +302,11 @@ def make_collator(recipe, tokenizer, causal: bool):
 
 
 def _run(recipe, causal: bool) -> dict[str, float]:
-    from transformers import Trainer
-
     from hf_replearn.evaluation.lm_metrics import LMMetrics
-    from hf_replearn.training.args import resume_argument
-    from hf_replearn.training.finetune import maybe_apply_lora, parameter_results, save_finetuned
+    from hf_replearn.training.finetune import maybe_apply_lora, save_finetuned
+    from hf_replearn.training.lifecycle import train_and_save
     from hf_replearn.training.masked_head import MaskedPositionsOnly
+    from hf_replearn.training.trainer import ReplearnTrainer
 
     if recipe.lora.enabled and not recipe.model.path:
         raise UserError(
@@ -325,29 +324,24 @@ def _run(recipe, causal: bool) -> dict[str, float]:
     args = training_arguments(recipe, remove_unused_columns=False, per_device_train_batch_size=32,
                               per_device_eval_batch_size=32, learning_rate=5e-4, warmup_steps=0.06,
                               weight_decay=0.01, logging_steps=50, **_max_steps(recipe, 32))
-    trainer = Trainer(
+    trainer = ReplearnTrainer(
         model=model, args=args, data_collator=make_collator(recipe, tokenizer, causal),
         train_dataset=blocks["train"], eval_dataset=blocks["validation"], processing_class=tokenizer,
         compute_metrics=metrics.compute_metrics, preprocess_logits_for_metrics=metrics.preprocess_logits_for_metrics,
     )
     sparse_head = None if causal or not recipe.masking.masked_positions_only else MaskedPositionsOnly(model)
-    train_out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
-    if sparse_head is not None:
-        sparse_head.remove()
-    results = {k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))}
-    results["train_loss"] = float(train_out.training_loss)
-    results["train_runtime"] = float(train_out.metrics.get("train_runtime", float("nan")))
-    results["train_tokens_per_second"] = (
-        trainer.state.global_step * args.train_batch_size * args.gradient_accumulation_steps
-        * args.world_size * recipe.data.block_size / max(results["train_runtime"], 1e-9)
-    )
-    results["num_parameters"] = float(model.num_parameters())
-    if recipe.lora.enabled:
-        results |= parameter_results(model)
-    results["train_tokens"] = float(trainer.state.global_step * args.train_batch_size
-                                    * args.gradient_accumulation_steps * args.world_size * recipe.data.block_size)
+    try:
+        model, results = train_and_save(recipe, trainer, model,
+                                        save=lambda m, out: save_finetuned(m, tokenizer, out, recipe.lora))
+    finally:
+        if sparse_head is not None:
+            sparse_head.remove()
+    tokens = float(results["train/steps"] * args.train_batch_size * args.gradient_accumulation_steps
+                   * args.world_size * recipe.data.block_size)
+    results["train/tokens"] = tokens
+    results["train/tokens_per_second"] = tokens / max(results["train/runtime_s"], 1e-9)
+    results |= {k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, (int, float))}
     samples = generate_samples(model, tokenizer, recipe.generation, recipe.seed) if causal else []
-    save_finetuned(trainer.model, tokenizer, recipe.output_dir, recipe.lora)
     write_lm_card(recipe, results, samples, causal)
     return results
 
@@ -385,9 +379,9 @@ def write_lm_card(recipe, results: dict, samples: list[str], causal: bool) -> No
     start = f"further pretrained from `{m.path}`" if m.path else "pretrained from scratch"
     family = "" if m.path else f"{m.architecture} "  # model.path: the checkpoint's family, not model.architecture
     sections = {
-        "Model": f"A {family}{what} language model ({int(results['num_parameters']):,} parameters) {start} on "
+        "Model": f"A {family}{what} language model ({int(results['model/total_params']):,} parameters) {start} on "
                  f"`{recipe.data.corpus}` in blocks of {recipe.data.block_size} tokens, with its tokenizer saved beside it.",
-        "Evaluation": "On the held-out validation split (token-weighted):\n\n| metric | value |\n|---|---|\n" + "\n".join(
+        "Validation": "On the held-out validation split (token-weighted):\n\n| metric | value |\n|---|---|\n" + "\n".join(
             f"| {k} | {results[k]:.4g} |" for k in ("eval_loss", "eval_perplexity", "eval_accuracy", "eval_tokens")
             if k in results),
     }

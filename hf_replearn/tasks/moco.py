@@ -105,7 +105,6 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
         recipe, per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
         warmup_steps=0.05, num_train_epochs=10, remove_unused_columns=False, dataloader_drop_last=True,
     )  # fmt: skip
-    check_queue(recipe, args)
     train = dataset["train"]
     bank = recipe.model.key_mechanism == "memory_bank"
     if bank:
@@ -114,6 +113,7 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
         model=model, args=args, train_dataset=train, data_collator=ImageCollator(with_index=bank),
         augmentation=build_augmentation(recipe.augment, image_size, num_channels), callbacks=[MomentumUpdateCallback()],
     )  # fmt: skip
+    check_queue(recipe, trainer.args)  # the batch it trains with (a smoke run's small dataset lowers it)
     model, results = train_and_save(recipe, trainer, model)
     results["train/negatives"] = (
         args.per_device_train_batch_size * args.world_size - 1

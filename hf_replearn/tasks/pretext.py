@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from transformers import set_seed
 
-from hf_replearn.data.images import load_image_dataset
+from hf_replearn.data.images import load_image_dataset, split_arrays
 from hf_replearn.errors import UserError
 from hf_replearn.models.colorization.configuration_colorization import ColorizationConfig
 from hf_replearn.models.context.configuration_context import ContextConfig
@@ -102,5 +102,5 @@ def run(recipe) -> dict[str, float]:
     model, results = train_and_save(recipe, trainer, model)
     if not is_main_process():  # pictures, probes and card: the main process only (the weights are the same)
         return results
-    sections = draw_outputs(model, recipe, np.asarray(dataset["test"]["pixel_values"]))
+    sections = draw_outputs(model, recipe, split_arrays(dataset["test"])[0])  # one batch read, not row by row
     return probe_and_card(recipe, model, dataset, build, results, sections)

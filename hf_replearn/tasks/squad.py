@@ -35,6 +35,8 @@ class SquadDataArgs:
     max_answer_length: int = 30
     null_score_diff_threshold: float = 0.0
     eval_limit: int | None = None
+    """Evaluate on the first N validation questions only; the recipe's ``dataset_limit``, when smaller,
+    bounds it too."""
     extra_sentences: int = 2
     """wordnet_qa: other synsets' usage examples added to each passage."""
 
@@ -76,14 +78,16 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
     from hf_replearn.evaluation import load_metric
     from hf_replearn.evaluation.qa_postprocess import postprocess_qa_predictions, to_metric_inputs
     from hf_replearn.hub.model_card import write_model_card
-    from hf_replearn.training.args import make_training_args, resume_argument
+    from hf_replearn.training.args import make_training_args
+    from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, save_finetuned
+    from hf_replearn.training.lifecycle import bounded_by_dataset_limit, train_and_save
     from hf_replearn.training.trainer import ReplearnTrainer
-    from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, parameter_results, save_finetuned
 
     d, v2 = recipe.data, recipe.data.version_2_with_negative
     set_seed(recipe.seed)
     raw = load_examples(d, recipe.source)
-    train_ex, eval_ex = limit(raw["train"], recipe.dataset_limit), limit(raw["validation"], d.eval_limit)
+    eval_limit = bounded_by_dataset_limit(recipe, d.eval_limit, "data.eval_limit")
+    train_ex, eval_ex = limit(raw["train"], recipe.dataset_limit), limit(raw["validation"], eval_limit)
     for name, split in (("train", train_ex), ("validation", eval_ex)):
         validate_squad(split, f"{recipe.source}: {name} split", allow_unanswerable=v2)
     tokenizer, model = load_tokenizer_and_model(recipe.model, AutoModelForQuestionAnswering, recipe.source)
@@ -100,8 +104,8 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
         num_train_epochs=2, weight_decay=0.01, warmup_steps=0.1,
     )  # fmt: skip
     trainer = ReplearnTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer)
-    train_output = trainer.train(resume_from_checkpoint=resume_argument(recipe))
-    save_finetuned(model, tokenizer, recipe.output_dir, recipe.lora)
+    model, results = train_and_save(recipe, trainer, model,
+                                    save=lambda m, out: save_finetuned(m, tokenizer, out, recipe.lora))
 
     output = trainer.predict(features.remove_columns(["example_id", "offset_mapping"]))
     start_logits, end_logits = output.predictions[:2]
@@ -111,18 +115,10 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
     )  # fmt: skip
     preds, refs = to_metric_inputs(predictions, eval_ex, v2)
     scores = load_metric("squad_v2" if v2 else "squad").compute(predictions=preds, references=refs)
-    results = {
-        "train/loss": float(train_output.training_loss),
-        "train/runtime_s": float(train_output.metrics["train_runtime"]),
-        "train/samples_per_second": float(train_output.metrics["train_samples_per_second"]),
-        "train/steps": int(train_output.global_step),
-        **parameter_results(model),
-        **{f"validation/{k}": float(v) for k, v in scores.items()},
-        "validation/windows": len(features),
-    }
+    results |= {f"validation/{k}": float(v) for k, v in scores.items()} | {"validation/windows": len(features)}
     table = "\n".join(["| metric | value |", "|---|---|"] + [f"| {k} | {v:.4g} |" for k, v in sorted(results.items())])
     if is_main_process():  # every process holds the same numbers: print them once
         print(f"\nSQuAD {'v2.0' if v2 else 'v1.1'} on {d.source}:\n{table}\n")
-    write_model_card(recipe.output_dir, recipe, results, {"Results": table}, dataset_name=d.source,
+    write_model_card(recipe.output_dir, recipe, results, {"Evaluation": table}, dataset_name=d.source,
                      base_model=recipe.model.name_or_path)  # fmt: skip
     return results

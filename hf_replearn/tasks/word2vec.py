@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from typing import Literal
 
 from hf_replearn.config import Recipe
@@ -84,16 +83,17 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
     from hf_replearn.data.word2vec import first_item
     from hf_replearn.evaluation.word_vectors import WordVectors, save_word2vec_format
     from hf_replearn.tasks.lm import training_arguments
-    from hf_replearn.training.args import resume_argument
-    from hf_replearn.training.outputs import save_model_atomically
+    from hf_replearn.training.lifecycle import train_and_save
     from hf_replearn.training.trainer import ReplearnTrainer
     from hf_replearn.utils.files import atomic_write_text
+    from hf_replearn.utils.progress import stage
 
     # per_device_train_batch_size counts skip-gram pairs; the dataset's items are whole batches of them
     args = training_arguments(recipe, remove_unused_columns=False, per_device_train_batch_size=16384,
                               learning_rate=0.01, weight_decay=0.0, num_train_epochs=3, logging_steps=50,
                               lr_scheduler_type="linear", dataloader_pin_memory=False, max_grad_norm=0.0)
-    vocab, batches, model = prepare(recipe, args.per_device_train_batch_size)
+    with stage("word2vec", "vocabulary, subsampled skip-gram pairs"):
+        vocab, batches, model = prepare(recipe, args.per_device_train_batch_size)
     args.per_device_train_batch_size = 1
     trainer = ReplearnTrainer(model=model, args=args, train_dataset=batches, data_collator=first_item)
     # the loss spreads its chunks over the torch threads itself; every other op (Adam over the two
@@ -101,17 +101,15 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
     threads = torch.get_num_threads()
     model.loss_workers, model.loss_compile = threads, recipe.model.compile_loss
     torch.set_num_threads(1)
-    start = time.perf_counter()
     try:
-        out = trainer.train(resume_from_checkpoint=resume_argument(recipe))
+        model, results = train_and_save(recipe, trainer, model)
     finally:
         torch.set_num_threads(threads)
-    seconds = time.perf_counter() - start
+    seconds = max(results["train/runtime_s"], 1e-9)
     # every process trains on its own item (one corpus slice) each step
-    epochs_seen = trainer.state.global_step * args.gradient_accumulation_steps * args.world_size / len(batches)
+    epochs_seen = results["train/steps"] * args.gradient_accumulation_steps * args.world_size / len(batches)
 
     vectors = WordVectors(vocab.words, model.word_vectors().float().cpu().numpy())
-    save_model_atomically(trainer.model, recipe.output_dir)
     save_word2vec_format(recipe.output_dir / "vectors.txt", vocab.words, model.word_vectors().float().cpu().numpy())
     ev = recipe.evaluation
     report = {"neighbours": {w: vectors.most_similar([w], topn=ev.topn) for w in ev.query_words if w in vectors.index}}
@@ -126,8 +124,7 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
             asked, correct = asked + 1, correct + (guess == quad[3])
     report["analogies"] = answers
     atomic_write_text(recipe.output_dir / "neighbours.json", json.dumps(report, indent=1) + "\n")
-    results = {
-        "train_loss": float(out.training_loss),
+    results |= {
         "vocab_size": float(len(vocab)),
         "pairs": batches.expected_pairs,  # per epoch, expected (text edges make it an upper bound)
         "corpus_words": float(vocab.counts.sum()),

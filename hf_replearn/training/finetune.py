@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 
 from hf_replearn.errors import UserError
-from hf_replearn.training.lora import LoraSection, apply_lora, count_parameters, export_merged, is_peft_model
+from hf_replearn.training.lora import LoraSection, apply_lora, export_merged, is_peft_model
 
 
 @dataclasses.dataclass
@@ -74,11 +74,6 @@ def maybe_apply_lora(model, lora: LoraSection | None, task_type: str):
     if lora is None or not lora.enabled:
         return model
     return apply_lora(model, lora, task_type=task_type)
-
-
-def parameter_results(model) -> dict[str, int]:
-    trainable, total = count_parameters(model)
-    return {"model/trainable_params": trainable, "model/total_params": total}
 
 
 def save_finetuned(model, tokenizer, output_dir: Path, lora: LoraSection | None) -> None:

@@ -11,7 +11,33 @@ from hf_replearn.training.checkpoints import AtomicCheckpointMixin
 
 class ReplearnTrainer(AtomicCheckpointMixin, Trainer):
     """``transformers.Trainer`` whose checkpoints are published atomically (training/checkpoints.py):
-    a crash mid-save leaves the previous checkpoint as the latest. Every recipe trains with this class."""
+    a crash mid-save leaves the previous checkpoint as the latest. Every recipe trains with this class
+    (``training/lifecycle.py``), and a task's own Trainer derives from it.
+
+    With ``dataloader_drop_last`` and fewer training examples than a global batch (a smoke run's
+    ``dataset_limit=64`` under a batch of 256) every batch would be dropped and nothing trained: the
+    per-device batch is then lowered to fit the examples each process has, with a note.
+    """
+
+    def __init__(self, *args, **kwargs):
+        training_args = kwargs["args"] if "args" in kwargs else args[1] if len(args) > 1 else None
+        fit_batch_to_dataset(training_args, kwargs.get("train_dataset"))
+        super().__init__(*args, **kwargs)
+
+
+def fit_batch_to_dataset(args, train_dataset) -> None:
+    """Lower ``args.per_device_train_batch_size`` to the examples per process when dropping the last partial
+    batch would leave no batch at all (see :class:`ReplearnTrainer`)."""
+    if args is None or not args.dataloader_drop_last or train_dataset is None or not hasattr(train_dataset, "__len__"):
+        return
+    per_process = len(train_dataset) // args.world_size
+    if 0 < per_process < args.per_device_train_batch_size:
+        # a power of two: a MoCo queue (a power of two in the recipes) stays a multiple of the batch, and
+        # BatchNorm shuffle groups (2, 4, 8) still divide it
+        batch = 1 << (per_process.bit_length() - 1)
+        print(f"[train] per_device_train_batch_size={args.per_device_train_batch_size} is more than the "
+              f"{per_process} training examples per process: batches of {batch}", flush=True)
+        args.per_device_train_batch_size = batch
 
 
 class ImageCollator:

@@ -28,7 +28,7 @@ ENCODER_KEYS = ("widths", "blocks_per_stage", "stem_stride")
 
 
 def _run(recipe_file: str, out: Path, *overrides: str) -> dict:
-    from hf_replearn.config import load_recipe
+    from hf_replearn.tasks import load_recipe
     from hf_replearn.tasks import run_recipe
 
     recipe = load_recipe(ROOT / "recipes" / recipe_file, [f"output_dir={out}", "disable_tqdm=true", *overrides])

@@ -108,3 +108,22 @@ def test_user_dataset_with_stereo_or_short_clips_names_the_row(tmp_path):
         speech.load_speech_dataset(speech.SpeechDataConfig(name=path), min_samples=465)
     with pytest.raises(UserError, match="could not load a saved DatasetDict"):
         speech.load_speech_dataset(speech.SpeechDataConfig(name=str(tmp_path / "nowhere")))
+
+
+def test_a_limit_synthesizes_only_the_clips_it_needs(monkeypatch):
+    """dataset_limit=64 over 24 speakers: 3 clips of each per split (72 >= 64), not the recipe's 16 + 4."""
+    import datasets
+
+    asked = []
+
+    def fake_corpus(cache_dir, num_speakers, train_per_speaker, test_per_speaker, seed):
+        asked.append((num_speakers, train_per_speaker, test_per_speaker))
+        rows = {"audio": [[0.0]] * 100, "speaker": [i % num_speakers for i in range(100)]}
+        return datasets.DatasetDict({s: datasets.Dataset.from_dict(rows) for s in ("train", "test")})
+
+    monkeypatch.setattr(speech, "build_speech_corpus", fake_corpus)
+    corpus = speech.load_speech_dataset(speech.SpeechDataConfig(), limit=64)
+    assert asked == [(24, 3, 3)] and corpus["train"].num_rows == corpus["test"].num_rows == 64
+    speech.load_speech_dataset(speech.SpeechDataConfig(test_per_speaker=2), limit=1000)
+    speech.load_speech_dataset(speech.SpeechDataConfig())
+    assert asked[1:] == [(24, 16, 2), (24, 16, 4)]

@@ -106,7 +106,7 @@ def test_clm_card_explains_empty_samples(tmp_path):
 
     recipes = Path(__file__).resolve().parents[2] / "recipes"
     recipe = load_recipe(recipes / "clm_gpt2.yaml", [f"output_dir={tmp_path}"])
-    results = {"eval_loss": 3.0, "eval_perplexity": 20.0, "num_parameters": 1000.0}
+    results = {"eval_loss": 3.0, "eval_perplexity": 20.0, "model/total_params": 1000}
     write_lm_card(recipe, results, ["The", "A computer says hi"], causal=True)
     card = (tmp_path / "README.md").read_text()
     assert "> The *(nothing generated" in card and "> A computer says hi\n" in card

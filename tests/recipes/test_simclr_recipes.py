@@ -57,16 +57,6 @@ def test_quickstart_runs_and_writes_results(tmp_path, capsys):
     assert "encoder stages [-2, -1]" in capsys.readouterr().out
 
 
-def test_fashion_mnist_recipe_smoke(tmp_path):
-    out = tmp_path / "fm"
-    code = main(["train", str(RECIPES / "simclr_fashion_mnist.yaml"), f"output_dir={out}", "max_steps=2",
-                 "dataset_limit=64", "evaluation.baselines=[raw]", "evaluation.labels_per_class=[1]",
-                 "evaluation.tsne=false", *TINY])  # fmt: skip
-    assert code == 0
-    results = json.loads((out / "results.json").read_text())
-    assert {"linear_probe/model/1_per_class", "linear_probe/raw/all", "knn/raw"} <= set(results)
-
-
 @pytest.mark.parametrize(
     "override, message",
     [

@@ -138,7 +138,7 @@ def test_streaming_with_token_budget(tmp_path):
                      data={"streaming": True, "validation_examples": 20, "token_budget": 3 * 8 * 64, "block_size": 64},
                      training={"output_dir": str(tmp_path), "per_device_train_batch_size": 8})
     results = run_recipe(recipe)
-    assert results["train_tokens"] == 3 * 8 * 64  # max_steps = budget / (block x batch) = 3
+    assert results["train/tokens"] == 3 * 8 * 64  # max_steps = budget / (block x batch) = 3
     assert math.isclose(results["eval_perplexity"], math.exp(results["eval_token_loss"]), rel_tol=1e-9)
 
 

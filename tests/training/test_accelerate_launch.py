@@ -88,11 +88,11 @@ def test_mlm_recipe_under_the_fsdp_config_trains_as_ddp_on_cpu(tmp_path, free_po
            "per_device_eval_batch_size=32", "logging_steps=1")  # fmt: skip
     results = json.loads((out / "results.json").read_text())
     # tokens per step count both processes: 2 steps x 8 blocks x 2 processes x 32 tokens
-    assert results["train_tokens"] == 2 * 8 * 2 * 32
+    assert results["train/tokens"] == 2 * 8 * 2 * 32
     from transformers import AutoModelForMaskedLM
 
     model = AutoModelForMaskedLM.from_pretrained(out)
-    assert model.num_parameters() == results["num_parameters"]
+    assert model.num_parameters() == results["model/total_params"]
 
 
 def test_two_processes_refuse_an_output_dir_that_holds_another_run(tmp_path, free_port):

@@ -1,0 +1,92 @@
+"""training/lifecycle.py: one train -> metrics -> save step for every task, in one results schema."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+from datasets import Dataset
+from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+
+from hf_replearn.training.lifecycle import TRAIN_KEYS, bounded_by_max_steps, train_and_save
+from hf_replearn.training.trainer import ReplearnTrainer, fit_batch_to_dataset
+
+
+def _tiny(tmp_path, n=16, **training):
+    model = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=16, n_positions=8))
+    ids = [[(i + j) % 16 for j in range(8)] for i in range(n)]
+    data = Dataset.from_dict({"input_ids": ids, "labels": ids})
+    training = {"max_steps": 3, "per_device_train_batch_size": 4, "logging_steps": 1, "report_to": "none",
+                "save_strategy": "no", **training}  # fmt: skip
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, **training)
+    recipe = SimpleNamespace(task="clm", training={}, output_dir=tmp_path)
+    return recipe, model, data, args
+
+
+def test_train_and_save_returns_the_schema_and_saves(tmp_path):
+    recipe, model, data, args = _tiny(tmp_path)
+    trainer = ReplearnTrainer(model=model, args=args, train_dataset=data)
+    saved, results = train_and_save(recipe, trainer, model)
+    assert saved is model and set(TRAIN_KEYS) <= set(results)
+    assert results["train/steps"] == 3 and results["train/processes"] == 1
+    n_params = sum(p.numel() for p in model.parameters())  # the LM head is tied to the embeddings: counted once
+    assert results["model/total_params"] == results["model/trainable_params"] == n_params
+    logged = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+    # train/loss is the mean over the run; with logging_steps=1 every step's loss was logged
+    assert math.isclose(results["train/loss"], sum(logged) / len(logged), rel_tol=1e-3)
+    assert results["train/first_logged_loss"] == logged[0] and results["train/last_logged_loss"] == logged[-1]
+    assert results["train/samples_per_second"] > 0 and results["train/runtime_s"] > 0
+    assert (tmp_path / "model.safetensors").is_file()
+
+
+def test_a_custom_save_replaces_the_default(tmp_path):
+    recipe, model, data, args = _tiny(tmp_path)
+    calls = []
+    _, results = train_and_save(recipe, ReplearnTrainer(model=model, args=args, train_dataset=data), model,
+                                save=lambda m, out: calls.append((m, out)))
+    assert calls == [(model, tmp_path)] and not (tmp_path / "model.safetensors").exists()
+    assert results["train/steps"] == 3
+
+
+def test_a_plain_trainer_is_refused_before_training(tmp_path):
+    recipe, model, data, args = _tiny(tmp_path)
+    with pytest.raises(TypeError, match="not a ReplearnTrainer"):
+        train_and_save(recipe, Trainer(model=model, args=args, train_dataset=data), model)
+    assert not (tmp_path / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("examples, drop_last, expected", [(100, True, 64), (40, True, 32), (300, True, 256),
+                                                            (100, False, 256), (0, True, 256)])  # fmt: skip
+def test_batch_fits_a_dataset_smaller_than_one_batch(tmp_path, capsys, examples, drop_last, expected):
+    args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=256, dataloader_drop_last=drop_last,
+                             report_to="none", use_cpu=True)  # fmt: skip
+    fit_batch_to_dataset(args, list(range(examples)))
+    assert args.per_device_train_batch_size == expected
+    assert ("batches of" in capsys.readouterr().out) == (expected != 256)
+
+
+def test_trainer_on_a_smoke_dataset_trains_every_step(tmp_path):
+    """A batch of 256 with drop_last on 20 examples: every step used to drop its only batch (0 steps)."""
+    recipe, model, data, args = _tiny(tmp_path, n=20, per_device_train_batch_size=256, dataloader_drop_last=True)
+    _, results = train_and_save(recipe, ReplearnTrainer(model=model, args=args, train_dataset=data), model)
+    assert results["train/steps"] == 3 and args.per_device_train_batch_size == 16
+
+
+@pytest.mark.parametrize("max_steps, expected", [(3, 3), (None, 1000), (-1, 1000), (5000, 1000)])
+def test_bounded_by_max_steps(capsys, max_steps, expected):
+    recipe = SimpleNamespace(task="cpc", training={} if max_steps is None else {"max_steps": max_steps})
+    assert bounded_by_max_steps(recipe, 1000, "evaluation.supervised_steps") == expected
+    printed = capsys.readouterr().out
+    assert printed == ("[cpc] evaluation.supervised_steps=1000 bounded by max_steps=3\n" if expected == 3 else "")
+
+
+@pytest.mark.parametrize("dataset_limit, limit, expected", [(64, None, 64), (64, 200, 64), (64, 10, 10),
+                                                            (None, 200, 200), (None, None, None)])  # fmt: skip
+def test_bounded_by_dataset_limit(capsys, dataset_limit, limit, expected):
+    from hf_replearn.training.lifecycle import bounded_by_dataset_limit
+
+    recipe = SimpleNamespace(task="glue", dataset_limit=dataset_limit)
+    assert bounded_by_dataset_limit(recipe, limit, "data.eval_limit") == expected
+    bounded = expected is not None and expected != limit
+    assert capsys.readouterr().out == (f"[glue] data.eval_limit={limit} bounded by dataset_limit=64\n" if bounded else "")
