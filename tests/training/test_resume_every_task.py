@@ -1,0 +1,104 @@
+"""Kill-and-resume for every task family: each recipe at smoke size (its overrides from
+tests/recipes/test_all_recipes.py), SIGKILLed when step 3 of 6 ends (checkpoint-2 saved), then resumed with
+``resume_from_checkpoint=true``, ends with the weights (model.safetensors, bit for bit) and the results.json
+metrics of an uninterrupted run with the same seed.
+
+Tolerances: ``train/loss`` is the whole run's mean loss, summed in two parts (before the checkpoint, kept in
+it, and after) instead of one, so it may differ in the last bits of a float64 (relative 1e-9). Runtime and
+throughput are measured, not compared; they must count the whole run (see ``check_whole_run_clock``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from hf_replearn.cli import main
+from tests.recipes.test_all_recipes import CASES, NEEDS
+
+ROOT = Path(__file__).resolve().parents[2]
+JOB = Path(__file__).with_name("kill_recipe_job.py")
+FAMILIES = {  # task family -> the recipe that stands for it
+    "simclr": "simclr_fashion_mnist.yaml",
+    "moco": "moco_fashion_mnist.yaml",
+    "rotation": "rotation_fashion_mnist.yaml",
+    "autoencoder": "autoencoder_fashion_mnist.yaml",
+    "beta_vae": "beta_vae_sprites.yaml",
+    "context": "context_fashion_mnist.yaml",
+    "inpainting": "inpainting_fashion_mnist.yaml",
+    "mlm": "mlm_bert.yaml",
+    "clm": "clm_gpt2.yaml",
+    "word2vec": "word2vec.yaml",
+    "cpc": "cpc_speech.yaml",
+    "clm_incontext": "clm_incontext.yaml",
+    "glue": "glue.yaml",
+    "squad": "squad.yaml",
+    "clip": "clip_emoji.yaml",
+    "finetune_images": "finetune_images.yaml",
+}
+MEASURED = ("train/runtime_s", "train/samples_per_second")
+LOSS_REL_TOL = 1e-9
+
+
+def overrides(name: str, out: Path, cache: Path) -> list[str]:
+    case = CASES[name]
+    extra = [f"data.cache_dir={cache}"] if name == "cpc_speech.yaml" else []
+    return [f"output_dir={out}", "max_steps=6", "save_steps=2", f"dataset_limit={case.limit}", "disable_tqdm=true",
+            *case.overrides, *extra]  # fmt: skip
+
+
+def check_whole_run_clock(out: Path, results: dict) -> None:
+    """The resumed run's runtime holds the killed attempt's training time up to checkpoint-2 (kept in it) plus
+    the resumed attempt's; samples per second are 6 steps of the global batch over that runtime."""
+    state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text()) if (out / "checkpoint-4").is_dir() \
+        else json.loads((out / "checkpoint-6" / "trainer_state.json").read_text())
+    before = state["stateful_callbacks"]["RunTotals"]["attributes"]["elapsed_s"]
+    killed_part = json.loads((out / ".killed_state.json").read_text())["stateful_callbacks"]["RunTotals"]
+    assert killed_part["attributes"]["elapsed_s"] > 0
+    assert results["train/runtime_s"] > killed_part["attributes"]["elapsed_s"]
+    assert results["train/runtime_s"] >= before - 1e-6
+    batch = state["train_batch_size"] * results["train/processes"]
+    assert math.isclose(results["train/samples_per_second"], 6 * batch / results["train/runtime_s"], rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_killed_run_resumes_to_the_uninterrupted_result(family, tmp_path, monkeypatch):
+    name = FAMILIES[family]
+    missing = [need for need in CASES[name].needs if not NEEDS[need]()]
+    if missing:
+        pytest.skip(f"{name} needs {', '.join(missing)}")
+    monkeypatch.chdir(ROOT)  # recipes name their few-shot task files relative to the repository root
+    recipe, cache = str(ROOT / "recipes" / name), tmp_path / "cache"
+    killed = tmp_path / "killed"
+    # the killed attempt runs in its own process while this one trains the uninterrupted reference
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    job = subprocess.Popen([sys.executable, str(JOB), "3", recipe, *overrides(name, killed, cache)], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    assert main(["train", recipe, *overrides(name, tmp_path / "whole", cache)]) == 0
+    log, _ = job.communicate(timeout=300)
+    assert job.returncode == -signal.SIGKILL, log[-3000:]
+    assert sorted(p.name for p in killed.glob("checkpoint-*")) == ["checkpoint-2"]
+    assert not (killed / "results.json").exists()
+    (killed / ".killed_state.json").write_text((killed / "checkpoint-2" / "trainer_state.json").read_text())
+
+    assert main(["train", recipe, *overrides(name, killed, cache), "resume_from_checkpoint=true"]) == 0
+    whole = json.loads((tmp_path / "whole" / "results.json").read_text())
+    resumed = json.loads((killed / "results.json").read_text())
+    assert resumed.keys() == whole.keys()
+    different = {k: (whole[k], resumed[k]) for k in whole if k not in MEASURED and k != "train/loss" and whole[k] != resumed[k]}
+    assert not different, different
+    assert math.isclose(resumed["train/loss"], whole["train/loss"], rel_tol=LOSS_REL_TOL)
+    for weights in sorted(p.name for p in (tmp_path / "whole").glob("*.safetensors")):
+        a, b = load_file(tmp_path / "whole" / weights), load_file(killed / weights)
+        assert a.keys() == b.keys()
+        unequal = [k for k in a if not (a[k] == b[k]).all()]
+        assert not unequal, f"{weights}: {unequal[:5]}"
+    check_whole_run_clock(killed, resumed)
