@@ -289,12 +289,14 @@ def _max_steps(recipe, batch_size: int) -> dict:
 def make_collator(recipe, tokenizer, causal: bool):
     from transformers import DataCollatorForLanguageModeling
 
+    from hf_replearn.data.masking import BatchSeededLanguageModelingCollator
+
     if causal:
         return DataCollatorForLanguageModeling(tokenizer, mlm=False, seed=recipe.seed)
     m = recipe.masking
     if not 0 < m.mlm_probability < 1 or m.mask_replace_prob + m.random_replace_prob > 1:
         raise UserError("masking: mlm_probability must be in (0, 1) and mask_replace_prob + random_replace_prob <= 1")
-    return DataCollatorForLanguageModeling(
+    return BatchSeededLanguageModelingCollator(  # masks that a resumed run draws again exactly
         tokenizer, mlm=True, mlm_probability=m.mlm_probability, whole_word_mask=m.whole_word_mask,
         mask_replace_prob=1.0 if m.whole_word_mask else m.mask_replace_prob,
         random_replace_prob=0.0 if m.whole_word_mask else m.random_replace_prob, seed=recipe.seed,
