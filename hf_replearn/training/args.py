@@ -56,3 +56,15 @@ def resume_argument(recipe):
     if value in (None, False, "", "false"):
         return None
     return True if value in (True, "true", "latest") else str(value)
+
+
+def resume_checkpoint_dir(recipe) -> str | None:
+    """The checkpoint folder a resumed run will start from (what ``Trainer.train`` picks), or None."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    value = resume_argument(recipe)
+    if value is None:
+        return None
+    if value is True:
+        return get_last_checkpoint(str(recipe.output_dir)) if recipe.output_dir.is_dir() else None
+    return value
