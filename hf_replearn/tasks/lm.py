@@ -141,25 +141,21 @@ _DEFAULT_TOKENIZER = {"bert": "wordpiece", "roberta": "bpe-roberta", "gpt2": "bp
 
 
 def build_tokenizer(recipe, train_rows):
-    """The recipe's tokenizer: loaded from a path, or trained on the first texts of ``train_rows``.
-
-    A resumed run takes the one its checkpoint holds (Trainer saves it there): WordPiece training breaks ties
-    in an order that changes from process to process, so training it again could number the tokens
-    differently from the steps already trained."""
+    """The recipe's tokenizer: loaded from a path, or trained on the first texts of ``train_rows`` (a resumed
+    run takes the one its checkpoint holds: ``training.args.resumed_tokenizer``)."""
     import itertools
-    import os
 
     from hf_replearn.data.tokenizer_training import load_tokenizer, train_tokenizer
-    from hf_replearn.training.args import resume_checkpoint_dir
+    from hf_replearn.training.args import resumed_tokenizer
 
     cfg = recipe.tokenizer
     if cfg.path:
         return load_tokenizer(cfg.path)
     if recipe.model.path:
         return load_tokenizer(recipe.model.path)
-    checkpoint = resume_checkpoint_dir(recipe)
-    if checkpoint and os.path.isfile(os.path.join(checkpoint, "tokenizer.json")):
-        return load_tokenizer(checkpoint)
+    resumed = resumed_tokenizer(recipe)
+    if resumed is not None:
+        return resumed
     texts = itertools.islice((row["text"] for row in train_rows), cfg.train_examples)
     kind = cfg.kind or _DEFAULT_TOKENIZER[recipe.model.architecture]
     return train_tokenizer(
