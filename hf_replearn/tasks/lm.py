@@ -310,6 +310,7 @@ def make_collator(recipe, tokenizer, causal: bool):
 
 def _run(recipe, causal: bool) -> dict[str, float]:
     from hf_replearn.evaluation.lm_metrics import LMMetrics
+    from hf_replearn.training.callbacks import CollatorEpochCallback
     from hf_replearn.training.finetune import maybe_apply_lora, save_finetuned
     from hf_replearn.training.lifecycle import train_and_save
     from hf_replearn.training.masked_head import MaskedPositionsOnly
@@ -331,8 +332,9 @@ def _run(recipe, causal: bool) -> dict[str, float]:
     args = training_arguments(recipe, remove_unused_columns=False, per_device_train_batch_size=32,
                               per_device_eval_batch_size=32, learning_rate=5e-4, warmup_steps=0.06,
                               weight_decay=0.01, logging_steps=50, **_max_steps(recipe, 32))
+    collator = make_collator(recipe, tokenizer, causal)
     trainer = ReplearnTrainer(
-        model=model, args=args, data_collator=make_collator(recipe, tokenizer, causal),
+        model=model, args=args, data_collator=collator, callbacks=[CollatorEpochCallback(collator)],
         train_dataset=blocks["train"], eval_dataset=blocks["validation"], processing_class=tokenizer,
         compute_metrics=metrics.compute_metrics, preprocess_logits_for_metrics=metrics.preprocess_logits_for_metrics,
     )

@@ -57,3 +57,31 @@ class RunTotals(TrainerCallback, ExportableState):
 def run_totals(trainer) -> RunTotals | None:
     """The trainer's :class:`RunTotals` (``Trainer`` swaps in a new instance when it restores callbacks)."""
     return next((cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunTotals)), None)
+
+
+class CollatorEpochCallback(TrainerCallback):
+    """Tells a collator with ``set_epoch`` the epoch it collates for, as accelerate tells a dataset.
+
+    A collator that seeds its draws per batch (``data/masking.py``) needs the epoch so that a block seen
+    again in a later epoch, even in the same batch, draws anew. The epoch is counted here from the global
+    step, as ``Trainer`` counts the epochs a resumed run has trained, so a resumed run starts from the same one.
+    """
+
+    def __init__(self, collator):
+        self.collator = collator
+        self.epoch = 0
+
+    def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
+        try:
+            batches = len(train_dataloader)
+        except TypeError:  # a streamed dataset: no epochs to count
+            batches = 0
+        steps_per_epoch = -(-batches // args.gradient_accumulation_steps)  # Trainer's num_update_steps_per_epoch
+        self.epoch = state.global_step // steps_per_epoch if steps_per_epoch else 0
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        if hasattr(self.collator, "set_epoch"):  # a collator without draws (causal LM) has none
+            self.collator.set_epoch(self.epoch)
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        self.epoch += 1
