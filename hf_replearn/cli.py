@@ -14,7 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from hf_replearn.errors import UserError
+from hf_replearn.errors import UserError, exit_code
 from hf_replearn.evaluation.fewshot.cli import add_fewshot_parser
 from hf_replearn.hub.cli import add_hub_parser
 
@@ -146,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_command(args) -> int:
+    if hasattr(args, "threads"):  # the commands that run torch
+        from hf_replearn.utils.threads import apply_thread_policy
+
+        apply_thread_policy(args.threads)  # before anything imports torch
+    return args.func(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # Overrides may stand on both sides of an option (`train R.yaml a=1 --threads 1 b=2`): argparse stops
@@ -156,14 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        if hasattr(args, "threads"):
-            from hf_replearn.utils.threads import apply_thread_policy
-
-            apply_thread_policy(args.threads)  # before anything imports torch
-        return args.func(args)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return exit_code(_run_command, args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -8,3 +8,15 @@ status 2; library callers catch it like any ``ValueError``.
 
 class UserError(ValueError):
     """Bad input from the user. The message says what was wrong, where, and how to fix it."""
+
+
+def exit_code(func, *args) -> int:
+    """``func(*args)``'s exit status, or 2 with the message on stderr when it raises a UserError: what every
+    command-line entry point does with bad input (no traceback)."""
+    import sys
+
+    try:
+        return func(*args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from hf_replearn.errors import UserError
+from hf_replearn.errors import UserError, exit_code
 
 
 def add_hub_parser(subparsers) -> argparse.ArgumentParser:
@@ -97,11 +97,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hf_replearn.hub.cli")
     add_hub_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["hub", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.func(args)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return exit_code(args.func, args)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hf_replearn.losses.checks import check_paired_batch
 from hf_replearn.utils.distributed import gather_with_grad, world
 
 INIT_LOGIT_SCALE = math.log(1 / 0.07)  # the paper's initial temperature 0.07
@@ -52,12 +53,7 @@ class CLIPLoss(nn.Module):
         self.gather_distributed = gather_distributed
 
     def forward(self, image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
-        if image_embeds.ndim != 2 or image_embeds.shape != text_embeds.shape:
-            raise ValueError(
-                f"CLIPLoss expects two (N, D) tensors of the same shape, got {tuple(image_embeds.shape)} and {tuple(text_embeds.shape)}"
-            )
-        if image_embeds.shape[0] < 2:
-            raise ValueError("CLIPLoss needs at least 2 pairs per batch (one positive, some negatives)")
+        check_paired_batch("CLIPLoss", image_embeds, text_embeds, items="pairs")
         n = image_embeds.shape[0]
         rank, _ = world() if self.gather_distributed else (0, 1)
         images = F.normalize(image_embeds.float(), dim=1)  # (n, D) this process's pairs

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hf_replearn.losses.checks import check_paired_batch
 from hf_replearn.utils.distributed import gather_with_grad, world
 
 
@@ -42,12 +43,7 @@ class NTXentLoss(nn.Module):
         self.temperature = float(temperature)
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
-        if z1.ndim != 2 or z1.shape != z2.shape:
-            raise ValueError(
-                f"NTXentLoss expects two (N, D) tensors of the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}"
-            )
-        if z1.shape[0] < 2:
-            raise ValueError("NTXentLoss needs at least 2 samples per batch (one positive, some negatives)")
+        check_paired_batch("NTXentLoss", z1, z2)
         n = z1.shape[0]
         rank, _ = world() if self.gather_distributed else (0, 1)
         all1 = gather_with_grad(z1) if self.gather_distributed else z1  # (N, D), N = n * processes

@@ -10,13 +10,11 @@ information gap against the five known factors (``disentanglement/mig``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 import torch
-from transformers import set_seed
 
-from hf_replearn.data.images import load_image_dataset, split_arrays
+from hf_replearn.data.images import split_arrays
 from hf_replearn.evaluation.probe import extract_features
 from hf_replearn.models.autoencoder.configuration_autoencoder import AutoencoderConfig
 from hf_replearn.models.beta_vae.configuration_beta_vae import BetaVAEConfig
@@ -25,9 +23,8 @@ from hf_replearn.tasks.common import (
     ENCODER_FIELDS_NOT_SET,
     ImageModelArgs,
     ImageRecipe,
-    build_image_model,
-    init_and_adapt,
     probe_and_card,
+    setup_image_task,
     single_view_trainer,
     train_and_save,
 )
@@ -89,14 +86,10 @@ def write_pictures(model, test_pixels: np.ndarray, recipe: AutoencoderRecipe) ->
 def run(recipe: AutoencoderRecipe) -> dict[str, float]:
     from hf_replearn.utils.distributed import is_main_process
 
-    recipe.evaluation.validate()
-    set_seed(recipe.seed)
-    dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
-    num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
-    build = partial(build_image_model, recipe, num_channels, image_size)
-    model = init_and_adapt(recipe, build())
-    trainer = single_view_trainer(recipe, model, dataset["train"])
-    model, results = train_and_save(recipe, trainer, model)
+    task = setup_image_task(recipe)
+    dataset = task.dataset
+    trainer = single_view_trainer(recipe, task.model, dataset["train"])
+    model, results = train_and_save(recipe, trainer, task.model)
     if not is_main_process():  # pictures, MIG, probes and card: the main process only (the weights are the same)
         return results
     test_pixels = split_arrays(dataset["test"])[0]  # one batch read: reading the column row by row takes seconds
@@ -110,4 +103,4 @@ def run(recipe: AutoencoderRecipe) -> dict[str, float]:
         results["disentanglement/mig"] = mig["mig"]
         results.update({f"disentanglement/mig/{name}": mig[f"mig/{k}"] for k, name in enumerate(FACTOR_NAMES)})
         sections["Disentanglement"] = f"Mutual information gap on the sprites test split: {mig['mig']:.3f}"
-    return probe_and_card(recipe, model, dataset, build, results, sections)
+    return probe_and_card(recipe, model, dataset, task.build, results, sections)

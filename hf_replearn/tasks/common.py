@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable
 
 from transformers import set_seed
 
@@ -83,6 +85,34 @@ def build_image_model(recipe, num_channels: int, image_size: int, **task_fields)
     return build_or_explain(recipe, lambda: AutoModel.from_config(section.config_class(
         num_channels=num_channels, image_size=image_size, **section.config_kwargs(), **task_fields
     )))  # fmt: skip
+
+
+@dataclass
+class ImageSetup:
+    """What an image task trains on and with (see :func:`setup_image_task`)."""
+
+    dataset: object  # DatasetDict with train and test splits of ``pixel_values`` (C, H, W) uint8 and ``label``
+    model: object  # the model to train: fresh or from model.init_from, LoRA-wrapped when asked
+    build: Callable  # build() -> a fresh model of the same shape (the random-init baseline)
+    num_channels: int
+    image_size: int
+
+
+def setup_image_task(recipe, check_data: Callable | None = None, task_fields: Callable | None = None) -> ImageSetup:
+    """The first steps of every image task: check the evaluation section, seed, load the data set
+    (``check_data(dataset, num_channels)`` may refuse it), build the model the recipe describes and start it
+    from ``model.init_from`` / wrap it in LoRA. ``task_fields(dataset)``: config fields the task sets from
+    the data (:func:`build_image_model`)."""
+    from hf_replearn.data.images import load_image_dataset
+
+    recipe.evaluation.validate()
+    set_seed(recipe.seed)
+    dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
+    num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
+    if check_data is not None:
+        check_data(dataset, num_channels)
+    build = partial(build_image_model, recipe, num_channels, image_size, **(task_fields(dataset) if task_fields else {}))
+    return ImageSetup(dataset, init_and_adapt(recipe, build()), build, num_channels, image_size)
 
 
 def init_and_adapt(recipe, model):

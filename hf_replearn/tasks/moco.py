@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Literal
 
 import numpy as np
-from transformers import set_seed
 
 from hf_replearn.data.augment import AugmentConfig, build_augmentation
-from hf_replearn.data.images import load_image_dataset
 from hf_replearn.errors import UserError
 from hf_replearn.models.image_encoder import DATA_FIELDS
 from hf_replearn.models.moco.configuration_moco import MoCoConfig
@@ -24,9 +21,8 @@ from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
     ImageModelArgs,
     ImageRecipe,
-    build_image_model,
-    init_and_adapt,
     probe_and_card,
+    setup_image_task,
     train_and_save,
 )
 
@@ -91,13 +87,8 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
     if recipe.augment_preset != "custom":
         recipe.augment = dataclasses.replace(recipe.augment, **AUGMENT_PRESETS[recipe.augment_preset])
     recipe.augment.validate()
-    recipe.evaluation.validate()
-    set_seed(recipe.seed)
-    dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
-    num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
-    n_train = len(dataset["train"])
-    build = partial(build_image_model, recipe, num_channels, image_size, memory_bank_size=n_train)  # an entry each
-    model = init_and_adapt(recipe, build())
+    task = setup_image_task(recipe, task_fields=lambda ds: {"memory_bank_size": len(ds["train"])})  # an entry each
+    model, dataset, n_train = task.model, task.dataset, len(task.dataset["train"])
     if recipe.lora.enabled and recipe.model.key_mechanism == "moco":
         sync_lora_key_encoder(recipe, model)
 
@@ -111,7 +102,7 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
         train = train.add_column("index", np.arange(n_train))
     trainer = TwoViewTrainer(
         model=model, args=args, train_dataset=train, data_collator=ImageCollator(with_index=bank),
-        augmentation=build_augmentation(recipe.augment, image_size, num_channels), callbacks=[MomentumUpdateCallback()],
+        augmentation=build_augmentation(recipe.augment, task.image_size, task.num_channels), callbacks=[MomentumUpdateCallback()],
     )  # fmt: skip
     check_queue(recipe, trainer.args)  # the batch it trains with (a smoke run's small dataset lowers it)
     model, results = train_and_save(recipe, trainer, model)
@@ -119,4 +110,4 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
         args.per_device_train_batch_size * args.world_size - 1
         if recipe.model.key_mechanism == "end_to_end" else recipe.model.queue_size
     )  # fmt: skip
-    return probe_and_card(recipe, model, dataset, build, results)
+    return probe_and_card(recipe, model, dataset, task.build, results)

@@ -8,13 +8,11 @@ draw their outputs on test images (``inpainting.png``, ``colorization.png``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 import torch
-from transformers import set_seed
 
-from hf_replearn.data.images import load_image_dataset, split_arrays
+from hf_replearn.data.images import split_arrays
 from hf_replearn.errors import UserError
 from hf_replearn.models.colorization.configuration_colorization import ColorizationConfig
 from hf_replearn.models.context.configuration_context import ContextConfig
@@ -24,9 +22,8 @@ from hf_replearn.tasks.common import (
     ENCODER_FIELDS_NOT_SET,
     ImageModelArgs,
     ImageRecipe,
-    build_image_model,
-    init_and_adapt,
     probe_and_card,
+    setup_image_task,
     single_view_trainer,
     train_and_save,
 )
@@ -86,21 +83,18 @@ def draw_outputs(model, recipe, test_pixels: np.ndarray) -> dict[str, str]:
 def run(recipe) -> dict[str, float]:
     from hf_replearn.utils.distributed import is_main_process
 
-    recipe.evaluation.validate()
-    set_seed(recipe.seed)
-    dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
-    num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
-    if recipe.task == "colorization" and num_channels != 3:
-        raise UserError(
-            f"{recipe.source}: colorization predicts colour from lightness, but dataset `{recipe.data.name}` has "
-            f"{num_channels}-channel (grayscale) images; use data.name=emoji (colour emoji, "
-            "`apt-get install fonts-noto-color-emoji unicode-data`) or another RGB dataset"
-        )
-    build = partial(build_image_model, recipe, num_channels, image_size)
-    model = init_and_adapt(recipe, build())
-    trainer = single_view_trainer(recipe, model, dataset["train"])
-    model, results = train_and_save(recipe, trainer, model)
+    def check_data(dataset, num_channels):
+        if recipe.task == "colorization" and num_channels != 3:
+            raise UserError(
+                f"{recipe.source}: colorization predicts colour from lightness, but dataset `{recipe.data.name}` has "
+                f"{num_channels}-channel (grayscale) images; use data.name=emoji (colour emoji, "
+                "`apt-get install fonts-noto-color-emoji unicode-data`) or another RGB dataset"
+            )
+
+    task = setup_image_task(recipe, check_data)
+    trainer = single_view_trainer(recipe, task.model, task.dataset["train"])
+    model, results = train_and_save(recipe, trainer, task.model)
     if not is_main_process():  # pictures, probes and card: the main process only (the weights are the same)
         return results
-    sections = draw_outputs(model, recipe, split_arrays(dataset["test"])[0])  # one batch read, not row by row
-    return probe_and_card(recipe, model, dataset, build, results, sections)
+    sections = draw_outputs(model, recipe, split_arrays(task.dataset["test"])[0])  # one batch read, not row by row
+    return probe_and_card(recipe, model, task.dataset, task.build, results, sections)

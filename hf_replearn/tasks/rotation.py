@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 
-from transformers import set_seed
-
-from hf_replearn.data.images import load_image_dataset
 from hf_replearn.models.rotation.configuration_rotation import RotationConfig
 from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
     ENCODER_FIELDS_NOT_SET,
     ImageModelArgs,
     ImageRecipe,
-    build_image_model,
-    init_and_adapt,
     probe_and_card,
+    setup_image_task,
     single_view_trainer,
     train_and_save,
 )
@@ -33,12 +28,7 @@ class RotationRecipe(ImageRecipe):
 
 
 def run(recipe: RotationRecipe) -> dict[str, float]:
-    recipe.evaluation.validate()
-    set_seed(recipe.seed)
-    dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
-    num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
-    build = partial(build_image_model, recipe, num_channels, image_size)
-    model = init_and_adapt(recipe, build())
-    trainer = single_view_trainer(recipe, model, dataset["train"])
-    model, results = train_and_save(recipe, trainer, model)
-    return probe_and_card(recipe, model, dataset, build, results)
+    task = setup_image_task(recipe)
+    trainer = single_view_trainer(recipe, task.model, task.dataset["train"])
+    model, results = train_and_save(recipe, trainer, task.model)
+    return probe_and_card(recipe, model, task.dataset, task.build, results)

@@ -8,21 +8,16 @@ Evaluate: frozen h = f(x) against raw pixels, PCA and a random encoder (``evalua
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
-
-from transformers import set_seed
 
 from hf_replearn.data.augment import AugmentConfig, build_augmentation
-from hf_replearn.data.images import load_image_dataset
 from hf_replearn.models.image_encoder import DATA_FIELDS
 from hf_replearn.models.simclr.configuration_simclr import SimCLRConfig
 from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
     ImageModelArgs,
     ImageRecipe,
-    build_image_model,
-    init_and_adapt,
     probe_and_card,
+    setup_image_task,
     train_and_save,
 )
 
@@ -43,20 +38,15 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
     from hf_replearn.training.trainer import ImageCollator, TwoViewTrainer
 
     recipe.augment.validate()
-    recipe.evaluation.validate()
-    set_seed(recipe.seed)
-    dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
-    num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
-    build = partial(build_image_model, recipe, num_channels, image_size)
-    model = init_and_adapt(recipe, build())
+    task = setup_image_task(recipe)
 
     args = make_training_args(
         recipe, per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
         warmup_steps=0.05, num_train_epochs=10, remove_unused_columns=False, dataloader_drop_last=True,
     )  # fmt: skip
     trainer = TwoViewTrainer(
-        model=model, args=args, train_dataset=dataset["train"], data_collator=ImageCollator(),
-        augmentation=build_augmentation(recipe.augment, image_size, num_channels),
+        model=task.model, args=args, train_dataset=task.dataset["train"], data_collator=ImageCollator(),
+        augmentation=build_augmentation(recipe.augment, task.image_size, task.num_channels),
     )  # fmt: skip
-    model, results = train_and_save(recipe, trainer, model)
-    return probe_and_card(recipe, model, dataset, build, results)
+    model, results = train_and_save(recipe, trainer, task.model)
+    return probe_and_card(recipe, model, task.dataset, task.build, results)

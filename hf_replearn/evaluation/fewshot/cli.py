@@ -24,7 +24,7 @@ import json
 import time
 from pathlib import Path
 
-from hf_replearn.errors import UserError
+from hf_replearn.errors import UserError, exit_code
 from hf_replearn.evaluation.fewshot.lmeval_output import (
     group_aggregate,
     higher_is_better,
@@ -192,16 +192,10 @@ def add_group(layout: dict, group) -> dict:
 
 def main(argv=None) -> int:
     """``python -m hf_replearn.evaluation.fewshot.cli fewshot ...``: the subcommand on its own."""
-    import sys
-
     parser = argparse.ArgumentParser(prog="hf-replearn")
     add_fewshot_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return exit_code(args.func, args)
 
 
 if __name__ == "__main__":

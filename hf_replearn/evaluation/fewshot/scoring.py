@@ -157,7 +157,11 @@ def _score_batch(model, batch, device, cache_kw):
     logprobs = torch.log_softmax(logits, dim=-1)
     token_lp = logprobs.gather(-1, cont_ids[..., None]).squeeze(-1) * cont_mask  # (N, Lt)
     greedy = ((logits.argmax(-1) == cont_ids) | (cont_mask == 0)).all(-1)  # (N,)
-    lls, greedy = token_lp.sum(-1).tolist(), greedy.tolist()
+    return _per_document(batch, token_lp.sum(-1).tolist(), greedy.tolist())
+
+
+def _per_document(batch, lls: list[float], greedy: list[bool]) -> list[list[tuple[float, bool]]]:
+    """The per-choice rows (every document's choices, in order) regrouped per document of ``batch``."""
     scores, n = [], 0
     for _, cs in batch:
         scores.append(list(zip(lls[n : n + len(cs)], greedy[n : n + len(cs)])))
@@ -182,12 +186,7 @@ def _score_batch_full(model, batch, device, cache_kw=None):
     logits = model(input_ids=ids, attention_mask=mask).logits.float()  # (N, L, V)
     token_lp = torch.log_softmax(logits, -1).gather(-1, target[..., None]).squeeze(-1) * tmask
     greedy = ((logits.argmax(-1) == target) | (tmask == 0)).all(-1)
-    lls, greedy = token_lp.sum(-1).tolist(), greedy.tolist()
-    scores, n = [], 0
-    for _, cs in batch:
-        scores.append(list(zip(lls[n : n + len(cs)], greedy[n : n + len(cs)])))
-        n += len(cs)
-    return scores
+    return _per_document(batch, token_lp.sum(-1).tolist(), greedy.tolist())
 
 
 class _StopOnStrings:
