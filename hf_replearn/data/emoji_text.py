@@ -151,23 +151,30 @@ def training_texts(entries: list[EmojiText]) -> list[str]:
 class EmojiTextCollator:
     """Rows ``{"pixel_values": uint8 (3, H, W), "index": i}`` -> a batch of images in [0, 1] and one
     tokenized text per image: the name, or a caption with a random subset (at most ``max_keywords``) of
-    its keywords in random order. ``rng`` is a seeded numpy Generator."""
+    its keywords in random order.
 
-    def __init__(self, entries: list[EmojiText], tokenizer, max_length: int, max_keywords: int, rng):
+    :meth:`text` draws from one generator seeded by ``seed`` that runs on from call to call. A batch
+    (``__call__``) draws its texts from a generator seeded afresh by ``seed`` and the batch's indices: the
+    dataloader collates a batch ahead of the step that trains on it and no checkpoint holds a running
+    generator, so only then does a run resumed from a checkpoint see exactly the texts of an uninterrupted one."""
+
+    def __init__(self, entries: list[EmojiText], tokenizer, max_length: int, max_keywords: int, seed: int = 0):
         self.entries, self.tokenizer, self.max_length = entries, tokenizer, max_length
-        self.max_keywords, self.rng = max_keywords, rng
+        self.max_keywords, self.seed, self.rng = max_keywords, seed, np.random.default_rng(seed)
 
-    def text(self, entry: EmojiText) -> str:
+    def text(self, entry: EmojiText, rng: np.random.Generator | None = None) -> str:
+        rng = self.rng if rng is None else rng
         keywords = list(entry.keywords)
-        if self.rng.random() < 0.2 or not keywords:
-            return entry.name if self.rng.random() < 0.5 else entry.caption(())
-        k = int(self.rng.integers(1, min(self.max_keywords, len(keywords)) + 1))
-        return entry.caption([keywords[i] for i in self.rng.permutation(len(keywords))[:k]])
+        if rng.random() < 0.2 or not keywords:
+            return entry.name if rng.random() < 0.5 else entry.caption(())
+        k = int(rng.integers(1, min(self.max_keywords, len(keywords)) + 1))
+        return entry.caption([keywords[i] for i in rng.permutation(len(keywords))[:k]])
 
     def __call__(self, rows: list[dict]) -> dict:
         import torch
 
         pixels = torch.from_numpy(np.stack([np.asarray(r["pixel_values"]) for r in rows])).float().div_(255)
-        texts = [self.text(self.entries[int(r["index"])]) for r in rows]
+        rng = np.random.default_rng([self.seed, *(int(r["index"]) for r in rows)])
+        texts = [self.text(self.entries[int(r["index"])], rng) for r in rows]
         tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         return {"pixel_values": pixels, "input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]}

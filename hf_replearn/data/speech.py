@@ -374,26 +374,39 @@ class WaveformCropCollator:
     """Random windows of equal length from each clip -> ``input_values`` (B, L) and ``speaker_ids`` (B,).
 
     The window is ``crop_samples`` long, or the shortest clip of the batch when that is shorter (no
-    padding: padded silence would be easy negatives). Crops come from a seeded NumPy generator.
+    padding: padded silence would be easy negatives). :meth:`crop` draws from one seeded NumPy generator
+    that runs on from call to call. As a training collator (``__call__``) the windows come from a generator
+    seeded afresh by ``seed`` and the batch's clips: the dataloader collates a batch ahead of the step that
+    trains on it and no checkpoint holds a running generator, so only then does a run resumed from a
+    checkpoint crop exactly the windows of an uninterrupted one.
     """
 
     def __init__(self, crop_samples: int = 20480, seed: int = 0):
         self.crop_samples = crop_samples
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
 
-    def crop(self, rows: list[dict]) -> tuple[np.ndarray, list[int]]:
-        """(B, L) float32 windows and the sample each starts at in its clip."""
+    def crop(self, rows: list[dict], rng: np.random.Generator | None = None) -> tuple[np.ndarray, list[int]]:
+        """(B, L) float32 windows and the sample each starts at in its clip (drawn from ``rng`` if given)."""
+        rng = self.rng if rng is None else rng
         length = min(self.crop_samples, *(len(r["audio"]) for r in rows))
         crops, starts = [], []
         for r in rows:
-            start = int(self.rng.integers(0, len(r["audio"]) - length + 1))
+            start = int(rng.integers(0, len(r["audio"]) - length + 1))
             crops.append(np.asarray(r["audio"][start : start + length], dtype=np.float32))
             starts.append(start)
         return np.stack(crops), starts
 
+    def batch_rng(self, rows: list[dict]) -> np.random.Generator:
+        """A generator seeded by ``seed`` and a checksum of each clip: the same batch, the same windows."""
+        import zlib
+
+        return np.random.default_rng([self.seed, *(zlib.crc32(np.asarray(r["audio"], dtype=np.float32).tobytes())
+                                                   for r in rows)])  # fmt: skip
+
     def __call__(self, rows: list[dict]):
         import torch
 
-        crops, _ = self.crop(rows)
+        crops, _ = self.crop(rows, self.batch_rng(rows))
         return {"input_values": torch.from_numpy(crops),
                 "speaker_ids": torch.tensor([int(r["speaker"]) for r in rows])}

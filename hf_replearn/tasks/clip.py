@@ -78,7 +78,11 @@ def build_model(recipe: ClipRecipe, tokenizer):
 
 def build_tokenizer(recipe: ClipRecipe, texts: list[str]):
     from hf_replearn.data.tokenizer_training import train_tokenizer
+    from hf_replearn.training.args import resumed_tokenizer
 
+    resumed = resumed_tokenizer(recipe)  # a resumed run keeps the tokenizer its first steps trained with
+    if resumed is not None:
+        return resumed
     # Trained on the training emoji's texts only: held-out words reach the model as known word pieces.
     return train_tokenizer(texts, kind="wordpiece", vocab_size=recipe.model.vocab_size, min_frequency=1,
                            lowercase=True, model_max_length=recipe.model.max_text_length)  # fmt: skip
@@ -109,10 +113,11 @@ def run(recipe: ClipRecipe) -> dict[str, float]:
         warmup_steps=0.05, num_train_epochs=100, remove_unused_columns=False, dataloader_drop_last=True,
     )  # fmt: skip
     collator = EmojiTextCollator(entries, tokenizer, recipe.model.max_text_length, recipe.data.max_keywords,
-                                 np.random.default_rng(recipe.seed))  # fmt: skip
+                                 seed=recipe.seed)  # fmt: skip
     trainer = ImageTextTrainer(
         model=model, args=args, train_dataset=[{"pixel_values": images[i], "index": int(i)} for i in train_idx],
         data_collator=collator, augmentation=build_augmentation(recipe.augment, recipe.data.image_size, 3),
+        processing_class=tokenizer,  # saved in every checkpoint, for a resumed run
     )  # fmt: skip
     model, results = train_and_save(recipe, trainer, model)
     return evaluate_and_card(recipe, model, tokenizer, entries, images, train_idx, test_idx, results)

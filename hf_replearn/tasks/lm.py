@@ -141,16 +141,21 @@ _DEFAULT_TOKENIZER = {"bert": "wordpiece", "roberta": "bpe-roberta", "gpt2": "bp
 
 
 def build_tokenizer(recipe, train_rows):
-    """The recipe's tokenizer: loaded from a path, or trained on the first texts of ``train_rows``."""
+    """The recipe's tokenizer: loaded from a path, or trained on the first texts of ``train_rows`` (a resumed
+    run takes the one its checkpoint holds: ``training.args.resumed_tokenizer``)."""
     import itertools
 
     from hf_replearn.data.tokenizer_training import load_tokenizer, train_tokenizer
+    from hf_replearn.training.args import resumed_tokenizer
 
     cfg = recipe.tokenizer
     if cfg.path:
         return load_tokenizer(cfg.path)
     if recipe.model.path:
         return load_tokenizer(recipe.model.path)
+    resumed = resumed_tokenizer(recipe)
+    if resumed is not None:
+        return resumed
     texts = itertools.islice((row["text"] for row in train_rows), cfg.train_examples)
     kind = cfg.kind or _DEFAULT_TOKENIZER[recipe.model.architecture]
     return train_tokenizer(
@@ -289,12 +294,14 @@ def _max_steps(recipe, batch_size: int) -> dict:
 def make_collator(recipe, tokenizer, causal: bool):
     from transformers import DataCollatorForLanguageModeling
 
+    from hf_replearn.data.masking import BatchSeededLanguageModelingCollator
+
     if causal:
         return DataCollatorForLanguageModeling(tokenizer, mlm=False, seed=recipe.seed)
     m = recipe.masking
     if not 0 < m.mlm_probability < 1 or m.mask_replace_prob + m.random_replace_prob > 1:
         raise UserError("masking: mlm_probability must be in (0, 1) and mask_replace_prob + random_replace_prob <= 1")
-    return DataCollatorForLanguageModeling(
+    return BatchSeededLanguageModelingCollator(  # masks that a resumed run draws again exactly
         tokenizer, mlm=True, mlm_probability=m.mlm_probability, whole_word_mask=m.whole_word_mask,
         mask_replace_prob=1.0 if m.whole_word_mask else m.mask_replace_prob,
         random_replace_prob=0.0 if m.whole_word_mask else m.random_replace_prob, seed=recipe.seed,
@@ -303,6 +310,7 @@ def make_collator(recipe, tokenizer, causal: bool):
 
 def _run(recipe, causal: bool) -> dict[str, float]:
     from hf_replearn.evaluation.lm_metrics import LMMetrics
+    from hf_replearn.training.callbacks import CollatorEpochCallback
     from hf_replearn.training.finetune import maybe_apply_lora, save_finetuned
     from hf_replearn.training.lifecycle import train_and_save
     from hf_replearn.training.masked_head import MaskedPositionsOnly
@@ -324,8 +332,9 @@ def _run(recipe, causal: bool) -> dict[str, float]:
     args = training_arguments(recipe, remove_unused_columns=False, per_device_train_batch_size=32,
                               per_device_eval_batch_size=32, learning_rate=5e-4, warmup_steps=0.06,
                               weight_decay=0.01, logging_steps=50, **_max_steps(recipe, 32))
+    collator = make_collator(recipe, tokenizer, causal)
     trainer = ReplearnTrainer(
-        model=model, args=args, data_collator=make_collator(recipe, tokenizer, causal),
+        model=model, args=args, data_collator=collator, callbacks=[CollatorEpochCallback(collator)],
         train_dataset=blocks["train"], eval_dataset=blocks["validation"], processing_class=tokenizer,
         compute_metrics=metrics.compute_metrics, preprocess_logits_for_metrics=metrics.preprocess_logits_for_metrics,
     )

@@ -56,3 +56,30 @@ def resume_argument(recipe):
     if value in (None, False, "", "false"):
         return None
     return True if value in (True, "true", "latest") else str(value)
+
+
+def resume_checkpoint_dir(recipe) -> str | None:
+    """The checkpoint folder a resumed run will start from (what ``Trainer.train`` picks), or None."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    value = resume_argument(recipe)
+    if value is None:
+        return None
+    if value is True:
+        return get_last_checkpoint(str(recipe.output_dir)) if recipe.output_dir.is_dir() else None
+    return value
+
+
+def resumed_tokenizer(recipe):
+    """The tokenizer in the checkpoint a resumed run starts from (``Trainer`` saves its ``processing_class``
+    there), or None. A task that trains its tokenizer takes this one on resume: WordPiece training
+    (``tokenizers``) breaks ties in an order that changes from process to process, so training it again
+    could number the tokens differently from the steps already trained."""
+    import os
+
+    from hf_replearn.data.tokenizer_training import load_tokenizer
+
+    checkpoint = resume_checkpoint_dir(recipe)
+    if checkpoint and os.path.isfile(os.path.join(checkpoint, "tokenizer.json")):
+        return load_tokenizer(checkpoint)
+    return None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from transformers import TrainerCallback
+from transformers.trainer_callback import ExportableState
 
 
 class MomentumUpdateCallback(TrainerCallback):
@@ -16,3 +19,69 @@ class MomentumUpdateCallback(TrainerCallback):
         model = getattr(model, "module", model)  # unwrap DistributedDataParallel
         if model is not None and hasattr(model, "momentum_update"):
             model.momentum_update()
+
+
+class RunTotals(TrainerCallback, ExportableState):
+    """Training time and summed training loss of the whole run, across resumes, kept in every checkpoint.
+
+    ``Trainer`` times and averages only its own ``train()`` call, so a run killed and resumed would report
+    the resumed part alone. This callback's :meth:`state` goes into every checkpoint's ``trainer_state.json``
+    (``stateful_callbacks``, as ``Trainer`` does for any ``ExportableState``); on resume ``on_train_begin``
+    reads it back from the loaded state, whether or not ``restore_callback_states_from_checkpoint`` is set.
+    The time between the last checkpoint and a crash is not counted: the resumed run trains those steps again.
+    ``ReplearnTrainer`` sets :attr:`loss_sum` just before each checkpoint (the Trainer's own running sum).
+    """
+
+    def __init__(self, elapsed_s: float = 0.0, loss_sum: float = 0.0):
+        self.earlier_s = float(elapsed_s)  # training time of earlier attempts, up to the checkpoint resumed from
+        self.earlier_loss_sum = float(loss_sum)  # their summed per-step training loss, up to that checkpoint
+        self.loss_sum = self.earlier_loss_sum  # whole-run sum at the latest checkpoint
+        self._started: float | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        saved = (state.stateful_callbacks or {}).get(type(self).__name__)
+        if isinstance(saved, list):  # Trainer keeps a list when several callbacks share the class name
+            saved = saved[0] if saved else None
+        attributes = saved["attributes"] if saved else {}
+        self.earlier_s = float(attributes.get("elapsed_s", 0.0))
+        self.earlier_loss_sum = self.loss_sum = float(attributes.get("loss_sum", 0.0))
+        self._started = time.time()
+
+    def total_s(self) -> float:
+        return self.earlier_s + (time.time() - self._started if self._started is not None else 0.0)
+
+    def state(self) -> dict:
+        return {"args": {}, "attributes": {"elapsed_s": self.total_s(), "loss_sum": self.loss_sum}}
+
+
+def run_totals(trainer) -> RunTotals | None:
+    """The trainer's :class:`RunTotals` (``Trainer`` swaps in a new instance when it restores callbacks)."""
+    return next((cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunTotals)), None)
+
+
+class CollatorEpochCallback(TrainerCallback):
+    """Tells a collator with ``set_epoch`` the epoch it collates for, as accelerate tells a dataset.
+
+    A collator that seeds its draws per batch (``data/masking.py``) needs the epoch so that a block seen
+    again in a later epoch, even in the same batch, draws anew. The epoch is counted here from the global
+    step, as ``Trainer`` counts the epochs a resumed run has trained, so a resumed run starts from the same one.
+    """
+
+    def __init__(self, collator):
+        self.collator = collator
+        self.epoch = 0
+
+    def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
+        try:
+            batches = len(train_dataloader)
+        except TypeError:  # a streamed dataset: no epochs to count
+            batches = 0
+        steps_per_epoch = -(-batches // args.gradient_accumulation_steps)  # Trainer's num_update_steps_per_epoch
+        self.epoch = state.global_step // steps_per_epoch if steps_per_epoch else 0
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        if hasattr(self.collator, "set_epoch"):  # a collator without draws (causal LM) has none
+            self.collator.set_epoch(self.epoch)
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        self.epoch += 1

@@ -3,9 +3,12 @@
 Every task runs ``model, results = train_and_save(recipe, trainer, model, save=...)`` and then adds its own
 evaluation to ``results``, so every ``results.json`` opens with the same keys (:data:`TRAIN_KEYS`):
 
-- ``train/loss``: mean training loss over the run (Trainer's ``training_loss``);
-- ``train/runtime_s``, ``train/steps``, ``train/samples_per_second`` (Trainer's, over every process),
-  ``train/processes`` (a step's global batch is processes x per-device batch x accumulation);
+- ``train/loss``: mean training loss over the run's steps (Trainer's ``training_loss`` for a run not resumed);
+- ``train/runtime_s``, ``train/steps``, ``train/samples_per_second`` (over every process), ``train/processes``
+  (a step's global batch is processes x per-device batch x accumulation; samples per second are every
+  step's global batch over the runtime). A run resumed from a checkpoint counts the whole run: the training
+  time and loss of earlier attempts up to that checkpoint (kept by
+  :class:`~hf_replearn.training.callbacks.RunTotals`) plus this attempt's;
 - ``model/total_params``, ``model/trainable_params`` (counted before a LoRA merge folds ``B A`` away);
 - ``train/first_logged_loss``, ``train/last_logged_loss`` when the Trainer logged a loss: they show that
   the loss fell.
@@ -25,15 +28,23 @@ TRAIN_KEYS = ("train/loss", "train/runtime_s", "train/steps", "train/samples_per
 
 def train_metrics(trainer, train_output, model) -> dict:
     """The :data:`TRAIN_KEYS` (and the logged loss range) of a finished ``trainer.train()``."""
+    from hf_replearn.training.callbacks import run_totals
     from hf_replearn.training.lora import count_parameters
     from hf_replearn.training.trainer import logged_loss_range
 
     trainable, total = count_parameters(model)
+    totals = run_totals(trainer)
+    runtime = float(train_output.metrics["train_runtime"]) + (totals.earlier_s if totals is not None else 0.0)
+    global_batch = trainer.state.train_batch_size * trainer.args.gradient_accumulation_steps * trainer.args.world_size
+    loss = float(train_output.training_loss)
+    if totals is not None and totals.earlier_loss_sum and train_output.global_step:
+        # _total_loss_scalar: this attempt's loss sum, the numerator of Trainer's training_loss
+        loss = (totals.earlier_loss_sum + trainer._total_loss_scalar) / train_output.global_step
     return {
-        "train/loss": float(train_output.training_loss),
-        "train/runtime_s": float(train_output.metrics["train_runtime"]),
+        "train/loss": loss,
+        "train/runtime_s": runtime,
         "train/steps": int(train_output.global_step),
-        "train/samples_per_second": float(train_output.metrics["train_samples_per_second"]),
+        "train/samples_per_second": train_output.global_step * global_batch / runtime if runtime > 0 else 0.0,
         "train/processes": int(trainer.args.world_size),
         "model/total_params": int(total),
         "model/trainable_params": int(trainable),

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from transformers import Trainer
 
+from hf_replearn.training.callbacks import RunTotals, run_totals
 from hf_replearn.training.checkpoints import AtomicCheckpointMixin
 
 
@@ -17,12 +18,23 @@ class ReplearnTrainer(AtomicCheckpointMixin, Trainer):
     With ``dataloader_drop_last`` and fewer training examples than a global batch (a smoke run's
     ``dataset_limit=64`` under a batch of 256) every batch would be dropped and nothing trained: the
     per-device batch is then lowered to fit the examples each process has, with a note.
+
+    A :class:`~hf_replearn.training.callbacks.RunTotals` keeps the training time and summed loss in every
+    checkpoint, so that a resumed run reports the runtime, throughput and mean loss of the whole run
+    (``training/lifecycle.py``).
     """
 
     def __init__(self, *args, **kwargs):
         training_args = kwargs["args"] if "args" in kwargs else args[1] if len(args) > 1 else None
         fit_batch_to_dataset(training_args, kwargs.get("train_dataset"))
         super().__init__(*args, **kwargs)
+        self.add_callback(RunTotals())
+
+    def _save_checkpoint(self, model, trial) -> None:
+        totals = run_totals(self)
+        if totals is not None:  # Trainer's running loss sum of this attempt: logged part + not yet logged part
+            totals.loss_sum = totals.earlier_loss_sum + self._total_loss_scalar + self._tr_loss.item()
+        super()._save_checkpoint(model, trial)
 
 
 def fit_batch_to_dataset(args, train_dataset) -> None:

@@ -103,7 +103,7 @@ def test_collator_tokenizes_one_text_per_image(files):
 
     entries = load_emoji_text(emoji_test=files[0], annotations=files[1])
     tok = train_tokenizer(training_texts(entries) * 3, vocab_size=100, min_frequency=1, model_max_length=16)
-    collate = EmojiTextCollator(entries, tok, max_length=16, max_keywords=2, rng=np.random.default_rng(0))
+    collate = EmojiTextCollator(entries, tok, max_length=16, max_keywords=2, seed=0)
     rows = [{"pixel_values": np.full((3, 4, 4), 255, np.uint8), "index": i} for i in range(len(entries))]
     batch = collate(rows)
     assert batch["pixel_values"].shape == (4, 3, 4, 4) and float(batch["pixel_values"].max()) == 1.0

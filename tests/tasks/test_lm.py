@@ -58,8 +58,12 @@ def test_masking_is_dynamic_and_seeded(mlm_pipeline):
     examples = [blocks["train"][i] for i in range(8)]
     a = make_collator(recipe, tokenizer, causal=False)
     b = make_collator(recipe, tokenizer, causal=False)
-    first, second = a(examples)["labels"], a(examples)["labels"]
-    assert not torch.equal(first, second)  # a new mask each time the block is seen (RoBERTa's dynamic masking)
+    first = a(examples)["labels"]
+    assert torch.equal(first, a(examples)["labels"])  # within an epoch a batch's mask depends on the batch alone
+    a.set_epoch(1)
+    second = a(examples)["labels"]
+    assert not torch.equal(first, second)  # a new mask each epoch the block is seen (RoBERTa's dynamic masking)
+    assert not torch.equal(first[1:], b(examples[1:])["labels"])  # the same blocks in another batch: other masks
     assert torch.equal(first, b(examples)["labels"])  # same seed, same masks
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from types import SimpleNamespace
 
 import pytest
 from datasets import Dataset
-from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainerCallback, TrainingArguments
 
 from hf_replearn.training.lifecycle import TRAIN_KEYS, bounded_by_max_steps, train_and_save
 from hf_replearn.training.trainer import ReplearnTrainer, fit_batch_to_dataset
@@ -90,3 +92,31 @@ def test_bounded_by_dataset_limit(capsys, dataset_limit, limit, expected):
     assert bounded_by_dataset_limit(recipe, limit, "data.eval_limit") == expected
     bounded = expected is not None and expected != limit
     assert capsys.readouterr().out == (f"[glue] data.eval_limit={limit} bounded by dataset_limit=64\n" if bounded else "")
+
+
+class _SlowFirstStep(TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == 1:
+            time.sleep(0.3)
+
+
+def test_a_resumed_run_reports_the_runtime_loss_and_throughput_of_the_whole_run(tmp_path):
+    recipe, model, data, args = _tiny(tmp_path / "whole", max_steps=4, save_strategy="steps", save_steps=2)
+    first = ReplearnTrainer(model=model, args=args, train_dataset=data, callbacks=[_SlowFirstStep()])
+    _, whole = train_and_save(recipe, first, model)
+    saved = json.loads((tmp_path / "whole" / "checkpoint-2" / "trainer_state.json").read_text())
+    before = saved["stateful_callbacks"]["RunTotals"]["attributes"]
+    assert before["elapsed_s"] >= 0.3  # the slow first step, kept in the checkpoint
+    assert math.isclose(whole["train/samples_per_second"], 4 * 4 / whole["train/runtime_s"], rel_tol=1e-12)
+
+    recipe, model, data, args = _tiny(tmp_path / "whole", max_steps=4, save_strategy="no")
+    recipe.training = {"resume_from_checkpoint": str(tmp_path / "whole" / "checkpoint-2")}
+    second = ReplearnTrainer(model=model, args=args, train_dataset=data)
+    _, resumed = train_and_save(recipe, second, model)
+    attempt = second.state.log_history[-1]["train_runtime"]  # this attempt only: steps 3 and 4
+    assert resumed["train/runtime_s"] >= before["elapsed_s"] >= 0.3 > attempt
+    assert math.isclose(resumed["train/runtime_s"], before["elapsed_s"] + attempt, abs_tol=1e-3)  # Trainer rounds
+    assert math.isclose(resumed["train/samples_per_second"], 4 * 4 / resumed["train/runtime_s"], rel_tol=1e-12)
+    # the mean loss of all 4 steps, not of the 2 resumed ones; summed in two parts: last float32 bits
+    assert math.isclose(resumed["train/loss"], whole["train/loss"], rel_tol=1e-6)
+    assert not math.isclose(second.state.log_history[-1]["train_loss"], whole["train/loss"], rel_tol=1e-6)
