@@ -7,8 +7,9 @@ probe_text_polarity: recipes/mlm_bert.yaml trained for ``BENCH_MLM_STEPS`` steps
 probe_speech_espeak: recipes/cpc_speech.yaml trained for ``BENCH_CPC_STEPS`` steps, then ``eval probe --model
     <cpc> --model <wav2vec2 at random init> --dataset espeak`` against MFCC and CPC at random init.
 
-Every step is the CLI as a user types it (a subprocess, one torch thread), timed from here. ``BENCH_KEEP_DIR``
-keeps the checkpoints and outputs (default: a temporary folder).
+Every step is the CLI as a user types it (a subprocess, one torch thread); times are those its results.json
+records. ``BENCH_KEEP_DIR`` keeps the checkpoints and outputs (default: a temporary folder), and a step whose
+output is already there (a finished training run of the same steps, a probe's results.json) is not run again.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ from pathlib import Path
 from scripts.bench.common import ROOT, benchmark
 
 
-def cli(*args: str, cache: Path) -> float:
-    """``python -m hf_replearn ARGS`` with one torch thread; its wall seconds (exits with its stderr on failure)."""
+def cli(*args: str, cache: Path, done: Path | None = None) -> float:
+    """``python -m hf_replearn ARGS`` with one torch thread; its wall seconds (exits with its stderr on failure).
+    Skipped (0 s) where ``done`` exists: a kept output of an earlier run."""
+    if done is not None and done.is_file():
+        return 0.0
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), "PYTHONPATH": str(ROOT),
            "HF_REPLEARN_CACHE": str(cache)}  # fmt: skip
     start = time.perf_counter()
@@ -56,32 +60,35 @@ def probe_text_polarity() -> str:
     if not minilm.exists():
         minilm.parent.mkdir(parents=True, exist_ok=True)
         minilm.symlink_to(get_model_path(), target_is_directory=True)
-    train_s = cli("train", "recipes/mlm_bert.yaml", f"output_dir={mlm}", f"max_steps={steps}", "bf16=true",
-                  "disable_tqdm=true", "save_steps=100000", "overwrite_output_dir=true", cache=cache)  # fmt: skip
+    done = mlm / "results.json" if (mlm / f"checkpoint-{steps}").is_dir() else None
+    cli("train", "recipes/mlm_bert.yaml", f"output_dir={mlm}", f"max_steps={steps}", "bf16=true",
+        "disable_tqdm=true", "save_steps=100000", "overwrite_output_dir=true", cache=cache, done=done)  # fmt: skip
     trained = json.loads((mlm / "results.json").read_text())
     loads.append(load_avg())
     common = ["--dataset", "polarity", "--labels-per-class", "10,100", "--seeds", "3", "--no-tsne", "--overwrite"]
-    probe_s = cli("eval", "probe", "--model", str(mlm), "--model", str(minilm), *common,
-                  "--output-dir", str(work / "probe_text"), cache=cache)  # fmt: skip
-    layers_s = cli("eval", "probe", "--model", str(minilm), "--layer", "all", "--no-baselines", *common,
-                   "--output-dir", str(work / "probe_layers"), cache=cache)  # fmt: skip
+    cli("eval", "probe", "--model", str(mlm), "--model", str(minilm), *common,
+        "--output-dir", str(work / "probe_text"), cache=cache, done=work / "probe_text" / "results.json")  # fmt: skip
+    cli("eval", "probe", "--model", str(minilm), "--layer", "all", "--no-baselines", *common,
+        "--output-dir", str(work / "probe_layers"), cache=cache, done=work / "probe_layers" / "results.json")  # fmt: skip
+    probed = json.loads((work / "probe_text" / "results.json").read_text())
     loads.append(load_avg())
     table = (work / "probe_text" / "probe.md").read_text().strip()
     layers = json.loads((work / "probe_layers" / "results.json").read_text())
     curve = ["| layer | 10/class | 100/class | all labels |", "|---|---|---|---|"]
     for i in range(7):
-        cells = [layers[f"linear_probe/all-MiniLM-L6-v2@{i}/{b}"] for b in ("10_per_class", "100_per_class", "all")]
+        cells = [layers[f"linear_probe/model@{i}/{b}"] for b in ("10_per_class", "100_per_class", "all")]
         curve.append(f"| {i} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
     tokens = trained.get("train/tokens") or steps * 32 * 128
     return "\n".join([
         f"mlm BERT: `hf-replearn train recipes/mlm_bert.yaml max_steps={steps} bf16=true` (4 layers, 256 hidden, "
-        f"KJV Bible; the recipe ships 1500 steps): {steps} steps, {tokens / 1e6:.2f}M tokens, {train_s:.0f} s wall, "
+        f"KJV Bible; the recipe ships 1500 steps): {steps} steps, {tokens / 1e6:.2f}M tokens, {trained['train/runtime_s']:.0f} s training, "
         f"train loss {trained['train/loss']:.3f}, validation perplexity {trained.get('eval_perplexity', float('nan')):.1f}.",
         f"Probe: `hf-replearn eval probe --model <mlm_bert> --model <all-MiniLM-L6-v2> {' '.join(common[:-1])}` "
-        f"({probe_s:.0f} s wall, cold feature cache); random_init is the mlm BERT's architecture at fresh weights.",
+        f"(features {probed['eval/features_s']:.0f} s, all {probed['eval/runtime_s']:.0f} s, from a cold feature cache); "
+        "random_init is the mlm BERT's architecture at fresh weights.",
         f"Load average (1 min) at start / after training / at the end: {' / '.join(loads)}.", "",
         table.replace("## ", "#### "), "",
-        f"MiniLM per layer (`--layer all --no-baselines`, {layers_s:.0f} s wall from the cache; linear probe, C = 1; "
+        f"MiniLM per layer (`--layer all --no-baselines`, {layers['eval/runtime_s']:.0f} s from the same cache; linear probe, C = 1; "
         "layer 0 = embeddings):", "", *curve,
     ])  # fmt: skip
 
