@@ -79,7 +79,7 @@ def load_text_data(name: str, text_columns=(), label_column: str = "label", limi
         from hf_replearn.data.embedded_text import EMBEDDED_TASKS, load_embedded
 
         ds, names = load_embedded(name), list(EMBEDDED_TASKS[name].label_names)
-        return _from_splits(name, ds["train"], ds["validation"], EMBEDDED_TASKS[name].keys, "label", names, limit)
+        return from_splits(name, ds["train"], ds["validation"], EMBEDDED_TASKS[name].keys, "label", names, limit)
     if path.is_dir() and (path / "train.tsv").is_file():
         return _glue_folder(path, limit)
     if path.suffix.lower() in TEXT_FILES:
@@ -92,14 +92,14 @@ def load_text_data(name: str, text_columns=(), label_column: str = "label", limi
         split = table.class_encode_column(label_column) if _is_str(table, label_column) else table
         split = split.train_test_split(test_size=TEST_FRACTION, seed=seed, stratify_by_column=label_column) \
             if _is_class_label(split, label_column) else split.train_test_split(test_size=TEST_FRACTION, seed=seed)
-        return _from_splits(name, split["train"], split["test"], columns, label_column, None, limit)
+        return from_splits(name, split["train"], split["test"], columns, label_column, None, limit)
     ds = _load_datasets(name)
     train = ds["train"]
     test = ds["test"] if "test" in ds else ds.get("validation")
     if test is None:
         raise UserError(f"--dataset {name}: splits {list(ds)}; the probe needs `train` and `test` (or `validation`)")
     columns = _columns(train, text_columns, label_column, name)
-    return _from_splits(name, train, test, columns, label_column, None, limit)
+    return from_splits(name, train, test, columns, label_column, None, limit)
 
 
 def _load_datasets(name: str):
@@ -123,7 +123,7 @@ def _glue_folder(path: Path, limit):
         choices = ", ".join(t.tsv_dir for t in GLUE_TASKS.values() if not t.is_regression)
         raise UserError(f"--dataset {path}: a GLUE-format folder is named after its task ({choices})")
     ds = validate_glue(_load_distribution(task, path, f"--dataset {path}"), task, f"--dataset {path}")  # label names -> ids
-    return _from_splits(str(path), ds["train"], ds[task.eval_splits[0]], task.keys, "label", list(task.label_names), limit)
+    return from_splits(str(path), ds["train"], ds[task.eval_splits[0]], task.keys, "label", list(task.label_names), limit)
 
 
 def _is_str(table, column) -> bool:
@@ -152,7 +152,9 @@ def _columns(table, text_columns, label_column: str, name: str) -> tuple[str, ..
     return tuple(text_columns)
 
 
-def _from_splits(name, train, test, columns, label_column, class_names, limit) -> ProbeData:
+def from_splits(name, train, test, columns, label_column, class_names, limit) -> ProbeData:
+    """Two ``datasets`` splits -> text ProbeData: ``columns`` (one, or two for pairs) and ``label_column``;
+    ``class_names`` None: read from a ClassLabel, else the sorted label values; ``limit`` bounds train."""
     if label_column not in test.column_names:
         raise UserError(f"--dataset {name}: the test split has no `{label_column}` column; its columns are {', '.join(test.column_names)}")
     if limit is not None:

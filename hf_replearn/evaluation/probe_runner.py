@@ -123,6 +123,43 @@ def model_feature_sets(pm: ProbeModel, data: ProbeData, req: ProbeRequest) -> di
     return {name: (train[i], test[i]) for name, i in layers.items()}
 
 
+def check_models(req: ProbeRequest, models: list[ProbeModel], data: ProbeData) -> None:
+    """The label budgets, the layer, hidden states and feature stages of every model: before any feature is computed."""
+    data.check_budgets(req.probe.labels_per_class)
+    for pm in models:
+        layer_names(pm, req.layer if pm.kind == "transformers" else None)
+        check_hidden_states(pm, data.train_x[:1])
+        if not req.probe.reads_h:
+            if not pm.toolkit_image:
+                raise UserError(f"--feature-stages / --feature-grid read this toolkit's image encoders; {pm.source} is a "
+                                f"{type(pm.model).__name__}: use --layer for transformers models")
+            check_feature_stages(pm.model, req.probe.feature_stages)
+
+
+def probe_models(req: ProbeRequest, models: list[ProbeModel], data: ProbeData, baselines: list[str]) -> tuple[dict, tuple]:
+    """Features of every model and baseline, then every probe: (results, the (train, test) features the t-SNE shows).
+
+    Nothing is written; ``run_probe`` and the recipes that probe their own checkpoints (glue) share it."""
+    start = time.perf_counter()
+    features = {}
+    for pm in models:
+        features.update(sets := model_feature_sets(pm, data, req))
+        if pm is models[0]:  # the t-SNE picture shows the first model's features (with --layer all, its last layer)
+            pictured = sets.get(pm.name) or list(sets.values())[-1]
+    if data.modality == "image":
+        features.update(pixel_baseline_sets(baselines, data.train_x, data.test_x, req.probe))
+    else:
+        features.update({name: tfidf_features(name, data.train_x, data.test_x) for name in baselines if name != "random_init"})
+    if "random_init" in baselines:  # the first model's architecture, fresh weights, read the same way
+        fresh = models[0].random_init(seed=0)
+        features.update(model_feature_sets(fresh, data, req))
+    extract_s = time.perf_counter() - start
+    results = probe_feature_sets(features, data.train_y, data.test_y, req.probe)
+    results["eval/features_s"] = extract_s
+    results["eval/runtime_s"] = time.perf_counter() - start
+    return results, pictured
+
+
 def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
     """Probe every model and baseline; write the outputs. Returns (results, markdown section, output dir)."""
     from hf_replearn.utils.files import atomic_write_text, prepare_output_dir, write_results
@@ -136,37 +173,12 @@ def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
         check_modality(req.dataset, modality, models)
         return run_speech_probe(req, models, baselines)
     data = load_data(req, modality, models)
-    data.check_budgets(req.probe.labels_per_class)
-    for pm in models:
-        layer_names(pm, req.layer if pm.kind == "transformers" else None)
-        check_hidden_states(pm, data.train_x[:1])
-        if not req.probe.reads_h:
-            if not pm.toolkit_image:
-                raise UserError(f"--feature-stages / --feature-grid read this toolkit's image encoders; {pm.source} is a "
-                                f"{type(pm.model).__name__}: use --layer for transformers models")
-            check_feature_stages(pm.model, req.probe.feature_stages)
+    check_models(req, models, data)
     default_out = Path(req.models[0]) / f"probe-{Path(req.dataset).name}" if len(models) == 1 and Path(req.models[0]).is_dir() \
         else Path("outputs") / f"probe-{Path(req.dataset).name}"
     out = prepare_output_dir(Path(req.output_dir or default_out), overwrite=req.overwrite, syntax=PROBE_SYNTAX)
 
-    start = time.perf_counter()
-    features = {}
-    for pm in models:
-        features.update(sets := model_feature_sets(pm, data, req))
-        if pm is models[0]:  # the t-SNE picture shows the first model's features (with --layer all, its last layer)
-            pictured = sets.get(pm.name) or list(sets.values())[-1]
-    if modality == "image":
-        features.update(pixel_baseline_sets(baselines, data.train_x, data.test_x, req.probe))
-    else:
-        features.update({name: tfidf_features(name, data.train_x, data.test_x) for name in baselines if name != "random_init"})
-    if "random_init" in baselines:  # the first model's architecture, fresh weights, read the same way
-        fresh = models[0].random_init(seed=0)
-        features.update(model_feature_sets(fresh, data, req))
-    extract_s = time.perf_counter() - start
-    results = probe_feature_sets(features, data.train_y, data.test_y, req.probe)
-    results["eval/features_s"] = extract_s
-    results["eval/runtime_s"] = time.perf_counter() - start
-
+    results, pictured = probe_models(req, models, data, baselines)
     section = probe_section(req, data, models, results)
     write_results(out, results)
     atomic_write_text(out / "probe.md", section + "\n")

@@ -4,7 +4,10 @@ Setup: a GLUE task from the table in ``data/glue.py`` (``data.task``: one of the
 task such as ``polarity``), tokenised to ``data.max_length``; AutoModelForSequenceClassification from
 ``model.name_or_path``; LoRA when the recipe has a ``lora`` section.
 Train: ``ReplearnTrainer`` (transformers Trainer, atomic checkpoints) with the ``training`` arguments (dynamic padding per batch).
-Evaluate: every evaluation split (MNLI: matched and mismatched) with the task's official metric.
+Evaluate: every evaluation split (MNLI: matched and mismatched) with the task's official metric; with
+``evaluation.probe: true`` also a frozen-feature probe (``evaluation/probe_runner.py``, the harness of
+``hf-replearn eval probe``) of the starting checkpoint and of the fine-tuned encoder, beside TF-IDF baselines,
+on the same train / first evaluation split with few labels: ``probe/...`` in results.json, a card section.
 """
 
 from __future__ import annotations
@@ -35,11 +38,31 @@ class GlueDataArgs:
 
 
 @dataclass
+class GlueEvalArgs:
+    probe: bool = False
+    """Also probe frozen features: a logistic probe on pooled hidden states of the starting checkpoint (``start``)
+    and of the fine-tuned encoder (``finetuned``; with LoRA its ``merged/`` export), trained on few labels of the
+    (``dataset_limit``-bounded) train split and tested on the first evaluation split."""
+    labels_per_class: list[int] = field(default_factory=lambda: [10, 100])
+    """Few-label budgets of the probe (every training label is probed too)."""
+    seeds: int = 3
+    """Seeded label subsets averaged for each budget."""
+    baselines: list[str] = field(default_factory=lambda: ["tfidf_word", "tfidf_char"])
+    """``tfidf_word``, ``tfidf_char``, ``random_init`` (the architecture at fresh weights: the starting point
+    itself, and so always probed, when ``model.random_init`` is set)."""
+    pooling: str | None = None
+    """``mean``, ``cls`` or ``last``; None: the model's default (mean for encoders)."""
+    precision: str = "auto"
+    """Of the forward passes: ``auto`` (bf16 where the hardware has it), ``fp32`` or ``bf16``."""
+
+
+@dataclass
 class GlueRecipe(Recipe):
     data: GlueDataArgs = field(default_factory=GlueDataArgs)
     model: FinetuneModelArgs = field(default_factory=FinetuneModelArgs)
     lora: LoraSection = field(default_factory=lambda: LoraSection(enabled=False))
     """LoRA through PEFT; a recipe with a ``lora:`` section fine-tunes with it (``lora.enabled=false``: off)."""
+    evaluation: GlueEvalArgs = field(default_factory=GlueEvalArgs)
 
 
 def _compute_metrics(metric, regression: bool):
@@ -78,6 +101,7 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
     splits = {"train": limit(raw["train"], recipe.dataset_limit)}
     eval_limit = bounded_by_dataset_limit(recipe, recipe.data.eval_limit, "data.eval_limit")
     splits |= {s: limit(raw[s], eval_limit) for s in task.eval_splits}
+    probe = prepare_probe(recipe, task, splits) if recipe.evaluation.probe else None  # checked before training
     data = {s: d.map(tokenize, batched=True, remove_columns=list(task.keys)) for s, d in splits.items()}
 
     lora = recipe.lora.enabled
@@ -95,8 +119,68 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
         metrics = trainer.evaluate(eval_dataset=data[split], metric_key_prefix=split)
         results |= {f"{split}/{k[len(split) + 1:]}": float(v) for k, v in metrics.items() if k != "epoch"}
     table = "\n".join(["| metric | value |", "|---|---|"] + [f"| {k} | {v:.4g} |" for k, v in sorted(results.items())])
-    if is_main_process():  # every process holds the same numbers: print them once
-        print(f"\n{task.name} ({'LoRA' if lora else 'full fine-tuning'}):\n{table}\n")
-    write_model_card(recipe.output_dir, recipe, results, {"Evaluation": table}, dataset_name=task.name,
+    if not is_main_process():  # every process holds the same numbers: only the main one prints, probes and writes
+        return results
+    print(f"\n{task.name} ({'LoRA' if lora else 'full fine-tuning'}):\n{table}\n")
+    sections = {"Evaluation": table}
+    probed = {}
+    if probe is not None:
+        probed, title, sections[title] = run_glue_probe(recipe, *probe)
+        print(f"\n{title}\n{sections[title]}\n")
+    # the card's Evaluation table holds the fine-tuning numbers; the probe's are in its own section
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=task.name,
                      base_model=recipe.model.name_or_path)  # fmt: skip
-    return results
+    return results | probed
+
+
+def prepare_probe(recipe: GlueRecipe, task, splits) -> tuple:
+    """The probe's request, data and starting model, every check done before training (UserError on bad input)."""
+    from hf_replearn.errors import UserError
+    from hf_replearn.evaluation.features import Readout, check_hidden_states, load_probe_model
+    from hf_replearn.evaluation.probe import ProbeConfig
+    from hf_replearn.evaluation.probe_data import from_splits
+    from hf_replearn.evaluation.probe_runner import ProbeRequest, check_request
+    from hf_replearn.models.pretrained import resolve_model_path
+
+    where = f"{recipe.source}: evaluation"
+    if task.is_regression:
+        raise UserError(f"{where}.probe: {task.name} is a regression task; the probe classifies (set evaluation.probe=false)")
+    if recipe.lora.enabled and not recipe.lora.merge_on_save:
+        raise UserError(f"{where}.probe reads the fine-tuned encoder from the merged LoRA export; set lora.merge_on_save=true")
+    ev = recipe.evaluation
+    baselines = list(ev.baselines) + (["random_init"] if recipe.model.random_init and "random_init" not in ev.baselines else [])
+    cfg = ProbeConfig(labels_per_class=list(ev.labels_per_class), seeds=ev.seeds, cv_c=True, tsne=False)
+    req = ProbeRequest(models=[], dataset=task.name, baselines=baselines, probe=cfg,
+                       readout=Readout(pooling=ev.pooling, max_length=recipe.data.max_length,
+                                       precision=ev.precision))
+    if ev.precision not in ("auto", "fp32", "bf16"):
+        raise UserError(f"{where}.precision: {ev.precision!r}; choose auto, fp32 or bf16")
+    try:
+        check_request(req, "text")
+    except UserError as err:  # the CLI's flags are this recipe's evaluation keys
+        raise UserError(f"{where}: {err}") from None
+    data = from_splits(task.name, splits["train"], splits[task.eval_splits[0]], task.keys, "label", list(task.label_names), None)
+    try:
+        data.check_budgets(cfg.labels_per_class)
+    except UserError as err:
+        raise UserError(f"{where}.labels_per_class: {err} (dataset_limit={recipe.dataset_limit})") from None
+    start = None
+    if not recipe.model.random_init:  # a random start is the random_init baseline
+        start = load_probe_model(resolve_model_path(recipe.model.name_or_path), "start", recipe.model.trust_remote_code)
+        check_hidden_states(start, data.train_x[:1])
+    return req, data, start
+
+
+def run_glue_probe(recipe: GlueRecipe, req, data, start) -> tuple[dict, str, str]:
+    """Probe the starting and the fine-tuned encoder: (``probe/...`` results, card section title, its text)."""
+    from pathlib import Path
+
+    from hf_replearn.evaluation.features import load_probe_model
+    from hf_replearn.evaluation.probe_runner import probe_models, probe_section
+
+    folder = Path(recipe.output_dir) / ("merged" if recipe.lora.enabled else "")
+    finetuned = load_probe_model(str(folder), "finetuned", recipe.model.trust_remote_code)
+    models = [m for m in (start, finetuned) if m is not None]
+    results, _ = probe_models(req, models, data, req.baselines)
+    heading, _, text = probe_section(req, data, models, results).partition("\n")
+    return {f"probe/{k}": v for k, v in results.items()}, heading.removeprefix("## "), text.strip()

