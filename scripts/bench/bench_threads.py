@@ -89,5 +89,6 @@ def threads_shared() -> str:
                 mean = sum(pair) / 2
                 label = "CLI (load average, passive wait)" if policy == "policy" else "torch default (all cores, spin)"
                 rows.append(f"| {name} | {label} | {alone:.1f} | {pair[0]:.1f} / {pair[1]:.1f} | {mean / alone:.2f}x |")
+                print(rows[-1], flush=True)  # a long run shows its rows as they come
     return "\n".join(rows + ["", f"{len(os.sched_getaffinity(0))} cores. Before each timing the bench waits up to "
                              "60 s for the load average to fall below 0.5."])
