@@ -74,12 +74,16 @@ def _settle(seconds: float = 60.0, below: float = 0.5) -> float:
 def threads_shared() -> str:
     """Each README command alone and beside a copy of itself: torch's default threads vs the CLI's policy."""
     rows = ["| command | policy | alone (s) | two copies (s each) | slowdown |", "|---|---|---:|---:|---:|"]
+    # BENCH_THREADS_COMMANDS=quickstart,clm_gpt2,fewshot picks commands by their first word (default: all)
+    chosen = [c for c in os.environ.get("BENCH_THREADS_COMMANDS", "").split(",") if c]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        commands = {name: c for name, c in _commands(tmp).items() if not chosen or name.split()[0] in chosen}
         setup = [*CLI, "train", "recipes/clm_incontext.yaml", "max_steps=200", f"training.output_dir={tmp / 'clm_incontext'}",
                  "disable_tqdm=true", "fewshot.tasks=[recipes/fewshot/incontext_binary.yaml]", "fewshot.shots=[0]", "fewshot.seeds=1"]
-        _timed([setup], _env("policy"))
-        for name, command in _commands(tmp).items():
+        if any(c[3] == "fewshot" for c in commands.values()):  # the few-shot command needs a trained model
+            _timed([setup], _env("policy"))
+        for name, command in commands.items():
             for policy in ("torch default", "policy"):
                 env = _env(policy)
                 _settle()
