@@ -2,7 +2,7 @@
 
     python scripts/bench/run.py threads_shared
 
-Three commands from the README (the quickstart, ``clm_gpt2`` for 20 steps, the few-shot command on a
+Three commands from the README (the quickstart for 30 steps, ``clm_gpt2`` for 20 steps, the few-shot command on a
 briefly trained ``clm_incontext`` model), each timed alone and as two copies started together, under two
 policies: torch's default (every core, OpenMP threads spinning: ``OMP_NUM_THREADS`` = cores and
 ``OMP_WAIT_POLICY=ACTIVE``) and the CLI's (no thread variables set: free cores by load average, passive
@@ -26,7 +26,8 @@ CLI = [sys.executable, "-m", "hf_replearn"]
 
 def _commands(tmp: Path) -> dict[str, list[str]]:
     return {
-        "quickstart": [*CLI, "train", "recipes/quickstart.yaml", "overwrite_output_dir=true", "disable_tqdm=true"],
+        "quickstart (30 steps)": [*CLI, "train", "recipes/quickstart.yaml", "max_steps=30", "overwrite_output_dir=true",
+                                 "disable_tqdm=true"],
         "clm_gpt2 (20 steps)": [*CLI, "train", "recipes/clm_gpt2.yaml", "max_steps=20", "overwrite_output_dir=true",
                                 "disable_tqdm=true"],
         "fewshot (README)": [*CLI, "fewshot", "--model", str(tmp / "clm_incontext"), "--task",
@@ -62,7 +63,7 @@ def _with_output(command: list[str], out: Path) -> list[str]:
     return [*command, f"training.output_dir={out}"]
 
 
-def _settle(seconds: float = 60.0, below: float = 0.5) -> float:
+def _settle(seconds: float = 20.0, below: float = 1.0) -> float:
     """Wait (up to ``seconds``) for the 1-minute load average to fall, so each run starts on a quiet machine."""
     deadline = time.time() + seconds
     while os.getloadavg()[0] > below and time.time() < deadline:
@@ -95,4 +96,4 @@ def threads_shared() -> str:
                 rows.append(f"| {name} | {label} | {alone:.1f} | {pair[0]:.1f} / {pair[1]:.1f} | {mean / alone:.2f}x |")
                 print(rows[-1], flush=True)  # a long run shows its rows as they come
     return "\n".join(rows + ["", f"{len(os.sched_getaffinity(0))} cores. Before each timing the bench waits up to "
-                             "60 s for the load average to fall below 0.5."])
+                             "20 s for the 1-minute load average to fall below 1.0."])
