@@ -68,17 +68,14 @@ class FinetuneImagesRecipe(Recipe):
 
 def pretrained_encoder_config(recipe: FinetuneImagesRecipe):
     """The config of ``model.init_from``'s run; a UserError when it is not an image run of this toolkit."""
-    from pathlib import Path
-
     import hf_replearn.models  # noqa: F401  (registers the Auto classes)
     from transformers import AutoConfig
 
     from hf_replearn.models.image_encoder import ImageEncoderConfig
+    from hf_replearn.utils.inputs import check_folder
 
-    folder = Path(recipe.model.init_from).expanduser()
-    if not (folder / "config.json").is_file():
-        raise UserError(f"{recipe.source}: model.init_from={folder}: no config.json there; give the output_dir of an "
-                        "image run of this toolkit (e.g. outputs/simclr_fashion_mnist)")  # fmt: skip
+    folder = check_folder(recipe.model.init_from, "model.init_from", recipe.source,
+                          what="output_dir of an image run of this toolkit (e.g. outputs/simclr_fashion_mnist)")
     config = AutoConfig.from_pretrained(folder, local_files_only=True)
     if not isinstance(config, ImageEncoderConfig):
         raise UserError(f"{recipe.source}: model.init_from={folder} holds a {config.model_type!r} model, which has no "
