@@ -49,6 +49,12 @@ class Recipe:
     (``max_steps=3 dataset_limit=64``) is quick."""
     overwrite_output_dir: bool = False
     """Allow writing into an output directory that already holds another run."""
+    save_at_minutes: list[float] = dataclasses.field(default_factory=list)
+    """Also save a checkpoint when training has run this many minutes (e.g. ``[5, 10, 20, 30]``), for a curve of
+    the representation against training time; ``trainer_state.json`` says which step each mark fell on."""
+    minutes_clock: str = "wall"
+    """The clock of ``save_at_minutes``: ``wall`` (training time) or ``cpu`` (the process's CPU time: with one
+    thread, the minutes of one core, whatever else the machine runs)."""
     training: dict = dataclasses.field(default_factory=dict)
     """``transformers.TrainingArguments`` fields (``output_dir``, ``max_steps``, ``learning_rate``, ...)."""
     hub: HubConfig = dataclasses.field(default_factory=HubConfig)

@@ -49,6 +49,10 @@ ROWS = [
     ("lr-negative-cpc", T("cpc_speech", "learning_rate=-1"), ["training.learning_rate=-1", "> 0"]),
     ("seed-not-int", T("quickstart", "seed=abc"), ["`seed` must be int"]),
     ("dataset-limit-zero", T("quickstart", "dataset_limit=0"), ["dataset_limit=0", ">= 1"]),
+    ("save-at-minutes-negative", T("quickstart", "save_at_minutes=[5,-1]"), ["save_at_minutes[1]=-1", "> 0", "save_at_minutes=[5,10,20,30]"]),
+    ("minutes-clock-typo", T("quickstart", "minutes_clock=gpu"), ["minutes_clock='gpu'", "'wall'", "'cpu'"]),
+    ("channels-last-rotation", T("rotation_fashion_mnist", "channels_last=true"), ["channels_last=true", "simclr and moco", "rotation"]),
+    ("multicrop-scale", T("quickstart", "multicrop.local_crops=2", "multicrop.scale=[0.5,0.2]"), ["multicrop.scale", "0 < low <= high <= 1"]),
     # -- train: keys, with did-you-mean and where the key came from
     ("bare-key-typo", T("quickstart", "max_step=5"), ["`max_step`", "did you mean `max_steps=5`", "command-line override"]),
     ("bare-key-typo-simclr", T("simclr_fashion_mnist", "learnin_rate=0.1"), ["did you mean `learning_rate=0.1`"]),

@@ -44,15 +44,43 @@ class AugmentConfig:
             raise UserError(f"augment.crop_scale must be [low, high] with 0 < low <= high <= 1, got {self.crop_scale}")
 
 
-def build_augmentation(cfg: AugmentConfig, image_size: int, num_channels: int) -> nn.Module:
-    """A module mapping a float batch (B, C, H, W) in [0, 1] to an augmented batch (B, C, S, S) in [0, 1]."""
+@dataclass
+class MultiCropConfig:
+    """Small local crops added to the two global views (multi-crop, Caron et al. 2020, Sec. 3.2): each local crop
+    is a random resized crop of a small part of the image at a low resolution, with the global views' colour
+    and blur augmentations; it costs about (size / image side)^2 of a global view."""
+
+    local_crops: int = 0
+    """Number of local crops per image (0: two views only, plain SimCLR). SwAV uses 6 on ImageNet."""
+    size: int = 14
+    """Side of a local crop in pixels (SwAV: 96 for 224-pixel global views)."""
+    scale: list[float] = field(default_factory=lambda: [0.1, 0.35])
+    """Area range of a local crop, as fractions of the image (SwAV: 0.05-0.14 with global views of 0.14-1)."""
+
+    def validate(self) -> None:
+        from hf_replearn.errors import UserError
+
+        if self.local_crops < 0:
+            raise UserError(f"multicrop.local_crops must be >= 0, got {self.local_crops}")
+        if self.size < 4:
+            raise UserError(f"multicrop.size must be at least 4 pixels, got {self.size}")
+        lo, hi = self.scale
+        if not 0 < lo <= hi <= 1:
+            raise UserError(f"multicrop.scale must be [low, high] with 0 < low <= high <= 1, got {self.scale}")
+
+
+def build_augmentation(
+    cfg: AugmentConfig, image_size: int, num_channels: int, crop_scale: list[float] | None = None
+) -> nn.Module:
+    """A module mapping a float batch (B, C, H, W) in [0, 1] to an augmented batch (B, C, S, S) in [0, 1], S =
+    ``image_size``; ``crop_scale`` replaces ``cfg.crop_scale`` (multi-crop's local crops)."""
     import kornia.augmentation as K
 
     cfg.validate()
     s = cfg.jitter_strength
     colour = num_channels == 3
     ops = [
-        K.RandomResizedCrop((image_size, image_size), scale=tuple(cfg.crop_scale), ratio=tuple(cfg.crop_ratio)),
+        K.RandomResizedCrop((image_size, image_size), scale=tuple(crop_scale or cfg.crop_scale), ratio=tuple(cfg.crop_ratio)),
         K.RandomHorizontalFlip(p=cfg.flip_p),
         K.ColorJitter(0.8 * s, 0.8 * s, 0.8 * s if colour else 0.0, 0.2 * s if colour else 0.0, p=cfg.jitter_p),
     ]

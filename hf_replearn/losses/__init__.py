@@ -3,6 +3,7 @@
 from hf_replearn.losses.clip import CLIPLoss
 from hf_replearn.losses.cpc_infonce import CPCInfoNCELoss
 from hf_replearn.losses.infonce import InfoNCELoss
+from hf_replearn.losses.multicrop_ntxent import MultiCropNTXentLoss
 from hf_replearn.losses.ntxent import NTXentLoss
 
-__all__ = ["CLIPLoss", "CPCInfoNCELoss", "InfoNCELoss", "NTXentLoss"]
+__all__ = ["CLIPLoss", "CPCInfoNCELoss", "InfoNCELoss", "MultiCropNTXentLoss", "NTXentLoss"]

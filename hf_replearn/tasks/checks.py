@@ -60,6 +60,15 @@ def check_recipe(recipe) -> None:
     where = recipe.source
     check_number(recipe.dataset_limit, "dataset_limit", key_origin(where, "dataset_limit"), minimum=1, fix="use a positive number of examples")
     check_training(recipe)
+    for i, minutes in enumerate(recipe.save_at_minutes):
+        check_number(minutes, f"save_at_minutes[{i}]", key_origin(where, f"save_at_minutes[{i}]"), above=0,
+                     fix="give minutes of training, e.g. save_at_minutes=[5,10,20,30]")
+    if getattr(recipe, "channels_last", False) and recipe.task not in ("simclr", "moco"):
+        raise UserError(f"{key_origin(where, 'channels_last')}: channels_last=true is read by the simclr and moco "
+                        f"tasks only; remove it from this {recipe.task} recipe")
+    if recipe.minutes_clock not in ("wall", "cpu"):
+        raise UserError(f"{key_origin(where, 'minutes_clock')}: minutes_clock={recipe.minutes_clock!r} must be "
+                        "'wall' (training time) or 'cpu' (the process's CPU time)")
     data, model = getattr(recipe, "data", None), getattr(recipe, "model", None)
     for section, check in ((data, _check_data), (model, _check_model), (getattr(recipe, "tokenizer", None), _check_tokenizer)):
         if section is not None:

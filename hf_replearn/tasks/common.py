@@ -38,6 +38,9 @@ class ImageRecipe(Recipe):
     evaluation: ProbeConfig = field(default_factory=ProbeConfig)
     lora: LoraSection = field(default_factory=lambda: LoraSection(enabled=False))
     """LoRA through PEFT on the model loaded from ``model.init_from``; a recipe with a ``lora:`` section uses it."""
+    channels_last: bool = False
+    """Train in the channels-last (NHWC) memory layout, oneDNN's fast path for convolutions on CPUs (simclr,
+    moco; the other image tasks train in the default layout)."""
 
 
 @dataclass

@@ -103,6 +103,7 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
     trainer = TwoViewTrainer(
         model=model, args=args, train_dataset=train, data_collator=ImageCollator(with_index=bank),
         augmentation=build_augmentation(recipe.augment, task.image_size, task.num_channels), callbacks=[MomentumUpdateCallback()],
+        channels_last=recipe.channels_last,
     )  # fmt: skip
     check_queue(recipe, trainer.args)  # the batch it trains with (a smoke run's small dataset lowers it)
     model, results = train_and_save(recipe, trainer, model)

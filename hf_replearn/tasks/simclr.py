@@ -1,6 +1,7 @@
 """SimCLR on images: train -> save -> probe with few labels -> model card.
 
-Setup: the image dataset (``data``), a SimCLRModel (``model``), batched augmentations (``augment``).
+Setup: the image dataset (``data``), a SimCLRModel (``model``), batched augmentations (``augment``), and
+optionally small local crops besides the two views (``multicrop``).
 Train: ``TwoViewTrainer`` (transformers Trainer) with the ``training`` arguments.
 Evaluate: frozen h = f(x) against raw pixels, PCA and a random encoder (``evaluation``).
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hf_replearn.data.augment import AugmentConfig, build_augmentation
+from hf_replearn.data.augment import AugmentConfig, MultiCropConfig, build_augmentation
 from hf_replearn.models.image_encoder import DATA_FIELDS
 from hf_replearn.models.simclr.configuration_simclr import SimCLRConfig
 from hf_replearn.recipe_sections import config_section
@@ -31,6 +32,7 @@ class SimCLRModelArgs(ImageModelArgs):
 class SimCLRRecipe(ImageRecipe):
     model: SimCLRModelArgs = field(default_factory=SimCLRModelArgs)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    multicrop: MultiCropConfig = field(default_factory=MultiCropConfig)
 
 
 def run(recipe: SimCLRRecipe) -> dict[str, float]:
@@ -38,7 +40,9 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
     from hf_replearn.training.trainer import ImageCollator, TwoViewTrainer
 
     recipe.augment.validate()
+    recipe.multicrop.validate()
     task = setup_image_task(recipe)
+    local = recipe.multicrop
 
     args = make_training_args(
         recipe, per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
@@ -47,6 +51,8 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
     trainer = TwoViewTrainer(
         model=task.model, args=args, train_dataset=task.dataset["train"], data_collator=ImageCollator(),
         augmentation=build_augmentation(recipe.augment, task.image_size, task.num_channels),
+        local_augmentation=build_augmentation(recipe.augment, local.size, task.num_channels, crop_scale=local.scale),
+        local_crops=local.local_crops, channels_last=recipe.channels_last,
     )  # fmt: skip
     model, results = train_and_save(recipe, trainer, task.model)
     return probe_and_card(recipe, model, task.dataset, task.build, results)

@@ -32,11 +32,13 @@ class RunTotals(TrainerCallback, ExportableState):
     ``ReplearnTrainer`` sets :attr:`loss_sum` just before each checkpoint (the Trainer's own running sum).
     """
 
-    def __init__(self, elapsed_s: float = 0.0, loss_sum: float = 0.0):
+    def __init__(self, elapsed_s: float = 0.0, loss_sum: float = 0.0, cpu_s: float = 0.0):
         self.earlier_s = float(elapsed_s)  # training time of earlier attempts, up to the checkpoint resumed from
+        self.earlier_cpu_s = float(cpu_s)  # their CPU time (this process's, every thread)
         self.earlier_loss_sum = float(loss_sum)  # their summed per-step training loss, up to that checkpoint
         self.loss_sum = self.earlier_loss_sum  # whole-run sum at the latest checkpoint
         self._started: float | None = None
+        self._cpu_started: float | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         saved = (state.stateful_callbacks or {}).get(type(self).__name__)
@@ -44,14 +46,68 @@ class RunTotals(TrainerCallback, ExportableState):
             saved = saved[0] if saved else None
         attributes = saved["attributes"] if saved else {}
         self.earlier_s = float(attributes.get("elapsed_s", 0.0))
+        self.earlier_cpu_s = float(attributes.get("cpu_s", 0.0))
         self.earlier_loss_sum = self.loss_sum = float(attributes.get("loss_sum", 0.0))
-        self._started = time.time()
+        self._started, self._cpu_started = time.time(), time.process_time()
 
     def total_s(self) -> float:
         return self.earlier_s + (time.time() - self._started if self._started is not None else 0.0)
 
+    def total_cpu_s(self) -> float:
+        """CPU time of the run (this process, every thread): on a machine shared with other jobs, the figure
+        that does not depend on them."""
+        return self.earlier_cpu_s + (time.process_time() - self._cpu_started if self._cpu_started is not None else 0.0)
+
     def state(self) -> dict:
-        return {"args": {}, "attributes": {"elapsed_s": self.total_s(), "loss_sum": self.loss_sum}}
+        return {"args": {}, "attributes": {"elapsed_s": self.total_s(), "cpu_s": self.total_cpu_s(), "loss_sum": self.loss_sum}}
+
+
+class SaveAtMinutes(TrainerCallback, ExportableState):
+    """Saves a checkpoint when the run's training time first reaches each of ``minutes``, for a curve of what
+    a representation is worth after 5, 10, 20... minutes of one run.
+
+    ``clock``: ``wall`` (the run's training time, :meth:`RunTotals.total_s`) or ``cpu`` (its CPU time,
+    :meth:`RunTotals.total_cpu_s`: with one thread, the minutes of one core, whatever else the machine runs).
+    Both count across resumes. Which step each mark fell on is kept in every checkpoint's ``trainer_state.json``
+    (``stateful_callbacks``, attribute ``steps``: minutes -> step); the checkpoint of mark ``m`` is
+    ``checkpoint-<steps[m]>``.
+    """
+
+    def __init__(self, minutes: list[float], clock: str = "wall", steps: dict | None = None):
+        if clock not in ("wall", "cpu"):
+            raise ValueError(f"SaveAtMinutes clock must be 'wall' or 'cpu', got {clock!r}")
+        self.minutes = sorted(float(m) for m in minutes)
+        self.clock = clock
+        self.steps = dict(steps or {})
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        saved = (state.stateful_callbacks or {}).get(type(self).__name__)
+        if isinstance(saved, list):
+            saved = saved[0] if saved else None
+        if saved:  # a resumed run: the marks already passed stay where they fell
+            self.steps = dict(saved["attributes"].get("steps", {}))
+
+    def on_step_end(self, args, state, control, **kwargs):
+        totals = next(cb for cb in self._handler.callbacks if isinstance(cb, RunTotals))
+        elapsed_min = (totals.total_cpu_s() if self.clock == "cpu" else totals.total_s()) / 60
+        for mark in self.minutes:
+            if mark <= elapsed_min and str(mark) not in self.steps:
+                self.steps[str(mark)] = state.global_step
+                control.should_save = True
+
+    _handler = None
+    """The trainer's callback handler, set by :func:`add_save_at_minutes`: callbacks do not see each other,
+    and ``Trainer`` may swap in a new :class:`RunTotals` on resume."""
+
+    def state(self) -> dict:
+        return {"args": {"minutes": self.minutes, "clock": self.clock}, "attributes": {"steps": self.steps}}
+
+
+def add_save_at_minutes(trainer, minutes: list[float], clock: str) -> None:
+    """Adds a :class:`SaveAtMinutes` reading the clock of the trainer's :class:`RunTotals`."""
+    callback = SaveAtMinutes(minutes, clock)
+    callback._handler = trainer.callback_handler
+    trainer.add_callback(callback)
 
 
 def run_totals(trainer) -> RunTotals | None:

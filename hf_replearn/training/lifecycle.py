@@ -6,7 +6,8 @@ evaluation to ``results``, so every ``results.json`` opens with the same keys (:
 - ``train/loss``: mean training loss over the run's steps (Trainer's ``training_loss`` for a run not resumed);
 - ``train/runtime_s``, ``train/steps``, ``train/samples_per_second`` (over every process), ``train/processes``
   (a step's global batch is processes x per-device batch x accumulation; samples per second are every
-  step's global batch over the runtime). A run resumed from a checkpoint counts the whole run: the training
+  step's global batch over the runtime), ``train/cpu_s`` (this process's CPU time, every thread: on a machine
+  shared with other jobs, the figure that does not depend on them). A run resumed from a checkpoint counts the whole run: the training
   time and loss of earlier attempts up to that checkpoint (kept by
   :class:`~hf_replearn.training.callbacks.RunTotals`) plus this attempt's;
 - ``model/total_params``, ``model/trainable_params`` (counted before a LoRA merge folds ``B A`` away);
@@ -46,6 +47,7 @@ def train_metrics(trainer, train_output, model) -> dict:
         "train/steps": int(train_output.global_step),
         "train/samples_per_second": train_output.global_step * global_batch / runtime if runtime > 0 else 0.0,
         "train/processes": int(trainer.args.world_size),
+        "train/cpu_s": totals.total_cpu_s() if totals is not None else 0.0,
         "model/total_params": int(total),
         "model/trainable_params": int(trainable),
         **logged_loss_range(trainer),
@@ -76,6 +78,10 @@ def train_and_save(recipe, trainer, model, save: Callable | None = None):
     if not isinstance(trainer, ReplearnTrainer):
         raise TypeError(f"{type(trainer).__name__} is not a ReplearnTrainer: every task trains with it (atomic "
                         "checkpoints, resume); derive the task's Trainer from it")
+    if getattr(recipe, "save_at_minutes", None):
+        from hf_replearn.training.callbacks import add_save_at_minutes
+
+        add_save_at_minutes(trainer, recipe.save_at_minutes, recipe.minutes_clock)
     train_output = trainer.train(resume_from_checkpoint=resume_argument(recipe))
     metrics = train_metrics(trainer, train_output, model)
     saved = (save or save_weights)(model, recipe.output_dir)

@@ -78,15 +78,28 @@ class TwoViewTrainer(ReplearnTrainer):
     are passed on unchanged.
     """
 
-    def __init__(self, *args, augmentation: torch.nn.Module, **kwargs):
+    def __init__(self, *args, augmentation: torch.nn.Module, local_augmentation: torch.nn.Module | None = None,
+                 local_crops: int = 0, channels_last: bool = False, **kwargs):  # fmt: skip
         super().__init__(*args, **kwargs)
         self.augmentation = augmentation
+        self.local_augmentation = local_augmentation
+        self.local_crops = local_crops if local_augmentation is not None else 0
+        self.channels_last = channels_last
+        if channels_last:  # NHWC convolutions (weights and views): oneDNN's fast path on CPUs
+            self.model.to(memory_format=torch.channels_last)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         x = inputs["pixel_values"]
         extra = {k: v for k, v in inputs.items() if k != "pixel_values"}
-        outputs = model(pixel_values=self.augmentation(x), pixel_values_2=self.augmentation(x), **extra)
+        if self.local_crops:  # multi-crop: (V, N, C, s, s) local views, drawn in one batched call
+            local = self.local_augmentation(x.repeat(self.local_crops, 1, 1, 1))
+            extra["pixel_values_local"] = self._layout(local).unflatten(0, (self.local_crops, len(x)))
+        views = self._layout(self.augmentation(x)), self._layout(self.augmentation(x))
+        outputs = model(pixel_values=views[0], pixel_values_2=views[1], **extra)
         return (outputs.loss, outputs) if return_outputs else outputs.loss
+
+    def _layout(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
 
 class AugmentedTrainer(ReplearnTrainer):

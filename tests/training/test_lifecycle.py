@@ -120,3 +120,18 @@ def test_a_resumed_run_reports_the_runtime_loss_and_throughput_of_the_whole_run(
     # the mean loss of all 4 steps, not of the 2 resumed ones; summed in two parts: last float32 bits
     assert math.isclose(resumed["train/loss"], whole["train/loss"], rel_tol=1e-6)
     assert not math.isclose(second.state.log_history[-1]["train_loss"], whole["train/loss"], rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_save_at_minutes_saves_a_checkpoint_per_mark(tmp_path, clock):
+    """A mark of ~0 minutes falls on the first step; one far away never falls; the step is kept in the checkpoint."""
+    recipe, model, data, args = _tiny(tmp_path, save_strategy="steps", save_steps=100)
+    recipe.save_at_minutes, recipe.minutes_clock = [1e-9, 1e6], clock
+    trainer = ReplearnTrainer(model=model, args=args, train_dataset=data)
+    _, results = train_and_save(recipe, trainer, model)
+    # checkpoint-1 from the mark; Trainer also saves the last step (3) under save_strategy="steps"
+    assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-3"]
+    state = json.loads((tmp_path / "checkpoint-1" / "trainer_state.json").read_text())["stateful_callbacks"]
+    assert state["SaveAtMinutes"]["attributes"]["steps"] == {"1e-09": 1}
+    assert state["SaveAtMinutes"]["args"] == {"minutes": [1e-9, 1e6], "clock": clock}
+    assert 0 < state["RunTotals"]["attributes"]["cpu_s"] <= results["train/cpu_s"]

@@ -1,4 +1,4 @@
-"""SimCLR as a PreTrainedModel: encoder f, projection head g, NT-Xent on two views."""
+"""SimCLR as a PreTrainedModel: encoder f, projection head g, NT-Xent on two views (and any local crops)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from transformers.utils import ModelOutput
 
+from hf_replearn.losses.multicrop_ntxent import MultiCropNTXentLoss
 from hf_replearn.losses.ntxent import NTXentLoss
 from hf_replearn.models.encoders import build_image_encoder
 from hf_replearn.models.image_encoder import ImagePreTrainedModel
@@ -43,15 +44,34 @@ class SimCLRModel(ImagePreTrainedModel):
             nn.Linear(dim_h, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, config.projection_dim)
         )
         self.loss_fn = NTXentLoss(config.contrastive_temperature)
+        self.multicrop_loss_fn = MultiCropNTXentLoss(config.contrastive_temperature)
         self.post_init()
 
-    def forward(self, pixel_values: torch.Tensor, pixel_values_2: torch.Tensor | None = None, **kwargs) -> SimCLROutput:
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        pixel_values_2: torch.Tensor | None = None,
+        pixel_values_local: torch.Tensor | None = None,
+        **kwargs,
+    ) -> SimCLROutput:
+        """``pixel_values_local``: (V, N, C, s, s), V small local crops of each image (multi-crop), with both
+        global views given; the loss is then the multi-positive NT-Xent (``losses/multicrop_ntxent.py``)."""
         if pixel_values_2 is None:
+            if pixel_values_local is not None:
+                raise ValueError("SimCLRModel: pixel_values_local needs both global views (pixel_values_2)")
             h = self.encoder(pixel_values)
             return SimCLROutput(representations=h, projections=self.projection(h))
+        n = len(pixel_values)
         # Both views in one pass: BatchNorm statistics over 2N images, as in the paper.
         h = self.encoder(torch.cat([pixel_values, pixel_values_2]))
-        z = self.projection(h)
-        z1, z2 = z.chunk(2)
-        loss = self.loss_fn(z1, z2)
-        return SimCLROutput(loss=loss, representations=h[: len(pixel_values)], projections=z1, projections_2=z2)
+        if pixel_values_local is None:
+            z = self.projection(h)
+            z1, z2 = z.chunk(2)
+            loss = self.loss_fn(z1, z2)
+            return SimCLROutput(loss=loss, representations=h[:n], projections=z1, projections_2=z2)
+        # Local crops in a pass of their own (another resolution), then one projection over every view.
+        h_local = self.encoder(pixel_values_local.flatten(0, 1))
+        z = self.projection(torch.cat([h, h_local]))
+        views = list(z.split(n))
+        loss = self.multicrop_loss_fn(views)
+        return SimCLROutput(loss=loss, representations=h[:n], projections=views[0], projections_2=views[1])
