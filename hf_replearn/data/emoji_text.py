@@ -46,6 +46,10 @@ class EmojiTextConfig:
     """Keep the skin-tone variants (1,785 more emoji, each its base in another colour)."""
     max_keywords: int = 8
     """At most this many keywords in a training caption (a random subset each time it is drawn)."""
+    category_captions: float = 0.0
+    """Probability that a training caption also names the emoji's group and subgroup ("an emoji of dog face,
+    animals and nature, animal mammal: dog, pet"), as web captions often name what a picture is of: zero-shot
+    classification of held-out emoji then meets the class names in the text it was trained on (CLIP's premise)."""
 
     def validate(self) -> None:
         if not 0 < self.held_out_fraction < 1:
@@ -54,6 +58,8 @@ class EmojiTextConfig:
             raise UserError(f"data.image_size must be at least 8 pixels, got {self.image_size}")
         if self.max_keywords < 0:
             raise UserError(f"data.max_keywords must be >= 0, got {self.max_keywords}")
+        if not 0 <= self.category_captions <= 1:
+            raise UserError(f"data.category_captions is a probability and must lie in [0, 1], got {self.category_captions}")
 
 
 @dataclass(frozen=True)
@@ -69,10 +75,23 @@ class EmojiText:
         """The emoji without skin tones or the presentation selector: variants of one emoji share it."""
         return "".join(c for c in self.emoji if c not in SKIN_TONES and c != VS16)
 
-    def caption(self, keywords=None) -> str:
-        """ "an emoji of NAME: kw1, kw2" (all keywords unless given), or "an emoji of NAME" without any."""
+    def caption(self, keywords=None, categories: bool = False) -> str:
+        """ "an emoji of NAME: kw1, kw2" (all keywords unless given), or "an emoji of NAME" without any;
+        ``categories``: "an emoji of NAME, GROUP, SUBGROUP: ..."."""
         keywords = self.keywords if keywords is None else keywords
-        return f"an emoji of {self.name}: {', '.join(keywords)}" if keywords else f"an emoji of {self.name}"
+        name = f"{self.name}, {self.categories}" if categories else self.name
+        return f"an emoji of {name}: {', '.join(keywords)}" if keywords else f"an emoji of {name}"
+
+    @property
+    def categories(self) -> str:
+        """The group and subgroup in words: "animals and nature, animal mammal"."""
+        return f"{class_words(self.group)}, {class_words(self.subgroup)}"
+
+
+def class_words(class_name: str) -> str:
+    """A Unicode group or subgroup name as words: "Animals & Nature" -> "animals and nature",
+    "animal-mammal" -> "animal mammal"."""
+    return class_name.lower().replace("-", " ").replace("&", "and")
 
 
 def _require(path: Path, package: str) -> None:
@@ -143,9 +162,10 @@ def render_entries(entries: list[EmojiText], size: int) -> np.ndarray:
     return images[[index[e.emoji] for e in entries]]
 
 
-def training_texts(entries: list[EmojiText]) -> list[str]:
-    """Every text a tokenizer should know: names, full captions and each keyword."""
-    return [t for e in entries for t in (e.name, e.caption(), *e.keywords)]
+def training_texts(entries: list[EmojiText], categories: bool = False) -> list[str]:
+    """Every text a tokenizer should know: names, full captions and each keyword (and the group and subgroup
+    words when training captions name them)."""
+    return [t for e in entries for t in (e.name, e.caption(categories=categories), *e.keywords)]
 
 
 class EmojiTextCollator:
@@ -158,17 +178,21 @@ class EmojiTextCollator:
     dataloader collates a batch ahead of the step that trains on it and no checkpoint holds a running
     generator, so only then does a run resumed from a checkpoint see exactly the texts of an uninterrupted one."""
 
-    def __init__(self, entries: list[EmojiText], tokenizer, max_length: int, max_keywords: int, seed: int = 0):
+    def __init__(self, entries: list[EmojiText], tokenizer, max_length: int, max_keywords: int, seed: int = 0,
+                 category_captions: float = 0.0):  # fmt: skip
         self.entries, self.tokenizer, self.max_length = entries, tokenizer, max_length
         self.max_keywords, self.seed, self.rng = max_keywords, seed, np.random.default_rng(seed)
+        self.category_captions = category_captions
 
     def text(self, entry: EmojiText, rng: np.random.Generator | None = None) -> str:
         rng = self.rng if rng is None else rng
         keywords = list(entry.keywords)
+        # drawn only when asked for, so that captions without categories stay those of earlier runs
+        categories = bool(self.category_captions) and rng.random() < self.category_captions
         if rng.random() < 0.2 or not keywords:
-            return entry.name if rng.random() < 0.5 else entry.caption(())
+            return entry.name if rng.random() < 0.5 and not categories else entry.caption((), categories)
         k = int(rng.integers(1, min(self.max_keywords, len(keywords)) + 1))
-        return entry.caption([keywords[i] for i in rng.permutation(len(keywords))[:k]])
+        return entry.caption([keywords[i] for i in rng.permutation(len(keywords))[:k]], categories)
 
     def __call__(self, rows: list[dict]) -> dict:
         import torch

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from hf_replearn.errors import UserError
+from hf_replearn.data.emoji_text import class_words
 from hf_replearn.evaluation.probe import ProbeConfig
 
 
@@ -49,7 +50,7 @@ class ZeroShotConfig:
         self.probe.validate()
 
     def prompt(self, class_name: str) -> str:
-        return self.prompt_template.format(class_name.lower().replace("-", " ").replace("&", "and"))
+        return self.prompt_template.format(class_words(class_name))
 
 
 def _embeds(output) -> torch.Tensor:

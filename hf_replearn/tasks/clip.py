@@ -105,7 +105,7 @@ def run(recipe: ClipRecipe) -> dict[str, float]:
     if recipe.dataset_limit is not None:
         # a seeded subset, not the first N: emoji-test.txt lists the emoji group by group
         train_idx = np.sort(np.random.default_rng(recipe.seed).permutation(train_idx)[: recipe.dataset_limit])
-    tokenizer = build_tokenizer(recipe, training_texts([entries[i] for i in train_idx]))
+    tokenizer = build_tokenizer(recipe, training_texts([entries[i] for i in train_idx], recipe.data.category_captions > 0))
     model = build_model(recipe, tokenizer)
 
     args = make_training_args(
@@ -113,7 +113,7 @@ def run(recipe: ClipRecipe) -> dict[str, float]:
         warmup_steps=0.05, num_train_epochs=100, remove_unused_columns=False, dataloader_drop_last=True,
     )  # fmt: skip
     collator = EmojiTextCollator(entries, tokenizer, recipe.model.max_text_length, recipe.data.max_keywords,
-                                 seed=recipe.seed)  # fmt: skip
+                                 seed=recipe.seed, category_captions=recipe.data.category_captions)  # fmt: skip
     trainer = ImageTextTrainer(
         model=model, args=args, train_dataset=[{"pixel_values": images[i], "index": int(i)} for i in train_idx],
         data_collator=collator, augmentation=build_augmentation(recipe.augment, recipe.data.image_size, 3),

@@ -113,6 +113,20 @@ def test_collator_tokenizes_one_text_per_image(files):
     assert all(t.count(",") <= 1 for t in texts)  # at most max_keywords = 2 keywords
 
 
+def test_category_captions_name_group_and_subgroup(files):
+    entries = load_emoji_text(emoji_test=files[0], annotations=files[1])
+    grinning = entries[0]
+    assert grinning.categories == f"{grinning.group.lower().replace('&', 'and')}, {grinning.subgroup.replace('-', ' ')}"
+    assert grinning.caption((), categories=True) == f"an emoji of grinning face, {grinning.categories}"
+    always = EmojiTextCollator(entries, None, max_length=16, max_keywords=2, seed=0, category_captions=1.0)
+    assert all(f"grinning face, {grinning.categories}" in always.text(grinning) for _ in range(50))
+    never = EmojiTextCollator(entries, None, max_length=16, max_keywords=2, seed=0)  # the default: 0
+    assert not any(grinning.categories in never.text(grinning) for _ in range(50))
+    half = EmojiTextCollator(entries, None, max_length=16, max_keywords=2, seed=0, category_captions=0.5)
+    share = np.mean([grinning.categories in half.text(grinning) for _ in range(400)])
+    assert 0.4 < share < 0.6
+
+
 @pytest.mark.skipif(not (EMOJI_TEST.is_file() and ANNOTATIONS.is_file()), reason="apt-get install unicode-data unicode-cldr-core")
 def test_real_files():
     entries = load_emoji_text()
