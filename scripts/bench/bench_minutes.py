@@ -66,6 +66,10 @@ def _train_and_probe(recipe: str, minutes: list[float], out: Path) -> dict:
     import json
     import math
 
+    if (out / "results.json").is_file():  # a finished run kept in BENCH_KEEP_DIR: probe it again, do not retrain
+        print(f"[minutes_curve] {recipe}: reusing the finished run in {out}", flush=True)
+        last = max(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+        return _probe_run(recipe, out, int(json.loads((last / "trainer_state.json").read_text())["num_train_epochs"]))
     per_image = _cpu_seconds_per_image(recipe, out.with_name(out.name + "-throughput"))
     epochs = max(1, math.ceil(minutes[-1] * 60 / per_image / TRAIN_IMAGES))
     marks = minutes[:-1]  # the last mark is the final model, whose minutes are its run's
@@ -73,6 +77,13 @@ def _train_and_probe(recipe: str, minutes: list[float], out: Path) -> dict:
          "minutes_clock=cpu", "evaluation.tsne=false", "evaluation.baselines=[]", "evaluation.labels_per_class=[10]",
          "evaluation.all_labels=false", "evaluation.kmeans_nmi=false", "disable_tqdm=true", "save_steps=1000000",
          f"output_dir={out}", log=out.with_suffix(".log"))  # fmt: skip
+    return _probe_run(recipe, out, epochs)
+
+
+def _probe_run(recipe: str, out: Path, epochs: int) -> dict:
+    """The final model's 10/class (from the run's results.json) and every mark's checkpoint, probed."""
+    import json
+
     results = json.loads((out / "results.json").read_text())
     points = [(results["train/cpu_s"] / 60, results["linear_probe/model/10_per_class"],
                results["linear_probe_std/model/10_per_class"])]  # fmt: skip
