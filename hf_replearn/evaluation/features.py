@@ -121,7 +121,7 @@ class ProbeModel:
         """(name, sha256 of the contents) of every safetensors file in the model's folder; [] for a hub id.
 
         By content, not by size and mtime: a rewrite of the same size within the file system's mtime resolution (or
-        a copy that keeps mtime) must not hit the old entry. Streamed, once per loaded model: 0.2 s for 90 MB."""
+        a copy that keeps mtime) must not hit the old entry. Streamed, once per loaded model: 0.13 s wall (0.06 s CPU) for the 91 MB MiniLM."""
         folder = Path(self.source)
         files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
         digests = []
