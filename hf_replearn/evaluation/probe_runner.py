@@ -27,6 +27,7 @@ from hf_replearn.evaluation.probe import (BASELINES, PROBE_SYNTAX, ProbeConfig, 
                                           pixel_baseline_sets, probe_feature_sets, probe_table)
 from hf_replearn.evaluation.probe_data import ProbeData, load_image_data, load_text_data, source_modality
 from hf_replearn.evaluation.text_baselines import TEXT_BASELINES, tfidf_features
+from hf_replearn.models.pretrained import package_model
 
 DEFAULT_BASELINES = {"image": ["raw", "pca", "random_init"], "text": ["tfidf_word", "tfidf_char", "random_init"],
                      "audio": ["mfcc", "random_init"]}
@@ -56,11 +57,17 @@ class ProbeRequest:
     """Row names; None: ``model`` for one model, else each folder's name."""
 
 
+def default_row_name(source: str) -> str:
+    """A folder's name, a hub id with ``_`` for ``/``; a folder inside an installed package by the model's name
+    there (the shipped MiniLM's folder is called ``model``: its row is ``all-MiniLM-L6-v2``)."""
+    found = package_model(source)
+    return Path(found[0]).name if found else (Path(source).name or source.replace("/", "_"))
+
+
 def load_models(req: ProbeRequest) -> list[ProbeModel]:
     names = []
     for i, source in enumerate(req.models):
-        name = req.model_names[i] if req.model_names else \
-            "model" if len(req.models) == 1 else (Path(source).name or source.replace("/", "_"))
+        name = req.model_names[i] if req.model_names else "model" if len(req.models) == 1 else default_row_name(source)
         while name in names:
             name += "'"
         names.append(name)
@@ -207,7 +214,7 @@ def probe_section(req: ProbeRequest, data: ProbeData, models: list[ProbeModel], 
             pooling = req.readout.pooling or default_pooling(pm.model.config)
             what = f"{pooling}-pooled hidden state " + ("of every layer (`@i`: layer i, 0 = embeddings)" if req.layer == "all"
                                                          else f"{req.layer if req.layer is not None else 'of the last layer'}")
-        lines.append(f"- `{pm.name}`: {pm.source} ({type(pm.model).__name__}), {what}")
+        lines.append(f"- `{pm.name}`: {pm.shown_source} ({type(pm.model).__name__}), {what}")
     if any(pm.toolkit_image for pm in models):
         lines.append(features_note(req.probe).strip())
     return "\n".join(lines).strip()

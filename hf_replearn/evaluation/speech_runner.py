@@ -6,7 +6,8 @@ frame is labelled with the phone at the centre of the samples it sees, from the 
 receptive field (``speech_probes.frame_geometry``), so every row is scored against the same alignment.
 Baselines: ``mfcc`` (13 MFCCs + deltas + delta-deltas) and ``random_init`` (the first model's architecture,
 fresh weights). Data: ``espeak`` (the synthesized corpus of the cpc recipe) or a ``save_to_disk`` folder with
-train / test splits holding ``audio``, ``speaker``, ``phone_ids`` and ``phone_starts``.
+train / test splits holding ``audio``, ``speaker``, ``phone_ids`` and ``phone_starts``, or an audiofolder.
+Every model's frames go through the feature cache (``features.clip_features``), as text and image features do.
 """
 
 from __future__ import annotations
@@ -32,6 +33,38 @@ def extractor(pm, layer):
     return (lambda wav: transformers_audio_features(pm.model, pm.processor, wav, index)), offset, hop
 
 
+def cached(pm, layer, extract, splits: dict, readout, dataset_id: str):
+    """``extract`` served from the feature cache: on first use, each split's frames are read (or computed once) as
+    one entry; the probes call extract clip by clip, so a clip's frames are then looked up by its samples' digest."""
+    from hf_replearn.evaluation.features import clip_features, inputs_digest
+
+    if not readout.cache:
+        return extract
+    frames = {"kind": pm.kind, "layer": None if pm.kind == "cpc" else -1 if layer is None else int(layer)}
+    table = {}
+
+    def lookup(wav):
+        if not table:  # inside the probe's progress stage, as an uncached extract would run
+            for split, clips in splits.items():
+                for clip, f in zip(clips, clip_features(pm, extract, clips, readout, f"{dataset_id}/{split}", frames)):
+                    table[inputs_digest([clip])] = f
+        return table[inputs_digest([wav])]
+
+    return lookup
+
+
+def model_extractors(req, models, baselines, splits: dict) -> dict:
+    """{name: (extract, frame offset, hop)} of every model and of the first one's random init, through the cache."""
+    sets = {pm.name: pm for pm in models}
+    if "random_init" in baselines:
+        sets["random_init"] = models[0].random_init(seed=0)
+    out = {}
+    for name, pm in sets.items():
+        extract, offset, hop = extractor(pm, req.layer)
+        out[name] = (cached(pm, req.layer, extract, splits, req.readout, req.dataset), offset, hop)
+    return out
+
+
 def run_speech_probe(req, models, baselines):
     """Phone and speaker probes of every model and baseline; writes results.json and probe.md."""
     from hf_replearn.data.speech import SpeechDataConfig, load_speech_dataset
@@ -40,9 +73,10 @@ def run_speech_probe(req, models, baselines):
 
     if req.layer == "all":
         raise UserError("--layer all: the speech probes read one hidden state; give an index (default: the last)")
-    feature_sets = {pm.name: extractor(pm, req.layer) for pm in models}
+    for pm in models:
+        extractor(pm, req.layer)  # a model the speech probes cannot read: UserError before any work
     if Path(req.dataset).is_dir() and next(Path(req.dataset).rglob("*.wav"), None) is not None:
-        return run_clip_probe(req, models, baselines, feature_sets)
+        return run_clip_probe(req, models, baselines)
     min_samples = max((pm.model.config.receptive_field for pm in models if pm.kind == "cpc"), default=MFCC_WINDOW)
     dataset = load_speech_dataset(SpeechDataConfig(name=req.dataset), req.dataset_limit, seed=0, min_samples=min_samples)
     missing = [c for c in ("phone_ids", "phone_starts") if c not in dataset["train"].column_names]
@@ -52,8 +86,8 @@ def run_speech_probe(req, models, baselines):
     default_out = Path(req.models[0]) / f"probe-{Path(req.dataset).name}" if len(models) == 1 and Path(req.models[0]).is_dir() \
         else Path("outputs") / f"probe-{Path(req.dataset).name}"
     out = prepare_output_dir(Path(req.output_dir or default_out), overwrite=req.overwrite, syntax=PROBE_SYNTAX)
-    if "random_init" in baselines:
-        feature_sets["random_init"] = extractor(models[0].random_init(seed=0), req.layer)
+    splits = {s: [row["audio"] for row in dataset[s].with_format("numpy")] for s in ("train", "test")} if req.readout.cache else {}
+    feature_sets = model_extractors(req, models, baselines, splits)
     if "mfcc" in baselines:
         feature_sets["mfcc"] = (mfcc, MFCC_WINDOW // 2)
     cfg = SpeechProbeConfig(baselines=[], tsne=req.probe.tsne, max_iter=req.probe.max_iter)
@@ -69,13 +103,13 @@ def write_section(out: Path, results: dict, models, heading: str, what: str, tab
     from hf_replearn.utils.files import atomic_write_text, write_results
 
     section = "\n".join([f"## {heading}", "", what, "", table, ""] +
-                        [f"- `{pm.name}`: {pm.source} ({type(pm.model).__name__})" for pm in models])  # fmt: skip
+                        [f"- `{pm.name}`: {pm.shown_source} ({type(pm.model).__name__})" for pm in models])  # fmt: skip
     write_results(out, results)
     atomic_write_text(out / "probe.md", section + "\n")
     return results, section, out
 
 
-def run_clip_probe(req, models, baselines, feature_sets):
+def run_clip_probe(req, models, baselines):
     """An audiofolder of labelled clips: each clip's frames averaged into one vector, then the few-label probes
     of every other modality (``probe.probe_feature_sets``), against mean MFCCs and the random-init model."""
     import numpy as np
@@ -89,8 +123,7 @@ def run_clip_probe(req, models, baselines, feature_sets):
     data.check_budgets(req.probe.labels_per_class)
     default_out = Path("outputs") / f"probe-{Path(req.dataset).name}"
     out = prepare_output_dir(Path(req.output_dir or default_out), overwrite=req.overwrite, syntax=PROBE_SYNTAX)
-    if "random_init" in baselines:
-        feature_sets["random_init"] = extractor(models[0].random_init(seed=0), req.layer)
+    feature_sets = model_extractors(req, models, baselines, {"train": data.train_x, "test": data.test_x})
     if "mfcc" in baselines:
         feature_sets["mfcc"] = (mfcc, 0, 0)
 

