@@ -69,8 +69,9 @@ class SaveAtMinutes(TrainerCallback, ExportableState):
     ``clock``: ``wall`` (the run's training time, :meth:`RunTotals.total_s`) or ``cpu`` (its CPU time,
     :meth:`RunTotals.total_cpu_s`: with one thread, the minutes of one core, whatever else the machine runs).
     Both count across resumes. Which step each mark fell on is kept in every checkpoint's ``trainer_state.json``
-    (``stateful_callbacks``, attribute ``steps``: minutes -> step); the checkpoint of mark ``m`` is
-    ``checkpoint-<steps[m]>``.
+    (``stateful_callbacks``, attribute ``steps``: minutes -> step). The model of each mark (weights, config,
+    trainer state) is also copied to ``OUTPUT_DIR/minutes-<m>/``, which checkpoint rotation
+    (``save_total_limit``) does not touch; it loads like the final model.
     """
 
     def __init__(self, minutes: list[float], clock: str = "wall", steps: dict | None = None):
@@ -94,6 +95,23 @@ class SaveAtMinutes(TrainerCallback, ExportableState):
             if mark <= elapsed_min and str(mark) not in self.steps:
                 self.steps[str(mark)] = state.global_step
                 control.should_save = True
+
+    def on_save(self, args, state, control, **kwargs):
+        import shutil
+        from pathlib import Path
+
+        if not state.is_world_process_zero:
+            return
+        for mark, step in self.steps.items():
+            source, target = Path(args.output_dir) / f"checkpoint-{step}", Path(args.output_dir) / f"minutes-{float(mark):g}"
+            if step == state.global_step and source.is_dir() and not target.exists():
+                staging = target.with_name(target.name + ".tmp")
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir()
+                for name in ("config.json", "model.safetensors", "trainer_state.json"):
+                    if (source / name).is_file():
+                        shutil.copy2(source / name, staging / name)
+                staging.replace(target)  # whole or absent: a crash mid-copy leaves no half folder under the name
 
     _handler = None
     """The trainer's callback handler, set by :func:`add_save_at_minutes`: callbacks do not see each other,

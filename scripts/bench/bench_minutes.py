@@ -87,14 +87,13 @@ def _probe_run(recipe: str, out: Path, epochs: int) -> dict:
     results = json.loads((out / "results.json").read_text())
     points = [(results["train/cpu_s"] / 60, results["linear_probe/model/10_per_class"],
                results["linear_probe_std/model/10_per_class"])]  # fmt: skip
-    for checkpoint in out.glob("checkpoint-*"):
-        state = json.loads((checkpoint / "trainer_state.json").read_text())["stateful_callbacks"]
-        if int(checkpoint.name.split("-")[1]) in state["SaveAtMinutes"]["attributes"]["steps"].values():
-            env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-            probe = subprocess.run([sys.executable, __file__, recipe, str(checkpoint)], env=env, check=True,
-                                   capture_output=True, text=True)  # fmt: skip
-            mean, std = json.loads(probe.stdout.strip().splitlines()[-1])
-            points.append((state["RunTotals"]["attributes"]["cpu_s"] / 60, mean, std))
+    for mark in out.glob("minutes-*"):  # each mark's model, kept by save_at_minutes
+        state = json.loads((mark / "trainer_state.json").read_text())["stateful_callbacks"]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+        probe = subprocess.run([sys.executable, __file__, recipe, str(mark)], env=env, check=True,
+                               capture_output=True, text=True)  # fmt: skip
+        mean, std = json.loads(probe.stdout.strip().splitlines()[-1])
+        points.append((state["RunTotals"]["attributes"]["cpu_s"] / 60, mean, std))
     return {"epochs": epochs, "points": sorted(points)}
 
 

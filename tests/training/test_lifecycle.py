@@ -135,3 +135,14 @@ def test_save_at_minutes_saves_a_checkpoint_per_mark(tmp_path, clock):
     assert state["SaveAtMinutes"]["attributes"]["steps"] == {"1e-09": 1}
     assert state["SaveAtMinutes"]["args"] == {"minutes": [1e-9, 1e6], "clock": clock}
     assert 0 < state["RunTotals"]["attributes"]["cpu_s"] <= results["train/cpu_s"]
+    # the mark's model is kept apart from the rotated checkpoints, loadable on its own
+    assert sorted(p.name for p in (tmp_path / "minutes-1e-09").iterdir()) == ["config.json", "model.safetensors", "trainer_state.json"]
+    assert (tmp_path / "minutes-1e-09" / "model.safetensors").read_bytes() == (tmp_path / "checkpoint-1" / "model.safetensors").read_bytes()
+
+
+def test_save_at_minutes_survives_checkpoint_rotation(tmp_path):
+    recipe, model, data, args = _tiny(tmp_path, save_strategy="steps", save_steps=1, save_total_limit=1, max_steps=4)
+    recipe.save_at_minutes, recipe.minutes_clock = [1e-9], "wall"
+    train_and_save(recipe, ReplearnTrainer(model=model, args=args, train_dataset=data), model)
+    assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-4"]  # checkpoint-1 rotated away
+    assert (tmp_path / "minutes-1e-09" / "model.safetensors").is_file()
