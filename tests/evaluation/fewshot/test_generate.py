@@ -1,4 +1,4 @@
-from hf_replearn.evaluation.fewshot.scoring import generate_until
+from hf_replearn.evaluation.fewshot.generation import generate_until
 
 CONTEXTS = ["a -> A\nb ->", "q", "ab -> B\nba -> A\nabc ->"]
 
