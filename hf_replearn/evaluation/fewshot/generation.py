@@ -17,7 +17,7 @@ from hf_replearn.evaluation.fewshot.cached_forward import feed, pad_right, share
 from hf_replearn.evaluation.fewshot.scoring import _check_length, max_context_length, prefix_token_id
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def generate_until(
     model,
     tokenizer,

@@ -84,7 +84,7 @@ def _check_length(ctx: list[int], conts: list[list[int]], max_len: int, truncati
     return ctx[overflow:]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def score_choices(
     model,
     requests: list[tuple[list[int], list[list[int]]]],
