@@ -15,7 +15,8 @@ from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot import metrics as M
 from hf_replearn.evaluation.fewshot.filters import apply_filters
 from hf_replearn.evaluation.fewshot.prompts import build_prompts
-from hf_replearn.evaluation.fewshot.scoring import encode_pair, generate_until, score_choices
+from hf_replearn.evaluation.fewshot.generation import generate_until
+from hf_replearn.evaluation.fewshot.scoring import encode_choices, score_choices
 from hf_replearn.evaluation.fewshot.task import FewShotTask, load_docs
 
 
@@ -87,15 +88,12 @@ def evaluate_items(
         scorer = scorer or (lambda reqs, where: score_choices(model, reqs, batch_size, truncation, where))
         choices = [task.choices(d) for d in test_docs]
         conts = [[task.target_delimiter + c for c in cs] for cs in choices]
-        requests = []
-        for p, cs in zip(prompts, conts):
-            pairs = [encode_pair(tokenizer, p.context, c) for c in cs]
-            requests.append((pairs[0][0], [cont for _, cont in pairs]))
+        requests = [encode_choices(tokenizer, p.context, cs) for p, cs in zip(prompts, conts)]
         scores = scorer(requests, names)
         arguments = [[[p.context, c] for c in cs] for p, cs in zip(prompts, conts)]
         if "acc_mutual_info" in task.metrics:
             # lm-eval 0.4.13 scores target_delimiter + choice after an empty context
-            reqs = [(encode_pair(tokenizer, "", cs[0])[0], [encode_pair(tokenizer, "", c)[1] for c in cs]) for cs in conts]
+            reqs = [encode_choices(tokenizer, "", cs) for cs in conts]
             scores = [s + u for s, u in zip(scores, scorer(reqs, names))]
             arguments = [a + [["", c] for c in cs] for a, cs in zip(arguments, conts)]
         resps = [[[[ll, bool(g)]] for ll, g in s] for s in scores]

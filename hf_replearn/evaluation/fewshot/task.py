@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
+import functools
 import glob
 import os
 import re
@@ -248,7 +249,7 @@ class FewShotTask:
         from jinja2 import TemplateError, UndefinedError
 
         try:
-            return _environment().from_string(spec).render(**doc)
+            return _template(spec).render(**doc)
         except UndefinedError as err:
             raise UserError(
                 f"{self.source}: {key} template {spec!r} names a field the dataset lacks ({err.message}); "
@@ -282,6 +283,12 @@ def _is_column(spec, doc) -> bool:
 
 
 _ENV = None
+
+
+@functools.lru_cache(maxsize=256)
+def _template(source: str):
+    """A template compiled once: compiling costs far more than rendering, and a prompt renders a few per document."""
+    return _environment().from_string(source)
 
 
 def _environment():

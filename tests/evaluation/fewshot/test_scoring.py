@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from hf_replearn.errors import UserError
-from hf_replearn.evaluation.fewshot.scoring import encode_pair, score_choices
+from hf_replearn.evaluation.fewshot.scoring import encode_choices, encode_pair, score_choices
 
 CONTEXTS = ["a -> A\nb -> B\nc ->", "d ->", "ab -> B\nba -> A\nabc ->", "x"]
 CHOICES = [" A", " B", " AB!"]
@@ -51,7 +51,33 @@ def test_shared_prefix_equals_one_sequence_per_choice(model, tokenizer):
     full = score_choices(model, reqs, batch_size=3, shared_prefix=False)
     for s_row, f_row in zip(shared, full):
         for (s, sg), (f, fg) in zip(s_row, f_row):
-            assert s == pytest.approx(f, abs=1e-4) and sg == fg
+            assert s == pytest.approx(f, abs=1e-5) and sg == fg
+
+
+def test_every_level_of_shared_tokens_equals_the_full_sequence(model, tokenizer):
+    """Demonstrations shared by the whole batch (fed once), choices sharing leading tokens (fed once per
+    document) and multi-token tails (fed per choice): each log-likelihood equals one unpadded pass's."""
+    shots = "ab -> B\nba -> A\naab -> B\nbba -> A\nabab -> B\n"
+    choices = [" A", " B", " AB!", " ABC"]  # " A..." share their first two tokens
+    reqs = [encode_choices(tokenizer, shots + q, choices) for q in ("a ->", "bab ->", "b ->", "abba ->")]
+    for batch_size in (1, 4):
+        for (ctx, conts), row in zip(reqs, score_choices(model, reqs, batch_size=batch_size)):
+            for cont, (ll, _) in zip(conts, row):
+                assert ll == pytest.approx(_by_hand(model, ctx, cont), abs=1e-5)
+
+
+def test_one_token_choices_after_a_shared_delimiter(model, tokenizer):
+    """" A" / " B" in a character vocabulary: the space is shared, so one pass per batch scores them."""
+    reqs = [encode_choices(tokenizer, q, [" A", " B", " C"]) for q in ("a ->", "bb ->")]
+    for (ctx, conts), row in zip(reqs, score_choices(model, reqs)):
+        for cont, (ll, _) in zip(conts, row):
+            assert ll == pytest.approx(_by_hand(model, ctx, cont), abs=1e-5)
+
+
+def test_encode_choices_equals_encode_pair_per_choice(tokenizer):
+    for context in ("q -> ", "", "ab\n"):
+        ctx, conts = encode_choices(tokenizer, context, CHOICES)
+        assert [(ctx, c) for c in conts] == [encode_pair(tokenizer, context, c) for c in CHOICES]
 
 
 def test_is_greedy_matches_argmax(model, tokenizer):
