@@ -130,7 +130,7 @@ def linear_probe_accuracy(train_x, train_y, test_x, test_y, max_iter: int = 1000
     """Test accuracy of ``LogisticRegression()`` (C = 1) fitted on the training features.
 
     Large dense problems (every label of a 60,000-image set) go to ``logistic.SoftmaxProbe``: the same
-    objective minimised in whitened coordinates, many times fewer passes over the data, the same minimiser.
+    objective and minimiser, L-BFGS in whitened coordinates, its matrix products on the process's threads.
     """
     from scipy.sparse import issparse
     from sklearn.linear_model import LogisticRegression
@@ -142,7 +142,7 @@ def linear_probe_accuracy(train_x, train_y, test_x, test_y, max_iter: int = 1000
 
 
 LARGE_PROBLEM = 5_000_000
-"""Rows x features from which the all-label probe uses ``SoftmaxProbe`` (below, scikit-learn's lbfgs takes seconds)."""
+"""Rows x features from which a probe uses ``SoftmaxProbe`` (scikit-learn's lbfgs fits 1,000 x 3,072 in 0.5 s)."""
 
 
 def knn_accuracy(train_x, train_y, test_x, test_y, k: int) -> float:
