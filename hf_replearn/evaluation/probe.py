@@ -40,7 +40,11 @@ import numpy as np
 import torch
 
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation.image_features import (check_feature_stages, extract_features, is_h, model_and_h_features,  # noqa: F401
+                                                   model_features, stage_features)
+from hf_replearn.evaluation.logistic import SoftmaxProbe
 from hf_replearn.evaluation.probe_cv import cv_linear_probe
+from hf_replearn.utils.progress import stage
 
 # How `hf-replearn eval probe` spells a new directory, overwrite and resume, for output-directory hints.
 PROBE_SYNTAX = ("--output-dir <a new directory>", "--overwrite", None)
@@ -112,80 +116,6 @@ class ProbeConfig:
 BASELINES = ("raw", "pca", "ica", "dictionary", "rbm", "random_init")
 
 
-def is_h(stages, grid: int) -> bool:
-    """The last stage globally pooled is h = f(x): read it through ``get_representation``, which every model has."""
-    return list(stages) == [-1] and grid == 1
-
-
-@torch.no_grad()
-def extract_features(model, pixel_values: np.ndarray, batch_size: int = 512, stages=(-1,), grid: int = 1) -> np.ndarray:
-    """Frozen features of uint8 images (N, C, H, W) -> float32 (N, D): h = f(x), or pooled stage maps.
-
-    ``stages`` and ``grid`` as ``ProbeConfig.feature_stages`` / ``feature_grid``.
-    """
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    read_h = is_h(stages, grid)
-    out = []
-    for start in range(0, len(pixel_values), batch_size):
-        x = torch.from_numpy(np.asarray(pixel_values[start : start + batch_size])).to(device).float().div_(255)
-        out.append((model.get_representation(x) if read_h else stage_features(model, x, stages, grid)).float().cpu())
-    model.train(was_training)
-    return torch.cat(out).numpy()
-
-
-def stage_features(model, x: torch.Tensor, stages, grid: int) -> torch.Tensor:
-    """The small ResNet's stage maps met while ``model.get_representation(x)`` runs, pooled and concatenated.
-
-    Hooks rather than a second forward path: ``get_representation`` keeps each model's own input handling
-    (colorization's Lab conversion, for one), and the hooks see exactly the encoder it uses.
-    """
-    encoders = check_feature_stages(model, stages)
-    maps: dict[int, list[torch.Tensor]] = {}
-    hooks = [
-        encoder.blocks[end].register_forward_hook(lambda _m, _i, out, key=id(encoder): maps.setdefault(key, []).append(out))
-        for encoder in encoders for end in encoder.stage_ends
-    ]  # fmt: skip
-    try:
-        model.get_representation(x)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    (stage_maps,) = maps.values()  # one encoder computes the representation
-    pooled = []
-    for s in stages:
-        m = stage_maps[s]
-        pooled.append(torch.nn.functional.adaptive_avg_pool2d(m, (min(grid, m.shape[-2]), min(grid, m.shape[-1]))).flatten(1))
-    return torch.cat(pooled, dim=1)
-
-
-def check_feature_stages(model, stages) -> list:
-    """The small ResNets in ``model`` whose ``stages`` the probe can read; a UserError when it cannot.
-
-    The image tasks call it before training when the probe will not read h (which any model has), so a
-    wrong ``evaluation.feature_stages`` stops the run at once rather than after hours of training.
-    """
-    from hf_replearn.models.encoders import SmallResNet
-
-    encoders = [m for m in model.modules() if isinstance(m, SmallResNet)]
-    if not encoders:
-        raise UserError(
-            f"evaluation.feature_stages / feature_grid read the built-in small ResNet's feature maps, and a "
-            f"{type(model).__name__} without one has none; leave them at [-1] / 1 to probe h = f(x)"
-        )
-    n = min(len(encoder.stage_ends) for encoder in encoders)
-    if any(not -n <= s < n for s in stages):
-        raise UserError(f"evaluation.feature_stages {list(stages)}: the encoder has {n} stages (0..{n - 1}, or -{n}..-1)")
-    return encoders
-
-
-def model_features(model, train_px: np.ndarray, test_px: np.ndarray, cfg: ProbeConfig, h: bool = False):
-    """(train, test) features of ``model`` as ``cfg`` reads them (``h=True``: h = f(x) whatever cfg says)."""
-    stages, grid = ([-1], 1) if h else (cfg.feature_stages, cfg.feature_grid)
-    return tuple(extract_features(model, px, cfg.batch_size, stages, grid) for px in (train_px, test_px))
-
-
 def balanced_subset(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     """Indices of ``per_class`` examples of each class (fewer if a class has fewer), seeded."""
     rng = np.random.default_rng(seed)
@@ -197,11 +127,22 @@ def balanced_subset(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray
 
 
 def linear_probe_accuracy(train_x, train_y, test_x, test_y, max_iter: int = 1000) -> float:
+    """Test accuracy of ``LogisticRegression()`` (C = 1) fitted on the training features.
+
+    Large dense problems (every label of a 60,000-image set) go to ``logistic.SoftmaxProbe``: the same
+    objective and minimiser, L-BFGS in whitened coordinates, its matrix products on the process's threads.
+    """
+    from scipy.sparse import issparse
     from sklearn.linear_model import LogisticRegression
 
-    clf = LogisticRegression(max_iter=max_iter)
+    large = not issparse(train_x) and train_x.shape[0] * train_x.shape[1] >= LARGE_PROBLEM
+    clf = SoftmaxProbe(max_iter=max_iter) if large else LogisticRegression(max_iter=max_iter)
     clf.fit(train_x, train_y)
     return float((clf.predict(test_x) == test_y).mean())
+
+
+LARGE_PROBLEM = 5_000_000
+"""Rows x features from which a probe uses ``SoftmaxProbe`` (scikit-learn's lbfgs fits 1,000 x 3,072 in 0.5 s)."""
 
 
 def knn_accuracy(train_x, train_y, test_x, test_y, k: int) -> float:
@@ -214,18 +155,21 @@ def knn_accuracy(train_x, train_y, test_x, test_y, k: int) -> float:
 
 def probe_features(name: str, train_x, train_y, test_x, test_y, cfg: ProbeConfig) -> dict[str, float]:
     """Every probe of one feature set; keys as in the module docstring."""
-    from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
 
-    # One BLAS/OpenMP thread: these problems are small, and on a busy machine multi-threaded BLAS
-    # spin-waits (measured here: logistic regression 4.4 s with 2 threads under load, 0.19 s with 1).
+    # One BLAS/OpenMP thread for the small problems: on a busy machine multi-threaded BLAS spin-waits
+    # (measured here: logistic regression 4.4 s with 2 threads under load, 0.19 s with 1). The large ones
+    # (every label: matrix products over all training rows) take the process's torch thread count, which the
+    # CLI chose from the free cores (``utils.threads``).
+    threads = torch.get_num_threads()
     with threadpool_limits(1):
-        return _probe_features(name, train_x, train_y, test_x, test_y, cfg)
+        return _probe_features(name, train_x, train_y, test_x, test_y, cfg, threads)
 
 
-def _probe_features(name, train_x, train_y, test_x, test_y, cfg) -> dict[str, float]:
+def _probe_features(name, train_x, train_y, test_x, test_y, cfg, threads: int) -> dict[str, float]:
     from scipy.sparse import issparse
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     if issparse(train_x):  # TF-IDF rows are already L2-normalised; scaling rare n-grams up would swamp them
         tr, te = train_x, test_x
@@ -247,9 +191,10 @@ def _probe_features(name, train_x, train_y, test_x, test_y, cfg) -> dict[str, fl
             results[f"linear_probe_cv_std/{name}/{k}_per_class"] = float(np.std([a for a, _ in cv]))
             # the C's of the seeds lie decades apart: their geometric mean
             results[f"linear_probe_cv_C/{name}/{k}_per_class"] = float(np.exp(np.mean(np.log([c for _, c in cv]))))
-    if cfg.all_labels:
-        results[f"linear_probe/{name}/all"] = linear_probe_accuracy(tr, train_y, te, test_y, cfg.max_iter)
-    results[f"knn/{name}"] = knn_accuracy(train_x, train_y, test_x, test_y, cfg.knn_k)
+    with threadpool_limits(threads):
+        if cfg.all_labels:
+            results[f"linear_probe/{name}/all"] = linear_probe_accuracy(tr, train_y, te, test_y, cfg.max_iter)
+        results[f"knn/{name}"] = knn_accuracy(train_x, train_y, test_x, test_y, cfg.knn_k)
     for fraction in cfg.label_fractions:
         key = f"{fraction * 100:g}pct"
         idx = fraction_subset(train_y, fraction, seed=0)
@@ -343,18 +288,20 @@ def evaluate_representations(model, dataset, cfg: ProbeConfig, random_init_model
 
     train, test = dataset["train"], dataset["test"]
     (train_px, train_y), (test_px, test_y) = split_arrays(train), split_arrays(test)
-    features = {"model": model_features(model, train_px, test_px, cfg)}
-    if not cfg.reads_h:
-        features["model_h"] = model_features(model, train_px, test_px, cfg, h=True)
-    features.update(pixel_baseline_sets(cfg.baselines, train_px, test_px, cfg))
-    if "random_init" in cfg.baselines and random_init_model is not None:
-        features["random_init"] = model_features(random_init_model, train_px, test_px, cfg)
+    with stage("probe", f"features of the model ({len(train_px)} train / {len(test_px)} test images)"):
+        features = model_and_h_features(model, train_px, test_px, cfg)
+    if cfg.baselines:
+        with stage("probe", f"baselines {', '.join(cfg.baselines)}"):
+            features.update(pixel_baseline_sets(cfg.baselines, train_px, test_px, cfg))
+            if "random_init" in cfg.baselines and random_init_model is not None:
+                features["random_init"] = model_features(random_init_model, train_px, test_px, cfg)
     results = probe_feature_sets(features, train_y, test_y, cfg)
     if cfg.tsne and plot_path is not None:
         from hf_replearn.evaluation.plots import tsne_plot
 
         names = train.features["label"].names if hasattr(train.features["label"], "names") else None
-        tsne_plot(features["model"][1], test_y, plot_path, class_names=names, max_points=cfg.tsne_points)
+        with stage("probe", f"t-SNE of {min(cfg.tsne_points, len(test_y))} test points"):
+            tsne_plot(features["model"][1], test_y, plot_path, class_names=names, max_points=cfg.tsne_points)
     return results, features
 
 
@@ -362,7 +309,8 @@ def probe_feature_sets(features: dict, train_y, test_y, cfg: ProbeConfig) -> dic
     """Every probe of every feature set {name: (train, test)}, keys as in the module docstring."""
     results = {}
     for name, (tr, te) in features.items():
-        results.update(probe_features(name, tr, train_y, te, test_y, cfg))
+        with stage("probe", f"{name}: {tr.shape[1]} features, linear and k-NN probes"):
+            results.update(probe_features(name, tr, train_y, te, test_y, cfg))
     return results
 
 

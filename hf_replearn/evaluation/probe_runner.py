@@ -23,8 +23,8 @@ import numpy as np
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.features import (POOLINGS, ProbeModel, Readout, check_hidden_states, default_pooling, hidden_states,
                                              layer_names, load_probe_model)
-from hf_replearn.evaluation.probe import (BASELINES, PROBE_SYNTAX, ProbeConfig, check_feature_stages, features_note, model_features,
-                                          pixel_baseline_sets, probe_feature_sets, probe_table)
+from hf_replearn.evaluation.probe import (BASELINES, PROBE_SYNTAX, ProbeConfig, check_feature_stages, features_note,
+                                          model_and_h_features, pixel_baseline_sets, probe_feature_sets, probe_table)
 from hf_replearn.evaluation.probe_data import ProbeData, load_image_data, load_text_data, source_modality
 from hf_replearn.evaluation.text_baselines import TEXT_BASELINES, tfidf_features
 from hf_replearn.models.pretrained import package_model
@@ -121,10 +121,7 @@ def check_request(req: ProbeRequest, modality: str) -> list[str]:
 def model_feature_sets(pm: ProbeModel, data: ProbeData, req: ProbeRequest) -> dict:
     """{name: (train, test)} for one model: its chosen layer(s), or pooled stage maps of a toolkit image model."""
     if pm.toolkit_image and not req.probe.reads_h:
-        sets = {pm.name: model_features(pm.model, data.train_x, data.test_x, req.probe)}
-        if pm.name != "random_init":
-            sets[f"{pm.name}_h"] = model_features(pm.model, data.train_x, data.test_x, req.probe, h=True)
-        return sets
+        return model_and_h_features(pm.model, data.train_x, data.test_x, req.probe, pm.name, with_h=pm.name != "random_init")
     layers = layer_names(pm, req.layer if pm.kind == "transformers" else None)
     train, test = (hidden_states(pm, x, req.readout, f"{data.name}/{split}") for x, split in ((data.train_x, "train"), (data.test_x, "test")))
     return {name: (train[i], test[i]) for name, i in layers.items()}
