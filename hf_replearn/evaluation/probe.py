@@ -42,7 +42,6 @@ import torch
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.image_features import (check_feature_stages, extract_features, is_h, model_and_h_features,  # noqa: F401
                                                    model_features, stage_features)
-from hf_replearn.evaluation.logistic import SoftmaxProbe
 from hf_replearn.evaluation.probe_cv import cv_linear_probe
 from hf_replearn.utils.progress import stage
 
@@ -127,22 +126,12 @@ def balanced_subset(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray
 
 
 def linear_probe_accuracy(train_x, train_y, test_x, test_y, max_iter: int = 1000) -> float:
-    """Test accuracy of ``LogisticRegression()`` (C = 1) fitted on the training features.
-
-    Large dense problems (every label of a 60,000-image set) go to ``logistic.SoftmaxProbe``: the same
-    objective and minimiser, L-BFGS in whitened coordinates, its matrix products on the process's threads.
-    """
-    from scipy.sparse import issparse
+    """Test accuracy of ``LogisticRegression()`` (C = 1) fitted on the training features."""
     from sklearn.linear_model import LogisticRegression
 
-    large = not issparse(train_x) and train_x.shape[0] * train_x.shape[1] >= LARGE_PROBLEM
-    clf = SoftmaxProbe(max_iter=max_iter) if large else LogisticRegression(max_iter=max_iter)
+    clf = LogisticRegression(max_iter=max_iter)
     clf.fit(train_x, train_y)
     return float((clf.predict(test_x) == test_y).mean())
-
-
-LARGE_PROBLEM = 5_000_000
-"""Rows x features from which a probe uses ``SoftmaxProbe`` (scikit-learn's lbfgs fits 1,000 x 3,072 in 0.5 s)."""
 
 
 def knn_accuracy(train_x, train_y, test_x, test_y, k: int) -> float:
