@@ -35,6 +35,10 @@ class HubConfig:
     private: bool = False
 
 
+MINUTE_CLOCKS = ("wall", "cpu")
+"""The clocks a recipe's ``save_at_minutes`` can count on."""
+
+
 @dataclasses.dataclass
 class Recipe:
     """Keys every recipe accepts. Tasks subclass this and add their own sections."""
@@ -53,7 +57,7 @@ class Recipe:
     """Also save a checkpoint when training has run this many minutes (e.g. ``[5, 10, 20, 30]``), for a curve of
     the representation against training time; ``trainer_state.json`` says which step each mark fell on."""
     minutes_clock: str = "wall"
-    """The clock of ``save_at_minutes``: ``wall`` (training time) or ``cpu`` (the process's CPU time: with one
+    """The clock of ``save_at_minutes`` (one of :data:`MINUTE_CLOCKS`): ``wall`` (training time) or ``cpu`` (the process's CPU time: with one
     thread, the minutes of one core, whatever else the machine runs)."""
     training: dict = dataclasses.field(default_factory=dict)
     """``transformers.TrainingArguments`` fields (``output_dir``, ``max_steps``, ``learning_rate``, ...)."""

@@ -39,9 +39,16 @@ class AugmentConfig:
         for name in ("flip_p", "jitter_p", "grayscale_p", "blur_p"):
             if not 0 <= getattr(self, name) <= 1:
                 raise UserError(f"augment.{name} is a probability and must lie in [0, 1], got {getattr(self, name)}")
-        lo, hi = self.crop_scale
-        if not 0 < lo <= hi <= 1:
-            raise UserError(f"augment.crop_scale must be [low, high] with 0 < low <= high <= 1, got {self.crop_scale}")
+        check_area_range("augment.crop_scale", self.crop_scale)
+
+
+def check_area_range(key: str, scale: list[float]) -> None:
+    """A crop's area range ``[low, high]``, as fractions of the image."""
+    from hf_replearn.errors import UserError
+
+    lo, hi = scale
+    if not 0 < lo <= hi <= 1:
+        raise UserError(f"{key} must be [low, high] with 0 < low <= high <= 1, got {scale}")
 
 
 @dataclass
@@ -64,9 +71,7 @@ class MultiCropConfig:
             raise UserError(f"multicrop.local_crops must be >= 0, got {self.local_crops}")
         if self.size < 4:
             raise UserError(f"multicrop.size must be at least 4 pixels, got {self.size}")
-        lo, hi = self.scale
-        if not 0 < lo <= hi <= 1:
-            raise UserError(f"multicrop.scale must be [low, high] with 0 < low <= high <= 1, got {self.scale}")
+        check_area_range("multicrop.scale", self.scale)
 
 
 def build_augmentation(

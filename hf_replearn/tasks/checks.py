@@ -13,7 +13,7 @@ import logging
 import re
 from pathlib import Path
 
-from hf_replearn.config import key_origin
+from hf_replearn.config import MINUTE_CLOCKS, key_origin
 from hf_replearn.errors import UserError
 from hf_replearn.hub.push import check_hub_recipe
 from hf_replearn.utils.files import check_output_dir
@@ -66,7 +66,7 @@ def check_recipe(recipe) -> None:
     if getattr(recipe, "channels_last", False) and recipe.task not in ("simclr", "moco"):
         raise UserError(f"{key_origin(where, 'channels_last')}: channels_last=true is read by the simclr and moco "
                         f"tasks only; remove it from this {recipe.task} recipe")
-    if recipe.minutes_clock not in ("wall", "cpu"):
+    if recipe.minutes_clock not in MINUTE_CLOCKS:
         raise UserError(f"{key_origin(where, 'minutes_clock')}: minutes_clock={recipe.minutes_clock!r} must be "
                         "'wall' (training time) or 'cpu' (the process's CPU time)")
     data, model = getattr(recipe, "data", None), getattr(recipe, "model", None)

@@ -51,8 +51,8 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
     trainer = TwoViewTrainer(
         model=task.model, args=args, train_dataset=task.dataset["train"], data_collator=ImageCollator(),
         augmentation=build_augmentation(recipe.augment, task.image_size, task.num_channels),
-        local_augmentation=build_augmentation(recipe.augment, local.size, task.num_channels, crop_scale=local.scale),
-        local_crops=local.local_crops, channels_last=recipe.channels_last,
+        local_augmentation=build_augmentation(recipe.augment, local.size, task.num_channels, crop_scale=local.scale)
+        if local.local_crops else None, local_crops=local.local_crops, channels_last=recipe.channels_last,
     )  # fmt: skip
     model, results = train_and_save(recipe, trainer, task.model)
     return probe_and_card(recipe, model, task.dataset, task.build, results)

@@ -7,6 +7,8 @@ import time
 from transformers import TrainerCallback
 from transformers.trainer_callback import ExportableState
 
+from hf_replearn.config import MINUTE_CLOCKS
+
 
 class MomentumUpdateCallback(TrainerCallback):
     """Calls ``model.momentum_update()`` after every optimizer step (MoCo's key encoder EMA, Eq. 2).
@@ -19,6 +21,15 @@ class MomentumUpdateCallback(TrainerCallback):
         model = getattr(model, "module", model)  # unwrap DistributedDataParallel
         if model is not None and hasattr(model, "momentum_update"):
             model.momentum_update()
+
+
+def saved_attributes(state, callback) -> dict:
+    """The attributes ``callback``'s class saved in the checkpoint a run resumed from (``state.stateful_callbacks``;
+    Trainer keeps a list when several callbacks share the class name); empty for a fresh run."""
+    saved = (state.stateful_callbacks or {}).get(type(callback).__name__)
+    if isinstance(saved, list):
+        saved = saved[0] if saved else None
+    return saved["attributes"] if saved else {}
 
 
 class RunTotals(TrainerCallback, ExportableState):
@@ -41,10 +52,7 @@ class RunTotals(TrainerCallback, ExportableState):
         self._cpu_started: float | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):
-        saved = (state.stateful_callbacks or {}).get(type(self).__name__)
-        if isinstance(saved, list):  # Trainer keeps a list when several callbacks share the class name
-            saved = saved[0] if saved else None
-        attributes = saved["attributes"] if saved else {}
+        attributes = saved_attributes(state, self)
         self.earlier_s = float(attributes.get("elapsed_s", 0.0))
         self.earlier_cpu_s = float(attributes.get("cpu_s", 0.0))
         self.earlier_loss_sum = self.loss_sum = float(attributes.get("loss_sum", 0.0))
@@ -75,18 +83,15 @@ class SaveAtMinutes(TrainerCallback, ExportableState):
     """
 
     def __init__(self, minutes: list[float], clock: str = "wall", steps: dict | None = None):
-        if clock not in ("wall", "cpu"):
+        if clock not in MINUTE_CLOCKS:
             raise ValueError(f"SaveAtMinutes clock must be 'wall' or 'cpu', got {clock!r}")
         self.minutes = sorted(float(m) for m in minutes)
         self.clock = clock
         self.steps = dict(steps or {})
 
     def on_train_begin(self, args, state, control, **kwargs):
-        saved = (state.stateful_callbacks or {}).get(type(self).__name__)
-        if isinstance(saved, list):
-            saved = saved[0] if saved else None
-        if saved:  # a resumed run: the marks already passed stay where they fell
-            self.steps = dict(saved["attributes"].get("steps", {}))
+        # a resumed run: the marks already passed stay where they fell
+        self.steps = dict(saved_attributes(state, self).get("steps", self.steps))
 
     def on_step_end(self, args, state, control, **kwargs):
         totals = next(cb for cb in self._handler.callbacks if isinstance(cb, RunTotals))
