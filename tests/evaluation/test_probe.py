@@ -93,3 +93,16 @@ def test_cv_keys_sit_beside_the_fixed_c_ones():
     assert {"linear_probe_cv/b/4_per_class", "linear_probe_cv_std/b/4_per_class", "linear_probe_cv_C/b/4_per_class"} <= set(r)
     assert "| features | 1/class | 4/class | 4/class, C by CV | all labels | k-NN (all) |" in probe_table(r)
     assert "linear_probe_cv/b/4_per_class" not in probe_features("b", xtr, ytr, xte, yte, ProbeConfig(labels_per_class=[4]))
+
+
+def test_all_label_probe_on_many_rows_matches_scikit_learn():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from hf_replearn.evaluation.probe import LARGE_FIT_ROWS
+
+    (xtr, ytr), (xte, yte) = blobs(LARGE_FIT_ROWS // 3 + 1, 1.5, 0), blobs(1000, 1.5, 1)
+    r = probe_features("big", xtr, ytr, xte, yte, ProbeConfig(labels_per_class=[1], seeds=1))
+    scaler = StandardScaler().fit(xtr)
+    ref = LogisticRegression(max_iter=1000).fit(scaler.transform(xtr), ytr)
+    assert r["linear_probe/big/all"] == pytest.approx((ref.predict(scaler.transform(xte)) == yte).mean(), abs=2e-3)
