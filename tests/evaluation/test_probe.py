@@ -106,3 +106,17 @@ def test_all_label_probe_on_many_rows_matches_scikit_learn():
     scaler = StandardScaler().fit(xtr)
     ref = LogisticRegression(max_iter=1000).fit(scaler.transform(xtr), ytr)
     assert r["linear_probe/big/all"] == pytest.approx((ref.predict(scaler.transform(xte)) == yte).mean(), abs=2e-3)
+
+
+def test_knn_matches_scikit_learn_and_takes_sparse_rows():
+    from scipy.sparse import csr_matrix
+    from sklearn.neighbors import KNeighborsClassifier
+
+    (xtr, ytr), (xte, yte) = blobs(400, 1.0, 0), blobs(700, 1.0, 1)
+    labels = np.array([5, 2, 8])  # labels not 0..K-1, so a tie goes to the smallest label, not the first code
+    ytr, yte = labels[ytr], labels[yte]
+    for k in (1, 4, 20):
+        ref = KNeighborsClassifier(n_neighbors=k, metric="cosine").fit(xtr, ytr).predict(xte)
+        assert knn_accuracy(xtr, ytr, xte, yte, k) == pytest.approx((ref == yte).mean(), abs=1e-9)
+        assert knn_accuracy(csr_matrix(xtr), ytr, csr_matrix(xte), yte, k) == pytest.approx((ref == yte).mean(), abs=1e-9)
+    assert knn_accuracy(xtr[:3], ytr[:3], xte, yte, 20) > 0  # k above the rows: all of them vote
