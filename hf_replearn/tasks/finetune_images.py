@@ -28,6 +28,8 @@ from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import ImageModelArgs, build_or_explain, train_and_save
 from hf_replearn.training.lora import LoraSection
 
+HEAD_INITS = ("random", "probe")
+
 ENCODER_SIZES = ("widths", "blocks_per_stage", "stem_stride", "backbone", "trust_remote_code")
 """Fields of the encoder that ``model.init_from`` fixes: its weights only fit an encoder of those sizes."""
 
@@ -52,6 +54,11 @@ class FinetuneModelArgs(ImageModelArgs):
     """Output folder of an image run of this toolkit (simclr, moco, rotation, ...) whose encoder starts the
     fine-tuning; its sizes (widths, blocks_per_stage, stem_stride) are taken from its config.json. Empty:
     random weights, the from-scratch baseline."""
+    head_init: str = "random"
+    """How the linear head starts: ``random``, or ``probe`` (LP-FT, Kumar et al. 2022): the logistic regression
+    fitted on the frozen encoder's h of the labelled images, so that fine-tuning starts from a head that already
+    classifies instead of bending the pretrained features towards a random one. ``probe`` needs a trained
+    encoder (``init_from`` or a pretrained backbone) and a linear head (no ``classifier_hidden_dim``)."""
 
 
 @dataclass
@@ -102,7 +109,17 @@ def check_recipe(recipe: FinetuneImagesRecipe) -> None:
     if not 0 < recipe.data.label_fraction <= 1:
         raise UserError(f"{recipe.source}: data.label_fraction must lie in (0, 1] (e.g. 0.01 for 1% of the labels), "
                         f"got {recipe.data.label_fraction}")  # fmt: skip
-    if recipe.lora.enabled and not recipe.model.init_from and not recipe.model.backbone_pretrained:
+    trained = recipe.model.init_from or recipe.model.backbone_pretrained
+    if recipe.model.head_init not in HEAD_INITS:
+        raise UserError(f"{recipe.source}: model.head_init={recipe.model.head_init!r}; choose one of {', '.join(HEAD_INITS)}")
+    if recipe.model.head_init == "probe" and not trained:
+        raise UserError(f"{recipe.source}: model.head_init=probe fits the head on a trained encoder's features, and this "
+                        "recipe starts from random weights; set model.init_from=<output_dir of an image run>, or drop "
+                        "model.head_init")  # fmt: skip
+    if recipe.model.head_init == "probe" and recipe.model.classifier_hidden_dim:
+        raise UserError(f"{recipe.source}: model.head_init=probe fits a linear head, and model.classifier_hidden_dim="
+                        f"{recipe.model.classifier_hidden_dim} asks for an MLP; set one of them only")  # fmt: skip
+    if recipe.lora.enabled and not trained:
         raise UserError(f"{recipe.source}: lora adapts a trained encoder, and this recipe starts from random weights; "
                         "set model.init_from=<output_dir of an image run>, or drop the lora section")  # fmt: skip
 
@@ -124,10 +141,9 @@ def run(recipe: FinetuneImagesRecipe) -> dict[str, float]:
             f"{pretrained.image_size}x{pretrained.image_size} images and data gives {num_channels}-channel "
             f"{image_size}x{image_size} ones; set data.image_size={pretrained.image_size} or start from a run on this data"
         )
-    model = build_classifier(recipe, dataset, num_channels, image_size, pretrained)
-
     train_labels = np.asarray(dataset["train"]["label"], dtype=np.int64)
     labelled = labelled_subset(train_labels, recipe.data.label_fraction, recipe.data.label_seed)
+    model = build_classifier(recipe, dataset, num_channels, image_size, pretrained, labelled)
     per_class = np.bincount(train_labels[labelled], minlength=model.config.num_labels)
     args = make_training_args(
         recipe, per_device_train_batch_size=64, per_device_eval_batch_size=512, learning_rate=1e-3,
@@ -152,9 +168,10 @@ def run(recipe: FinetuneImagesRecipe) -> dict[str, float]:
     return results
 
 
-def build_classifier(recipe, dataset, num_channels: int, image_size: int, pretrained):
-    """The classifier: the recipe's head on an encoder of ``pretrained``'s sizes and weights (or fresh ones),
-    LoRA-wrapped when the recipe has a ``lora`` section."""
+def build_classifier(recipe, dataset, num_channels: int, image_size: int, pretrained, labelled=None):
+    """The classifier: the recipe's head on an encoder of ``pretrained``'s sizes and weights (or fresh ones), the
+    head fitted on the ``labelled`` training rows with ``model.head_init=probe``, LoRA-wrapped when the recipe has
+    a ``lora`` section."""
     import hf_replearn.models  # noqa: F401  (registers the Auto classes)
     from transformers import AutoModelForImageClassification
 
@@ -172,6 +189,13 @@ def build_classifier(recipe, dataset, num_channels: int, image_size: int, pretra
     model = AutoModelForImageClassification.from_config(config)
     if pretrained is not None:
         load_encoder_weights(model, recipe.model.init_from)
+    if recipe.model.head_init == "probe":
+        from hf_replearn.data.images import split_arrays
+        from hf_replearn.utils.progress import stage
+
+        with stage("finetune", f"head from a logistic regression on the encoder's h of {len(labelled)} labelled images"):
+            pixels, labels = split_arrays(dataset["train"].select(labelled))
+            fit_head_by_probe(model, pixels, labels)
     if not recipe.lora.enabled:
         return model
     import torch
@@ -182,6 +206,30 @@ def build_classifier(recipe, dataset, num_channels: int, image_size: int, pretra
     section = dataclasses.replace(recipe.lora, target_modules=targets,
                                   modules_to_save=[*(recipe.lora.modules_to_save or []), "classifier"])  # fmt: skip
     return apply_lora(model, section)
+
+
+def fit_head_by_probe(model, pixels: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> None:
+    """Sets ``model``'s linear head to scikit-learn's ``LogisticRegression()`` fitted on the frozen encoder's h of
+    ``pixels`` (uint8, N x C x H x W, read as the collator reads them: / 255) and their ``labels`` (class indices),
+    in place. The features are not standardised: the head reads h as it is."""
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    head = model.classifier[-1]
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        h = torch.cat([model.encoder(torch.from_numpy(pixels[i : i + batch_size]).float().div_(255))
+                       for i in range(0, len(pixels), batch_size)]).float().numpy()  # fmt: skip
+    model.train(was_training)
+    probe = LogisticRegression(max_iter=1000).fit(h, labels)
+    coef, intercept = probe.coef_, probe.intercept_
+    if len(probe.classes_) == 2:  # one row for two classes in scikit-learn; +/- half of it give the same softmax
+        coef, intercept = np.stack([-coef[0], coef[0]]) / 2, np.array([-intercept[0], intercept[0]]) / 2
+    rows = torch.from_numpy(probe.classes_.astype(np.int64))
+    with torch.no_grad():  # a class without labelled images (a dataset_limit run) keeps its random row
+        head.weight[rows] = torch.from_numpy(coef).to(head.weight.dtype)
+        head.bias[rows] = torch.from_numpy(intercept).to(head.bias.dtype)
 
 
 def write_card(recipe: FinetuneImagesRecipe, results: dict, num_train: int) -> None:
@@ -196,7 +244,9 @@ def write_card(recipe: FinetuneImagesRecipe, results: dict, num_train: int) -> N
              if model.backbone else "random weights (from scratch)")  # fmt: skip
     lines = [
         f"Fine-tuned end to end for classification on {recipe.data.name}, starting from {start}, with a new "
-        f"{'MLP' if model.classifier_hidden_dim else 'linear'} head.",
+        f"{'MLP' if model.classifier_hidden_dim else 'linear'} head"
+        + (" started from a logistic regression on the frozen encoder's features of the labelled images (LP-FT)."
+           if model.head_init == "probe" else "."),
         "",
         "| label fraction | labels used | per class | label seed | test accuracy |",
         "|---|---|---|---|---|",

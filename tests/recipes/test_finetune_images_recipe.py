@@ -53,6 +53,14 @@ def test_finetune_from_simclr_and_from_scratch(simclr_dir, tmp_path):
     assert results["data/labels_used"] == 10 and "random weights (from scratch)" in (scratch / "README.md").read_text()
 
 
+def test_finetune_from_a_probe_fitted_head(simclr_dir, tmp_path, capsys):
+    out = tmp_path / "lpft"
+    assert _finetune(out, f"model.init_from={simclr_dir}", "model.head_init=probe", "data.label_fraction=0.1") == 0
+    assert "[finetune] head from a logistic regression on the encoder's h of 136 labelled images" in capsys.readouterr().out
+    assert "started from a logistic regression on the frozen encoder's features of the labelled images (LP-FT)" in (
+        out / "README.md").read_text()
+
+
 def test_finetune_with_lora_trains_the_adapter_and_the_head(simclr_dir, tmp_path):
     from transformers import AutoModelForImageClassification
 
@@ -81,6 +89,9 @@ def test_finetune_with_lora_trains_the_adapter_and_the_head(simclr_dir, tmp_path
         (["model.init_from={simclr}", "data.image_size=8"], "set data.image_size=16"),
         (["model.init_from={nowhere}"], "this folder does not exist"),
         (["model.classifier_dropout=2"], "model: classifier_dropout must lie in [0, 1)"),
+        (["model.head_init=probe"], "model.head_init=probe fits the head on a trained encoder's features"),
+        (["model.head_init=linear"], "model.head_init='linear'; choose one of random, probe"),
+        (["model.init_from={simclr}", "model.head_init=probe", "model.classifier_hidden_dim=8"], "asks for an MLP"),
     ],
 )
 def test_bad_input_exits_2_before_training(simclr_dir, tmp_path, capsys, extra, message):
