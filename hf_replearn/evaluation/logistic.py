@@ -12,8 +12,8 @@ features) its L-BFGS needs 800 to 1,000 iterations, each a pass over the data, b
 follows the features' covariance, whose eigenvalues span several decades. Here the same L-BFGS (torch's) runs
 in whitened coordinates: W = P V with P = U (Lambda + eps mean(Lambda))^-1/2, U Lambda U^T the features'
 second-moment matrix (f and its optimum do not depend on P; how fast L-BFGS gets there does, and P from a
-subsample of 10,000 rows took three times the passes of P from all rows on 60,000 x 3,072). In V the data term's curvature is close to isotropic, and L-BFGS converges
-in about a tenth of the passes. Each pass is two float32 matrix products on the process's torch threads.
+subsample of 10,000 rows took three times the passes of P from all rows on 60,000 x 3,072). In V the data
+term's curvature is close to isotropic, and L-BFGS converges in about a tenth of the passes. Each pass is two float32 matrix products on the process's torch threads.
 No library offers this: scikit-learn's solvers take no preconditioner, and its newton-cholesky would build
 a (d K)^2 Hessian.
 """
@@ -53,7 +53,7 @@ class LogisticRegressionL2:
         P = _whitening(X)
         V = torch.zeros(d, outputs, requires_grad=True)
         b = torch.zeros(outputs, requires_grad=True)
-        state = {"gmax": np.inf, "evals": 0}
+        state = {"gmax": np.inf}
 
         def closure():
             # Gradients by hand: autograd's backward of X @ W multiplies by a transposed X, ten times slower here
@@ -76,7 +76,6 @@ class LogisticRegressionL2:
                 grad_b = residual.sum(0)
                 V.grad, b.grad = P.T @ grad_W, grad_b.float()
                 state["gmax"] = max(grad_W.abs().max().item(), grad_b.abs().max().item())
-                state["evals"] += 1
                 return float(loss + 0.5 * strength * (W.double() ** 2).sum())
 
         # torch's L-BFGS stops on the gradient in V; the stopping rule is scikit-learn's, on the gradient in W, so
@@ -88,7 +87,7 @@ class LogisticRegressionL2:
         while iterations < self.max_iter and state["gmax"] > self.tol:
             optimizer.param_groups[0]["max_iter"] = min(chunk, self.max_iter - iterations)
             start = float(optimizer.step(closure))  # the objective where this chunk started
-            iterations = optimizer.state[optimizer._params[0]]["n_iter"]
+            iterations = optimizer.state[V]["n_iter"]
             if start >= last:  # a whole chunk without progress: float32's resolution is reached
                 break
             last = start
@@ -99,7 +98,6 @@ class LogisticRegressionL2:
             self.coef_ = (P @ V).T.numpy().astype(np.float64)
             self.intercept_ = b.numpy().astype(np.float64)
         self.n_iter_ = np.array([iterations])
-        self.n_evaluations_ = state["evals"]
         return self
 
     def decision_function(self, x) -> np.ndarray:

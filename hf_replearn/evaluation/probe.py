@@ -149,8 +149,8 @@ def knn_accuracy(train_x, train_y, test_x, test_y, k: int) -> float:
     scikit-learn's ``KNeighborsClassifier(metric="cosine")``).
 
     Dense features: exact brute force as float32 matrix products and ``topk`` on the process's torch threads, in
-    blocks of test rows (scikit-learn's brute force took 36 s for 10,000 x 60,000 rows of 3,072 features on two
-    cores, this 2.5x less). Sparse features go to scikit-learn.
+    blocks of test rows (10,000 x 60,000 rows on two cores: 25.5 s against scikit-learn's 35.4 s for 3,072
+    features, 6.7 s against 28.9 s for 784). Sparse features go to scikit-learn.
     """
     from scipy.sparse import issparse
 

@@ -208,20 +208,17 @@ def build_classifier(recipe, dataset, num_channels: int, image_size: int, pretra
     return apply_lora(model, section)
 
 
-def fit_head_by_probe(model, pixels: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> None:
+def fit_head_by_probe(model, pixels: np.ndarray, labels: np.ndarray) -> None:
     """Sets ``model``'s linear head to scikit-learn's ``LogisticRegression()`` fitted on the frozen encoder's h of
-    ``pixels`` (uint8, N x C x H x W, read as the collator reads them: / 255) and their ``labels`` (class indices),
-    in place. The features are not standardised: the head reads h as it is."""
+    ``pixels`` (uint8, N x C x H x W, read as the probes read them) and their ``labels`` (class indices), in place.
+    The features are not standardised: the head reads h as it is."""
     import torch
     from sklearn.linear_model import LogisticRegression
 
+    from hf_replearn.evaluation.image_features import extract_features
+
     head = model.classifier[-1]
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode():
-        h = torch.cat([model.encoder(torch.from_numpy(pixels[i : i + batch_size]).float().div_(255))
-                       for i in range(0, len(pixels), batch_size)]).float().numpy()  # fmt: skip
-    model.train(was_training)
+    h = extract_features(model, pixels)  # h = f(x) in eval mode, the model's mode restored
     probe = LogisticRegression(max_iter=1000).fit(h, labels)
     coef, intercept = probe.coef_, probe.intercept_
     if len(probe.classes_) == 2:  # one row for two classes in scikit-learn; +/- half of it give the same softmax
