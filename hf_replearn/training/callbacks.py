@@ -84,7 +84,7 @@ class SaveAtMinutes(TrainerCallback, ExportableState):
 
     def __init__(self, minutes: list[float], clock: str = "wall", steps: dict | None = None):
         if clock not in MINUTE_CLOCKS:
-            raise ValueError(f"SaveAtMinutes clock must be 'wall' or 'cpu', got {clock!r}")
+            raise ValueError(f"SaveAtMinutes clock must be one of {MINUTE_CLOCKS}, got {clock!r}")
         self.minutes = sorted(float(m) for m in minutes)
         self.clock = clock
         self.steps = dict(steps or {})
