@@ -2,7 +2,9 @@
 
 Setup: emoji images paired with their names and keywords (``data/emoji_text.py``), a seeded held-out
 split by emoji; a WordPiece tokenizer trained on the training emoji's texts; a small transformers
-``CLIPModel`` (ViT image tower, causal text transformer), which saves and loads through ``AutoModel``.
+``CLIPModel`` (ViT image tower, causal text transformer), or with ``model.image_tower: resnet`` a
+``VisionTextDualEncoderModel`` of this toolkit's ResNet (``ImageEncoderModel``) and CLIP's text transformer;
+either saves and loads through ``AutoModel``.
 Train: ``ImageTextTrainer`` with the symmetric InfoNCE of ``losses/clip.py``.
 Evaluate on the held-out emoji (``evaluation/zero_shot.py``), the trained model beside the same
 architecture at random init: zero-shot group and subgroup from prompts, retrieval recall@k both ways,
@@ -22,6 +24,14 @@ from hf_replearn.data.augment import AugmentConfig
 from hf_replearn.data.emoji_text import EmojiTextConfig
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.zero_shot import ZeroShotConfig
+from hf_replearn.models.image_encoder import ImageEncoderConfig
+from hf_replearn.recipe_sections import config_section, config_values
+from hf_replearn.tasks.common import ENCODER_FIELDS_NOT_SET, build_or_explain
+
+
+@config_section(ImageEncoderConfig, exclude=ENCODER_FIELDS_NOT_SET)
+class ResNetTowerArgs:
+    """Sizes of the ResNet image tower (``model.image_tower: resnet``): ``ImageEncoderConfig``'s fields."""
 
 
 @dataclass
@@ -42,6 +52,14 @@ class ClipModelArgs:
     """Tokens per text (longer captions are cut), also the text tower's positions."""
     vocab_size: int = 2000
     """Size of the WordPiece vocabulary trained on the training emoji's texts."""
+    image_tower: str = "vit"
+    """``vit``: CLIP's vision transformer (``CLIPModel``, sized by the fields above); ``resnet``: this toolkit's
+    small ResNet (``ImageEncoderModel``, sized by ``model.resnet``) beside CLIP's text transformer in a
+    ``VisionTextDualEncoderModel``."""
+    resnet: ResNetTowerArgs = field(default_factory=ResNetTowerArgs)
+
+
+IMAGE_TOWERS = ("vit", "resnet")
 
 
 def _emoji_augment() -> AugmentConfig:
@@ -58,20 +76,28 @@ class ClipRecipe(Recipe):
 
 
 def build_model(recipe: ClipRecipe, tokenizer):
-    from transformers import CLIPConfig, CLIPModel
+    """The dual encoder at fresh weights: ``CLIPModel``, or CLIP's text tower beside the ResNet image tower."""
+    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, VisionTextDualEncoderConfig, VisionTextDualEncoderModel
 
     m = recipe.model
+    if m.image_tower not in IMAGE_TOWERS:
+        raise UserError(f"{recipe.source}: model.image_tower={m.image_tower!r}; choose one of {', '.join(IMAGE_TOWERS)}")
     if m.hidden_size % m.attention_heads:
         raise UserError(f"{recipe.source}: model.hidden_size ({m.hidden_size}) must be a multiple of model.attention_heads ({m.attention_heads})")
-    if recipe.data.image_size % m.patch_size:
+    if m.image_tower == "vit" and recipe.data.image_size % m.patch_size:
         raise UserError(f"{recipe.source}: data.image_size ({recipe.data.image_size}) must be a multiple of model.patch_size ({m.patch_size})")
     shared = dict(hidden_size=m.hidden_size, intermediate_size=m.intermediate_size, num_attention_heads=m.attention_heads)
+    text = dict(vocab_size=len(tokenizer), max_position_embeddings=m.max_text_length, num_hidden_layers=m.text_layers,
+                pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
+                eos_token_id=tokenizer.sep_token_id, **shared)  # the text is pooled at [SEP]  # fmt: skip
+    if m.image_tower == "resnet":
+        vision = build_or_explain(recipe, lambda: ImageEncoderConfig(num_channels=3, image_size=recipe.data.image_size,
+                                                                     **config_values(m.resnet)))  # fmt: skip
+        config = VisionTextDualEncoderConfig.from_vision_text_configs(vision, CLIPTextConfig(**text), projection_dim=m.projection_dim)
+        return VisionTextDualEncoderModel(config)
     config = CLIPConfig(
-        text_config=dict(vocab_size=len(tokenizer), max_position_embeddings=m.max_text_length, num_hidden_layers=m.text_layers,
-                         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
-                         eos_token_id=tokenizer.sep_token_id, **shared),  # the text is pooled at [SEP]
+        text_config=text, projection_dim=m.projection_dim,
         vision_config=dict(image_size=recipe.data.image_size, patch_size=m.patch_size, num_hidden_layers=m.vision_layers, **shared),
-        projection_dim=m.projection_dim,
     )  # fmt: skip
     return CLIPModel(config)
 

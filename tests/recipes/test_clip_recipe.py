@@ -60,3 +60,32 @@ def test_bad_patch_size_fails_before_writing(tmp_path, capsys):
     assert main(["train", str(RECIPE), f"output_dir={out}", *TINY, "model.patch_size=5"]) == 2
     assert "must be a multiple of model.patch_size" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_resnet_image_tower_trains_and_loads_back_as_a_dual_encoder(tmp_path):
+    from transformers import AutoModel, VisionTextDualEncoderModel
+
+    from hf_replearn.models.image_encoder import ImageEncoderModel
+
+    out = tmp_path / "clip_resnet"
+    tiny = [*TINY, "model.image_tower=resnet", "model.resnet.widths=[4,8]", "model.resnet.stem_stride=2",
+            "evaluation.probe.baselines=[random_init]"]  # fmt: skip
+    assert main(["train", str(RECIPE), f"output_dir={out}", *tiny]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["train/steps"] == 3 and 0 <= results["zero_shot/group/model"] <= 1
+    model = AutoModel.from_pretrained(out).eval()
+    assert isinstance(model, VisionTextDualEncoderModel) and isinstance(model.vision_model, ImageEncoderModel)
+    assert model.vision_model.config.widths == [4, 8] and model.visual_projection.in_features == 8
+    with torch.no_grad():
+        assert model.get_image_features(pixel_values=torch.rand(2, 3, 16, 16)).pooler_output.shape == (2, 16)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("model.image_tower=convnet", "model.image_tower='convnet'; choose one of vit, resnet"),
+    ("model.resnet.widths=[4,0]", "widths must be a non-empty list of positive channel counts"),
+])  # fmt: skip
+def test_bad_image_tower_fails_before_writing(tmp_path, capsys, override, message):
+    out = tmp_path / "bad"
+    assert main(["train", str(RECIPE), f"output_dir={out}", *TINY, "model.image_tower=resnet", override]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())

@@ -3,6 +3,6 @@ from hf_replearn.models.image_encoder.configuration_image_encoder import (
     DATA_FIELDS,
     ImageEncoderConfig,
 )
-from hf_replearn.models.image_encoder.modeling_image_encoder import ImagePreTrainedModel
+from hf_replearn.models.image_encoder.modeling_image_encoder import ImageEncoderModel, ImagePreTrainedModel
 
-__all__ = ["BACKBONE_FIELDS", "DATA_FIELDS", "ImageEncoderConfig", "ImagePreTrainedModel"]
+__all__ = ["BACKBONE_FIELDS", "DATA_FIELDS", "ImageEncoderConfig", "ImageEncoderModel", "ImagePreTrainedModel"]

@@ -33,6 +33,8 @@ class ImageEncoderConfig(PreTrainedConfig):
         trust_remote_code (`bool`, defaults to `False`): allow the backbone's own code to run.
     """
 
+    model_type = "image_encoder"
+
     def __init__(
         self,
         num_channels: int = 1,
@@ -58,3 +60,11 @@ class ImageEncoderConfig(PreTrainedConfig):
         self.backbone_pretrained = backbone_pretrained
         self.trust_remote_code = trust_remote_code
         super().__init__(**kwargs)
+
+    @property
+    def hidden_size(self) -> int:
+        """Dimension of h, ``widths[-1]`` (the name other transformers models read off a vision tower's config)."""
+        if self.backbone:
+            raise AttributeError(f"hidden_size of a {self.model_type} config with backbone={self.backbone!r} is the backbone's: "
+                                 "read it off the loaded model's encoder.output_dim")
+        return self.widths[-1]

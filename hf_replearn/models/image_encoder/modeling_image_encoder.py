@@ -10,7 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 from transformers import PreTrainedModel
+from transformers.modeling_outputs import BaseModelOutputWithPooling
 
+from hf_replearn.models.encoders import SmallResNet, build_image_encoder
 from hf_replearn.models.image_encoder.configuration_image_encoder import ImageEncoderConfig
 
 
@@ -34,3 +36,24 @@ class ImagePreTrainedModel(PreTrainedModel):
     def get_representation(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """h = f(x), (B, C, H, W) -> (B, D_h): what downstream tasks and the probes use (heads discarded)."""
         return self.encoder(pixel_values)
+
+
+class ImageEncoderModel(ImagePreTrainedModel):
+    """The bare encoder f as an ``AutoModel`` (model_type ``image_encoder``): no head, no loss.
+
+    Its output is what transformers' vision towers return: ``pooler_output`` is h = f(x), (B, D_h), and
+    ``last_hidden_state`` the small ResNet's last feature map, (B, D_h, H', W') (None for a ``backbone``).
+    So it serves as the image tower of ``VisionTextDualEncoderModel``, which reads ``pooler_output`` and the
+    config's ``hidden_size``.
+    """
+
+    def __init__(self, config: ImageEncoderConfig):
+        super().__init__(config)
+        self.encoder = build_image_encoder(config)
+        self.post_init()
+
+    def forward(self, pixel_values: torch.Tensor, return_dict: bool = True, **kwargs) -> BaseModelOutputWithPooling:
+        if isinstance(self.encoder, SmallResNet):
+            feature_map = self.encoder.blocks(self.encoder.stem(pixel_values))
+            return BaseModelOutputWithPooling(last_hidden_state=feature_map, pooler_output=feature_map.mean(dim=(2, 3)))
+        return BaseModelOutputWithPooling(pooler_output=self.encoder(pixel_values))
