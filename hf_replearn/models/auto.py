@@ -13,6 +13,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForImageClassification
 
 FAMILIES: dict[str, tuple[str, str, str]] = {
     "image_encoder": ("hf_replearn.models.image_encoder", "ImageEncoderConfig", "ImageEncoderModel"),
+    "text_encoder": ("hf_replearn.models.text_encoder", "TextEncoderConfig", "TextEncoderModel"),
     "simclr": ("hf_replearn.models.simclr", "SimCLRConfig", "SimCLRModel"),
     "word2vec": ("hf_replearn.models.word2vec", "Word2VecConfig", "Word2VecModel"),
     "cpc": ("hf_replearn.models.cpc", "CPCConfig", "CPCModel"),

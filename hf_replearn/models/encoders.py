@@ -70,13 +70,17 @@ class HFBackbone(nn.Module):
         cfg = self.model.config
         self.output_dim = getattr(cfg, "hidden_size", None) or cfg.hidden_sizes[-1]
 
-    def forward(self, x):
+    def features(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the model's last hidden state, the pooled (B, D) vector)."""
         out = self.model(pixel_values=x)
+        hidden = out.last_hidden_state
         pooled = getattr(out, "pooler_output", None)
         if pooled is None:
-            hidden = out.last_hidden_state
             pooled = hidden.mean(dim=1) if hidden.ndim == 3 else hidden.mean(dim=(2, 3))
-        return pooled.flatten(1)
+        return hidden, pooled.flatten(1)
+
+    def forward(self, x):
+        return self.features(x)[1]
 
 
 def build_image_encoder(config) -> nn.Module:

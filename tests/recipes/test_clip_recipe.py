@@ -89,3 +89,32 @@ def test_bad_image_tower_fails_before_writing(tmp_path, capsys, override, messag
     assert main(["train", str(RECIPE), f"output_dir={out}", *TINY, "model.image_tower=resnet", override]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_pretrained_text_tower_stays_fixed_and_loads_back(tmp_path):
+    from transformers import AutoModel, AutoTokenizer
+
+    from hf_replearn.models.pretrained import shipped_minilm_path
+    from hf_replearn.models.text_encoder import TextEncoderModel
+
+    out = tmp_path / "clip_minilm"
+    tiny = [*TINY, "model.text_backbone=minilm", "model.image_tower=resnet", "model.resnet.widths=[4,8]",
+            "evaluation.probe.baselines=[]", "max_steps=2"]  # fmt: skip
+    assert main(["train", str(RECIPE), f"output_dir={out}", *tiny]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["train/steps"] == 2 and 0 <= results["zero_shot/group/model"] <= 1
+    model, tokenizer = AutoModel.from_pretrained(out).eval(), AutoTokenizer.from_pretrained(out)
+    assert isinstance(model.text_model, TextEncoderModel) and tokenizer.vocab_size == 30522
+    # Training left the pretrained text tower as it was: the same token states as the shipped MiniLM's.
+    shipped = TextEncoderModel.from_backbone(shipped_minilm_path()).eval()
+    batch = tokenizer(["an emoji of dog face"], return_tensors="pt")
+    with torch.no_grad():
+        torch.testing.assert_close(model.text_model(**batch).pooler_output, shipped(**batch).pooler_output)
+        assert model.get_text_features(**batch).pooler_output.shape == (1, 16)
+
+
+def test_text_backbone_that_does_not_load_fails_before_writing(tmp_path, capsys):
+    out = tmp_path / "bad"
+    assert main(["train", str(RECIPE), f"output_dir={out}", *TINY, f"model.text_backbone={tmp_path / 'nowhere'}"]) == 2
+    assert "model.text_backbone=" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())

@@ -42,7 +42,7 @@ class ImageEncoderModel(ImagePreTrainedModel):
     """The bare encoder f as an ``AutoModel`` (model_type ``image_encoder``): no head, no loss.
 
     Its output is what transformers' vision towers return: ``pooler_output`` is h = f(x), (B, D_h), and
-    ``last_hidden_state`` the small ResNet's last feature map, (B, D_h, H', W') (None for a ``backbone``).
+    ``last_hidden_state`` the small ResNet's last feature map, (B, D_h, H', W') (a ``backbone``'s own last hidden state).
     So it serves as the image tower of ``VisionTextDualEncoderModel``, which reads ``pooler_output`` and the
     config's ``hidden_size``.
     """
@@ -56,4 +56,5 @@ class ImageEncoderModel(ImagePreTrainedModel):
         if isinstance(self.encoder, SmallResNet):
             feature_map = self.encoder.blocks(self.encoder.stem(pixel_values))
             return BaseModelOutputWithPooling(last_hidden_state=feature_map, pooler_output=feature_map.mean(dim=(2, 3)))
-        return BaseModelOutputWithPooling(pooler_output=self.encoder(pixel_values))
+        hidden, pooled = self.encoder.features(pixel_values)
+        return BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=pooled)
