@@ -142,14 +142,15 @@ def utterance_features(extract, dataset, offset: int, hop: int = HOP):
 
 
 def _logistic_accuracy(train_x, train_y, test_x, test_y, max_iter: int) -> float:
-    from sklearn.linear_model import LogisticRegression
+    """The probe's logistic regression (``probe.linear_probe_accuracy``) on features standardised on the training rows."""
     from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1):  # small problems; multi-threaded BLAS spin-waits on a busy machine
+    from hf_replearn.evaluation.probe import linear_probe_accuracy
+
+    with threadpool_limits(1):  # multi-threaded BLAS spin-waits on a busy machine
         scaler = StandardScaler().fit(train_x)
-        clf = LogisticRegression(max_iter=max_iter).fit(scaler.transform(train_x), train_y)
-        return float((clf.predict(scaler.transform(test_x)) == test_y).mean())
+        return linear_probe_accuracy(scaler.transform(train_x), train_y, scaler.transform(test_x), test_y, max_iter=max_iter)
 
 
 def probe_feature_set(name: str, extract, offset: int, dataset, cfg: SpeechProbeConfig, seed: int = 0, hop: int = HOP):
