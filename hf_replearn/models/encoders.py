@@ -49,8 +49,13 @@ class SmallResNet(nn.Module):
         self.stage_ends = [(i + 1) * blocks_per_stage - 1 for i in range(len(widths))]
         """Index in ``blocks`` of each stage's last block: its output is that stage's feature map."""
 
+    def features(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the last stage's map (B, widths[-1], H', W'), its global average (B, widths[-1]))."""
+        feature_map = self.blocks(self.stem(x))
+        return feature_map, feature_map.mean(dim=(2, 3))
+
     def forward(self, x):  # (B, C, H, W) -> (B, widths[-1])
-        return self.blocks(self.stem(x)).mean(dim=(2, 3))
+        return self.features(x)[1]
 
 
 class HFBackbone(nn.Module):

@@ -12,7 +12,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
-from hf_replearn.models.encoders import SmallResNet, build_image_encoder
+from hf_replearn.models.encoders import build_image_encoder
 from hf_replearn.models.image_encoder.configuration_image_encoder import ImageEncoderConfig
 
 
@@ -53,8 +53,5 @@ class ImageEncoderModel(ImagePreTrainedModel):
         self.post_init()
 
     def forward(self, pixel_values: torch.Tensor, return_dict: bool = True, **kwargs) -> BaseModelOutputWithPooling:
-        if isinstance(self.encoder, SmallResNet):
-            feature_map = self.encoder.blocks(self.encoder.stem(pixel_values))
-            return BaseModelOutputWithPooling(last_hidden_state=feature_map, pooler_output=feature_map.mean(dim=(2, 3)))
         hidden, pooled = self.encoder.features(pixel_values)
         return BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=pooled)
