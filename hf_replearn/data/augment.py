@@ -32,9 +32,21 @@ class AugmentConfig:
     """Probability of converting to grayscale (colour images only)."""
     blur_p: float = 0.5
     blur_sigma: list[float] = field(default_factory=lambda: [0.1, 2.0])
+    view_size: int | None = None
+    """Side of the augmented views in pixels (default: the image's). Smaller views train faster, about
+    (view_size / side)^2 of the compute per image; a random resized crop enlarges the object, so at test time the
+    full image at its own side shows it at about the size training saw (Touvron et al. 2019, "Fixing the
+    train-test resolution discrepancy"). Convolutional encoders only: a ViT's patch grid is fixed."""
+
+    def view_side(self, image_size: int) -> int:
+        """The side of a view of an image of side ``image_size``."""
+        return self.view_size or image_size
 
     def validate(self) -> None:
         from hf_replearn.errors import UserError
+
+        if self.view_size is not None and self.view_size < 4:
+            raise UserError(f"augment.view_size must be at least 4 pixels (or null: the image's side), got {self.view_size}")
 
         for name in ("flip_p", "jitter_p", "grayscale_p", "blur_p"):
             if not 0 <= getattr(self, name) <= 1:

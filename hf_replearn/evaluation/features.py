@@ -103,7 +103,13 @@ class ProbeModel:
 
     @property
     def toolkit_image(self) -> bool:
-        return self.kind == "image_family"
+        """Read through ``get_representation`` on [0, 1] pixels (an image family, or a dual encoder's image tower)."""
+        return self.kind in ("image_family", "image_tower")
+
+    @property
+    def image_config(self):
+        """The config that holds ``image_size`` and ``num_channels``: a dual encoder's vision config."""
+        return getattr(self.model.config, "vision_config", None) or self.model.config
 
     @property
     def shown_source(self) -> str:
@@ -140,7 +146,12 @@ class ProbeModel:
     def random_init(self, seed: int = 0) -> ProbeModel:
         """The same architecture with fresh weights (seeded), and the same preprocessor."""
         torch.manual_seed(seed)
-        fresh = _auto_model().from_config(self.model.config) if self.kind == "transformers" else type(self.model)(self.model.config)
+        if self.kind == "image_tower":
+            fresh = ImageTower(_auto_model().from_config(self.model.config), self.model.processor)
+        elif self.kind == "transformers":
+            fresh = _auto_model().from_config(self.model.config)
+        else:
+            fresh = type(self.model)(self.model.config)
         return ProbeModel("random_init", self.source, fresh.eval().to(self.device), self.modality, self.processor, self.kind, seed)
 
     @property
@@ -155,8 +166,42 @@ def _auto_model():
     return AutoModel
 
 
-def load_probe_model(source: str, name: str | None = None, trust_remote_code: bool = False) -> ProbeModel:
-    """A local folder (with config.json) or a hub id -> ProbeModel; UserError if it cannot be loaded."""
+def tower_embeddings(output) -> torch.Tensor:
+    """What a dual encoder's ``get_image_features`` / ``get_text_features`` return: the embeddings, or (transformers
+    5) an output whose ``pooler_output`` holds them."""
+    return output if isinstance(output, torch.Tensor) else output.pooler_output
+
+
+def is_dual_encoder(model) -> bool:
+    """An image-text model with both towers (transformers' ``CLIPModel``, ``VisionTextDualEncoderModel``, SigLIP)."""
+    return hasattr(model, "get_image_features") and hasattr(model, "get_text_features")
+
+
+class ImageTower(torch.nn.Module):
+    """The image tower of a dual encoder, read as the probe reads this toolkit's image families:
+    ``get_representation(x)`` on (B, C, H, W) pixels in [0, 1] -> the joint-space image embeddings.
+
+    With the model's image processor (a CLIP from the hub ships one), the pixels go through it first (its resize and
+    normalisation); without one (the clip recipe's runs, trained on [0, 1] pixels) they go in as they are."""
+
+    def __init__(self, model, processor=None):
+        super().__init__()
+        self.model, self.processor = model, processor
+        self.config = model.config
+
+    def get_representation(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        if self.processor is not None:
+            images = (pixel_values * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+            pixel_values = self.processor(images=list(images), return_tensors="pt")["pixel_values"].to(pixel_values.device)
+        return tower_embeddings(self.model.get_image_features(pixel_values=pixel_values))
+
+
+def load_probe_model(source: str, name: str | None = None, trust_remote_code: bool = False,
+                     dataset_modality: str | None = None) -> ProbeModel:
+    """A local folder (with config.json) or a hub id -> ProbeModel; UserError if it cannot be loaded.
+
+    ``dataset_modality`` (``text``, ``image``, ``audio`` or None: unknown) picks the tower of a dual encoder: its
+    image tower for images; its text tower is not probed."""
     path = Path(source)
     if path.exists() and not (path / "config.json").is_file():
         raise UserError(f"--model {path}: no config.json there; pass the output_dir of a training run or a transformers model folder")
@@ -170,6 +215,13 @@ def load_probe_model(source: str, name: str | None = None, trust_remote_code: bo
     name = name or path.name or source
     if hasattr(model, "get_representation"):
         return ProbeModel(name, source, model, "image", kind="image_family")
+    if is_dual_encoder(model):
+        if dataset_modality not in (None, "image"):
+            raise UserError(f"--model {source} is an image-text dual encoder ({type(model).__name__}); the probe reads its "
+                            f"image tower, on images, not on {dataset_modality}: for text, probe the text model its text "
+                            "tower was built from")
+        return ProbeModel(name, source, ImageTower(model, _optional_image_processor(source, trust_remote_code)), "image",
+                          kind="image_tower")
     if model.config.model_type == "word2vec":
         return ProbeModel(name, source, model, "text", kind="word2vec")
     if model.config.model_type == "cpc":  # its context vectors c_t, as the cpc recipe probes them
@@ -179,6 +231,16 @@ def load_probe_model(source: str, name: str | None = None, trust_remote_code: bo
         raise UserError(f"--model {source}: a {type(model).__name__} takes `{model.main_input_name}`, which the probe "
                         f"does not read; it reads text (input_ids), images (pixel_values) and audio (input_values)")
     return ProbeModel(name, source, model, modality, _load_processor(source, modality, trust_remote_code))
+
+
+def _optional_image_processor(source: str, trust_remote_code: bool):
+    """The image processor saved beside a model, or None when there is none."""
+    from transformers import AutoImageProcessor
+
+    try:
+        return AutoImageProcessor.from_pretrained(source, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def _load_processor(source: str, modality: str, trust_remote_code: bool):

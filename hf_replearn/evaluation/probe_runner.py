@@ -71,7 +71,8 @@ def load_models(req: ProbeRequest) -> list[ProbeModel]:
         while name in names:
             name += "'"
         names.append(name)
-    models = [load_probe_model(s, n, req.trust_remote_code) for s, n in zip(req.models, names)]
+    held = source_modality(req.dataset)
+    models = [load_probe_model(s, n, req.trust_remote_code, held) for s, n in zip(req.models, names)]
     modalities = {m.modality for m in models}
     if len(modalities) > 1:
         raise UserError("--model: " + ", ".join(f"{m.source} reads {m.modality}" for m in models) +
@@ -85,12 +86,12 @@ def load_data(req: ProbeRequest, modality: str, models: list[ProbeModel]) -> Pro
         return load_text_data(req.dataset, req.text_columns, req.label_column, req.dataset_limit)
     if req.text_columns or req.label_column != "label":
         raise UserError("--text-column / --label-column name the columns of a text set; images take data.images' detection")
-    sizes = {getattr(m.model.config, "image_size", None) for m in models if m.toolkit_image}
+    sizes = {getattr(m.image_config, "image_size", None) for m in models if m.toolkit_image}
     if req.image_size is None and len(sizes) > 1:
         raise UserError(f"the models take different image sizes {sorted(sizes)}; pass --image-size to pick one")
     data = load_image_data(req.dataset, req.image_size or (sizes.pop() if sizes else None), req.dataset_limit)
     for m in models:
-        channels = getattr(m.model.config, "num_channels", None)
+        channels = getattr(m.image_config, "num_channels", None)
         if m.toolkit_image and channels != data.train_x.shape[1]:
             raise UserError(f"--dataset {req.dataset} has {data.train_x.shape[1]}-channel images; "
                             f"{m.source} takes {channels}")
@@ -206,12 +207,14 @@ def probe_section(req: ProbeRequest, data: ProbeData, models: list[ProbeModel], 
         if pm.kind == "word2vec":
             what = "the mean vector of a text's in-vocabulary words"
         elif pm.toolkit_image:
-            what = "h = f(x)" if req.probe.reads_h else f"stages {req.probe.feature_stages} pooled to {req.probe.feature_grid}x{req.probe.feature_grid}"
+            h = "the image tower's embedding (get_image_features)" if pm.kind == "image_tower" else "h = f(x)"
+            what = h if req.probe.reads_h else f"stages {req.probe.feature_stages} pooled to {req.probe.feature_grid}x{req.probe.feature_grid}"
         else:
             pooling = req.readout.pooling or default_pooling(pm.model.config)
             what = f"{pooling}-pooled hidden state " + ("of every layer (`@i`: layer i, 0 = embeddings)" if req.layer == "all"
                                                          else f"{req.layer if req.layer is not None else 'of the last layer'}")
-        lines.append(f"- `{pm.name}`: {pm.shown_source} ({type(pm.model).__name__}), {what}")
+        shown_class = type(pm.model.model if pm.kind == "image_tower" else pm.model).__name__
+        lines.append(f"- `{pm.name}`: {pm.shown_source} ({shown_class}), {what}")
     if any(pm.toolkit_image for pm in models):
         lines.append(features_note(req.probe).strip())
     return "\n".join(lines).strip()

@@ -23,6 +23,7 @@ from torch import nn
 
 from hf_replearn.errors import UserError
 from hf_replearn.data.emoji_text import class_words
+from hf_replearn.evaluation.features import ImageTower, tower_embeddings  # noqa: F401  (ImageTower: the clip task's probe)
 from hf_replearn.evaluation.probe import ProbeConfig
 
 
@@ -53,10 +54,6 @@ class ZeroShotConfig:
         return self.prompt_template.format(class_words(class_name))
 
 
-def _embeds(output) -> torch.Tensor:
-    return output if isinstance(output, torch.Tensor) else output.pooler_output
-
-
 @torch.no_grad()
 def image_embeddings(model, pixels: np.ndarray, batch_size: int = 256) -> torch.Tensor:
     """uint8 images (N, C, H, W) -> L2-normalised image embeddings (N, D) on the CPU."""
@@ -64,7 +61,7 @@ def image_embeddings(model, pixels: np.ndarray, batch_size: int = 256) -> torch.
     out = []
     for start in range(0, len(pixels), batch_size):
         x = torch.from_numpy(np.asarray(pixels[start : start + batch_size])).to(device).float().div_(255)
-        out.append(_embeds(model.get_image_features(pixel_values=x)).float().cpu())
+        out.append(tower_embeddings(model.get_image_features(pixel_values=x)).float().cpu())
     return nn.functional.normalize(torch.cat(out), dim=1)
 
 
@@ -75,7 +72,7 @@ def text_embeddings(model, tokenizer, texts: list[str], batch_size: int = 256) -
     out = []
     for start in range(0, len(texts), batch_size):
         tokens = tokenizer(texts[start : start + batch_size], padding=True, truncation=True, return_tensors="pt").to(device)
-        out.append(_embeds(model.get_text_features(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"])).float().cpu())
+        out.append(tower_embeddings(model.get_text_features(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"])).float().cpu())
     return nn.functional.normalize(torch.cat(out), dim=1)
 
 
@@ -173,14 +170,3 @@ def retrieval_figure(pixels: np.ndarray, captions: list[str], similarity: torch.
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
-
-
-class ImageTower(nn.Module):
-    """The image tower of a dual encoder as the linear probe reads a model: ``get_representation(x)``."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def get_representation(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return _embeds(self.model.get_image_features(pixel_values=pixel_values))

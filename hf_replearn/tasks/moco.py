@@ -102,7 +102,8 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
         train = train.add_column("index", np.arange(n_train))
     trainer = TwoViewTrainer(
         model=model, args=args, train_dataset=train, data_collator=ImageCollator(with_index=bank),
-        augmentation=build_augmentation(recipe.augment, task.image_size, task.num_channels), callbacks=[MomentumUpdateCallback()],
+        augmentation=build_augmentation(recipe.augment, recipe.augment.view_side(task.image_size), task.num_channels),
+        callbacks=[MomentumUpdateCallback()],
         channels_last=recipe.channels_last,
     )  # fmt: skip
     check_queue(recipe, trainer.args)  # the batch it trains with (a smoke run's small dataset lowers it)

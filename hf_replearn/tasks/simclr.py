@@ -50,7 +50,7 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
     )  # fmt: skip
     trainer = TwoViewTrainer(
         model=task.model, args=args, train_dataset=task.dataset["train"], data_collator=ImageCollator(),
-        augmentation=build_augmentation(recipe.augment, task.image_size, task.num_channels),
+        augmentation=build_augmentation(recipe.augment, recipe.augment.view_side(task.image_size), task.num_channels),
         local_augmentation=build_augmentation(recipe.augment, local.size, task.num_channels, crop_scale=local.scale)
         if local.local_crops else None, local_crops=local.local_crops, channels_last=recipe.channels_last,
     )  # fmt: skip

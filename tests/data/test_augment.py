@@ -35,3 +35,13 @@ def test_bad_probability_is_a_user_error():
         build_augmentation(AugmentConfig(flip_p=1.5), 8, 1)
     with pytest.raises(UserError, match="augment.crop_scale"):
         build_augmentation(AugmentConfig(crop_scale=[0.9, 0.1]), 8, 1)
+
+
+def test_view_size_sets_the_side_of_the_views():
+    assert AugmentConfig().view_side(28) == 28
+    cfg = AugmentConfig(view_size=20)
+    assert cfg.view_side(28) == 20
+    x = torch.rand(5, 1, 28, 28)
+    assert build_augmentation(cfg, cfg.view_side(28), 1)(x).shape == (5, 1, 20, 20)
+    with pytest.raises(UserError, match="augment.view_size must be at least 4 pixels"):
+        AugmentConfig(view_size=2).validate()

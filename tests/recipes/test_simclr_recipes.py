@@ -57,12 +57,42 @@ def test_quickstart_runs_and_writes_results(tmp_path, capsys):
     assert "encoder stages [-2, -1]" in capsys.readouterr().out
 
 
+def test_smaller_views_train_the_encoder_at_their_side_and_probe_at_the_image_side(tmp_path):
+    import torch
+
+    sides = []  # the side of every batch the stem convolution (the only one reading 1 channel) sees
+
+    def record(module, inputs):
+        if isinstance(module, torch.nn.Conv2d) and module.in_channels == 1:
+            sides.append(inputs[0].shape[-1])
+
+    hook = torch.nn.modules.module.register_module_forward_pre_hook(record)
+    try:
+        out = tmp_path / "run"
+        code = main(["train", str(RECIPES / "quickstart.yaml"), f"output_dir={out}", "max_steps=2", "dataset_limit=128",
+                     "augment.view_size=8", "evaluation.baselines=[]", "evaluation.tsne=false", *TINY])  # fmt: skip
+    finally:
+        hook.remove()
+    assert code == 0
+    assert sides[:2] == [8, 8] and set(sides[2:]) == {16}  # two training steps on 8x8 views, then the 16x16 images
+    assert json.loads((out / "results.json").read_text())["linear_probe/model/all"] > 0.3
+
+
+def test_view_size_with_a_transformers_backbone_is_refused(tmp_path, capsys):
+    out = tmp_path / "bad"
+    assert main(["train", str(RECIPES / "quickstart.yaml"), f"output_dir={out}", "max_steps=1", "augment.view_size=8",
+                 "model.backbone=some/vit"]) == 2  # fmt: skip
+    assert "augment.view_size=8 needs the toolkit's ResNet encoder" in capsys.readouterr().err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "override, message",
     [
         ("model.widht=[8]", "did you mean `model.widths`"),
         ("data.name=nowhere-dataset", "data.name=nowhere-dataset is not a local folder, and the hub is unreachable"),
         ("augment.flip_p=2", "augment.flip_p"),
+        ("augment.view_size=3", "augment.view_size must be at least 4 pixels"),
         ("model.contrastive_temperature=0", "model: SimCLRConfig contrastive_temperature must be > 0, got 0"),
         ("model.temperature=0.3", "`model.temperature` was renamed `model.contrastive_temperature`"),
         ("model.stem_stride=3", "model: stem_stride must be 1 or 2, got 3"),
