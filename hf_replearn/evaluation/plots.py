@@ -19,7 +19,7 @@ def tsne_plot(features: np.ndarray, labels: np.ndarray, path, class_names=None, 
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(features), size=min(max_points, len(features)), replace=False)
     x, y = features[idx], labels[idx]
-    if x.shape[1] > 50:  # the usual PCA-to-50 step before t-SNE: faster, less noise
+    if min(x.shape) > 50:  # the usual PCA-to-50 step before t-SNE: faster, less noise (with more than 50 points)
         x = PCA(n_components=50, random_state=seed).fit_transform(x)
     from threadpoolctl import threadpool_limits
 
