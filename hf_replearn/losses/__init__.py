@@ -5,5 +5,6 @@ from hf_replearn.losses.cpc_infonce import CPCInfoNCELoss
 from hf_replearn.losses.infonce import InfoNCELoss
 from hf_replearn.losses.multicrop_ntxent import MultiCropNTXentLoss
 from hf_replearn.losses.ntxent import NTXentLoss
+from hf_replearn.losses.vicreg import VICRegLoss
 
-__all__ = ["CLIPLoss", "CPCInfoNCELoss", "InfoNCELoss", "MultiCropNTXentLoss", "NTXentLoss"]
+__all__ = ["CLIPLoss", "CPCInfoNCELoss", "InfoNCELoss", "MultiCropNTXentLoss", "NTXentLoss", "VICRegLoss"]

@@ -18,6 +18,7 @@ FAMILIES: dict[str, tuple[str, str, str]] = {
     "word2vec": ("hf_replearn.models.word2vec", "Word2VecConfig", "Word2VecModel"),
     "cpc": ("hf_replearn.models.cpc", "CPCConfig", "CPCModel"),
     "moco": ("hf_replearn.models.moco", "MoCoConfig", "MoCoModel"),
+    "vicreg": ("hf_replearn.models.vicreg", "VICRegConfig", "VICRegModel"),
     "rotation": ("hf_replearn.models.rotation", "RotationConfig", "RotationModel"),
     "autoencoder": ("hf_replearn.models.autoencoder", "AutoencoderConfig", "AutoencoderModel"),
     "beta_vae": ("hf_replearn.models.beta_vae", "BetaVAEConfig", "BetaVAEModel"),

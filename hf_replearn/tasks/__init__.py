@@ -25,6 +25,7 @@ from hf_replearn.errors import UserError
 TASKS: dict[str, tuple[str, str]] = {
     "simclr": ("simclr", "SimCLRRecipe"),
     "moco": ("moco", "MoCoRecipe"),
+    "vicreg": ("vicreg", "VICRegRecipe"),
     "rotation": ("rotation", "RotationRecipe"),
     "autoencoder": ("autoencoder", "AutoencoderRecipe"),
     "beta_vae": ("autoencoder", "BetaVAERecipe"),

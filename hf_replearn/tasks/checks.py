@@ -63,9 +63,9 @@ def check_recipe(recipe) -> None:
     for i, minutes in enumerate(recipe.save_at_minutes):
         check_number(minutes, f"save_at_minutes[{i}]", key_origin(where, f"save_at_minutes[{i}]"), above=0,
                      fix="give minutes of training, e.g. save_at_minutes=[5,10,20,30]")
-    if getattr(recipe, "channels_last", False) and recipe.task not in ("simclr", "moco"):
-        raise UserError(f"{key_origin(where, 'channels_last')}: channels_last=true is read by the simclr and moco "
-                        f"tasks only; remove it from this {recipe.task} recipe")
+    if getattr(recipe, "channels_last", False) and recipe.task not in ("simclr", "moco", "vicreg"):
+        raise UserError(f"{key_origin(where, 'channels_last')}: channels_last=true is read by the simclr, moco and "
+                        f"vicreg tasks only; remove it from this {recipe.task} recipe")
     if recipe.minutes_clock not in MINUTE_CLOCKS:
         raise UserError(f"{key_origin(where, 'minutes_clock')}: minutes_clock={recipe.minutes_clock!r} must be "
                         "'wall' (training time) or 'cpu' (the process's CPU time)")

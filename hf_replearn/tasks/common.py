@@ -40,7 +40,7 @@ class ImageRecipe(Recipe):
     """LoRA through PEFT on the model loaded from ``model.init_from``; a recipe with a ``lora:`` section uses it."""
     channels_last: bool = False
     """Train in the channels-last (NHWC) memory layout, oneDNN's fast path for convolutions on CPUs (simclr,
-    moco; the other image tasks train in the default layout)."""
+    moco, vicreg; the other image tasks train in the default layout)."""
 
 
 @dataclass
@@ -60,9 +60,16 @@ class ImageModelArgs:
         return config_values(self)
 
 
+TWO_VIEW_DEFAULTS = dict(
+    per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine", warmup_steps=0.05,
+    num_train_epochs=10, remove_unused_columns=False, dataloader_drop_last=True,
+)  # fmt: skip
+"""Training defaults of the two-view methods (simclr, moco, vicreg) under a recipe's ``training`` section: batch
+256 (every image's other view is in it), a cosine schedule with 5% warmup, whole batches only."""
+
 ENCODER_FIELDS_NOT_SET = DATA_FIELDS + BACKBONE_FIELDS
 """What a family without the transformers-backbone option leaves out of its ``model`` section: the data's
-shape (read off the dataset) and the backbone fields (SimCLR and MoCo keep those)."""
+shape (read off the dataset) and the backbone fields (SimCLR, MoCo and VICReg keep those)."""
 
 
 def build_or_explain(recipe, build):

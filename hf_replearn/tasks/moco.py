@@ -19,6 +19,7 @@ from hf_replearn.models.image_encoder import DATA_FIELDS
 from hf_replearn.models.moco.configuration_moco import MoCoConfig
 from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
+    TWO_VIEW_DEFAULTS,
     ImageModelArgs,
     ImageRecipe,
     probe_and_card,
@@ -92,10 +93,7 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
     if recipe.lora.enabled and recipe.model.key_mechanism == "moco":
         sync_lora_key_encoder(recipe, model)
 
-    args = make_training_args(
-        recipe, per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
-        warmup_steps=0.05, num_train_epochs=10, remove_unused_columns=False, dataloader_drop_last=True,
-    )  # fmt: skip
+    args = make_training_args(recipe, **TWO_VIEW_DEFAULTS)
     train = dataset["train"]
     bank = recipe.model.key_mechanism == "memory_bank"
     if bank:

@@ -15,6 +15,7 @@ from hf_replearn.models.image_encoder import DATA_FIELDS
 from hf_replearn.models.simclr.configuration_simclr import SimCLRConfig
 from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
+    TWO_VIEW_DEFAULTS,
     ImageModelArgs,
     ImageRecipe,
     probe_and_card,
@@ -44,10 +45,7 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
     task = setup_image_task(recipe)
     local = recipe.multicrop
 
-    args = make_training_args(
-        recipe, per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
-        warmup_steps=0.05, num_train_epochs=10, remove_unused_columns=False, dataloader_drop_last=True,
-    )  # fmt: skip
+    args = make_training_args(recipe, **TWO_VIEW_DEFAULTS)
     trainer = TwoViewTrainer(
         model=task.model, args=args, train_dataset=task.dataset["train"], data_collator=ImageCollator(),
         augmentation=build_augmentation(recipe.augment, recipe.augment.view_side(task.image_size), task.num_channels),

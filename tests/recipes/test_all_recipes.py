@@ -156,6 +156,8 @@ CASES = {
     "moco_fashion_mnist.yaml": Case([*SMALL_IMAGES, "model.projection_dim=8", "model.queue_size=32",
                                      "evaluation.baselines=[random_init]"], IMAGE,
                                     ("fashion-mnist (apt-get install dataset-fashion-mnist)",), check=_check_probe),
+    "vicreg_fashion_mnist.yaml": Case([*SMALL_IMAGES, "model.expander_dims=[16,16]", "evaluation.baselines=[raw]"], IMAGE,
+                                      ("fashion-mnist (apt-get install dataset-fashion-mnist)",), check=_check_probe),
     "rotation_fashion_mnist.yaml": Case([*SMALL_IMAGES, "evaluation.baselines=[pca]"], IMAGE,
                                         ("fashion-mnist (apt-get install dataset-fashion-mnist)",), check=_check_probe),
     "autoencoder_fashion_mnist.yaml": Case([*SMALL_IMAGES, "model.latent_dim=4", "evaluation.baselines=[pca]"],

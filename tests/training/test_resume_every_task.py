@@ -38,6 +38,7 @@ JOB = Path(__file__).with_name("kill_recipe_job.py")
 FAMILIES = {  # task family -> the recipe that stands for it (inpainting for the pretext tasks: context, colorization)
     "simclr": "simclr_fashion_mnist.yaml",
     "moco": "moco_fashion_mnist.yaml",
+    "vicreg": "vicreg_fashion_mnist.yaml",
     "rotation": "rotation_fashion_mnist.yaml",
     "autoencoder": "autoencoder_fashion_mnist.yaml",
     "beta_vae": "beta_vae_sprites.yaml",

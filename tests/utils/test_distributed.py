@@ -6,10 +6,12 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from hf_replearn.losses import NTXentLoss
+from hf_replearn.losses import NTXentLoss, VICRegLoss
 from tests.distributed import gloo_group
 
 B, D_IN, D = 4, 6, 5
+LOSSES = {"ntxent": lambda: NTXentLoss(0.5), "vicreg": VICRegLoss}
+"""Losses whose statistics span the whole batch: NT-Xent's negatives, VICReg's variance and covariance."""
 
 
 def _data():
@@ -22,12 +24,12 @@ def _model():
     return torch.nn.Linear(D_IN, D)
 
 
-def _worker(rank, world_size, port, out_path):
+def _worker(rank, world_size, port, out_path, loss_name="ntxent"):
     with gloo_group(rank, world_size, port):
         x1, x2 = _data()
         model = _model()
         mine = slice(rank * B, (rank + 1) * B)
-        loss = NTXentLoss(0.5)(model(x1[mine]), model(x2[mine]))
+        loss = LOSSES[loss_name]()(model(x1[mine]), model(x2[mine]))
         loss.backward()
         # What DDP does: average the parameter gradients (and we average the logged loss).
         for p in model.parameters():
@@ -41,14 +43,15 @@ def _worker(rank, world_size, port, out_path):
 
 
 
-def test_two_processes_equal_one_process_with_double_batch(tmp_path, free_port):
+@pytest.mark.parametrize("loss_name", sorted(LOSSES))
+def test_two_processes_equal_one_process_with_double_batch(tmp_path, free_port, loss_name):
     out = tmp_path / "dist.pt"
-    mp.spawn(_worker, args=(2, free_port, str(out)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port, str(out), loss_name), nprocs=2, join=True)
     got = torch.load(out)
 
     x1, x2 = _data()
     model = _model()
-    loss = NTXentLoss(0.5)(model(x1), model(x2))
+    loss = LOSSES[loss_name]()(model(x1), model(x2))
     loss.backward()
 
     assert got["loss"].item() == pytest.approx(loss.item(), abs=1e-5)
