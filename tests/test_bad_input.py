@@ -52,6 +52,7 @@ ROWS = [
     ("save-at-minutes-negative", T("quickstart", "save_at_minutes=[5,-1]"), ["save_at_minutes[1]=-1", "> 0", "save_at_minutes=[5,10,20,30]"]),
     ("minutes-clock-typo", T("quickstart", "minutes_clock=gpu"), ["minutes_clock='gpu'", "'wall'", "'cpu'"]),
     ("channels-last-rotation", T("rotation_fashion_mnist", "channels_last=true"), ["channels_last=true", "simclr, moco and vicreg", "rotation"]),
+    ("view-size-finetune", T("finetune_images", "augment.view_size=8"), ["augment.view_size=8", "simclr, moco and vicreg", "finetune_images"]),
     ("multicrop-scale", T("quickstart", "multicrop.local_crops=2", "multicrop.scale=[0.5,0.2]"), ["multicrop.scale", "0 < low <= high <= 1"]),
     # -- train: keys, with did-you-mean and where the key came from
     ("bare-key-typo", T("quickstart", "max_step=5"), ["`max_step`", "did you mean `max_steps=5`", "command-line override"]),

@@ -23,7 +23,7 @@ from torch import nn
 
 from hf_replearn.errors import UserError
 from hf_replearn.data.emoji_text import class_words
-from hf_replearn.evaluation.features import ImageTower, tower_embeddings  # noqa: F401  (ImageTower: the clip task's probe)
+from hf_replearn.evaluation.features import tower_embeddings
 from hf_replearn.evaluation.probe import ProbeConfig
 
 

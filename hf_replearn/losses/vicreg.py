@@ -53,7 +53,7 @@ class VICRegLoss(nn.Module):
         self.gather_distributed = gather_distributed
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
-        check_paired_batch("VICRegLoss", z1, z2)  # N >= 2: the variance of one sample is undefined
+        check_paired_batch("VICRegLoss", z1, z2, why="the variance of one sample is undefined")
         if self.gather_distributed:
             z1, z2 = gather_with_grad(z1), gather_with_grad(z2)
         z1, z2 = z1.float(), z2.float()  # statistics in fp32 under bf16 autocast

@@ -55,6 +55,11 @@ TRAINING_RANGES = {
 EXAMPLES = {"learning_rate": "0.001", "per_device_train_batch_size": "32", "num_train_epochs": "3", "max_steps": "100"}
 
 
+TWO_VIEW_TASKS = ("simclr", "moco", "vicreg")
+"""The tasks that train on two augmented views (``TwoViewTrainer``): the ones that read ``channels_last`` and
+``augment.view_size``."""
+
+
 def check_recipe(recipe) -> None:
     """Raise a :class:`UserError` for the first thing in ``recipe`` that cannot work; touches nothing."""
     where = recipe.source
@@ -63,9 +68,17 @@ def check_recipe(recipe) -> None:
     for i, minutes in enumerate(recipe.save_at_minutes):
         check_number(minutes, f"save_at_minutes[{i}]", key_origin(where, f"save_at_minutes[{i}]"), above=0,
                      fix="give minutes of training, e.g. save_at_minutes=[5,10,20,30]")
-    if getattr(recipe, "channels_last", False) and recipe.task not in ("simclr", "moco", "vicreg"):
+    if getattr(recipe, "channels_last", False) and recipe.task not in TWO_VIEW_TASKS:
         raise UserError(f"{key_origin(where, 'channels_last')}: channels_last=true is read by the simclr, moco and "
                         f"vicreg tasks only; remove it from this {recipe.task} recipe")
+    view_size = getattr(getattr(recipe, "augment", None), "view_size", None)
+    if view_size and recipe.task not in TWO_VIEW_TASKS:
+        raise UserError(f"{key_origin(where, 'augment.view_size')}: augment.view_size={view_size} is read by the simclr, "
+                        f"moco and vicreg tasks only; remove it from this {recipe.task} recipe")
+    if view_size and getattr(recipe.model, "backbone", None):
+        raise UserError(f"{key_origin(where, 'augment.view_size')}: augment.view_size={view_size} needs the toolkit's "
+                        f"ResNet encoder (any input side); model.backbone={recipe.model.backbone!r} may fix its input "
+                        "size: remove augment.view_size")
     if recipe.minutes_clock not in MINUTE_CLOCKS:
         raise UserError(f"{key_origin(where, 'minutes_clock')}: minutes_clock={recipe.minutes_clock!r} must be "
                         "'wall' (training time) or 'cpu' (the process's CPU time)")

@@ -214,7 +214,8 @@ def evaluate_and_card(recipe, model, tokenizer, entries, images, train_idx, test
     from datasets import ClassLabel, Dataset, DatasetDict
 
     from hf_replearn.evaluation.probe import evaluate_representations, probe_table
-    from hf_replearn.evaluation.zero_shot import ImageTower, evaluate_dual_encoders, retrieval_figure, zero_shot_table
+    from hf_replearn.evaluation.features import ImageTower
+    from hf_replearn.evaluation.zero_shot import evaluate_dual_encoders, retrieval_figure, zero_shot_table
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.utils.distributed import is_main_process
 

@@ -116,10 +116,6 @@ def setup_image_task(recipe, check_data: Callable | None = None, task_fields: Ca
     from hf_replearn.data.images import load_image_dataset
 
     recipe.evaluation.validate()
-    augment = getattr(recipe, "augment", None)
-    if augment is not None and augment.view_size and getattr(recipe.model, "backbone", None):
-        raise UserError(f"augment.view_size={augment.view_size} needs the toolkit's ResNet encoder (any input side); "
-                        f"model.backbone={recipe.model.backbone!r} may fix its input size: remove augment.view_size")
     set_seed(recipe.seed)
     dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
     num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape

@@ -65,3 +65,5 @@ def test_rejects_bad_input():
         VICRegLoss(variance_weight=-1)
     with pytest.raises(ValueError, match="same shape"):
         VICRegLoss()(torch.zeros(4, 3), torch.zeros(4, 2))
+    with pytest.raises(ValueError, match=r"at least 2 samples per batch \(the variance of one sample is undefined\)"):
+        VICRegLoss()(torch.zeros(1, 3), torch.zeros(1, 3))
