@@ -37,6 +37,7 @@ POOLINGS = ("mean", "cls", "last")
 # model_type of decoder-only LMs whose configs do not say is_decoder (GPT-2's does not)
 DECODER_TYPES = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "mixtral", "qwen2", "qwen3", "opt",
                  "bloom", "falcon", "phi", "phi3", "gemma", "gemma2", "olmo", "smollm3", "codegen"}  # fmt: skip
+TOWERS = ("image_tower", "text_tower")  # the ProbeModel kinds that read one tower of a dual encoder
 MODALITY_OF_INPUT = {"input_ids": "text", "pixel_values": "image", "input_values": "audio", "input_features": "audio"}
 CACHE_VERSION = 1  # bump when the way features are computed changes, so old cache entries are not reused
 
@@ -98,7 +99,7 @@ class ProbeModel:
     model: torch.nn.Module
     modality: str  # text, image or audio
     processor: object = None
-    kind: str = "transformers"  # or this toolkit's "image_family" (get_representation), "word2vec", "cpc"
+    kind: str = "transformers"  # or this toolkit's "image_family" (get_representation), "word2vec", "cpc", or TOWERS
     seed: int | None = None  # set for a random-init copy: it is part of the cache key
 
     @property
@@ -146,8 +147,8 @@ class ProbeModel:
     def random_init(self, seed: int = 0) -> ProbeModel:
         """The same architecture with fresh weights (seeded), and the same preprocessor."""
         torch.manual_seed(seed)
-        if self.kind == "image_tower":
-            fresh = ImageTower(_auto_model().from_config(self.model.config), self.model.processor)
+        if self.kind in TOWERS:
+            fresh = self.model.fresh()
         elif self.kind == "transformers":
             fresh = _auto_model().from_config(self.model.config)
         else:
@@ -177,17 +178,24 @@ def is_dual_encoder(model) -> bool:
     return hasattr(model, "get_image_features") and hasattr(model, "get_text_features")
 
 
-class ImageTower(torch.nn.Module):
-    """The image tower of a dual encoder, read as the probe reads this toolkit's image families:
-    ``get_representation(x)`` on (B, C, H, W) pixels in [0, 1] -> the joint-space image embeddings.
-
-    With the model's image processor (a CLIP from the hub ships one), the pixels go through it first (its resize and
-    normalisation); without one (the clip recipe's runs, trained on [0, 1] pixels) they go in as they are."""
+class Tower(torch.nn.Module):
+    """One tower of a dual encoder, read alone; ``fresh`` is the same tower of the same architecture at random init."""
 
     def __init__(self, model, processor=None):
         super().__init__()
         self.model, self.processor = model, processor
         self.config = model.config
+
+    def fresh(self) -> Tower:
+        return type(self)(_auto_model().from_config(self.model.config), self.processor)
+
+
+class ImageTower(Tower):
+    """The image tower of a dual encoder, read as the probe reads this toolkit's image families:
+    ``get_representation(x)`` on (B, C, H, W) pixels in [0, 1] -> the joint-space image embeddings.
+
+    With the model's image processor (a CLIP from the hub ships one), the pixels go through it first (its resize and
+    normalisation); without one (the clip recipe's runs, trained on [0, 1] pixels) they go in as they are."""
 
     def get_representation(self, pixel_values: torch.Tensor) -> torch.Tensor:
         if self.processor is not None:
@@ -196,12 +204,21 @@ class ImageTower(torch.nn.Module):
         return tower_embeddings(self.model.get_image_features(pixel_values=pixel_values))
 
 
+class TextTower(Tower):
+    """The text tower of a dual encoder: tokenized text (the tokenizer saved beside the model) -> the joint-space
+    text embeddings of ``get_text_features``, pooled as the model pools them (CLIP: its end-of-text token)."""
+
+    def text_features(self, inputs: dict) -> torch.Tensor:
+        accepted = inspect.signature(self.model.get_text_features).parameters
+        return tower_embeddings(self.model.get_text_features(**{k: v for k, v in inputs.items() if k in accepted}))
+
+
 def load_probe_model(source: str, name: str | None = None, trust_remote_code: bool = False,
                      dataset_modality: str | None = None) -> ProbeModel:
     """A local folder (with config.json) or a hub id -> ProbeModel; UserError if it cannot be loaded.
 
     ``dataset_modality`` (``text``, ``image``, ``audio`` or None: unknown) picks the tower of a dual encoder: its
-    image tower for images; its text tower is not probed."""
+    text tower for text, else its image tower."""
     path = Path(source)
     if path.exists() and not (path / "config.json").is_file():
         raise UserError(f"--model {path}: no config.json there; pass the output_dir of a training run or a transformers model folder")
@@ -216,10 +233,12 @@ def load_probe_model(source: str, name: str | None = None, trust_remote_code: bo
     if hasattr(model, "get_representation"):
         return ProbeModel(name, source, model, "image", kind="image_family")
     if is_dual_encoder(model):
+        if dataset_modality == "text":
+            return ProbeModel(name, source, TextTower(model), "text", _load_processor(source, "text", trust_remote_code),
+                              kind="text_tower")
         if dataset_modality not in (None, "image"):
             raise UserError(f"--model {source} is an image-text dual encoder ({type(model).__name__}); the probe reads its "
-                            f"image tower, on images, not on {dataset_modality}: for text, probe the text model its text "
-                            "tower was built from")
+                            f"image tower on images and its text tower on text, not {dataset_modality}")
         return ProbeModel(name, source, ImageTower(model, _optional_image_processor(source, trust_remote_code)), "image",
                           kind="image_tower")
     if model.config.model_type == "word2vec":
@@ -277,7 +296,8 @@ def check_hidden_states(pm: ProbeModel, sample) -> None:
 
 def token_limit(pm: ProbeModel, readout: Readout) -> int:
     """``readout.max_length``, capped by the model's positions and the tokenizer's own limit."""
-    limit, config = readout.max_length, pm.model.config
+    limit = readout.max_length
+    config = getattr(pm.model.config, "text_config", None) or pm.model.config  # a dual encoder's text tower
     for attr in ("max_position_embeddings", "n_positions"):
         if isinstance(getattr(config, attr, None), int):
             # RoBERTa-style position ids start after the padding index: two positions fewer
@@ -320,12 +340,17 @@ def compute_hidden_states(pm: ProbeModel, inputs, readout: Readout) -> np.ndarra
         for start in range(0, len(order), readout.batch_size):
             idx = order[start : start + readout.batch_size]
             enc, mask = _encode(pm, [inputs[i] for i in idx], readout)
-            hidden = _call(pm.model, enc, bf16, device).hidden_states  # tuple of layers+1 (B, T, D)
-            if mask is None:
-                mask = torch.ones(hidden[0].shape[:2])
-            pooled = torch.stack([pool(h, mask, pooling) for h in hidden]).cpu().numpy()  # (layers, B, D)
+            if pm.kind == "text_tower":
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                    embeddings = pm.model.text_features({k: v.to(device) for k, v in enc.items()})
+                pooled = embeddings.float()[None].cpu().numpy()  # (1, B, D): one "layer", the joint space
+            else:
+                hidden = _call(pm.model, enc, bf16, device).hidden_states  # tuple of layers+1 (B, T, D)
+                if mask is None:
+                    mask = torch.ones(hidden[0].shape[:2])
+                pooled = torch.stack([pool(h, mask, pooling) for h in hidden]).cpu().numpy()  # (layers, B, D)
             if out is None:
-                out = np.empty((len(hidden), len(inputs), pooled.shape[-1]), dtype=np.float32)
+                out = np.empty((len(pooled), len(inputs), pooled.shape[-1]), dtype=np.float32)
             out[:, idx] = pooled
     return out
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from hf_replearn.errors import UserError
-from hf_replearn.evaluation.features import (POOLINGS, ProbeModel, Readout, check_hidden_states, default_pooling, hidden_states,
-                                             layer_names, load_probe_model)
+from hf_replearn.evaluation.features import (POOLINGS, TOWERS, ProbeModel, Readout, check_hidden_states, default_pooling,
+                                             hidden_states, layer_names, load_probe_model)
 from hf_replearn.evaluation.probe import (BASELINES, PROBE_SYNTAX, ProbeConfig, check_feature_stages, features_note,
                                           model_and_h_features, pixel_baseline_sets, probe_feature_sets, probe_table)
 from hf_replearn.evaluation.probe_data import ProbeData, load_image_data, load_text_data, source_modality
@@ -206,6 +206,8 @@ def probe_section(req: ProbeRequest, data: ProbeData, models: list[ProbeModel], 
     for pm in models:
         if pm.kind == "word2vec":
             what = "the mean vector of a text's in-vocabulary words"
+        elif pm.kind == "text_tower":
+            what = "the text tower's embedding (get_text_features)"
         elif pm.toolkit_image:
             h = "the image tower's embedding (get_image_features)" if pm.kind == "image_tower" else "h = f(x)"
             what = h if req.probe.reads_h else f"stages {req.probe.feature_stages} pooled to {req.probe.feature_grid}x{req.probe.feature_grid}"
@@ -213,7 +215,7 @@ def probe_section(req: ProbeRequest, data: ProbeData, models: list[ProbeModel], 
             pooling = req.readout.pooling or default_pooling(pm.model.config)
             what = f"{pooling}-pooled hidden state " + ("of every layer (`@i`: layer i, 0 = embeddings)" if req.layer == "all"
                                                          else f"{req.layer if req.layer is not None else 'of the last layer'}")
-        shown_class = type(pm.model.model if pm.kind == "image_tower" else pm.model).__name__
+        shown_class = type(pm.model.model if pm.kind in TOWERS else pm.model).__name__
         lines.append(f"- `{pm.name}`: {pm.shown_source} ({shown_class}), {what}")
     if any(pm.toolkit_image for pm in models):
         lines.append(features_note(req.probe).strip())

@@ -1,5 +1,5 @@
-"""`hf-replearn eval probe` on an image-text dual encoder: its image tower, read on [0, 1] pixels (or through the
-image processor saved beside it), against the raw-pixel baselines; text sets are refused."""
+"""`hf-replearn eval probe` on an image-text dual encoder: its image tower on images, read on [0, 1] pixels (or
+through the image processor saved beside it), against the raw-pixel baselines; its text tower on text."""
 
 import json
 
@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from transformers import (BertConfig, CLIPConfig, CLIPImageProcessor, CLIPModel, VisionTextDualEncoderConfig,
-                          VisionTextDualEncoderModel)
+from transformers import (BertConfig, BertTokenizerFast, CLIPConfig, CLIPImageProcessor, CLIPModel,
+                          VisionTextDualEncoderConfig, VisionTextDualEncoderModel)
 
 import hf_replearn.models  # noqa: F401  (registers image_encoder with the Auto classes)
 from hf_replearn.cli import main
-from hf_replearn.evaluation.features import load_probe_model
+from hf_replearn.evaluation.features import Readout, compute_hidden_states, load_probe_model
 from hf_replearn.evaluation.image_features import extract_features
 from hf_replearn.models.image_encoder import ImageEncoderConfig
 
@@ -32,9 +32,13 @@ def image_folder(tmp_path_factory):
     return root
 
 
+WORDS = ["good", "great", "fine", "bad", "awful", "poor", "the", "film", "was", "very", "plot"]
+
+
 @pytest.fixture(scope="module")
 def dual_encoder(tmp_path_factory):
-    """The clip recipe's kind of model: this toolkit's ResNet as the image tower, a small BERT as the text tower."""
+    """The clip recipe's kind of model: this toolkit's ResNet as the image tower, a small BERT as the text tower,
+    with its WordPiece tokenizer saved beside it."""
     torch.manual_seed(0)
     config = VisionTextDualEncoderConfig.from_vision_text_configs(
         ImageEncoderConfig(num_channels=3, image_size=16, widths=[8, 16]),
@@ -43,6 +47,23 @@ def dual_encoder(tmp_path_factory):
     )
     path = tmp_path_factory.mktemp("dual") / "model"
     VisionTextDualEncoderModel(config).save_pretrained(path)
+    vocab = path.parent / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
+    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def text_file(tmp_path_factory):
+    """A csv of short reviews, labelled by whether they hold a good word or a bad one."""
+    rng = np.random.default_rng(0)
+    rows = ["text,label"]
+    for i in range(60):
+        label = i % 2
+        words = [str(rng.choice(WORDS[:3] if label else WORDS[3:6])), *rng.choice(WORDS[6:], size=3)]
+        rows.append(f"{' '.join(rng.permutation(words))},{label}")
+    path = tmp_path_factory.mktemp("text") / "reviews.csv"
+    path.write_text("\n".join(rows) + "\n")
     return path
 
 
@@ -65,12 +86,27 @@ def test_the_probe_reads_the_image_tower_of_a_dual_encoder(dual_encoder, image_f
     assert "(VisionTextDualEncoderModel), the image tower's embedding" in (out / "probe.md").read_text()
 
 
-def test_a_text_set_is_refused_before_any_work(dual_encoder, tmp_path, capsys):
+def test_on_text_the_probe_reads_the_text_tower(dual_encoder, text_file, tmp_path):
+    pm = load_probe_model(str(dual_encoder), "model", dataset_modality="text")
+    assert (pm.kind, pm.modality) == ("text_tower", "text")
+    texts = ["the film was very good", "awful", "great plot", "the plot was poor and the film bad"]
+    with torch.no_grad():  # one text at a time, unpadded: batching and padding must not change a text's embedding
+        by_hand = [pm.model.model.get_text_features(**pm.processor(t, return_tensors="pt")).pooler_output[0] for t in texts]
+    got = compute_hidden_states(pm, texts, Readout(batch_size=3, precision="fp32", cache=False))
+    assert got.shape == (1, 4, 8)  # one "layer": the 8-dim joint space
+    np.testing.assert_allclose(got[0], torch.stack(by_hand).numpy(), atol=1e-5)
+
     out = tmp_path / "probe"
-    assert main(["eval", "probe", "--model", str(dual_encoder), "--dataset", "polarity", "--output-dir", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "is an image-text dual encoder (VisionTextDualEncoderModel); the probe reads its image tower" in err
-    assert not out.exists()
+    code = main(["eval", "probe", "--model", str(dual_encoder), "--dataset", str(text_file), "--seeds", "1",
+                 "--labels-per-class", "1,5", "--no-tsne", "--output-dir", str(out)])  # fmt: skip
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    for features in ("model", "random_init"):
+        assert 0 <= results[f"linear_probe/{features}/5_per_class"] <= 1
+    assert "(VisionTextDualEncoderModel), the text tower's embedding (get_text_features)" in (out / "probe.md").read_text()
+    fresh = pm.random_init(seed=1)  # the random_init row: the same tower at random init (the fixture is seed 0)
+    assert (fresh.kind, fresh.processor) == ("text_tower", pm.processor)
+    assert not np.allclose(compute_hidden_states(fresh, texts, Readout(precision="fp32", cache=False)), got, atol=1e-3)
 
 
 def test_a_saved_image_processor_prepares_the_pixels(tmp_path):
