@@ -54,6 +54,8 @@ ROWS = [
     ("channels-last-rotation", T("rotation_fashion_mnist", "channels_last=true"), ["channels_last=true", "simclr, moco and vicreg", "rotation"]),
     ("view-size-finetune", T("finetune_images", "augment.view_size=8"), ["augment.view_size=8", "simclr, moco and vicreg", "finetune_images"]),
     ("multicrop-scale", T("quickstart", "multicrop.local_crops=2", "multicrop.scale=[0.5,0.2]"), ["multicrop.scale", "0 < low <= high <= 1"]),
+    ("contrastive-loss-typo", T("quickstart", "model.contrastive_loss=dlc"), ["contrastive_loss must be one of", "'dcl'", "'dlc'"]),
+    ("dcl-multicrop", T("quickstart", "model.contrastive_loss=dcl", "multicrop.local_crops=2"), ["model.contrastive_loss=dcl", "no multi-crop form", "multicrop.local_crops=0"]),
     # -- train: keys, with did-you-mean and where the key came from
     ("bare-key-typo", T("quickstart", "max_step=5"), ["`max_step`", "did you mean `max_steps=5`", "command-line override"]),
     ("bare-key-typo-simclr", T("simclr_fashion_mnist", "learnin_rate=0.1"), ["did you mean `learning_rate=0.1`"]),

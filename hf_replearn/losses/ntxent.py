@@ -39,11 +39,17 @@ class NTXentLoss(nn.Module):
         super().__init__()
         self.gather_distributed = gather_distributed
         if not temperature > 0:
-            raise ValueError(f"NTXentLoss temperature must be > 0, got {temperature}")
+            raise ValueError(f"{type(self).__name__} temperature must be > 0, got {temperature}")
         self.temperature = float(temperature)
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
-        check_paired_batch("NTXentLoss", z1, z2)
+        logits, positives = self.anchor_logits(z1, z2)
+        return F.cross_entropy(logits, positives)
+
+    def anchor_logits(self, z1: torch.Tensor, z2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(2n, 2N) float32 logits sim / tau of this process's anchors against every candidate, each anchor's own
+        column at -inf, and the (2n,) column of each anchor's positive."""
+        check_paired_batch(type(self).__name__, z1, z2)
         n = z1.shape[0]
         rank, _ = world() if self.gather_distributed else (0, 1)
         all1 = gather_with_grad(z1) if self.gather_distributed else z1  # (N, D), N = n * processes
@@ -59,4 +65,4 @@ class NTXentLoss(nn.Module):
         # An anchor is never its own negative: drop it from the softmax denominator.
         logits = logits.float().index_put((rows, torch.cat([own1, own2])), torch.tensor(float("-inf"), device=z1.device))
         # The positive of a view-1 anchor is its view 2, and the other way round.
-        return F.cross_entropy(logits, torch.cat([own2, own1]))
+        return logits, torch.cat([own2, own1])

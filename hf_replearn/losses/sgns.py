@@ -82,7 +82,7 @@ def _part_step(w_in, w_out, c, t, scale):
     Eager, this would hold (n, 1+K, D) rows; compiled, inductor fuses the gathers, products and scatters
     into loops over the pairs that keep no such buffer, so no chunking is needed.
     """
-    n, d = c.shape[0], w_in.shape[1]
+    d = w_in.shape[1]
     v = w_in[c]  # (n, D)
     u = w_out[t]  # (n, 1+K, D)
     z = (u * v.unsqueeze(1)).sum(-1)  # (n, 1+K)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hf_replearn.config import key_origin
 from hf_replearn.data.augment import AugmentConfig, MultiCropConfig, build_augmentation
+from hf_replearn.errors import UserError
 from hf_replearn.models.image_encoder import DATA_FIELDS
 from hf_replearn.models.simclr.configuration_simclr import SimCLRConfig
 from hf_replearn.recipe_sections import config_section
@@ -42,6 +44,10 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
 
     recipe.augment.validate()
     recipe.multicrop.validate()
+    if recipe.multicrop.local_crops and recipe.model.contrastive_loss != "ntxent":
+        raise UserError(f"{key_origin(recipe.source, 'model.contrastive_loss')}: model.contrastive_loss="
+                        f"{recipe.model.contrastive_loss} has no multi-crop form here; with multicrop.local_crops="
+                        f"{recipe.multicrop.local_crops} use contrastive_loss=ntxent, or set multicrop.local_crops=0")
     task = setup_image_task(recipe)
     local = recipe.multicrop
 

@@ -39,6 +39,21 @@ def test_few_steps_lower_the_loss():
     assert losses[-1] < 0.8 * losses[0]
 
 
+def test_dcl_loss_is_a_config_choice_that_saves_and_trains(tmp_path):
+    from hf_replearn.losses import DecoupledContrastiveLoss
+
+    torch.manual_seed(0)
+    model = SimCLRModel(tiny_config(contrastive_loss="dcl"))
+    x = torch.rand(6, 1, 8, 8)
+    out = model(pixel_values=x, pixel_values_2=x.flip(-1))
+    expected = DecoupledContrastiveLoss(model.config.contrastive_temperature)(out.projections, out.projections_2)
+    torch.testing.assert_close(out.loss, expected)
+    model.save_pretrained(tmp_path)
+    assert AutoModel.from_pretrained(tmp_path).config.contrastive_loss == "dcl"
+    losses = losses_on_noisy_views(SimCLRModel(tiny_config(contrastive_loss="dcl")))
+    assert losses[-1] < losses[0] - 0.5  # DCL's loss can go below 0: compared by difference, not ratio
+
+
 def test_transformers_backbone_by_path(tmp_path):
     from transformers import ResNetConfig
 

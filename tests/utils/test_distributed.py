@@ -6,12 +6,12 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from hf_replearn.losses import NTXentLoss, VICRegLoss
+from hf_replearn.losses import DecoupledContrastiveLoss, NTXentLoss, VICRegLoss
 from tests.distributed import gloo_group
 
 B, D_IN, D = 4, 6, 5
-LOSSES = {"ntxent": lambda: NTXentLoss(0.5), "vicreg": VICRegLoss}
-"""Losses whose statistics span the whole batch: NT-Xent's negatives, VICReg's variance and covariance."""
+LOSSES = {"ntxent": lambda: NTXentLoss(0.5), "dcl": lambda: DecoupledContrastiveLoss(0.5), "vicreg": VICRegLoss}
+"""Losses whose statistics span the whole batch: NT-Xent's and DCL's negatives, VICReg's variance and covariance."""
 
 
 def _data():

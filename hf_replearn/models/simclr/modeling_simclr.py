@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from transformers.utils import ModelOutput
 
+from hf_replearn.losses.dcl import DecoupledContrastiveLoss
 from hf_replearn.losses.multicrop_ntxent import MultiCropNTXentLoss
 from hf_replearn.losses.ntxent import NTXentLoss
 from hf_replearn.models.encoders import build_image_encoder
@@ -43,7 +44,8 @@ class SimCLRModel(ImagePreTrainedModel):
         self.projection = nn.Sequential(
             nn.Linear(dim_h, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, config.projection_dim)
         )
-        self.loss_fn = NTXentLoss(config.contrastive_temperature)
+        two_view_loss = DecoupledContrastiveLoss if config.contrastive_loss == "dcl" else NTXentLoss
+        self.loss_fn = two_view_loss(config.contrastive_temperature)
         self.multicrop_loss_fn = MultiCropNTXentLoss(config.contrastive_temperature)
         self.post_init()
 
