@@ -118,6 +118,16 @@ def train_tokenizer(
     return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, **specials)
 
 
+def check_vocabulary(tokenizer, source: str | Path, where: str) -> None:
+    """A UserError for what ``AutoTokenizer.from_pretrained`` returns on a folder without tokenizer files: a tokenizer
+    of the model's class holding only its special tokens (a BERT folder without vocab.txt gives a BertTokenizer of 5
+    tokens), which would turn every text into the same ids and every feature into a constant."""
+    if len(tokenizer) <= len(set(tokenizer.all_special_tokens)):
+        raise UserError(f"{where}: {source} holds no tokenizer (transformers built an empty {type(tokenizer).__name__} "
+                        f"of {len(tokenizer)} special token(s)); save the model's tokenizer into that folder "
+                        "(tokenizer.save_pretrained(folder)), or give a model that ships one")
+
+
 def load_tokenizer(path: str | Path):
     """An existing tokenizer from a local folder (``save_pretrained`` output); never reaches the hub."""
     from transformers import AutoTokenizer
@@ -129,6 +139,8 @@ def load_tokenizer(path: str | Path):
             "tokenizer.json or vocab files), or leave tokenizer.path empty to train one on the corpus"
         )
     try:
-        return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     except Exception as err:
         raise UserError(f"could not load a tokenizer from {path} ({type(err).__name__}: {err})") from None
+    check_vocabulary(tokenizer, path, "tokenizer.path")
+    return tokenizer

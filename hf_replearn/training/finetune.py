@@ -36,6 +36,8 @@ def load_tokenizer_and_model(args: FinetuneModelArgs, auto_cls, where: str, **co
     from hf_replearn.models.pretrained import resolve_model_path
     from transformers import AutoConfig, AutoTokenizer
 
+    from hf_replearn.data.tokenizer_training import check_vocabulary
+
     path = resolve_model_path(args.name_or_path)
     common = {"revision": args.revision, "trust_remote_code": args.trust_remote_code}
     try:
@@ -46,6 +48,7 @@ def load_tokenizer_and_model(args: FinetuneModelArgs, auto_cls, where: str, **co
             f"{where}: cannot load model.name_or_path={args.name_or_path!r} ({str(err).splitlines()[0][:200]}); "
             "give a local checkpoint folder, `all-MiniLM-L6-v2`, or a hub id with the hub reachable"
         ) from None
+    check_vocabulary(tokenizer, path, f"{where}: model.name_or_path")
     for key, value in args.config_overrides.items():
         if not hasattr(config, key):
             raise UserError(f"{where}: model.config_overrides.{key} is not a field of {type(config).__name__}")

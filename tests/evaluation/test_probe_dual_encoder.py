@@ -49,7 +49,7 @@ def dual_encoder(tmp_path_factory):
     VisionTextDualEncoderModel(config).save_pretrained(path)
     vocab = path.parent / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
-    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(path)
+    BertTokenizerFast(vocab=str(vocab)).save_pretrained(path)
     return path
 
 

@@ -78,7 +78,7 @@ def run_fewshot_command(args) -> int:
     from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k
     from hf_replearn.evaluation.fewshot.export import export_lm_eval
     from hf_replearn.evaluation.fewshot.task import load_task
-    from hf_replearn.utils.files import atomic_write_text, prepare_output_dir
+    from hf_replearn.utils.files import atomic_write_text, check_output_dir, prepare_output_dir
 
     group = load_group(args.task, limit=args.limit) if is_group_file(args.task) else None
     tasks = group.tasks() if group else [load_task(args.task, limit=args.limit)]
@@ -101,9 +101,11 @@ def run_fewshot_command(args) -> int:
     if args.mlm and any(t.output_type != "multiple_choice" for t in tasks):
         raise UserError(f"--mlm scores multiple_choice tasks only; {args.task} has a generate_until task")
     name = group.name if group else tasks[0].task
-    out_dir = prepare_output_dir(Path(args.output_dir or f"outputs/fewshot/{name}"), overwrite=args.overwrite_output_dir,
-                                 syntax=("--output-dir <a new directory>", "--overwrite-output-dir", None))
-    model, tokenizer = load_model(args.model, args.device, masked=args.mlm)
+    out_path = Path(args.output_dir or f"outputs/fewshot/{name}")
+    syntax = ("--output-dir <a new directory>", "--overwrite-output-dir", None)
+    check_output_dir(out_path, overwrite=args.overwrite_output_dir, syntax=syntax)
+    model, tokenizer = load_model(args.model, args.device, masked=args.mlm)  # before the folder: a failed load leaves none
+    out_dir = prepare_output_dir(out_path, overwrite=args.overwrite_output_dir, syntax=syntax)
     scorer = None
     if args.mlm:
         from hf_replearn.evaluation.fewshot.mlm import score_choices_pll

@@ -28,6 +28,8 @@ def load_model(path: str, device: str | None = None, masked: bool = False):
     import torch
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
+    from hf_replearn.data.tokenizer_training import check_vocabulary
+
     folder = Path(path).expanduser()
     try:
         if (folder / "adapter_config.json").is_file():
@@ -39,6 +41,7 @@ def load_model(path: str, device: str | None = None, masked: bool = False):
         tokenizer = AutoTokenizer.from_pretrained(str(path))
     except (OSError, ValueError) as err:
         raise UserError(f"could not load a causal LM and its tokenizer from {path!r}: {err}") from None
+    check_vocabulary(tokenizer, path, "--model")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     return model.to(device).eval(), tokenizer
 
