@@ -34,16 +34,8 @@ def test_is_ntxent_without_the_coupling_term():
     assert nt - dc == pytest.approx(torch.log1p(pos.exp() / negatives).mean().item(), rel=1e-5)
 
 
-def test_gradient_pulls_positives_together_and_bad_input_raises():
-    torch.manual_seed(0)
-    z1 = torch.randn(8, 4, requires_grad=True)
-    z2 = torch.randn(8, 4)
-    loss_fn = DecoupledContrastiveLoss(0.5)
-    before = loss_fn(z1, z2)
-    before.backward()
-    with torch.no_grad():
-        assert loss_fn(z1 - 0.5 * z1.grad, z2) < before
+def test_bad_input_raises_naming_the_loss():
     with pytest.raises(ValueError, match="DecoupledContrastiveLoss.*same shape"):
-        loss_fn(torch.randn(4, 3), torch.randn(5, 3))
-    with pytest.raises(ValueError, match="temperature must be > 0"):
+        DecoupledContrastiveLoss()(torch.randn(4, 3), torch.randn(5, 3))
+    with pytest.raises(ValueError, match="DecoupledContrastiveLoss temperature must be > 0"):
         DecoupledContrastiveLoss(0.0)

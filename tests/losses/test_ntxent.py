@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from hf_replearn.losses import NTXentLoss
+from hf_replearn.losses import DecoupledContrastiveLoss, NTXentLoss
 from tests.losses.naive import naive_contrastive
 
 
@@ -37,10 +37,12 @@ def test_bad_arguments_raise():
         NTXentLoss()(torch.randn(1, 3), torch.randn(1, 3))
 
 
-def test_gradient_pulls_positives_together():
+@pytest.mark.parametrize("loss_class", [NTXentLoss, DecoupledContrastiveLoss])
+def test_gradient_pulls_positives_together(loss_class):
+    torch.manual_seed(0)
     z1 = torch.randn(8, 4, requires_grad=True)
     z2 = torch.randn(8, 4)
-    loss_fn = NTXentLoss(0.5)
+    loss_fn = loss_class(0.5)
     before = loss_fn(z1, z2)
     before.backward()
     with torch.no_grad():
