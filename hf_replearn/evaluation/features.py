@@ -275,8 +275,8 @@ def _load_processor(source: str, modality: str, trust_remote_code: bool):
                         "save it into the same folder (tokenizer.save_pretrained / processor.save_pretrained)") from None
     if modality == "text":
         check_vocabulary(processor, source, "--model")
-    if modality == "text" and processor.pad_token is None:  # GPT-2 has none; its padding is masked out anyway
-        processor.pad_token = processor.eos_token
+        if processor.pad_token is None:  # GPT-2 has none; its padding is masked out anyway
+            processor.pad_token = processor.eos_token
     return processor
 
 
