@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "labelled set: few-label linear probes (C fixed and C by cross-validation), k-NN, "
                                       "k-means NMI, against baselines of the same modality.")
     probe.add_argument("--model", required=True, action="append",
-                       help="a training run's output_dir, a transformers model folder or a hub id; repeat it to compare several")
+                       help="a training run's output_dir, a transformers model folder or a hub id (an image-text dual encoder: its "
+                            "image tower on images, its text tower on text); repeat it to compare several")
     probe.add_argument("--dataset", required=True,
                        help="text: polarity, bible_paraphrase, wordnet_topic, a GLUE folder (.../SST-2), a csv/tsv/json/jsonl "
                             "file, a save_to_disk folder or hub id; images: digits, fashion_mnist, mnist_5k, an imagefolder")
