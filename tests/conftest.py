@@ -9,6 +9,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # Every model in the tests is tiny: one intra-op thread beats two that spin against each other (and
 # against a second process) on a 2-core machine; measured many times faster here under load.
+# Through OMP_NUM_THREADS, which the CLI's thread policy respects: otherwise the first in-process `main(...)`
+# would choose from the load average of that moment and set it for the rest of the session, and the resume
+# tests, which compare a run in this process bit for bit with one in a one-thread subprocess, would pass or
+# fail with the load (two threads sum in another order).
+os.environ["OMP_NUM_THREADS"] = "1"
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
