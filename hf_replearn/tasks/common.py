@@ -60,12 +60,13 @@ class ImageModelArgs:
         return config_values(self)
 
 
-TWO_VIEW_DEFAULTS = dict(
+IMAGE_TRAINING_DEFAULTS = dict(
     per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine", warmup_steps=0.05,
     num_train_epochs=10, remove_unused_columns=False, dataloader_drop_last=True,
 )  # fmt: skip
-"""Training defaults of the two-view methods (simclr, moco, vicreg) under a recipe's ``training`` section: batch
-256 (every image's other view is in it), a cosine schedule with 5% warmup, whole batches only."""
+"""Training defaults, under a recipe's ``training`` section, of the image tasks that learn from the pixels alone
+(the two-view methods, pretext tasks, autoencoders): batch 256 (for the two-view methods every image's other view
+is in it), a cosine schedule with 5% warmup, whole batches only."""
 
 ENCODER_FIELDS_NOT_SET = DATA_FIELDS + BACKBONE_FIELDS
 """What a family without the transformers-backbone option leaves out of its ``model`` section: the data's
@@ -209,7 +210,23 @@ def single_view_trainer(recipe, model, train_dataset, **task_defaults):
     from hf_replearn.training.args import make_training_args
     from hf_replearn.training.trainer import ImageCollator, ReplearnTrainer
 
-    defaults = dict(per_device_train_batch_size=256, learning_rate=1e-3, weight_decay=1e-6, lr_scheduler_type="cosine",
-                    warmup_steps=0.05, num_train_epochs=10, remove_unused_columns=False, dataloader_drop_last=True)  # fmt: skip
-    args = make_training_args(recipe, **{**defaults, **task_defaults})
+    args = make_training_args(recipe, **{**IMAGE_TRAINING_DEFAULTS, **task_defaults})
     return ReplearnTrainer(model=model, args=args, train_dataset=train_dataset, data_collator=ImageCollator())
+
+
+def two_view_trainer(recipe, task: ImageSetup, train_dataset=None, data_collator=None, **trainer_kwargs):
+    """``TwoViewTrainer`` for the two-view methods (simclr, moco, vicreg): two views of each image drawn by the
+    recipe's ``augment`` at the views' side, channels-last when the recipe asks, ``IMAGE_TRAINING_DEFAULTS``.
+    ``train_dataset`` / ``data_collator`` default to the task's training split and a plain ``ImageCollator``;
+    ``trainer_kwargs`` go to the trainer (callbacks, multi-crop's local views)."""
+    from hf_replearn.data.augment import build_augmentation
+    from hf_replearn.training.args import make_training_args
+    from hf_replearn.training.trainer import ImageCollator, TwoViewTrainer
+
+    return TwoViewTrainer(
+        model=task.model, args=make_training_args(recipe, **IMAGE_TRAINING_DEFAULTS),
+        train_dataset=task.dataset["train"] if train_dataset is None else train_dataset,
+        data_collator=data_collator or ImageCollator(),
+        augmentation=build_augmentation(recipe.augment, recipe.augment.view_side(task.image_size), task.num_channels),
+        channels_last=recipe.channels_last, **trainer_kwargs,
+    )  # fmt: skip

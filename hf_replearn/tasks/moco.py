@@ -13,18 +13,18 @@ from typing import Literal
 
 import numpy as np
 
-from hf_replearn.data.augment import AugmentConfig, build_augmentation
+from hf_replearn.data.augment import AugmentConfig
 from hf_replearn.errors import UserError
 from hf_replearn.models.image_encoder import DATA_FIELDS
 from hf_replearn.models.moco.configuration_moco import MoCoConfig
 from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
-    TWO_VIEW_DEFAULTS,
     ImageModelArgs,
     ImageRecipe,
     probe_and_card,
     setup_image_task,
     train_and_save,
+    two_view_trainer,
 )
 
 # MoCo v1 (He et al. 2020, Sec. 4): crop 0.2-1, colour jitter 0.4, random grayscale; v2 (Chen et al.
@@ -81,9 +81,8 @@ def sync_lora_key_encoder(recipe: MoCoRecipe, peft_model) -> None:
 
 
 def run(recipe: MoCoRecipe) -> dict[str, float]:
-    from hf_replearn.training.args import make_training_args
     from hf_replearn.training.callbacks import MomentumUpdateCallback
-    from hf_replearn.training.trainer import ImageCollator, TwoViewTrainer
+    from hf_replearn.training.trainer import ImageCollator
 
     if recipe.augment_preset != "custom":
         recipe.augment = dataclasses.replace(recipe.augment, **AUGMENT_PRESETS[recipe.augment_preset])
@@ -93,18 +92,14 @@ def run(recipe: MoCoRecipe) -> dict[str, float]:
     if recipe.lora.enabled and recipe.model.key_mechanism == "moco":
         sync_lora_key_encoder(recipe, model)
 
-    args = make_training_args(recipe, **TWO_VIEW_DEFAULTS)
     train = dataset["train"]
     bank = recipe.model.key_mechanism == "memory_bank"
     if bank:
         train = train.add_column("index", np.arange(n_train))
-    trainer = TwoViewTrainer(
-        model=model, args=args, train_dataset=train, data_collator=ImageCollator(with_index=bank),
-        augmentation=build_augmentation(recipe.augment, recipe.augment.view_side(task.image_size), task.num_channels),
-        callbacks=[MomentumUpdateCallback()],
-        channels_last=recipe.channels_last,
-    )  # fmt: skip
-    check_queue(recipe, trainer.args)  # the batch it trains with (a smoke run's small dataset lowers it)
+    trainer = two_view_trainer(recipe, task, train_dataset=train, data_collator=ImageCollator(with_index=bank),
+                               callbacks=[MomentumUpdateCallback()])  # fmt: skip
+    args = trainer.args
+    check_queue(recipe, args)  # the batch it trains with (a smoke run's small dataset lowers it)
     model, results = train_and_save(recipe, trainer, model)
     results["train/negatives"] = (
         args.per_device_train_batch_size * args.world_size - 1

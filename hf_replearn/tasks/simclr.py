@@ -17,12 +17,12 @@ from hf_replearn.models.image_encoder import DATA_FIELDS
 from hf_replearn.models.simclr.configuration_simclr import SimCLRConfig
 from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
-    TWO_VIEW_DEFAULTS,
     ImageModelArgs,
     ImageRecipe,
     probe_and_card,
     setup_image_task,
     train_and_save,
+    two_view_trainer,
 )
 
 
@@ -39,9 +39,6 @@ class SimCLRRecipe(ImageRecipe):
 
 
 def run(recipe: SimCLRRecipe) -> dict[str, float]:
-    from hf_replearn.training.args import make_training_args
-    from hf_replearn.training.trainer import ImageCollator, TwoViewTrainer
-
     recipe.augment.validate()
     recipe.multicrop.validate()
     if recipe.multicrop.local_crops and recipe.model.contrastive_loss != "ntxent":
@@ -50,13 +47,9 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
                         f"{recipe.multicrop.local_crops} use contrastive_loss=ntxent, or set multicrop.local_crops=0")
     task = setup_image_task(recipe)
     local = recipe.multicrop
-
-    args = make_training_args(recipe, **TWO_VIEW_DEFAULTS)
-    trainer = TwoViewTrainer(
-        model=task.model, args=args, train_dataset=task.dataset["train"], data_collator=ImageCollator(),
-        augmentation=build_augmentation(recipe.augment, recipe.augment.view_side(task.image_size), task.num_channels),
-        local_augmentation=build_augmentation(recipe.augment, local.size, task.num_channels, crop_scale=local.scale)
-        if local.local_crops else None, local_crops=local.local_crops, channels_last=recipe.channels_last,
-    )  # fmt: skip
-    model, results = train_and_save(recipe, trainer, task.model)
+    local_views = dict(
+        local_augmentation=build_augmentation(recipe.augment, local.size, task.num_channels, crop_scale=local.scale),
+        local_crops=local.local_crops,
+    ) if local.local_crops else {}  # fmt: skip
+    model, results = train_and_save(recipe, two_view_trainer(recipe, task, **local_views), task.model)
     return probe_and_card(recipe, model, task.dataset, task.build, results)
