@@ -11,7 +11,7 @@ embeddings are layer 0), pooled over the sequence:
 - ``last``: the last non-padding token (the default for decoder LMs, where only it has seen the whole text).
 
 Features are computed once, batched, under ``torch.inference_mode()``, in bf16 autocast where the hardware
-has it, and kept on disk (``$HF_REPLEARN_CACHE/features``, default ``~/.cache/hf_replearn/features``) under a
+has it (in fp32 otherwise, linear layers from packed weights: :mod:`.fast_inference`), and kept on disk (``$HF_REPLEARN_CACHE/features``, default ``~/.cache/hf_replearn/features``) under a
 hash of the weights files' contents (sha256), the inputs and the readout, so probing the same model again
 does no forward pass, and weights rewritten in place (same name, size and mtime) are never served stale
 features. Every layer is cached at once: ``--layer 3`` after ``--layer all`` is free. Speech models' frame
@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation.fast_inference import fast_inference
 
 POOLINGS = ("mean", "cls", "last")
 # model_type of decoder-only LMs whose configs do not say is_decoder (GPT-2's does not)
@@ -340,7 +341,7 @@ def compute_hidden_states(pm: ProbeModel, inputs, readout: Readout) -> np.ndarra
     lengths = [len(x) if isinstance(x, str) else sum(map(len, x)) for x in inputs] if pm.modality == "text" else [0] * len(inputs)
     order = np.argsort(lengths, kind="stable")
     out = None
-    with torch.inference_mode():
+    with torch.inference_mode(), fast_inference(pm.model, enabled=not bf16):
         for start in range(0, len(order), readout.batch_size):
             idx = order[start : start + readout.batch_size]
             enc, mask = _encode(pm, [inputs[i] for i in idx], readout)

@@ -8,13 +8,14 @@ Installs nothing: lm-eval must be importable (``pip install lm_eval==0.4.13``; c
 ``--system-site-packages``).
 
 ``agree``: a letters -> label task written as lm-eval task files (multiple_choice and generate_until, each
-with the ``default`` and ``first_n`` samplers), a tiny GPT-2 made here (character tokenizer, 300 seeded
-training steps on the task's training lines), k = 0, 1, 5. For each run it compares the prompts, per-item predictions and the accuracy of
-lm-eval's ``simple_evaluate`` (``--log-samples``) with this evaluator's.
+with the ``default`` and ``first_n`` samplers; multiple_choice again with words for labels, choices of several
+tokens), a tiny GPT-2 made here (character tokenizer, 2 layers 64 wide, 1,000 seeded training steps on the
+task's training lines), k = 0, 1, 5. For each run it compares the prompts, per-item predictions, the choices'
+log-likelihoods and the accuracy of lm-eval's ``simple_evaluate`` (``--log-samples``) with this evaluator's.
 
 ``speed``: the same multiple_choice and generate_until task files on a GPT-2 of ~86M parameters made from
 its config (12 layers, 768 wide, 512-token vocabulary), batch 8, one thread, k = 0 and 5 with the
-``default`` sampler, and k = 5 with ``first_n`` (every prompt opens with the same demonstrations); lm-eval
+``default`` sampler, and k = 5 with ``first_n`` (every prompt opens with the same demonstrations), and the words' multiple_choice at k = 0 and 5; lm-eval
 and this evaluator are timed alternately in the same process (the machine is shared), best of
 ``--repeats``, wall clock and this process's CPU time (lm-eval's CPU time leaves out the subprocesses it
 starts to log its environment). Both timings include loading the task and its data; lm-eval's task index
@@ -45,6 +46,10 @@ target_delimiter: " "
 fewshot_delimiter: "\\n"
 """
 MC = "output_type: multiple_choice\ndoc_to_choice: [A, B, C]\ndoc_to_target: y\nmetric_list: [{metric: acc, aggregation: mean, higher_is_better: true}]\n"
+# The same labels as words: choices of several tokens each, as in ARC, HellaSwag or PIQA (lm-eval shares a context
+# between choices only when they differ in their last token alone, as " A", " B", " C" do).
+WORDS = dict(zip("ABC", ("apple", "banana", "cherry")))
+MC_WORDS = MC.replace("[A, B, C]", f"[{', '.join(WORDS.values())}]").replace("doc_to_target: y", "doc_to_target: w")
 GEN = ("output_type: generate_until\ndoc_to_target: y\ngeneration_kwargs: {until: [\"\\n\"], max_gen_toks: 4, do_sample: false}\n"
        "metric_list: [{metric: exact_match, aggregation: mean, higher_is_better: true}]\n"
        "filter_list: [{name: strip, filter: [{function: remove_whitespace}, {function: take_first}]}]\n")  # fmt: skip
@@ -56,13 +61,15 @@ def write_tasks(folder: Path, n_train: int = 40, n_test: int = 40) -> list[str]:
     rnd = random.Random(0)
     xs = ["".join(rnd.choice("abcdefgh") for _ in range(rnd.randint(2, 6))) for _ in range(n_train + n_test)]
     rows = [{"x": x, "y": "ABC"[ord(x[0]) % 3]} for x in xs]  # the label is a function of the first letter
+    for row in rows:
+        row["w"] = WORDS[row["y"]]
     for split, part in (("train", rows[:n_train]), ("test", rows[n_train:])):
         (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
     (folder / "_base.yaml").write_text(BASE.format(folder=folder))
     names = []
-    for kind, body in (("mc", MC), ("gen", GEN)):
+    for kind, body in (("letters_mc", MC), ("letters_gen", GEN), ("words_mc", MC_WORDS)):
         for sampler in ("default", "first_n"):
-            name = f"letters_{kind}_{sampler}"
+            name = f"{kind}_{sampler}"
             (folder / f"{name}.yaml").write_text(
                 f"include: _base.yaml\ntask: {name}\n{body}fewshot_config: {{sampler: {sampler}}}\n"
             )
@@ -70,17 +77,18 @@ def write_tasks(folder: Path, n_train: int = 40, n_test: int = 40) -> list[str]:
     return names
 
 
-def train_briefly(model, tok, folder: Path, steps: int = 300):
+def train_briefly(model, tok, folder: Path, steps: int = 300, lr: float = 3e-3):
     """A few hundred steps on sequences of training lines ``x -> y``, so that accuracies are not all chance."""
     rows = [json.loads(line) for line in (folder / "train.jsonl").read_text().splitlines()]
     gen = torch.Generator().manual_seed(0)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
     model.train()
     for _ in range(steps):
         batch = []
         for _ in range(16):
             idx = torch.randint(len(rows), (6,), generator=gen).tolist()
-            batch.append(tok("\n".join(f"{rows[i]['x']} -> {rows[i]['y']}" for i in idx))["input_ids"])
+            key = ("y", "w")[int(torch.randint(2, (1,), generator=gen))]  # the letters' and the words' format
+            batch.append(tok("\n".join(f"{rows[i]['x']} -> {rows[i][key]}" for i in idx))["input_ids"])
         L = max(map(len, batch))
         ids = torch.tensor([b + [tok.pad_token_id] * (L - len(b)) for b in batch])
         labels = ids.masked_fill(ids == tok.pad_token_id, -100)
@@ -143,27 +151,34 @@ def prediction(sample) -> str | int:
     return sample["filtered_resps"][0]
 
 
+def ll_gap(theirs, ours) -> float:
+    """The largest difference between the two tools' log-likelihoods of one document's choices."""
+    return max(abs(t[0] - o[0]) for t, o in zip(theirs["filtered_resps"], ours["filtered_resps"]))
+
+
 def agree(args):
     from lm_eval.models.huggingface import HFLM
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         names = write_tasks(folder)
-        model, tok = make_model(folder)
-        model = train_briefly(model, tok, folder)
+        model, tok = make_model(folder, n_embd=64)
+        model = train_briefly(model, tok, folder, steps=1000)  # 300 steps of a 32-wide model: one class for all
         lm = HFLM(pretrained=model, tokenizer=tok, batch_size=args.batch_size, device="cpu")
         manager = task_manager(folder)
-        print("| task | k | prompts equal | predictions equal | lm-eval | ours |\n|---|---|---|---|---|---|")
+        print("| task | k | prompts equal | predictions equal | max abs log-likelihood difference | lm-eval | ours |\n"
+              "|---|---|---|---|---|---|---|")  # fmt: skip
         for name in names:
             for k in (0, 1, 5):
                 theirs, t_samples = run_lm_eval(lm, manager, name, k, args.batch_size)
                 ours, o_samples = run_ours(model, tok, our_task(folder, name), k, args.batch_size)
-                metric = "acc,none" if "_mc_" in name else "exact_match,strip"
+                metric = "acc,none" if "mc_" in name else "exact_match,strip"
                 prompts = sum(t["arguments"][0][0] == o["arguments"][0][0] for t, o in zip(t_samples, o_samples))
                 preds = sum(prediction(t) == prediction(o) for t, o in zip(t_samples, o_samples))
                 n = len(t_samples)
-                print(f"| {name} | {k} | {prompts}/{n} | {preds}/{n} | {theirs[metric]:.4f} | {ours[metric]:.4f} |",
-                      flush=True)
+                gap = max(map(ll_gap, t_samples, o_samples)) if "mc_" in name else None
+                print(f"| {name} | {k} | {prompts}/{n} | {preds}/{n} | {'-' if gap is None else f'{gap:.1e}'} | "
+                      f"{theirs[metric]:.4f} | {ours[metric]:.4f} |", flush=True)  # fmt: skip
 
 
 def speed(args):
@@ -181,7 +196,8 @@ def speed(args):
         print("| task | k | lm-eval ex/s | ours ex/s | ratio | CPU-time ratio | same predictions |\n"
               "|---|---|---|---|---|---|---|")  # fmt: skip
         cells = [("letters_mc_default", 0), ("letters_mc_default", 5), ("letters_gen_default", 0),
-                 ("letters_gen_default", 5), ("letters_mc_first_n", 5), ("letters_gen_first_n", 5)]  # fmt: skip
+                 ("letters_gen_default", 5), ("letters_mc_first_n", 5), ("letters_gen_first_n", 5),
+                 ("words_mc_default", 0), ("words_mc_default", 5)]  # fmt: skip
         for name, k in cells:
             wall = {"lm-eval": float("inf"), "ours": float("inf")}
             cpu = dict(wall)

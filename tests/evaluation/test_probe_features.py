@@ -6,6 +6,7 @@ import torch
 
 from hf_replearn.evaluation.features import (Readout, compute_hidden_states, default_pooling, hidden_states,
                                              layer_names, load_probe_model, pool)  # fmt: skip
+from tests.evaluation.packed_calls import count_packed_calls
 
 TEXTS = ["a good film", "bad", "a truly wonderful and moving picture about nothing", "dull , flat and far too long"]
 
@@ -178,3 +179,12 @@ def test_word2vec_checkpoint_reads_the_mean_word_vector(tmp_path):
     np.testing.assert_allclose(got, [[[1.5, 1.0], [0.0, 0.0]]])  # (layers=1, N, D); lower-cased words, none known: 0
     pairs = compute_hidden_states(pm, [("bad", "good good")], Readout(cache=False))
     np.testing.assert_allclose(pairs, [[[0.0, 1.0, 1.0, 0.0]]])  # each side's mean, side by side
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_fp32_features_come_through_packed_weights_and_bf16_through_autocast(precision, tiny_bert, monkeypatch):
+    calls = count_packed_calls(monkeypatch)
+    pm = load_probe_model(str(tiny_bert))
+    compute_hidden_states(pm, TEXTS, Readout(precision=precision, batch_size=3, cache=False))
+    assert (len(calls) > 0) == (precision == "fp32")
+    assert [n for n, m in pm.model.named_modules() if "forward" in vars(m)] == []  # every layer restored

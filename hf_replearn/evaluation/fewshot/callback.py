@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from transformers import TrainerCallback
 
+from hf_replearn.evaluation.fast_inference import fast_inference
 from hf_replearn.evaluation.fewshot.evaluate import evaluate_task
 from hf_replearn.evaluation.fewshot.task import FewShotTask, load_docs
 
@@ -32,12 +33,13 @@ class FewShotCallback(TrainerCallback):
         was_training = model.training
         model.eval()
         row = {"step": state.global_step}
-        for task in self.tasks:
-            for k in self.shots:
-                runs = [evaluate_task(model, self.tokenizer, task, k, s, self.batch_size, docs=self.docs[task.task])
-                        for s in range(self.seeds if k else 1)]
-                for metric in task.metrics:
-                    row[f"fewshot/{task.task}/k={k}/{metric}"] = float(np.mean([r[metric] for r in runs]))
+        with fast_inference(model):
+            for task in self.tasks:
+                for k in self.shots:
+                    runs = [evaluate_task(model, self.tokenizer, task, k, s, self.batch_size, docs=self.docs[task.task])
+                            for s in range(self.seeds if k else 1)]
+                    for metric in task.metrics:
+                        row[f"fewshot/{task.task}/k={k}/{metric}"] = float(np.mean([r[metric] for r in runs]))
         model.train(was_training)
         self.history.append(row)
         state.log_history.append(row)

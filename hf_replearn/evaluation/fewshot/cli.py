@@ -33,6 +33,7 @@ from hf_replearn.evaluation.fewshot.lmeval_output import (
     task_entry,
 )
 from hf_replearn.evaluation.fewshot.prompts import LM_EVAL_DEFAULT_SEED
+from hf_replearn.evaluation.fast_inference import fast_inference
 
 
 def _shots(text: str) -> list[int]:
@@ -115,24 +116,25 @@ def run_fewshot_command(args) -> int:
     start = time.perf_counter()
     layouts: dict[int, dict] = {}
     results = {}
-    for task in tasks:
-        own = task.sampler == "per_document"
-        shots = args.shots or ([task.num_fewshot] if task.num_fewshot is not None else [0, 1, 4, 8])
-        seeds = args.seeds or (3 if own else 1)
-        first = args.fewshot_seed if args.fewshot_seed is not None else (0 if own else LM_EVAL_DEFAULT_SEED)
+    with fast_inference(model):  # weights packed once for every task, k and seed
+        for task in tasks:
+            own = task.sampler == "per_document"
+            shots = args.shots or ([task.num_fewshot] if task.num_fewshot is not None else [0, 1, 4, 8])
+            seeds = args.seeds or (3 if own else 1)
+            first = args.fewshot_seed if args.fewshot_seed is not None else (0 if own else LM_EVAL_DEFAULT_SEED)
 
-        def on_run(k, seed, run, samples, task=task, first=first):
-            if seed != first:
-                return
-            layout = layouts.setdefault(k, new_layout(args))
-            add_task(layout, task, k, run, len({s["doc_id"] for s in samples}))
-            if args.log_samples:
-                path = out_dir / "lm_eval" / f"k{k}" / f"samples_{task.task}.jsonl"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_text(path, samples_lines(samples))
+            def on_run(k, seed, run, samples, task=task, first=first):
+                if seed != first:
+                    return
+                layout = layouts.setdefault(k, new_layout(args))
+                add_task(layout, task, k, run, len({s["doc_id"] for s in samples}))
+                if args.log_samples:
+                    path = out_dir / "lm_eval" / f"k{k}" / f"samples_{task.task}.jsonl"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    atomic_write_text(path, samples_lines(samples))
 
-        results[task.task] = evaluate_grid(model, tokenizer, task, shots, seeds, first_seed=first, on_run=on_run,
-                                           batch_size=args.batch_size, truncation=args.truncation, scorer=scorer)
+            results[task.task] = evaluate_grid(model, tokenizer, task, shots, seeds, first_seed=first, on_run=on_run,
+                                               batch_size=args.batch_size, truncation=args.truncation, scorer=scorer)
     seconds = time.perf_counter() - start
     for k, layout in layouts.items():
         if group:

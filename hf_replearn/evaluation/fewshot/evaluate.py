@@ -18,6 +18,7 @@ from hf_replearn.evaluation.fewshot.prompts import build_prompts
 from hf_replearn.evaluation.fewshot.generation import generate_until
 from hf_replearn.evaluation.fewshot.scoring import encode_choices, score_choices
 from hf_replearn.evaluation.fewshot.task import FewShotTask, load_docs
+from hf_replearn.evaluation.fast_inference import fast_inference
 
 
 def load_model(path: str, device: str | None = None, masked: bool = False):
@@ -80,6 +81,29 @@ def evaluate_items(
         raise UserError(f"{task.source}: the test split `{task.eval_split}` is empty")
     prompts = build_prompts(task, test_docs, shot_docs, k, seed)
     names = [f"{task.source}: test document {p.doc_index}" for p in prompts]
+    with fast_inference(model):
+        arguments, resps, filtered = _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size,
+                                                truncation, scorer)  # fmt: skip
+    items, samples = {}, []
+    for filter_name, values in filtered.items():
+        for i, (doc, value) in enumerate(zip(test_docs, values)):
+            row = _doc_metrics(task, doc, value)
+            for metric, v in row.items():
+                items.setdefault((metric, filter_name), []).append(v)
+            target = task.raw_target(doc)
+            samples.append({"doc_id": i, "doc": doc, "target": target, "arguments": arguments[i], "resps": resps[i],
+                            "filtered_resps": value if task.output_type == "multiple_choice" else [value],
+                            "filter": filter_name, "metrics": list(row), **row})  # fmt: skip
+    results = {}
+    for (metric, filter_name), values in items.items():
+        aggregation = task.aggregation(metric)
+        results[f"{metric},{filter_name}"] = M.aggregate(values, aggregation)
+        results[f"{metric}_stderr,{filter_name}"] = M.mean_stderr(values) if aggregation == "mean" else "N/A"
+    return results, samples
+
+
+def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, truncation, scorer):
+    """(arguments, resps, filtered responses) of every prompt: its generation, or each choice's log-likelihood."""
     if task.output_type == "generate_until":
         preds = generate_until(
             model, tokenizer, [p.context for p in prompts], task.until, task.max_gen_toks, batch_size, truncation
@@ -101,22 +125,7 @@ def evaluate_items(
             arguments = [a + [["", c] for c in cs] for a, cs in zip(arguments, conts)]
         resps = [[[[ll, bool(g)]] for ll, g in s] for s in scores]
         filtered = {"none": [[(ll, bool(g)) for ll, g in s] for s in scores]}
-    items, samples = {}, []
-    for filter_name, values in filtered.items():
-        for i, (doc, value) in enumerate(zip(test_docs, values)):
-            row = _doc_metrics(task, doc, value)
-            for metric, v in row.items():
-                items.setdefault((metric, filter_name), []).append(v)
-            target = task.raw_target(doc)
-            samples.append({"doc_id": i, "doc": doc, "target": target, "arguments": arguments[i], "resps": resps[i],
-                            "filtered_resps": value if task.output_type == "multiple_choice" else [value],
-                            "filter": filter_name, "metrics": list(row), **row})  # fmt: skip
-    results = {}
-    for (metric, filter_name), values in items.items():
-        aggregation = task.aggregation(metric)
-        results[f"{metric},{filter_name}"] = M.aggregate(values, aggregation)
-        results[f"{metric}_stderr,{filter_name}"] = M.mean_stderr(values) if aggregation == "mean" else "N/A"
-    return results, samples
+    return arguments, resps, filtered
 
 
 def _doc_metrics(task: FewShotTask, doc: dict, value) -> dict:

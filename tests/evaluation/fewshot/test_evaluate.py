@@ -3,6 +3,7 @@ import pytest
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, evaluate_task
 from hf_replearn.evaluation.fewshot.task import load_task
+from tests.evaluation.packed_calls import count_packed_calls
 
 
 def test_metrics_do_not_depend_on_batch_size(model, tokenizer, tmp_path, write_task):
@@ -31,3 +32,28 @@ def test_generate_until_task(model, tokenizer, tmp_path, write_task):
     ))
     res = evaluate_task(model, tokenizer, task, k=2, seed=0)
     assert set(res) == {"exact_match", "f1"} and 0.0 <= res["exact_match"] <= res["f1"] <= 1.0
+
+
+@pytest.mark.parametrize("output_type", ["multiple_choice", "generate_until"])
+def test_scores_and_generations_through_packed_weights_equal_the_models_own(
+    output_type, model, tokenizer, tmp_path, write_task, monkeypatch
+):
+    import contextlib
+
+    import hf_replearn.evaluation.fewshot.evaluate as E
+    from hf_replearn.evaluation.fewshot.evaluate import evaluate_items
+
+    extra = {} if output_type == "multiple_choice" else {
+        "output_type": "generate_until", "doc_to_choice": None, "metric_list": [{"metric": "exact_match"}],
+        "generation_kwargs": {"until": ["\n"], "max_gen_toks": 6}}  # fmt: skip
+    task = load_task(write_task(tmp_path, **extra))
+    calls = count_packed_calls(monkeypatch)
+    _, packed = evaluate_items(model, tokenizer, task, k=3, seed=0, batch_size=4)
+    assert len(calls) > 0  # the packed path ran
+    monkeypatch.setattr(E, "fast_inference", lambda m: contextlib.nullcontext(m))
+    _, own = evaluate_items(model, tokenizer, task, k=3, seed=0, batch_size=4)
+    for p, o in zip(packed, own):
+        if output_type == "multiple_choice":
+            assert [r[0] for r in p["filtered_resps"]] == pytest.approx([r[0] for r in o["filtered_resps"]], abs=1e-5)
+        else:
+            assert p["filtered_resps"] == o["filtered_resps"]

@@ -1,0 +1,135 @@
+"""fast_inference: packed linear layers and a fused tanh-GELU give the model's own outputs, and leave no trace."""
+
+import pytest
+import torch
+from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
+
+from hf_replearn.evaluation import fast_inference as F
+from hf_replearn.evaluation.fast_inference import fast_inference
+from tests.evaluation.packed_calls import count_packed_calls
+
+
+def gpt2(**overrides):
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=97, n_positions=64, n_embd=64, n_layer=2, n_head=2, **overrides)
+    return GPT2LMHeadModel(config).eval()
+
+
+def patched(model) -> list[str]:
+    return [name for name, m in model.named_modules() if "forward" in vars(m)]
+
+
+IDS = torch.randint(97, (3, 11), generator=torch.Generator().manual_seed(1))
+
+
+def test_gpt2_logits_equal_inside_and_every_layer_restored_after():
+    model = gpt2()
+    with torch.inference_mode():
+        before = model(IDS).logits
+        with fast_inference(model):
+            names = patched(model)
+            inside = model(IDS).logits
+        after = model(IDS).logits
+    # every Conv1D (4 per block), the LM head and each block's gelu_new ran the fast way
+    assert len([n for n in names if n.endswith(("c_attn", "c_proj", "c_fc"))]) == 2 * 4
+    assert "lm_head" in names and sum(n.endswith("mlp.act") for n in names) == 2
+    torch.testing.assert_close(inside, before, rtol=1e-5, atol=1e-5)
+    assert patched(model) == [] and torch.equal(after, before)
+
+
+def test_the_packed_path_is_the_one_that_runs(monkeypatch):
+    calls = count_packed_calls(monkeypatch)
+    model = gpt2()
+    with fast_inference(model), torch.inference_mode():
+        calls.clear()  # the check of the first packed layer
+        model(IDS)
+    assert len(calls) == 2 * 4 + 1  # the Conv1Ds of two blocks and the LM head
+
+
+def test_weights_changed_between_two_blocks_are_read_afresh():
+    model = gpt2()
+    with torch.inference_mode():
+        with fast_inference(model):
+            first = model(IDS).logits
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.01 * torch.randn_like(p))
+        with fast_inference(model):
+            second = model(IDS).logits
+        own = model(IDS).logits
+    assert (second - first).abs().max() > 1e-3
+    torch.testing.assert_close(second, own, rtol=1e-5, atol=1e-5)
+
+
+def test_gradients_inside_the_block_are_the_models_own():
+    model = gpt2()
+
+    def grads():
+        model.zero_grad()
+        model(IDS, labels=IDS).loss.backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    own = grads()
+    with fast_inference(model):
+        inside = grads()
+    for a, b in zip(own, inside):
+        assert torch.equal(a, b)
+
+
+def test_nested_blocks_leave_the_outer_packing_in_place():
+    model = gpt2()
+    with fast_inference(model):
+        outer = patched(model)
+        with fast_inference(model):
+            assert patched(model) == outer
+        assert patched(model) == outer
+    assert patched(model) == []
+
+
+def test_bert_linears_without_bias_too():
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=97, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                 intermediate_size=64)).eval()  # fmt: skip
+    model.encoder.layer[0].attention.self.query.bias = None
+    with torch.inference_mode():
+        own = model(IDS).last_hidden_state
+        with fast_inference(model):
+            assert "encoder.layer.0.attention.self.query" in patched(model)
+            inside = model(IDS).last_hidden_state
+    torch.testing.assert_close(inside, own, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["bf16 weights", "autocast", "no memory", "disagrees", "no onednn"],
+)
+def test_a_model_that_does_not_qualify_runs_unchanged(case, monkeypatch):
+    model = gpt2()
+    if case == "bf16 weights":
+        model = model.to(torch.bfloat16)
+    if case == "no memory":
+        monkeypatch.setattr(F, "_enough_memory", lambda nbytes: False)
+    if case == "disagrees":
+        monkeypatch.setattr(F, "_agrees", lambda module, n: False)
+    if case == "no onednn":
+        monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    with torch.inference_mode():
+        own = model(IDS).logits
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=case == "autocast"):
+            with fast_inference(model):
+                assert patched(model) == []
+        with fast_inference(model):
+            inside = model(IDS).logits
+    if case in ("bf16 weights", "no memory", "disagrees", "no onednn"):
+        assert torch.equal(inside, own)
+
+
+def test_memory_guard_counts_the_packed_bytes(monkeypatch):
+    seen = []
+    monkeypatch.setattr(F, "_enough_memory", lambda nbytes: seen.append(nbytes) or True)
+    model = gpt2()
+    with fast_inference(model):
+        pass
+    linear = sum(p.numel() for n, p in model.named_parameters() if n.endswith("weight") and p.dim() == 2
+                 and "wte" not in n and "wpe" not in n)  # fmt: skip
+    assert seen == [(linear + model.lm_head.weight.numel()) * 4]
