@@ -91,6 +91,8 @@ def feed(model, ids, seg_mask, parent: Level | None = None, rows=None, first_col
         kwargs["logits_to_keep"] = L - first_col
     out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=use_cache, **kwargs)
     logits = out.logits[:, first_col - L :]
-    new_cache = getattr(out, "cache", None)
-    new_cache = new_cache if new_cache is not None else getattr(out, "past_key_values", None)
-    return Level(logits, first_col, mask, new_cache if use_cache else None)
+    if not use_cache:
+        return Level(logits, first_col, mask, None)
+    # transformers 5 names the output's cache `cache` (reading `past_key_values` there logs a deprecation)
+    new_cache = out.cache if "cache" in getattr(out, "__dataclass_fields__", {}) else out.past_key_values
+    return Level(logits, first_col, mask, new_cache)

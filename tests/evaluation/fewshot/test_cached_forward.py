@@ -39,3 +39,17 @@ def test_first_col_keeps_only_the_last_columns(model):
     assert level.offset == 2 and level.logits.shape[1] == 2 and level.cache is None
     ref = model(torch.tensor([[5, 6, 7, 8]])).logits[0, 2:]
     assert torch.allclose(level.logits[0], ref, atol=1e-5)
+
+
+def test_no_deprecated_cache_name_is_read(model, monkeypatch):
+    """transformers 5 calls the cache `cache`; asking an output for `past_key_values` logs a deprecation that
+    every `fewshot` run printed once."""
+    import transformers.utils.generic as generic
+
+    said = []
+    monkeypatch.setattr(generic.logger, "warning_once", lambda msg, *a, **k: said.append(msg))
+    with torch.inference_mode():
+        level = feed(model, *pad_right([[5, 6, 7]], "cpu"))
+        feed(model, *pad_right([[8], [9]], "cpu"), level, [0, 0], use_cache=False)
+        feed(model, *pad_right([[8]], "cpu"), level, [0])
+    assert said == []
