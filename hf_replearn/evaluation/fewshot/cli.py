@@ -33,7 +33,6 @@ from hf_replearn.evaluation.fewshot.lmeval_output import (
     task_entry,
 )
 from hf_replearn.evaluation.fewshot.prompts import LM_EVAL_DEFAULT_SEED
-from hf_replearn.evaluation.fast_inference import fast_inference
 
 
 def _shots(text: str) -> list[int]:
@@ -74,6 +73,7 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_fewshot_command(args) -> int:
+    from hf_replearn.evaluation.fast_inference import fast_inference
     from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, load_model
     from hf_replearn.evaluation.fewshot.groups import is_group_file, load_group
     from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k
