@@ -61,7 +61,8 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--truncation", choices=["error", "left"], default="error",
                    help="a prompt longer than the model's context: error (default) or drop its oldest tokens")
     p.add_argument("--mlm", action="store_true",
-                   help="--model is a masked LM: score choices by pseudo-log-likelihood (multiple_choice tasks)")
+                   help="--model is a masked LM saved with its MLM head (an encoder alone, as a sentence-transformers "
+                        "model, is refused): score choices by pseudo-log-likelihood (multiple_choice tasks)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--output-dir", default=None, help="default: outputs/fewshot/<task name>")
     p.add_argument("--overwrite-output-dir", action="store_true", help="replace results already in --output-dir")
@@ -106,6 +107,7 @@ def run_fewshot_command(args) -> int:
     syntax = ("--output-dir <a new directory>", "--overwrite-output-dir", None)
     check_output_dir(out_path, overwrite=args.overwrite_output_dir, syntax=syntax)
     model, tokenizer = load_model(args.model, args.device, masked=args.mlm)  # before the folder: a failed load leaves none
+    check_scorable(args, tokenizer, tasks)
     out_dir = prepare_output_dir(out_path, overwrite=args.overwrite_output_dir, syntax=syntax)
     scorer = None
     if args.mlm:
@@ -134,7 +136,8 @@ def run_fewshot_command(args) -> int:
                     atomic_write_text(path, samples_lines(samples))
 
             results[task.task] = evaluate_grid(model, tokenizer, task, shots, seeds, first_seed=first, on_run=on_run,
-                                               batch_size=args.batch_size, truncation=args.truncation, scorer=scorer)
+                                               batch_size=args.batch_size, truncation=args.truncation, scorer=scorer,
+                                               empty_context=[] if args.mlm else None)  # fmt: skip
     seconds = time.perf_counter() - start
     for k, layout in layouts.items():
         if group:
@@ -158,6 +161,23 @@ def run_fewshot_command(args) -> int:
             print(gname, f"k={k}", "  ".join(f"{m}={v:.3f}" for m, v in row.items() if isinstance(v, float) and "_stderr" not in m))
     print(f"wrote {out_dir / 'fewshot_results.json'} and {out_dir / 'lm_eval'} ({seconds:.1f}s)")
     return 0
+
+
+def check_scorable(args, tokenizer, tasks) -> None:
+    """What the scorer will need of the tokenizer, asked before any output is written."""
+    from hf_replearn.evaluation.fewshot.scoring import prefix_token_id
+
+    if args.mlm and tokenizer.mask_token_id is None:
+        raise UserError(f"--mlm: the tokenizer of {args.model} has no mask token; pseudo-log-likelihood scoring "
+                        "needs a masked LM's (drop --mlm for a causal LM)")
+    mutual = [t.task for t in tasks if "acc_mutual_info" in t.metrics]
+    if mutual and not args.mlm:
+        try:
+            prefix_token_id(tokenizer)
+        except UserError:
+            raise UserError(f"{', '.join(mutual)}: acc_mutual_info scores each choice after an empty context, which the "
+                            f"tokenizer of {args.model} has no BOS or EOS token to stand for; remove acc_mutual_info "
+                            "from the task's metric_list") from None
 
 
 def new_layout(args) -> dict:

