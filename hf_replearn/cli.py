@@ -123,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="auto: bf16 autocast where the hardware has it")
     probe.add_argument("--no-cache", action="store_true", help="recompute features (default: cached on disk, "
                                                                "$HF_REPLEARN_CACHE/features)")
-    probe.add_argument("--output-dir", help="where results.json and probe.md go (default: MODEL/probe-DATASET)")
+    probe.add_argument("--output-dir", help="where results.json and probe.md go (default: MODEL/probe-DATASET for one "
+                                            "run of this toolkit, else outputs/probe-DATASET)")
     probe.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     probe.add_argument("--image-size", type=int, help="resize images (default: the model's image_size)")
     probe.add_argument("--dataset-limit", type=int, help="use the first N training examples only")

@@ -34,7 +34,9 @@ semi-supervised user has, so the few-label probes do not estimate scale from k e
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -43,10 +45,22 @@ from hf_replearn.errors import UserError
 from hf_replearn.evaluation.image_features import (check_feature_stages, extract_features, is_h, model_and_h_features,  # noqa: F401
                                                    model_features, stage_features)
 from hf_replearn.evaluation.probe_cv import cv_linear_probe
+from hf_replearn.utils.files import RESULTS_FILE
 from hf_replearn.utils.progress import stage
 
 # How `hf-replearn eval probe` spells a new directory, overwrite and resume, for output-directory hints.
 PROBE_SYNTAX = ("--output-dir <a new directory>", "--overwrite", None)
+
+
+def default_output_dir(model_paths: list[str], dataset: str) -> Path:
+    """Where ``eval probe`` writes without ``--output-dir``: beside the model when it is one run of this toolkit
+    (its folder holds the run's results.json), else ``outputs/probe-<dataset>``: an installed package's or the
+    hub cache's model folder is not the user's to write in."""
+    name = f"probe-{Path(dataset).name}"
+    run = Path(model_paths[0]) if len(model_paths) == 1 else None
+    if run is not None and (run / RESULTS_FILE).is_file() and os.access(run, os.W_OK):
+        return run / name
+    return Path("outputs") / name
 
 
 @dataclass

@@ -14,6 +14,7 @@ Images: every source ``data.images.load_image_dataset`` reads (digits, fashion_m
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +90,13 @@ def load_text_data(name: str, text_columns=(), label_column: str = "label", limi
 
         table = _load_file(path, "train", f"--dataset {path}")
         columns = _columns(table, text_columns, label_column, name)
+        _check_labels(table, label_column, f"--dataset {path}")
+        counts = Counter(table[label_column])
+        rare = sorted(str(v) for v, n in counts.items() if n < 2)
+        if rare:
+            raise UserError(f"--dataset {path}: class(es) {', '.join(map(repr, rare[:5]))} of `{label_column}` have a single "
+                            "example; the probe splits each class between train and test, so every class needs at least "
+                            "2 (add examples or drop those rows)")
         split = table.class_encode_column(label_column) if _is_str(table, label_column) else table
         split = split.train_test_split(test_size=TEST_FRACTION, seed=seed, stratify_by_column=label_column) \
             if _is_class_label(split, label_column) else split.train_test_split(test_size=TEST_FRACTION, seed=seed)
@@ -152,6 +160,15 @@ def _columns(table, text_columns, label_column: str, name: str) -> tuple[str, ..
     return tuple(text_columns)
 
 
+def _check_labels(split, label_column: str, where: str) -> None:
+    """Every row has a label: a missing one would silently become a class of its own."""
+    empty = [i for i, v in enumerate(split[label_column]) if v is None or (isinstance(v, str) and not v.strip())]
+    if empty:
+        rows = ", ".join(str(i + 1) for i in empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+        raise UserError(f"{where}: {len(empty)} row(s) without a `{label_column}` label (data row {rows}, counted from 1 "
+                        "without the header); fill in the labels or delete those rows")
+
+
 def from_splits(name, train, test, columns, label_column, class_names, limit) -> ProbeData:
     """Two ``datasets`` splits -> text ProbeData: ``columns`` (one, or two for pairs) and ``label_column``;
     ``class_names`` None: read from a ClassLabel, else the sorted label values; ``limit`` bounds train."""
@@ -159,9 +176,11 @@ def from_splits(name, train, test, columns, label_column, class_names, limit) ->
         raise UserError(f"--dataset {name}: the test split has no `{label_column}` column; its columns are {', '.join(test.column_names)}")
     if limit is not None:
         train = train.select(range(min(limit, len(train))))
+    for split_name, split in (("train", train), ("test", test)):
+        _check_labels(split, label_column, f"--dataset {name} ({split_name} split)")
 
     def texts(split):
-        cols = [[str(v) for v in split[c]] for c in columns]
+        cols = [["" if v is None else str(v) for v in split[c]] for c in columns]  # an empty field: an empty text
         return cols[0] if len(cols) == 1 else list(zip(*cols))
 
     raw_train, raw_test = list(train[label_column]), list(test[label_column])

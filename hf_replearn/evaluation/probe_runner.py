@@ -23,8 +23,9 @@ import numpy as np
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.features import (POOLINGS, TOWERS, ProbeModel, Readout, check_hidden_states, default_pooling,
                                              hidden_states, layer_names, load_probe_model)
-from hf_replearn.evaluation.probe import (BASELINES, PROBE_SYNTAX, ProbeConfig, check_feature_stages, features_note,
-                                          model_and_h_features, pixel_baseline_sets, probe_feature_sets, probe_table)
+from hf_replearn.evaluation.probe import (BASELINES, PROBE_SYNTAX, ProbeConfig, check_feature_stages, default_output_dir,
+                                          features_note, model_and_h_features, pixel_baseline_sets, probe_feature_sets,
+                                          probe_table)
 from hf_replearn.evaluation.probe_data import ProbeData, load_image_data, load_text_data, source_modality
 from hf_replearn.evaluation.text_baselines import TEXT_BASELINES, tfidf_features
 from hf_replearn.models.pretrained import package_model
@@ -179,8 +180,7 @@ def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
         return run_speech_probe(req, models, baselines)
     data = load_data(req, modality, models)
     check_models(req, models, data)
-    default_out = Path(req.models[0]) / f"probe-{Path(req.dataset).name}" if len(models) == 1 and Path(req.models[0]).is_dir() \
-        else Path("outputs") / f"probe-{Path(req.dataset).name}"
+    default_out = default_output_dir(req.models, req.dataset)
     out = prepare_output_dir(Path(req.output_dir or default_out), overwrite=req.overwrite, syntax=PROBE_SYNTAX)
 
     results, pictured = probe_models(req, models, data, baselines)

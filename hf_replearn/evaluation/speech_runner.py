@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hf_replearn.errors import UserError
-from hf_replearn.evaluation.probe import PROBE_SYNTAX
+from hf_replearn.evaluation.probe import PROBE_SYNTAX, default_output_dir
 
 
 def extractor(pm, layer):
@@ -83,8 +83,7 @@ def run_speech_probe(req, models, baselines):
     if missing:
         raise UserError(f"--dataset {req.dataset}: no {', '.join(missing)} column(s) (found {', '.join(dataset['train'].column_names)}); "
                         "the phone probe needs phone_ids and phone_starts (start sample at 16 kHz)")
-    default_out = Path(req.models[0]) / f"probe-{Path(req.dataset).name}" if len(models) == 1 and Path(req.models[0]).is_dir() \
-        else Path("outputs") / f"probe-{Path(req.dataset).name}"
+    default_out = default_output_dir(req.models, req.dataset)
     out = prepare_output_dir(Path(req.output_dir or default_out), overwrite=req.overwrite, syntax=PROBE_SYNTAX)
     splits = {s: [row["audio"] for row in dataset[s].with_format("numpy")] for s in ("train", "test")} if req.readout.cache else {}
     feature_sets = model_extractors(req, models, baselines, splits)
@@ -121,7 +120,7 @@ def run_clip_probe(req, models, baselines):
 
     data = load_audio_folder(req.dataset, req.dataset_limit)
     data.check_budgets(req.probe.labels_per_class)
-    default_out = Path("outputs") / f"probe-{Path(req.dataset).name}"
+    default_out = default_output_dir(req.models, req.dataset)
     out = prepare_output_dir(Path(req.output_dir or default_out), overwrite=req.overwrite, syntax=PROBE_SYNTAX)
     feature_sets = model_extractors(req, models, baselines, {"train": data.train_x, "test": data.test_x})
     if "mfcc" in baselines:

@@ -266,3 +266,39 @@ def test_a_second_speech_probe_reads_every_frame_from_the_cache(speech, dataset,
     assert {"linear_probe/tiny_cpc/phone" if dataset == "phones" else "linear_probe/tiny_cpc/all"} <= set(first)
     assert main([*args, "--no-cache", "--output-dir", str(tmp_path / "third")]) == 0
     assert len(calls) == 2 * 3 * clips and sorted((tmp_path / "cache" / "features").glob("*.npz")) == entries
+
+
+def test_default_output_folder_is_beside_a_run_and_never_inside_a_plain_model_folder(tiny_bert, tmp_path, monkeypatch):
+    """A model folder that is not a run of this toolkit (an installed package's, the hub cache's) is not written in:
+    the results go to outputs/probe-DATASET; a run (its results.json) gets them beside it."""
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    data = write_csv(tmp_path / "reviews.csv", per_class=6)
+    args = ["--dataset", str(data), "--no-baselines", *FAST, "--labels-per-class", "1"]
+    before = sorted(p.name for p in tiny_bert.iterdir())
+    assert main(["eval", "probe", "--model", str(tiny_bert), *args]) == 0
+    assert sorted(p.name for p in tiny_bert.iterdir()) == before
+    assert (tmp_path / "outputs" / "probe-reviews.csv" / "results.json").is_file()
+    run = tmp_path / "run"
+    shutil.copytree(tiny_bert, run)
+    (run / "results.json").write_text('{"train/loss": 1.0}\n')
+    assert main(["eval", "probe", "--model", str(run), *args]) == 0
+    assert (run / "probe-reviews.csv" / "probe.md").is_file()
+
+
+@pytest.mark.parametrize("case", ["missing-label", "one-example-class"])
+def test_a_labels_file_with_a_hole_is_refused_with_its_row(case, tiny_bert, tmp_path, capsys):
+    data = write_csv(tmp_path / "reviews.csv", per_class=6)
+    lines = data.read_text().splitlines()
+    row = lines[3].rsplit(",", 1)[0]
+    lines[3] = f"{row}," if case == "missing-label" else f"{row},meh"
+    data.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "never"
+    assert main(["eval", "probe", "--model", str(tiny_bert), "--dataset", str(data), "--output-dir", str(out),
+                 *FAST]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    expected = ["1 row(s) without a `label` label", "data row 3"] if case == "missing-label" else \
+        ["'meh'", "single example", "at least 2"]
+    assert all(text in err for text in expected), err
+    assert not out.exists()
