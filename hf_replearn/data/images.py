@@ -211,7 +211,7 @@ def _load_user_dataset(cfg: ImageDataConfig):
     names = list(feature.names) if hasattr(feature, "names") else sorted({str(v) for v in raw["train"][label_col]})
     out = {}
     for split in ("train", "test"):
-        images = [_to_array(img, cfg, split, i) for i, img in enumerate(raw[split][image_col])]
+        images = [_to_array(img, cfg, split, i) for i, img in enumerate(_images(raw[split], image_col, cfg, split))]
         shapes = {im.shape for im in images}
         if len(shapes) > 1:
             first = images[0].shape
@@ -225,6 +225,29 @@ def _load_user_dataset(cfg: ImageDataConfig):
             labels = [names.index(str(v)) for v in labels]
         out[split] = (np.stack(images) if images else np.zeros((0, 1, 1, 1), np.uint8), np.asarray(labels))
     return out, names
+
+
+def _images(table, column: str, cfg, split: str) -> list:
+    """The column's images, each file opened here so that one PIL cannot read is named (datasets' own decoding
+    stops at it with a bare PIL traceback)."""
+    import io
+
+    import datasets
+    from PIL import Image, UnidentifiedImageError
+
+    if not isinstance(table.features[column], datasets.Image):
+        return table[column]
+    out = []
+    for row, entry in enumerate(table.cast_column(column, datasets.Image(decode=False))[column]):
+        source = entry.get("path") or f"row {row}"
+        try:
+            img = Image.open(io.BytesIO(entry["bytes"]) if entry.get("bytes") else entry["path"])
+            img.load()
+        except (UnidentifiedImageError, OSError) as err:
+            raise UserError(f"dataset `{cfg.name}`, split {split}: {source} is not an image PIL can read ({err}); "
+                            "remove or replace it") from None
+        out.append(img)
+    return out
 
 
 def _to_array(img, cfg, split, row) -> np.ndarray:

@@ -280,7 +280,9 @@ def baseline_features(name: str, train_raw: np.ndarray, test_raw: np.ndarray, cf
 
     if name == "raw":
         return train_raw, test_raw
-    n = min(cfg.pca_components, *train_raw.shape)
+    # centred, N rows span at most N - 1 directions: a component past them is noise, and standardising it (the
+    # probe scales every feature to unit variance) turns the test rows' projections on it into huge values
+    n = max(1, min(cfg.pca_components, train_raw.shape[0] - 1, train_raw.shape[1]))
     fit = train_raw[np.random.default_rng(seed).permutation(len(train_raw))[: cfg.baseline_fit_samples]]
     if name == "pca":
         model = PCA(n_components=n, random_state=seed).fit(train_raw)

@@ -59,6 +59,13 @@ def test_inconsistent_sizes_name_the_row_and_fix(tmp_path):
     assert split_arrays(ds["train"])[0].shape[1:] == (1, 8, 8)
 
 
+def test_a_file_that_is_not_an_image_is_named(tmp_path):
+    root = _imagefolder(tmp_path / "imgs", [10] * 12)
+    (root / "a" / "broken.png").write_bytes(b"not an image")
+    with pytest.raises(UserError, match=r"broken\.png is not an image PIL can read .*remove or replace it"):
+        load_image_dataset(ImageDataConfig(name=str(root), test_size=0.5))
+
+
 def _parquet_dataset(root, columns):
     import datasets
 

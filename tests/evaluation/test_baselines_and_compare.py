@@ -68,3 +68,19 @@ def test_table_shows_fractions_and_nmi():
     assert "| features | 10% labels | all labels | k-NN (all) | k-means NMI |" in table
     assert "| m | 0.700 | 0.900 | 0.800 | 0.500 |" in table
     assert "k-means NMI" in comparison_markdown({"m": {"kmeans_nmi": 0.5}}, [0.1])
+
+
+@pytest.mark.parametrize("name", ["pca", "ica"])
+def test_fewer_training_images_than_components_keep_the_baseline_honest(name):
+    """48 training images, 64 components asked: only the 47 directions the centred rows span are kept. A 48th
+    (a null direction, unit variance after the probe's standardisation) put the test rows at chance."""
+    from hf_replearn.evaluation.probe import probe_features
+
+    data = load_image_dataset(ImageDataConfig(name="digits"), dataset_limit=48)
+    tr = np.asarray(data["train"]["pixel_values"]).reshape(48, -1) / 255
+    te = np.asarray(data["test"]["pixel_values"]).reshape(len(data["test"]), -1) / 255
+    ftr, fte = baseline_features(name, tr, te, ProbeConfig(pca_components=64))
+    assert ftr.shape == (48, 47)
+    probe = ProbeConfig(labels_per_class=[], kmeans_nmi=False)
+    r = probe_features(name, ftr, np.asarray(data["train"]["label"]), fte, np.asarray(data["test"]["label"]), probe)
+    assert r[f"linear_probe/{name}/all"] > 0.25  # chance 0.1; with the null direction: pca 0.08, ica 0.10
