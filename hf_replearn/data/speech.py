@@ -154,7 +154,8 @@ def prepare_waveform(wav, sampling_rate: int, min_samples: int = 0, where: str =
     if wav.ndim != 1:
         raise UserError(
             f"{where}: audio has shape {wav.shape}, i.e. {min(wav.shape) if wav.ndim == 2 else '?'} channels; "
-            "CPC takes mono clips: mix the channels first (e.g. `wav.mean(axis=0)`) or pick one channel"
+            "the speech models and probes take mono clips: mix the channels first (a file: `ffmpeg -i IN -ac 1 "
+            "OUT.wav`; an array: its mean over the channel axis) or pick one channel"
         )
     if not sampling_rate or sampling_rate <= 0:
         raise UserError(f"{where}: sampling rate {sampling_rate!r} is not a positive number of Hz")

@@ -158,6 +158,12 @@ def linear_probe_accuracy(train_x, train_y, test_x, test_y, max_iter: int = 1000
     return float((clf.predict(test_x) == test_y).mean())
 
 
+def knn_k(k: int, train_y) -> int:
+    """``k``, at most the smallest class's training count: with fewer examples than k in a class (1 label per
+    class, or a small dataset), every vote would go to the largest classes."""
+    return int(min(k, np.unique(train_y, return_counts=True)[1].min()))
+
+
 def knn_accuracy(train_x, train_y, test_x, test_y, k: int) -> float:
     """Accuracy of a k-nearest-neighbour vote (cosine similarity, uniform weights, ties to the smallest label:
     scikit-learn's ``KNeighborsClassifier(metric="cosine")``).
@@ -226,7 +232,7 @@ def _probe_features(name, train_x, train_y, test_x, test_y, cfg, threads: int) -
     with threadpool_limits(threads):
         if cfg.all_labels:
             results[f"linear_probe/{name}/all"] = linear_probe_accuracy(tr, train_y, te, test_y, cfg.max_iter)
-        results[f"knn/{name}"] = knn_accuracy(train_x, train_y, test_x, test_y, cfg.knn_k)
+        results[f"knn/{name}"] = knn_accuracy(train_x, train_y, test_x, test_y, knn_k(cfg.knn_k, train_y))
     for fraction in cfg.label_fractions:
         key = f"{fraction * 100:g}pct"
         idx = fraction_subset(train_y, fraction, seed=0)
@@ -236,8 +242,7 @@ def _probe_features(name, train_x, train_y, test_x, test_y, cfg, threads: int) -
         )  # fmt: skip
         results[f"knn/{name}/{key}"] = (
             results[f"knn/{name}"] if fraction == 1
-            # k no larger than the smallest class: with 1 label per class, k = 20 would vote by class size
-            else knn_accuracy(train_x[idx], train_y[idx], test_x, test_y, min(cfg.knn_k, np.unique(train_y[idx], return_counts=True)[1].min()))
+            else knn_accuracy(train_x[idx], train_y[idx], test_x, test_y, knn_k(cfg.knn_k, train_y[idx]))
         )  # fmt: skip
     if cfg.kmeans_nmi:
         # On the features as they are, not standardised: standardising would blow up PCA's low-variance

@@ -206,7 +206,8 @@ def load_image_data(name: str, image_size: int | None, limit: int | None) -> Pro
 
 def load_audio_folder(name: str, limit: int | None = None, seed: int = 0) -> ProbeData:
     """An audiofolder of labelled clips: ``DIR/<class>/*.wav`` (a seeded, stratified quarter held out for testing),
-    or ``DIR/train/<class>/*.wav`` with ``DIR/test/<class>/*.wav``. Clips become mono float32 at 16 kHz."""
+    or ``DIR/train/<class>/*.wav`` with ``DIR/test/<class>/*.wav``. Clips become float32 at 16 kHz (resampled);
+    a stereo clip is refused, not mixed (``data.speech.prepare_waveform``)."""
     from scipy.io import wavfile
 
     from hf_replearn.data.speech import prepare_waveform
@@ -217,7 +218,11 @@ def load_audio_folder(name: str, limit: int | None = None, seed: int = 0) -> Pro
         clips, labels = [], []
         for label, cls in enumerate(classes):
             for file in sorted((folder / cls).glob("*.wav")):
-                rate, wav = wavfile.read(file)
+                try:
+                    rate, wav = wavfile.read(file)
+                except (ValueError, OSError) as err:
+                    raise UserError(f"--dataset {root}: {file} is not a WAV file scipy can read ({err}); "
+                                    "remove it or convert it (for example `ffmpeg -i IN -ar 16000 OUT.wav`)") from None
                 if np.issubdtype(wav.dtype, np.integer):
                     wav = wav / float(np.iinfo(wav.dtype).max)
                 clips.append(prepare_waveform(wav, rate, where=str(file)))
@@ -234,6 +239,10 @@ def load_audio_folder(name: str, limit: int | None = None, seed: int = 0) -> Pro
         from sklearn.model_selection import train_test_split
 
         clips, labels = read(root, classes)
+        rare = [cls for i, cls in enumerate(classes) if (labels == i).sum() < 2]
+        if rare:
+            raise UserError(f"--dataset {root}: class folder(s) {', '.join(rare)} hold fewer than 2 .wav clips; the probe "
+                            "splits each class between train and test (add clips, or drop those folders)")
         index = np.arange(len(labels))
         train_i, test_i = train_test_split(index, test_size=TEST_FRACTION, random_state=seed, stratify=labels)
         train_x, train_y = [clips[i] for i in train_i], labels[train_i]

@@ -24,8 +24,8 @@ from hf_replearn.errors import UserError
 from hf_replearn.evaluation.features import (POOLINGS, TOWERS, ProbeModel, Readout, check_hidden_states, default_pooling,
                                              hidden_states, layer_names, load_probe_model)
 from hf_replearn.evaluation.probe import (BASELINES, PROBE_SYNTAX, ProbeConfig, check_feature_stages, default_output_dir,
-                                          features_note, model_and_h_features, pixel_baseline_sets, probe_feature_sets,
-                                          probe_table)
+                                          features_note, knn_k, model_and_h_features, pixel_baseline_sets,
+                                          probe_feature_sets, probe_table)
 from hf_replearn.evaluation.probe_data import ProbeData, load_image_data, load_text_data, source_modality
 from hf_replearn.evaluation.text_baselines import TEXT_BASELINES, tfidf_features
 from hf_replearn.models.pretrained import package_model
@@ -201,7 +201,7 @@ def probe_section(req: ProbeRequest, data: ProbeData, models: list[ProbeModel], 
     lines = [f"## Linear probe on {data.name} ({counts})", "",
              f"Test accuracy of a logistic-regression probe on frozen features (C = 1, and C chosen by "
              f"{'cross-validation on the labelled subset' if req.probe.cv_c else '-'}), mean ± std over {req.probe.seeds} "
-             f"label subsets; k-NN (k={req.probe.knn_k}, cosine) with every label.", "",
+             f"label subsets; k-NN (k={knn_k(req.probe.knn_k, data.train_y)}, cosine) with every label.", "",
              probe_table({k: v for k, v in results.items() if not k.startswith("eval/")}), ""]
     for pm in models:
         if pm.kind == "word2vec":

@@ -120,3 +120,18 @@ def test_knn_matches_scikit_learn_and_takes_sparse_rows():
         assert knn_accuracy(xtr, ytr, xte, yte, k) == pytest.approx((ref == yte).mean(), abs=1e-9)
         assert knn_accuracy(csr_matrix(xtr), ytr, csr_matrix(xte), yte, k) == pytest.approx((ref == yte).mean(), abs=1e-9)
     assert knn_accuracy(xtr[:3], ytr[:3], xte, yte, 20) > 0  # k above the rows: all of them vote
+
+
+def test_knn_with_a_class_smaller_than_k_votes_among_that_many_neighbours():
+    """8 and 12 training points of two far-apart blobs, k = 20: twenty neighbours would be the whole training set,
+    and every test point would go to the larger class (0.5 here); k falls to 8, the smaller class's size."""
+    from hf_replearn.evaluation.probe import ProbeConfig, knn_k, probe_features
+
+    rng = np.random.default_rng(0)
+    centres = np.array([[5.0, 0.0], [0.0, 5.0]])
+    train_y, test_y = np.array([0] * 8 + [1] * 12), np.array([0] * 10 + [1] * 10)
+    train_x = centres[train_y] + 0.1 * rng.standard_normal((20, 2))
+    test_x = centres[test_y] + 0.1 * rng.standard_normal((20, 2))
+    assert knn_k(20, train_y) == 8
+    r = probe_features("x", train_x, train_y, test_x, test_y, ProbeConfig(labels_per_class=[], knn_k=20, kmeans_nmi=False))
+    assert r["knn/x"] == 1.0

@@ -302,3 +302,24 @@ def test_a_labels_file_with_a_hole_is_refused_with_its_row(case, tiny_bert, tmp_
         ["'meh'", "single example", "at least 2"]
     assert all(text in err for text in expected), err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("case", ["not-a-wav", "one-clip-class"])
+def test_an_audiofolder_with_a_bad_clip_or_a_one_clip_class_is_refused(case, speech, tmp_path, capsys):
+    import shutil
+
+    tones = tmp_path / "tones"
+    shutil.copytree(speech / "tones", tones)
+    if case == "not-a-wav":
+        (tones / "low" / "broken.wav").write_bytes(b"RIFF, but not a wave")
+    else:
+        (tones / "rare").mkdir()
+        shutil.copy(tones / "low" / "0.wav", tones / "rare" / "0.wav")
+    out = tmp_path / "never"
+    assert main(["eval", "probe", "--model", str(speech / "tiny_w2v"), "--dataset", str(tones), "--output-dir", str(out),
+                 *FAST]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    expected = ["broken.wav is not a WAV file", "remove it or convert it"] if case == "not-a-wav" else \
+        ["rare", "fewer than 2 .wav clips"]
+    assert all(text in err for text in expected), err
+    assert "Traceback" not in err and not out.exists()
