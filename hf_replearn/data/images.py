@@ -212,6 +212,8 @@ def _load_user_dataset(cfg: ImageDataConfig):
     out = {}
     for split in ("train", "test"):
         images = [_to_array(img, cfg, split, i) for i, img in enumerate(_images(raw[split], image_col, cfg, split))]
+        if {im.shape[0] for im in images} == {1, 3}:  # a few grayscale files among colour ones: grey as RGB
+            images = [np.repeat(im, 3, axis=0) if im.shape[0] == 1 else im for im in images]
         shapes = {im.shape for im in images}
         if len(shapes) > 1:
             first = images[0].shape

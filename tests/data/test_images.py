@@ -59,6 +59,20 @@ def test_inconsistent_sizes_name_the_row_and_fix(tmp_path):
     assert split_arrays(ds["train"])[0].shape[1:] == (1, 8, 8)
 
 
+def test_grayscale_files_among_colour_ones_become_rgb(tmp_path):
+    root = tmp_path / "mixed"
+    for i in range(12):
+        d = root / "ab"[i % 2]
+        d.mkdir(parents=True, exist_ok=True)
+        img = Image.fromarray((np.random.rand(6, 6, 3) * 255).astype(np.uint8))
+        (img.convert("L") if i == 3 else img).save(d / f"{i}.png")
+    ds = load_image_dataset(ImageDataConfig(name=str(root), test_size=0.25))
+    train, test = split_arrays(ds["train"])[0], split_arrays(ds["test"])[0]
+    assert train.shape[1:] == test.shape[1:] == (3, 6, 6)
+    grey = next(x for x in np.concatenate([train, test]) if (x[0] == x[1]).all() and (x[1] == x[2]).all())
+    assert grey.std() > 0  # the grayscale file, its one channel repeated
+
+
 def test_a_file_that_is_not_an_image_is_named(tmp_path):
     root = _imagefolder(tmp_path / "imgs", [10] * 12)
     (root / "a" / "broken.png").write_bytes(b"not an image")
