@@ -85,8 +85,9 @@ def pretrained_encoder_config(recipe: FinetuneImagesRecipe):
                           what="output_dir of an image run of this toolkit (e.g. outputs/simclr_fashion_mnist)")
     config = AutoConfig.from_pretrained(folder, local_files_only=True)
     if not isinstance(config, ImageEncoderConfig):
-        raise UserError(f"{recipe.source}: model.init_from={folder} holds a {config.model_type!r} model, which has no "
-                        "image encoder; start from an image run (simclr, moco, rotation, ...)")  # fmt: skip
+        raise UserError(f"{recipe.source}: model.init_from={folder} holds a {config.model_type!r} model, not an image "
+                        "run of this toolkit; start from one (simclr, moco, rotation, ...), or, for a transformers "
+                        f"vision model, use model.backbone={folder} model.backbone_pretrained=true")  # fmt: skip
     defaults = FinetuneModelArgs()
     for name in ENCODER_SIZES:
         mine, saved = getattr(recipe.model, name), getattr(config, name)

@@ -92,11 +92,20 @@ def test_finetune_with_lora_trains_the_adapter_and_the_head(simclr_dir, tmp_path
         (["model.head_init=probe"], "model.head_init=probe fits the head on a trained encoder's features"),
         (["model.head_init=linear"], "model.head_init='linear'; choose one of random, probe"),
         (["model.init_from={simclr}", "model.head_init=probe", "model.classifier_hidden_dim=8"], "asks for an MLP"),
+        (["model.init_from={vit}"], "not an image run of this toolkit; start from one (simclr, moco, rotation, ...), "
+                                    "or, for a transformers vision model, use model.backbone="),
     ],
 )
 def test_bad_input_exits_2_before_training(simclr_dir, tmp_path, capsys, extra, message):
     out = tmp_path / "bad"
-    extra = [e.format(simclr=simclr_dir, nowhere=tmp_path / "nowhere") for e in extra]
+    vit = tmp_path / "vit"
+    if any("{vit}" in e for e in extra):
+        from transformers import ViTConfig, ViTModel
+
+        ViTModel(ViTConfig(image_size=16, patch_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=16)).save_pretrained(vit)  # fmt: skip
+        capsys.readouterr()  # save_pretrained's progress bar
+    extra = [e.format(simclr=simclr_dir, nowhere=tmp_path / "nowhere", vit=vit) for e in extra]
     assert _finetune(out, *extra) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
