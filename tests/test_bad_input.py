@@ -120,6 +120,8 @@ ROWS = [
     ("fewshot-task-missing-keys", ["fewshot", "--task", "{tmp}/task_missing.yaml", "--model", "{fake_model}"], ["task_missing.yaml", "missing", "dataset_path"]),
     ("fewshot-task-key-typo", ["fewshot", "--task", "{tmp}/task_typo.yaml", "--model", "{fake_model}"], ["task_typo.yaml", "`doc_to_txt`", "did you mean `doc_to_text`"]),
     ("fewshot-shots-negative", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--shots=-1,2"], ["--shots", "integers >= 0"]),
+    ("fewshot-device-typo", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--device", "gpu"], ["--device gpu: not a device name", "this machine has cpu"]),
+    ("fewshot-device-absent", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--device", "mps"], ["--device mps: no mps device here", "--device cpu"]),
     ("probe-no-dataset", ["eval", "probe", "--model", "{fake_model}"], ["--dataset", "required"]),
     # -- hub serve / hub push
     ("serve-port-not-a-number", ["hub", "serve", "--root", "{out}", "--token", "t", "--port", "http"], ["--port", "invalid int value"]),

@@ -21,3 +21,25 @@ def bf16_native() -> bool:
     except OSError:  # not Linux: no cheap way to tell
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def check_device(value: str | None, key: str = "--device") -> None:
+    """A device the user named exists here; else a UserError that names the ones that do."""
+    import torch
+
+    from hf_replearn.errors import UserError
+
+    if value is None:
+        return
+    here = ["cpu"] + [name for name, ok in (("cuda", torch.cuda.is_available()), ("mps", torch.backends.mps.is_available()))
+                      if ok]  # fmt: skip
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError):
+        raise UserError(f"{key} {value}: not a device name; this machine has {', '.join(here)}") from None
+    if device.type not in here:
+        raise UserError(f"{key} {value}: no {device.type} device here (torch {torch.__version__}); "
+                        f"use {' or '.join(f'{key} {d}' for d in here)}")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise UserError(f"{key} {value}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                        f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")

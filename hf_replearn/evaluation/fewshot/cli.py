@@ -93,6 +93,9 @@ def run_fewshot_command(args) -> int:
         raise UserError("--model is required to evaluate (only --export-lm-eval works without one)")
     if args.seeds is not None and args.seeds < 1:
         raise UserError(f"--seeds must be >= 1, got {args.seeds}")
+    from hf_replearn.utils.hardware import check_device
+
+    check_device(args.device)
     from hf_replearn.utils.inputs import check_local_or_hub, model_in_cache
 
     check_local_or_hub(args.model, "--model", "fewshot", [], cached=model_in_cache, needs=())
