@@ -120,6 +120,8 @@ ROWS = [
     ("fewshot-task-missing-keys", ["fewshot", "--task", "{tmp}/task_missing.yaml", "--model", "{fake_model}"], ["task_missing.yaml", "missing", "dataset_path"]),
     ("fewshot-task-key-typo", ["fewshot", "--task", "{tmp}/task_typo.yaml", "--model", "{fake_model}"], ["task_typo.yaml", "`doc_to_txt`", "did you mean `doc_to_text`"]),
     ("fewshot-shots-negative", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--shots=-1,2"], ["--shots", "integers >= 0"]),
+    ("fewshot-batch-size-zero", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--batch-size", "0"], ["--batch-size=0 must be >= 1"]),
+    ("fewshot-limit-negative", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--limit=-1"], ["--limit=-1 must be >= 1", "counts test documents"]),
     ("fewshot-device-typo", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--device", "gpu"], ["--device gpu: not a device name", "this machine has cpu"]),
     ("fewshot-device-absent", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--device", "mps"], ["--device mps: no mps device here", "--device cpu"]),
     ("probe-no-dataset", ["eval", "probe", "--model", "{fake_model}"], ["--dataset", "required"]),

@@ -82,6 +82,10 @@ def run_fewshot_command(args) -> int:
     from hf_replearn.evaluation.fewshot.task import load_task
     from hf_replearn.utils.files import atomic_write_text, check_output_dir, prepare_output_dir
 
+    from hf_replearn.utils.inputs import check_number
+
+    check_number(args.batch_size, "--batch-size", "fewshot", minimum=1)
+    check_number(args.limit, "--limit", "fewshot", minimum=1, fix="it counts test documents (leave it out for all)")
     group = load_group(args.task, limit=args.limit) if is_group_file(args.task) else None
     tasks = group.tasks() if group else [load_task(args.task, limit=args.limit)]
     if args.export_lm_eval:

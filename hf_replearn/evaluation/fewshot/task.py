@@ -334,6 +334,10 @@ def task_from_dict(raw: dict, source: str = "<dict>", base_dir: Path | None = No
         if isinstance(raw.get(key), str):
             raw[key] = [raw[key]]
     task = FewShotTask(**raw, source=source)
+    from hf_replearn.utils.inputs import check_number
+
+    check_number(task.limit, "limit", source, minimum=1, fix="it counts test documents (leave it out for all)")
+    check_number(task.num_fewshot, "num_fewshot", source, minimum=0)
     if isinstance(task.doc_to_choice, list) and not task.doc_to_choice:
         raise UserError(f"{source}: doc_to_choice is an empty list; give at least two choices")
     return task

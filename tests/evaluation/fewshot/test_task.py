@@ -89,3 +89,9 @@ def test_unknown_embedded_set_names_the_choices(tmp_path, write_task):
     path.write_text(path.read_text().replace("dataset_path: json", "dataset_path: embedded:nope"))
     with pytest.raises(UserError, match="no embedded set `nope`.*embedded:bible_paraphrase"):
         load_docs(load_task(path))
+
+
+@pytest.mark.parametrize("key, value", [("limit", -2), ("limit", 0), ("num_fewshot", -1)])
+def test_counts_below_their_range_are_refused(key, value, tmp_path, write_task):
+    with pytest.raises(UserError, match=rf"tiny.yaml: {key}={value} must be >= {0 if key == 'num_fewshot' else 1}"):
+        load_task(write_task(tmp_path, **{key: value}))
