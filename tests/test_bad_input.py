@@ -124,6 +124,8 @@ ROWS = [
     ("fewshot-limit-negative", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--limit=-1"], ["--limit=-1 must be >= 1", "counts test documents"]),
     ("fewshot-device-typo", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--device", "gpu"], ["--device gpu: not a device name", "this machine has cpu"]),
     ("fewshot-device-absent", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--device", "mps"], ["--device mps: no mps device here", "--device cpu"]),
+    ("probe-batch-size-zero", ["eval", "probe", "--model", "{fake_model}", "--dataset", "digits", "--batch-size", "0"], ["--batch-size=0 must be >= 1"]),
+    ("probe-max-length-zero", ["eval", "probe", "--model", "{fake_model}", "--dataset", "polarity", "--max-length", "0"], ["--max-length=0 must be >= 1"]),
     ("probe-no-dataset", ["eval", "probe", "--model", "{fake_model}"], ["--dataset", "required"]),
     # -- hub serve / hub push
     ("serve-port-not-a-number", ["hub", "serve", "--root", "{out}", "--token", "t", "--port", "http"], ["--port", "invalid int value"]),

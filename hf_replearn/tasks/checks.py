@@ -207,14 +207,15 @@ def _check_tokenizer(tokenizer, where: str) -> None:
 
 def check_probe_args(args) -> None:
     """``hf-replearn eval probe``: the models, the data set and the numbers, before any work. The output
-    directory is checked here when given; the default one (beside the model) once the models are known."""
+    directory is checked here when given; the default one (``probe.default_output_dir``) once the models are
+    known."""
     from hf_replearn.data.images import EMBEDDED
     from hf_replearn.evaluation.probe_data import TEXT_EMBEDDED
     from hf_replearn.evaluation.probe import PROBE_SYNTAX
 
     for model in args.model:
         check_local_or_hub(model, "--model", "eval probe", (), kind="model")
-    for option in ("seeds", "dataset_limit", "image_size", "feature_grid"):
+    for option in ("seeds", "dataset_limit", "image_size", "feature_grid", "batch_size", "max_length"):
         check_number(getattr(args, option), f"--{option.replace('_', '-')}", "eval probe", minimum=1,
                      fix=f"pass --{option.replace('_', '-')} 1 or more")
     if not Path(args.dataset).expanduser().exists():  # a csv/jsonl file or a folder is read as it is
