@@ -41,10 +41,16 @@ class ProbeData:
     image_dataset: object = field(default=None, repr=False)  # the DatasetDict, for the image recipes' own path
 
     def check_budgets(self, labels_per_class) -> None:
-        """A budget larger than the smallest training class would silently give that class fewer labels."""
+        """A budget larger than the smallest training class would silently give that class fewer labels; a test
+        class without training examples would be scored although no probe can predict it."""
         classes, counts = np.unique(self.train_y, return_counts=True)
         if len(classes) < 2:
             raise UserError(f"--dataset {self.name}: the training split has {len(classes)} class; a probe needs at least 2")
+        unseen = sorted(set(np.unique(self.test_y).tolist()) - set(classes.tolist()))
+        if unseen:
+            shown = ", ".join(repr(self.class_names[c]) if self.class_names else repr(c) for c in unseen)
+            raise UserError(f"--dataset {self.name}: test class(es) {shown} have no training examples, so no probe can "
+                            "predict them; add them to the training split or drop them from the test split")
         smallest = int(counts.min())
         too_big = [k for k in labels_per_class if k > smallest]
         if too_big:

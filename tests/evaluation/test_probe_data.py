@@ -33,3 +33,12 @@ def test_glue_folder_jsonl_pairs_and_datasets_folder(tmp_path):
         saved.check_budgets([3])
     assert source_modality("polarity") == "text" and source_modality("digits") == "image"
     assert source_modality("espeak") == "audio" and source_modality("someone/some-set") is None
+
+
+def test_a_test_class_without_training_examples_is_refused():
+    from hf_replearn.evaluation.probe_data import ProbeData
+
+    data = ProbeData("imgs", "image", None, np.array([0, 0, 1, 1]), None, np.array([0, 1, 2]), ["a", "b", "c"])
+    with pytest.raises(UserError, match=r"imgs: test class\(es\) 'c' have no training examples"):
+        data.check_budgets([1])
+    ProbeData("imgs", "image", None, np.array([0, 0, 1, 1, 2]), None, np.array([0, 1, 2]), ["a", "b", "c"]).check_budgets([1])
