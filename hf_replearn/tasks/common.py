@@ -12,16 +12,18 @@ the adapter alone under ``adapter/``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
 
+import numpy as np
 from transformers import set_seed
 
 from hf_replearn.config import Recipe
 from hf_replearn.data.images import ImageDataConfig
-from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, features_note, probe_table
+from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, features_note, knn_k, probe_table
 from hf_replearn.errors import UserError
 from hf_replearn.models.image_encoder import BACKBONE_FIELDS, DATA_FIELDS
 from hf_replearn.recipe_sections import config_values
@@ -152,6 +154,18 @@ def init_and_adapt(recipe, model):
     return apply_lora(model, recipe.lora)
 
 
+def fillable_budgets(ev: ProbeConfig, train_labels) -> ProbeConfig:
+    """``ev`` without the labels-per-class budgets that the smallest training class cannot fill (a smoke run's
+    dataset_limit, a small image folder): a "100/class" column that drew 6 images per class would misread."""
+    smallest = int(np.unique(train_labels, return_counts=True)[1].min())
+    dropped = [k for k in ev.labels_per_class if k > smallest]
+    if not dropped:
+        return ev
+    print(f"[probe] {', '.join(map(str, dropped))} labels per class left out: the smallest training class has "
+          f"{smallest} examples")
+    return dataclasses.replace(ev, labels_per_class=[k for k in ev.labels_per_class if k <= smallest])
+
+
 def probe_and_card(recipe, model, dataset, build_random, results: dict, sections: dict | None = None) -> dict:
     """Probe ``model`` against the baselines (``build_random()`` gives the random-init encoder), write the card."""
     from hf_replearn.hub.model_card import write_model_card
@@ -163,7 +177,8 @@ def probe_and_card(recipe, model, dataset, build_random, results: dict, sections
     dataset = bounded_test_split(recipe, dataset)
     set_seed(recipe.seed + 1)  # the random baseline: same architecture, fresh weights
     random_model = build_random().to(model.device) if "random_init" in recipe.evaluation.baselines else None
-    ev = recipe.evaluation
+    train_labels = np.asarray(dataset["train"]["label"])
+    ev = fillable_budgets(recipe.evaluation, train_labels)
     with stage("probe", f"features of {len(dataset['train'])} train / {len(dataset['test'])} test images; linear and "
                         f"k-NN probes of the model and {', '.join(ev.baselines) or 'no baselines'}"):
         probe, _ = evaluate_representations(
@@ -171,8 +186,8 @@ def probe_and_card(recipe, model, dataset, build_random, results: dict, sections
         )
     results.update(probe)
     results["eval/runtime_s"] = time.perf_counter() - start
-    table = probe_table(probe) + features_note(recipe.evaluation)
-    print(f"\nLinear probe (test accuracy) on {recipe.data.name}; k-NN with k={recipe.evaluation.knn_k}:\n{table}\n")
+    table = probe_table(probe) + features_note(ev)
+    print(f"\nLinear probe (test accuracy) on {recipe.data.name}; k-NN with k={knn_k(ev.knn_k, train_labels)}:\n{table}\n")
     sections = {"Representation quality": table, **(sections or {})}
     if recipe.evaluation.tsne:
         sections["t-SNE of test features"] = "![t-SNE of the test features, coloured by class](tsne.png)"
