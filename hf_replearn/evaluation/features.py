@@ -10,12 +10,13 @@ embeddings are layer 0), pooled over the sequence:
 - ``cls``: the first token;
 - ``last``: the last non-padding token (the default for decoder LMs, where only it has seen the whole text).
 
-Features are computed once, batched, under ``torch.inference_mode()``, in bf16 autocast where the hardware
-has it (in fp32 otherwise, linear layers from packed weights: :mod:`.fast_inference`), and kept on disk (``$HF_REPLEARN_CACHE/features``, default ``~/.cache/hf_replearn/features``) under a
-hash of the weights files' contents (sha256), the inputs and the readout, so probing the same model again
-does no forward pass, and weights rewritten in place (same name, size and mtime) are never served stale
-features. Every layer is cached at once: ``--layer 3`` after ``--layer all`` is free. Speech models' frame
-features (one (T, D) array per clip) go through the same cache (``clip_features``).
+Features are computed once, batched, under ``torch.inference_mode()``, in bf16 autocast where the hardware has
+it (in fp32 otherwise, linear layers from packed weights: :mod:`.fast_inference`), and kept on disk
+(``$HF_REPLEARN_CACHE/features``, default ``~/.cache/hf_replearn/features``) under a hash of the weights files'
+contents (sha256), the inputs and the readout, so probing the same model again does no forward pass, and weights
+rewritten in place (same name, size and mtime) are never served stale features. Every layer is cached at once:
+``--layer 3`` after ``--layer all`` is free. Speech models' frame features (one (T, D) array per clip) go
+through the same cache (``clip_features``).
 """
 
 from __future__ import annotations

@@ -158,10 +158,15 @@ def linear_probe_accuracy(train_x, train_y, test_x, test_y, max_iter: int = 1000
     return float((clf.predict(test_x) == test_y).mean())
 
 
+def smallest_class(labels) -> int:
+    """How many examples the rarest class of ``labels`` has."""
+    return int(np.unique(labels, return_counts=True)[1].min())
+
+
 def knn_k(k: int, train_y) -> int:
     """``k``, at most the smallest class's training count: with fewer examples than k in a class (1 label per
     class, or a small dataset), every vote would go to the largest classes."""
-    return int(min(k, np.unique(train_y, return_counts=True)[1].min()))
+    return min(k, smallest_class(train_y))
 
 
 def knn_accuracy(train_x, train_y, test_x, test_y, k: int) -> float:

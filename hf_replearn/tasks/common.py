@@ -23,7 +23,8 @@ from transformers import set_seed
 
 from hf_replearn.config import Recipe
 from hf_replearn.data.images import ImageDataConfig
-from hf_replearn.evaluation.probe import ProbeConfig, evaluate_representations, features_note, knn_k, probe_table
+from hf_replearn.evaluation.probe import (ProbeConfig, evaluate_representations, features_note, knn_k, probe_table,
+                                          smallest_class)
 from hf_replearn.errors import UserError
 from hf_replearn.models.image_encoder import BACKBONE_FIELDS, DATA_FIELDS
 from hf_replearn.recipe_sections import config_values
@@ -157,7 +158,7 @@ def init_and_adapt(recipe, model):
 def fillable_budgets(ev: ProbeConfig, train_labels) -> ProbeConfig:
     """``ev`` without the labels-per-class budgets that the smallest training class cannot fill (a smoke run's
     dataset_limit, a small image folder): a "100/class" column that drew 6 images per class would misread."""
-    smallest = int(np.unique(train_labels, return_counts=True)[1].min())
+    smallest = smallest_class(train_labels)
     dropped = [k for k in ev.labels_per_class if k > smallest]
     if not dropped:
         return ev

@@ -81,8 +81,8 @@ def run_fewshot_command(args) -> int:
     from hf_replearn.evaluation.fewshot.export import export_lm_eval
     from hf_replearn.evaluation.fewshot.task import load_task
     from hf_replearn.utils.files import atomic_write_text, check_output_dir, prepare_output_dir
-
-    from hf_replearn.utils.inputs import check_number
+    from hf_replearn.utils.hardware import check_device
+    from hf_replearn.utils.inputs import check_local_or_hub, check_number, model_in_cache
 
     check_number(args.batch_size, "--batch-size", "fewshot", minimum=1)
     check_number(args.limit, "--limit", "fewshot", minimum=1, fix="it counts test documents (leave it out for all)")
@@ -95,13 +95,8 @@ def run_fewshot_command(args) -> int:
         return 0
     if not args.model:
         raise UserError("--model is required to evaluate (only --export-lm-eval works without one)")
-    if args.seeds is not None and args.seeds < 1:
-        raise UserError(f"--seeds must be >= 1, got {args.seeds}")
-    from hf_replearn.utils.hardware import check_device
-
+    check_number(args.seeds, "--seeds", "fewshot", minimum=1)
     check_device(args.device)
-    from hf_replearn.utils.inputs import check_local_or_hub, model_in_cache
-
     check_local_or_hub(args.model, "--model", "fewshot", [], cached=model_in_cache, needs=())
     if Path(args.model).expanduser().is_dir() and not any((Path(args.model).expanduser() / f).is_file()
                                                            for f in ("config.json", "adapter_config.json")):
