@@ -1,13 +1,13 @@
 """A model evaluated on a CPU in fp32 runs its linear layers from oneDNN-packed weights and its tanh-GELU fused.
 
-``torch.addmm`` (``nn.Linear``, GPT-2's ``Conv1D``) re-reads each weight in its plain layout at every call. For
-the small row counts of batched inference (8 rows per decoding step, a few hundred in a prompt) that costs
-more than the arithmetic: on a 2-core AVX-512 EPYC, one thread, a 768 x 3072 layer takes 1.7 ms for 8 rows
-through ``addmm`` and 0.43 ms from weights reordered once into oneDNN's blocked layout, and 37 ms against
-22 ms for 480 rows. ``torch.compile``'s freezing pass does the same reordering, but it compiles per input
-shape, and every few-shot batch has another one; ``torch.utils.mkldnn.to_mkldnn`` converts only
-``nn.Linear``, without the reordering (1.45 ms for the 8 rows above). So the two private ops inductor itself
-calls are used here, behind checks that fall back to the model as it is:
+``nn.Linear`` and GPT-2's ``Conv1D`` read each weight in its plain layout at every call. For the small row counts
+of batched inference (8 rows per decoding step, a few hundred in a prompt) that costs more than the arithmetic:
+on a 2-core AVX-512 EPYC, one thread, a 768 -> 3072 layer takes 1.73 ms for 8 rows through ``Conv1D``'s
+``addmm`` and 0.49 ms from weights reordered once into oneDNN's blocked layout, 28.9 ms against 22.2 ms for 480
+rows (``scripts/bench/fast_inference.py``, BENCHMARKS.md fewshot_lmeval). ``torch.compile``'s freezing pass does
+the same reordering, but it compiles per input shape, and every few-shot batch has another one;
+``torch.utils.mkldnn.to_mkldnn`` converts only ``nn.Linear``. So the two private ops inductor itself calls are
+used here, behind checks that fall back to the model as it is:
 oneDNN present, fp32 weights on the CPU, no autocast, no gradients, memory for the packed copies, and the
 first packed layer of each kind giving the layer's own output.
 
@@ -23,7 +23,7 @@ import contextlib
 import torch
 from torch import nn
 
-_BATCH_HINT = 8  # rows oneDNN picks its blocking for; measured 8 to 480 rows run within 10% of their own best
+_BATCH_HINT = 8  # rows oneDNN picks its blocking for (a decoding step at batch 8); other row counts use it as well
 
 
 def _linear_weight(module: nn.Module) -> torch.Tensor | None:

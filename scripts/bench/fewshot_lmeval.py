@@ -217,9 +217,42 @@ def speed(args):
                   flush=True)
 
 
+def profile(args):
+    """Where our time goes on the speed model (letters_mc_default, k = 5): CPU seconds of the linear layers,
+    the GELU and attention under cProfile, without and with ``fast_inference``."""
+    import cProfile
+    import contextlib
+    import pstats
+
+    import hf_replearn.evaluation.fewshot.evaluate as E
+
+    torch.set_num_threads(1)
+    packed = E.fast_inference
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_tasks(folder, n_train=40, n_test=args.docs)
+        model, tok = make_model(folder, n_layer=12, n_embd=768, vocab=512)
+        task_docs = our_task(folder, "letters_mc_default")
+        ops = ("addmm", "_linear_pointwise", "_reorder_linear_weight", "tanh", "gelu", "scaled_dot_product_attention")
+        for mode in ("plain", "packed"):
+            E.fast_inference = packed if mode == "packed" else (lambda m: contextlib.nullcontext(m))
+            run_ours(model, tok, task_docs, 5, args.batch_size)  # warm-up
+            prof = cProfile.Profile()
+            start = time.process_time()
+            prof.runcall(run_ours, model, tok, task_docs, 5, args.batch_size)
+            total = time.process_time() - start
+            stats = pstats.Stats(prof).stats
+            builtin = {k[2][len("<built-in method "):-1].rsplit(".", 1)[-1]: v[2] for k, v in stats.items()
+                       if k[2].startswith("<built-in method ")}  # fmt: skip
+            seconds = {op: builtin.get(op, 0.0) for op in ops}
+            shown = ", ".join(f"{op} {t:.2f} s" for op, t in seconds.items() if t > 0)
+            print(f"{mode}: {total:.2f} s CPU in all; {shown}", flush=True)
+    E.fast_inference = packed
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["agree", "speed"])
+    p.add_argument("mode", choices=["agree", "speed", "profile"])
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--docs", type=int, default=40)
     p.add_argument("--repeats", type=int, default=2)
@@ -227,7 +260,7 @@ def main():
     import logging
 
     logging.disable(logging.WARNING)
-    (agree if args.mode == "agree" else speed)(args)
+    {"agree": agree, "speed": speed, "profile": profile}[args.mode](args)
 
 
 if __name__ == "__main__":
