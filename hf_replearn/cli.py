@@ -50,13 +50,15 @@ def _eval_probe(args) -> int:
             raise UserError(f"{flag} {text!r}: give comma-separated numbers, e.g. 1,10,100") from None
 
     baselines = [] if args.no_baselines else None if args.baselines is None else [b for b in args.baselines.split(",") if b]
-    probe = ProbeConfig(labels_per_class=numbers(args.labels_per_class, int, "--labels-per-class"), seeds=args.seeds,
+    budgets = args.labels_per_class or ",".join(map(str, ProbeConfig().labels_per_class))
+    probe = ProbeConfig(labels_per_class=numbers(budgets, int, "--labels-per-class"), seeds=args.seeds,
                         label_fractions=numbers(args.label_fractions, float, "--label-fractions"), cv_c=not args.no_cv,
                         tsne=not args.no_tsne, feature_stages=args.feature_stages, feature_grid=args.feature_grid)  # fmt: skip
     readout = Readout(pooling=args.pooling, batch_size=args.batch_size, max_length=args.max_length,
                       precision=args.precision, cache=not args.no_cache)  # fmt: skip
     request = ProbeRequest(models=args.model, dataset=args.dataset, output_dir=args.output_dir, overwrite=args.overwrite,
-                           baselines=baselines, probe=probe, readout=readout, layer=args.layer,
+                           baselines=baselines, probe=probe, default_budgets=args.labels_per_class is None,
+                           readout=readout, layer=args.layer,
                            text_columns=args.text_column or [], label_column=args.label_column,
                            dataset_limit=args.dataset_limit, image_size=args.image_size,
                            trust_remote_code=args.trust_remote_code)  # fmt: skip
@@ -109,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--baselines", help="comma-separated; images: raw, pca, ica, dictionary, rbm, random_init "
                                            "(default raw,pca,random_init); text: tfidf_word, tfidf_char, random_init (all)")
     probe.add_argument("--no-baselines", action="store_true", help="probe the model(s) only")
-    probe.add_argument("--labels-per-class", default="1,10,100", help="label budgets per class, comma-separated")
+    probe.add_argument("--labels-per-class", help="label budgets per class, comma-separated (default 1,10,100, less the "
+                                                  "budgets the smallest class cannot fill)")
     probe.add_argument("--label-fractions", default="", help="also probe with these fractions of the labels, e.g. 0.01,0.1")
     probe.add_argument("--seeds", type=int, default=3, help="label subsets averaged per few-label budget")
     probe.add_argument("--no-cv", action="store_true", help="skip the probe whose C is chosen by cross-validation")

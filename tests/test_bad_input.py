@@ -91,6 +91,23 @@ ROWS = [
     ("glue-task-typo", T("glue", "data.task=sst"), ["`sst` is not a GLUE task", "did you mean `sst2`"]),
     ("glue-hub-task-offline", T("glue", "data.task=sst2"), ["data.task=sst2", "unreachable", "data.data_dir"]),
     ("glue-data-dir-missing", T("glue", "data.data_dir={tmp}/glue"), ["data.data_dir=", "this folder does not exist"]),
+    # -- glue with the user's own files: columns and labels checked before the model loads
+    ("own-files-none", T("glue", "data.task=text_classification"), ["data.task=text_classification", "data.data_files={{train: reviews.csv}}"]),
+    ("own-files-label-column", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/reviews.csv}}", "data.label_column=rating"),
+     ["data.data_files.train = {tmp}/reviews.csv", "no label column `rating`", "id, review, stars", "data.label_column"]),
+    ("own-files-text-column", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/reviews.csv}}", "data.label_column=stars"),
+     ["no `text` or `sentence` column", "data.text_columns"]),
+    ("own-files-missing-label", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/reviews_gap.csv}}", "data.text_columns=[review]",
+     "data.label_column=stars"), ["reviews_gap.csv", "1 row(s) without a `stars` label (data row 3", "fill in the labels"]),
+    ("own-files-unseen-label", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/reviews.csv, validation: {tmp}/reviews_new.csv}}",
+     "data.text_columns=[review]", "data.label_column=stars"),
+     ["data.data_files.validation = {tmp}/reviews_new.csv", "data row 2 has the label 4, which no training row has", "1, 5"]),
+    ("own-files-one-class", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/reviews_one.csv}}", "data.text_columns=[review]",
+     "data.label_column=stars"), ["every row has the label 5", "at least 2 classes"]),
+    ("own-files-split-name", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/reviews.csv, dev: {tmp}/reviews.csv}}",
+     "data.text_columns=[review]", "data.label_column=stars"), ["unknown split(s) dev", "train, validation, test"]),
+    ("own-columns-on-a-glue-task", T("glue", "data.task=polarity", "data.label_column=stars"),
+     ["data.text_columns / label_column", "data.task=text_classification", "polarity's columns are fixed"]),
     ("squad-hub-source-offline", T("squad", "data.source=rajpurkar/squadd"), ["data.source=rajpurkar/squadd", "hub is unreachable", "wordnet_qa"]),
     ("squad-data-file-missing", T("squad", "data.source=files", "data.data_files={{train: {tmp}/t.json, validation: {tmp}/v.json}}"), ["data.data_files.train=", "this file does not exist"]),
     # -- train: checks a task makes once its model is built (the output directory it made is removed again)
@@ -146,6 +163,10 @@ YAML_FILES = {
     "task_typo.yaml": (R / "fewshot" / "incontext_binary.yaml").read_text().replace("doc_to_text", "doc_to_txt"),
     "broken.yaml": "task: simclr\nmodel: [unclosed\n",
     "no_task.yaml": "seed: 1\n",
+    "reviews.csv": "id,review,stars\n1,Great fun.,5\n2,Dull.,1\n3,Loved it.,5\n4,Awful.,1\n",
+    "reviews_gap.csv": "id,review,stars\n1,Great fun.,5\n2,Dull.,1\n3,Loved it.,\n4,Awful.,1\n",
+    "reviews_new.csv": "id,review,stars\n5,Good.,5\n6,Fine.,4\n",
+    "reviews_one.csv": "id,review,stars\n1,Great fun.,5\n2,Loved it.,5\n",
 }
 
 

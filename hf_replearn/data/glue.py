@@ -19,6 +19,7 @@ from pathlib import Path
 
 from hf_replearn.data.embedded_text import EMBEDDED_TASKS, load_embedded
 from hf_replearn.data.glue_task import GlueTask
+from hf_replearn.data.labelled_text import read_table
 from hf_replearn.errors import UserError
 
 
@@ -59,7 +60,7 @@ def get_glue_task(name: str, where: str = "recipe") -> GlueTask:
         hint = f"; did you mean `{close[0]}`?" if close else ""
         raise UserError(
             f"{where}: `{name}` is not a GLUE task{hint} (GLUE: {', '.join(GLUE_TASKS)}; embedded: "
-            f"{', '.join(t for t in tasks if t not in GLUE_TASKS)})"
+            f"{', '.join(t for t in tasks if t not in GLUE_TASKS)}; your own labelled files: text_classification)"
         )
     return tasks[name]
 
@@ -69,7 +70,7 @@ def load_glue(task: GlueTask, data_dir=None, data_files: dict | None = None, see
     from datasets import DatasetDict, load_dataset
 
     if data_files:
-        ds = DatasetDict({split: _load_file(Path(path), split, where) for split, path in data_files.items()})
+        ds = DatasetDict({split: read_table(Path(path), split, where) for split, path in data_files.items()})
     elif data_dir:
         ds = _load_distribution(task, Path(data_dir), where)
     elif task.name in EMBEDDED_TASKS:
@@ -85,19 +86,6 @@ def load_glue(task: GlueTask, data_dir=None, data_files: dict | None = None, see
             ) from None
         ds = DatasetDict({k: v for k, v in ds.items() if k != "test" and not k.startswith("test_")})
     return validate_glue(ds, task, where)
-
-
-def _load_file(path: Path, split: str, where: str):
-    from datasets import load_dataset
-
-    if not path.is_file():
-        raise UserError(f"{where}: data_files.{split} = {path} does not exist; give the path of a JSON/CSV/TSV file")
-    suffix = path.suffix.lower()
-    if suffix in (".json", ".jsonl"):
-        return load_dataset("json", data_files=str(path), split="train")
-    if suffix in (".csv", ".tsv"):
-        return load_dataset("csv", data_files=str(path), split="train", delimiter="\t" if suffix == ".tsv" else ",")
-    raise UserError(f"{where}: data_files.{split} = {path}: use a .json, .jsonl, .csv or .tsv file")
 
 
 def _load_distribution(task: GlueTask, data_dir: Path, where: str):

@@ -163,6 +163,21 @@ def smallest_class(labels) -> int:
     return int(np.unique(labels, return_counts=True)[1].min())
 
 
+def fillable_budgets(ev: ProbeConfig, train_labels) -> ProbeConfig:
+    """``ev`` without the labels-per-class budgets that the smallest training class cannot fill (a smoke run's
+    dataset_limit, a small image folder, a user's CSV under the default budgets): a "100/class" column that drew
+    6 images per class would misread."""
+    import dataclasses
+
+    smallest = smallest_class(train_labels)
+    dropped = [k for k in ev.labels_per_class if k > smallest]
+    if not dropped:
+        return ev
+    print(f"[probe] {', '.join(map(str, dropped))} labels per class left out: the smallest training class has "
+          f"{smallest} examples")
+    return dataclasses.replace(ev, labels_per_class=[k for k in ev.labels_per_class if k <= smallest])
+
+
 def knn_k(k: int, train_y) -> int:
     """``k``, at most the smallest class's training count: with fewer examples than k in a class (1 label per
     class, or a small dataset), every vote would go to the largest classes."""

@@ -14,17 +14,15 @@ Images: every source ``data.images.load_image_dataset`` reads (digits, fashion_m
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from hf_replearn.data.labelled_text import HELD_OUT_FRACTION, TEXT_FILES, check_labels, resolve_columns, sorted_classes, texts
 from hf_replearn.errors import UserError
 
 TEXT_EMBEDDED = ("polarity", "bible_paraphrase", "wordnet_topic")
-TEXT_FILES = (".csv", ".tsv", ".json", ".jsonl")
-TEST_FRACTION = 0.25
 
 
 @dataclass
@@ -92,27 +90,17 @@ def load_text_data(name: str, text_columns=(), label_column: str = "label", limi
     if path.suffix.lower() in TEXT_FILES:
         if not path.is_file():
             raise UserError(f"--dataset {path}: no such file")
-        from hf_replearn.data.glue import _load_file
+        from hf_replearn.data.labelled_text import load_text_classification
 
-        table = _load_file(path, "train", f"--dataset {path}")
-        columns = _columns(table, text_columns, label_column, name)
-        _check_labels(table, label_column, f"--dataset {path}")
-        counts = Counter(table[label_column])
-        rare = sorted(str(v) for v, n in counts.items() if n < 2)
-        if rare:
-            raise UserError(f"--dataset {path}: class(es) {', '.join(map(repr, rare[:5]))} of `{label_column}` have a single "
-                            "example; the probe splits each class between train and test, so every class needs at least "
-                            "2 (add examples or drop those rows)")
-        split = table.class_encode_column(label_column) if _is_str(table, label_column) else table
-        split = split.train_test_split(test_size=TEST_FRACTION, seed=seed, stratify_by_column=label_column) \
-            if _is_class_label(split, label_column) else split.train_test_split(test_size=TEST_FRACTION, seed=seed)
-        return from_splits(name, split["train"], split["test"], columns, label_column, None, limit)
+        ds, task = load_text_classification({"train": name}, text_columns, label_column, seed, where=None,
+                                            keys=("--text-column", "--label-column"))  # fmt: skip
+        return from_splits(name, ds["train"], ds["validation"], task.keys, "label", list(task.label_names), limit)
     ds = _load_datasets(name)
     train = ds["train"]
     test = ds["test"] if "test" in ds else ds.get("validation")
     if test is None:
         raise UserError(f"--dataset {name}: splits {list(ds)}; the probe needs `train` and `test` (or `validation`)")
-    columns = _columns(train, text_columns, label_column, name)
+    columns = resolve_columns(train, text_columns, label_column, f"--dataset {name}")
     return from_splits(name, train, test, columns, label_column, None, limit)
 
 
@@ -140,41 +128,6 @@ def _glue_folder(path: Path, limit):
     return from_splits(str(path), ds["train"], ds[task.eval_splits[0]], task.keys, "label", list(task.label_names), limit)
 
 
-def _is_str(table, column) -> bool:
-    return getattr(table.features[column], "dtype", "") in ("string", "large_string")
-
-
-def _is_class_label(table, column) -> bool:
-    return type(table.features[column]).__name__ == "ClassLabel"
-
-
-def _columns(table, text_columns, label_column: str, name: str) -> tuple[str, ...]:
-    found = list(table.column_names)
-    if label_column not in found:
-        raise UserError(f"--dataset {name}: no label column `{label_column}`; the columns found are {', '.join(found)}; "
-                        "name the right one with --label-column")
-    if not text_columns:
-        text_columns = [next((c for c in ("text", "sentence") if c in found), None)]
-        if text_columns[0] is None:
-            raise UserError(f"--dataset {name}: no `text` or `sentence` column; the columns found are {', '.join(found)}; "
-                            "name the text with --text-column (twice for sentence pairs)")
-    missing = [c for c in text_columns if c not in found]
-    if missing:
-        raise UserError(f"--dataset {name}: no text column {', '.join(missing)}; the columns found are {', '.join(found)}")
-    if len(text_columns) > 2:
-        raise UserError(f"--text-column given {len(text_columns)} times; one for single texts, two for pairs")
-    return tuple(text_columns)
-
-
-def _check_labels(split, label_column: str, where: str) -> None:
-    """Every row has a label: a missing one would silently become a class of its own."""
-    empty = [i for i, v in enumerate(split[label_column]) if v is None or (isinstance(v, str) and not v.strip())]
-    if empty:
-        rows = ", ".join(str(i + 1) for i in empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
-        raise UserError(f"{where}: {len(empty)} row(s) without a `{label_column}` label (data row {rows}, counted from 1 "
-                        "without the header); fill in the labels or delete those rows")
-
-
 def from_splits(name, train, test, columns, label_column, class_names, limit) -> ProbeData:
     """Two ``datasets`` splits -> text ProbeData: ``columns`` (one, or two for pairs) and ``label_column``;
     ``class_names`` None: read from a ClassLabel, else the sorted label values; ``limit`` bounds train."""
@@ -183,21 +136,17 @@ def from_splits(name, train, test, columns, label_column, class_names, limit) ->
     if limit is not None:
         train = train.select(range(min(limit, len(train))))
     for split_name, split in (("train", train), ("test", test)):
-        _check_labels(split, label_column, f"--dataset {name} ({split_name} split)")
-
-    def texts(split):
-        cols = [["" if v is None else str(v) for v in split[c]] for c in columns]  # an empty field: an empty text
-        return cols[0] if len(cols) == 1 else list(zip(*cols))
+        check_labels(split, label_column, f"--dataset {name} ({split_name} split)")
 
     raw_train, raw_test = list(train[label_column]), list(test[label_column])
-    values = sorted(set(raw_train) | set(raw_test), key=lambda v: (str(type(v)), v))
+    values = sorted_classes(raw_train + raw_test)
     if class_names is None:
         feature = train.features[label_column]
         class_names = list(feature.names) if hasattr(feature, "names") else [str(v) for v in values]
         index = {v: i for i, v in enumerate(values)} if not hasattr(feature, "names") else {i: i for i in range(len(class_names))}
     else:
         index = {i: i for i in range(len(class_names))}
-    return ProbeData(name, "text", texts(train), np.array([index[v] for v in raw_train]), texts(test),
+    return ProbeData(name, "text", texts(train, columns), np.array([index[v] for v in raw_train]), texts(test, columns),
                      np.array([index[v] for v in raw_test]), class_names)
 
 
@@ -250,7 +199,7 @@ def load_audio_folder(name: str, limit: int | None = None, seed: int = 0) -> Pro
             raise UserError(f"--dataset {root}: class folder(s) {', '.join(rare)} hold fewer than 2 .wav clips; the probe "
                             "splits each class between train and test (add clips, or drop those folders)")
         index = np.arange(len(labels))
-        train_i, test_i = train_test_split(index, test_size=TEST_FRACTION, random_state=seed, stratify=labels)
+        train_i, test_i = train_test_split(index, test_size=HELD_OUT_FRACTION, random_state=seed, stratify=labels)
         train_x, train_y = [clips[i] for i in train_i], labels[train_i]
         test_x, test_y = [clips[i] for i in test_i], labels[test_i]
     if limit is not None:

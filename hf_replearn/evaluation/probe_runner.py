@@ -24,7 +24,7 @@ from hf_replearn.errors import UserError
 from hf_replearn.evaluation.features import (POOLINGS, TOWERS, ProbeModel, Readout, check_hidden_states, default_pooling,
                                              hidden_states, layer_names, load_probe_model)
 from hf_replearn.evaluation.probe import (BASELINES, PROBE_SYNTAX, ProbeConfig, check_feature_stages, default_output_dir,
-                                          features_note, knn_k, model_and_h_features, pixel_baseline_sets,
+                                          features_note, fillable_budgets, knn_k, model_and_h_features, pixel_baseline_sets,
                                           probe_feature_sets, probe_table)
 from hf_replearn.evaluation.probe_data import ProbeData, load_image_data, load_text_data, source_modality
 from hf_replearn.evaluation.text_baselines import TEXT_BASELINES, tfidf_features
@@ -46,6 +46,9 @@ class ProbeRequest:
     baselines: list[str] | None = None
     """None: the modality's defaults (``DEFAULT_BASELINES``)."""
     probe: ProbeConfig = field(default_factory=lambda: ProbeConfig(cv_c=True))
+    default_budgets: bool = False
+    """``probe.labels_per_class`` are the CLI's defaults, not the user's: those the smallest training class cannot
+    fill are left out (and said) rather than refused."""
     readout: Readout = field(default_factory=Readout)
     layer: str | None = None
     """A hidden-state index, ``all`` (one row per layer), or None (the last)."""
@@ -131,6 +134,8 @@ def model_feature_sets(pm: ProbeModel, data: ProbeData, req: ProbeRequest) -> di
 
 def check_models(req: ProbeRequest, models: list[ProbeModel], data: ProbeData) -> None:
     """The label budgets, the layer, hidden states and feature stages of every model: before any feature is computed."""
+    if req.default_budgets:
+        req.probe = fillable_budgets(req.probe, data.train_y)
     data.check_budgets(req.probe.labels_per_class)
     for pm in models:
         layer_names(pm, req.layer if pm.kind == "transformers" else None)

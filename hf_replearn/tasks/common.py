@@ -12,7 +12,6 @@ the adapter alone under ``adapter/``.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -23,8 +22,8 @@ from transformers import set_seed
 
 from hf_replearn.config import Recipe
 from hf_replearn.data.images import ImageDataConfig
-from hf_replearn.evaluation.probe import (ProbeConfig, evaluate_representations, features_note, knn_k, probe_table,
-                                          smallest_class)
+from hf_replearn.evaluation.probe import (ProbeConfig, evaluate_representations, features_note, fillable_budgets, knn_k,
+                                          probe_table)
 from hf_replearn.errors import UserError
 from hf_replearn.models.image_encoder import BACKBONE_FIELDS, DATA_FIELDS
 from hf_replearn.recipe_sections import config_values
@@ -153,18 +152,6 @@ def init_and_adapt(recipe, model):
             "model.init_from=<output_dir of an earlier run of this task>, or drop the lora section"
         )
     return apply_lora(model, recipe.lora)
-
-
-def fillable_budgets(ev: ProbeConfig, train_labels) -> ProbeConfig:
-    """``ev`` without the labels-per-class budgets that the smallest training class cannot fill (a smoke run's
-    dataset_limit, a small image folder): a "100/class" column that drew 6 images per class would misread."""
-    smallest = smallest_class(train_labels)
-    dropped = [k for k in ev.labels_per_class if k > smallest]
-    if not dropped:
-        return ev
-    print(f"[probe] {', '.join(map(str, dropped))} labels per class left out: the smallest training class has "
-          f"{smallest} examples")
-    return dataclasses.replace(ev, labels_per_class=[k for k in ev.labels_per_class if k <= smallest])
 
 
 def probe_and_card(recipe, model, dataset, build_random, results: dict, sections: dict | None = None) -> dict:

@@ -26,11 +26,20 @@ from hf_replearn.training.lora import LoraSection
 @dataclass
 class GlueDataArgs:
     task: str = "sst2"
-    """cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli; or embedded: polarity, bible_paraphrase, wordnet_topic."""
+    """cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli; or embedded: polarity, bible_paraphrase, wordnet_topic;
+    or ``text_classification``: your own labelled files (``data_files``, ``text_columns``, ``label_column``)."""
     data_dir: str | None = None
     """A GLUE distribution folder (``<data_dir>/SST-2/train.tsv``); unset: hub or embedded data."""
     data_files: dict | None = None
-    """``{train: file, validation: file}``, JSON / JSONL / CSV / TSV with the task's columns and ``label``."""
+    """``{train: file, validation: file}``, JSON / JSONL / CSV / TSV with the task's columns and ``label``; for
+    ``text_classification`` ``validation`` and ``test`` are optional (without either, a seeded quarter of train
+    is held out)."""
+    text_columns: list[str] | None = None
+    """``text_classification``: the column(s) holding the text, two for sentence pairs; default ``text`` or
+    ``sentence``."""
+    label_column: str = "label"
+    """``text_classification``: the column holding the class (strings or integers; the classes are the
+    training split's values, sorted)."""
     max_length: int = 128
     eval_limit: int | None = None
     """Evaluate on the first N examples of each evaluation split only; the recipe's ``dataset_limit``, when
@@ -74,10 +83,29 @@ def _compute_metrics(metric, regression: bool):
     return compute
 
 
+def load_task_data(recipe: GlueRecipe):
+    """(GlueTask, DatasetDict with train and the task's evaluation splits): a GLUE or embedded task, or the
+    user's own files (``data.task=text_classification``)."""
+    from hf_replearn.data.glue import get_glue_task, load_glue
+    from hf_replearn.data.labelled_text import TEXT_CLASSIFICATION, load_text_classification
+    from hf_replearn.errors import UserError
+
+    data, where = recipe.data, f"{recipe.source}: data"
+    if data.task == TEXT_CLASSIFICATION:
+        if data.data_dir:
+            raise UserError(f"{where}.data_dir is a GLUE distribution folder; {TEXT_CLASSIFICATION} reads data.data_files")
+        raw, task = load_text_classification(data.data_files, data.text_columns, data.label_column, recipe.seed, where)
+        return task, raw
+    if data.text_columns or data.label_column != "label":
+        raise UserError(f"{where}.text_columns / label_column name the columns of data.task={TEXT_CLASSIFICATION}; "
+                        f"{data.task}'s columns are fixed (its files need them by name)")
+    task = get_glue_task(data.task, f"{where}.task")
+    return task, load_glue(task, data.data_dir, data.data_files, seed=recipe.seed, where=where)
+
+
 def run(recipe: GlueRecipe) -> dict[str, float]:
     from transformers import AutoModelForSequenceClassification
 
-    from hf_replearn.data.glue import get_glue_task, load_glue
     from hf_replearn.evaluation import load_metric
     from hf_replearn.hub.model_card import write_model_card
     from hf_replearn.training.args import make_training_args
@@ -86,8 +114,7 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
     from hf_replearn.training.trainer import ReplearnTrainer
 
     set_seed(recipe.seed)
-    task = get_glue_task(recipe.data.task, f"{recipe.source}: data.task")
-    raw = load_glue(task, recipe.data.data_dir, recipe.data.data_files, seed=recipe.seed, where=f"{recipe.source}: data")
+    task, raw = load_task_data(recipe)
     labels = {} if task.is_regression else {"id2label": dict(enumerate(task.label_names)),
                                             "label2id": {n: i for i, n in enumerate(task.label_names)}}  # fmt: skip
     tokenizer, model = load_tokenizer_and_model(recipe.model, AutoModelForSequenceClassification, recipe.source,

@@ -25,12 +25,14 @@ def test_every_glue_metric_matches_sklearn_and_scipy(task):
         assert out["pearson"] == pytest.approx(pearsonr(p, g)[0], abs=1e-12)
         assert out["spearmanr"] == pytest.approx(spearmanr(p, g)[0], abs=1e-12)
         return
-    p, g = (PRED3, GOLD3) if task.startswith("mnli") else (PRED, GOLD)
+    p, g = (PRED3, GOLD3) if task.startswith("mnli") or task == "classification" else (PRED, GOLD)
     out = metric.compute(predictions=p, references=g)
     if task == "cola":
         assert out == {"matthews_correlation": pytest.approx(matthews_corrcoef(g, p))}
     elif task in ("mrpc", "qqp"):
         assert out == {"accuracy": pytest.approx(accuracy_score(g, p)), "f1": pytest.approx(f1_score(g, p))}
+    elif task == "classification":
+        assert out == {"accuracy": pytest.approx(accuracy_score(g, p)), "f1_macro": pytest.approx(f1_score(g, p, average="macro"))}
     else:
         assert out == {"accuracy": pytest.approx(accuracy_score(g, p))}
 
@@ -38,6 +40,9 @@ def test_every_glue_metric_matches_sklearn_and_scipy(task):
 def test_glue_metric_hand_values():
     out = load_metric("glue", "mrpc").compute(predictions=[0, 1, 1, 0], references=[0, 1, 0, 0])
     assert out == {"accuracy": 0.75, "f1": pytest.approx(2 / 3)}
+    # per class F1: 1, 2/3 (precision 1, recall 1/2), 2/3 (precision 1/2, recall 1)
+    out = load_metric("glue", "classification").compute(predictions=[0, 1, 2, 2], references=[0, 1, 1, 2])
+    assert out == {"accuracy": 0.75, "f1_macro": pytest.approx(7 / 9)}
 
 
 def test_load_metric_rejects_unknown_names_and_configs():

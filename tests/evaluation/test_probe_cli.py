@@ -94,6 +94,19 @@ def test_a_model_inside_an_installed_package_is_shown_by_its_name(tiny_bert, tmp
     assert "site-packages" not in section and section.strip() in capsys.readouterr().out
 
 
+def test_the_default_budgets_leave_out_what_the_smallest_class_cannot_fill(tiny_bert, tmp_path, capsys):
+    """Without --labels-per-class a 30-per-class CSV (22 per class in train) is probed at 1 and 10 labels per class,
+    and the table says why 100 is missing; the same budget asked for by name is refused (the test below)."""
+    data = write_csv(tmp_path / "reviews.csv", per_class=30)
+    assert main(["eval", "probe", "--model", str(tiny_bert), "--dataset", str(data), "--no-baselines", "--seeds", "1",
+                 "--no-tsne", "--no-cv", "--precision", "fp32", "--no-cache", "--output-dir", str(tmp_path / "p")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "[probe] 100 labels per class left out: the smallest training class has 22 examples" in out
+    results = json.loads((tmp_path / "p" / "results.json").read_text())
+    assert {"linear_probe/model/1_per_class", "linear_probe/model/10_per_class"} <= set(results)
+    assert not any("100_per_class" in key for key in results)
+
+
 def test_cli_runs_as_a_module_and_exits_2_on_bad_input(tiny_bert, tmp_path):
     data = write_csv(tmp_path / "reviews.csv", label_column="sentiment")
     proc = subprocess.run([sys.executable, "-m", "hf_replearn", "eval", "probe", "--model", str(tiny_bert), "--dataset",

@@ -46,6 +46,24 @@ def test_glue_full_and_lora_with_resume(tmp_path):
     assert json.loads((lora / "results.json").read_text())["train/steps"] == 3
 
 
+def test_glue_recipe_on_the_users_own_csv(tmp_path):
+    """data.task=text_classification: any text and label columns, string classes, a quarter held out; the model's
+    id2label carries the user's class names, the metrics are accuracy and macro F1, and the probe runs on it."""
+    data = tmp_path / "tickets.csv"
+    kinds = {"billing": "my invoice charge", "login": "cannot sign in password", "shipping": "parcel late delivery"}
+    data.write_text("ticket,queue\n" + "".join(f"{text} {i},{queue}\n" for i in range(12) for queue, text in kinds.items()))
+    out = tmp_path / "own"
+    assert _run("glue.yaml", out, "max_steps=2", "data.task=text_classification", f"data.data_files={{train: {data}}}",
+                "data.text_columns=[ticket]", "data.label_column=queue", "evaluation.probe=true",
+                "evaluation.labels_per_class=[2]", "evaluation.seeds=1", "evaluation.baselines=[tfidf_word]") == 0  # fmt: skip
+    r = json.loads((out / "results.json").read_text())
+    assert 0 <= r["validation/accuracy"] <= 1 and 0 <= r["validation/f1_macro"] <= 1 and "probe/linear_probe/finetuned/all" in r
+    config = json.loads((out / "config.json").read_text())
+    assert config["id2label"] == {"0": "billing", "1": "login", "2": "shipping"}
+    card = (out / "README.md").read_text()
+    assert "- tickets" in card and "Linear probe on tickets (27 train / 9 test, 3 classes)" in card
+
+
 def test_squad_v2_recipe_on_official_json(tmp_path):
     data = tmp_path / "squad.json"
     data.write_text(json.dumps(SQUAD))

@@ -3,7 +3,7 @@
 import numpy as np
 
 from hf_replearn.evaluation.probe import ProbeConfig
-from hf_replearn.tasks.common import fillable_budgets
+from hf_replearn.evaluation.probe import fillable_budgets
 
 
 def test_budgets_larger_than_the_smallest_class_are_left_out_and_said(capsys):

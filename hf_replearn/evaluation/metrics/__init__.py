@@ -13,6 +13,7 @@ from hf_replearn.errors import UserError
 METRICS_DIR = Path(__file__).resolve().parent
 GLUE_CONFIGS = (
     "cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "mnli_matched", "mnli_mismatched", "qnli", "rte", "wnli", "hans",
+    "classification",  # a user's own labelled texts (the glue recipe's data.task=text_classification)
 )  # fmt: skip
 _CONFIGS = {"glue": GLUE_CONFIGS, "squad": (None,), "squad_v2": (None,)}
 

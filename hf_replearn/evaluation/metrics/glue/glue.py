@@ -7,7 +7,8 @@ them before it multiplies by 100:
 - cola: Matthews correlation;
 - sst2, mnli, mnli_matched, mnli_mismatched, qnli, rte, wnli, hans: accuracy;
 - mrpc, qqp: accuracy and F1 of the positive class (label 1);
-- stsb: Pearson and Spearman correlation (predictions are real-valued scores).
+- stsb: Pearson and Spearman correlation (predictions are real-valued scores);
+- classification (a user's own labelled texts, any number of classes): accuracy and macro-averaged F1.
 
 Inputs: ``predictions`` and ``references`` as integer class ids (float scores for stsb).
 """
@@ -31,11 +32,13 @@ _METRICS = {
     "mrpc": ("accuracy", "f1"),
     "qqp": ("accuracy", "f1"),
     "stsb": ("pearson", "spearmanr"),
+    "classification": ("accuracy", "f1_macro"),
 }
 
 _SCORERS = {
     "accuracy": lambda p, r: float(accuracy_score(r, p)),
     "f1": lambda p, r: float(f1_score(r, p)),
+    "f1_macro": lambda p, r: float(f1_score(r, p, average="macro")),
     "matthews_correlation": lambda p, r: float(matthews_corrcoef(r, p)),
     "pearson": lambda p, r: float(pearsonr(p, r)[0]),
     "spearmanr": lambda p, r: float(spearmanr(p, r)[0]),

@@ -1,0 +1,148 @@
+"""A user's own labelled texts: a CSV / TSV / JSON / JSONL table (or a ``datasets`` split) with one or two text
+columns and a label column, read the same way by ``hf-replearn eval probe --dataset reviews.csv`` and by the glue
+recipe's ``data.task=text_classification``.
+
+Labels may be strings or integers; the classes are the label values of the training split in sorted order
+(``id2label`` of a fine-tuned model, the probe's class names). Every check names the split, the data row
+(counted from 1, without the header) and the fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hf_replearn.errors import UserError
+
+TEXT_FILES = (".csv", ".tsv", ".json", ".jsonl")
+HELD_OUT_FRACTION = 0.25
+"""Of a single labelled file, the seeded, stratified share held out for testing."""
+
+
+def read_table(path: Path, split: str, where: str):
+    """One file as a ``datasets.Dataset``; a UserError naming ``data_files.<split>`` when it is absent or of
+    another format."""
+    from datasets import load_dataset
+
+    if not path.is_file():
+        raise UserError(f"{where}: data_files.{split} = {path} does not exist; give the path of a JSON/CSV/TSV file")
+    suffix = path.suffix.lower()
+    if suffix in (".json", ".jsonl"):
+        return load_dataset("json", data_files=str(path), split="train")
+    if suffix in (".csv", ".tsv"):
+        return load_dataset("csv", data_files=str(path), split="train", delimiter="\t" if suffix == ".tsv" else ",")
+    raise UserError(f"{where}: data_files.{split} = {path}: use a .json, .jsonl, .csv or .tsv file")
+
+
+def resolve_columns(table, columns, label_column: str, where: str, keys=("--text-column", "--label-column")) -> tuple[str, ...]:
+    """The text column(s) of ``table`` (default ``text`` or ``sentence``), after checking that they and the label
+    column exist; ``keys`` are the option names the messages tell the user to set."""
+    text_key, label_key = keys
+    found = list(table.column_names)
+    if label_column not in found:
+        raise UserError(f"{where}: no label column `{label_column}`; the columns found are {', '.join(found)}; "
+                        f"name the right one with {label_key}")
+    if not columns:
+        columns = [next((c for c in ("text", "sentence") if c in found), None)]
+        if columns[0] is None:
+            raise UserError(f"{where}: no `text` or `sentence` column; the columns found are {', '.join(found)}; "
+                            f"name the text with {text_key} (two columns for sentence pairs)")
+    missing = [c for c in columns if c not in found]
+    if missing:
+        raise UserError(f"{where}: no text column {', '.join(missing)}; the columns found are {', '.join(found)}")
+    if len(columns) > 2:
+        raise UserError(f"{text_key} names {len(columns)} columns; one for single texts, two for pairs")
+    if label_column in columns:
+        raise UserError(f"{where}: `{label_column}` is both the label and a text column; name the text with {text_key}")
+    return tuple(columns)
+
+
+def check_labels(split, label_column: str, where: str) -> None:
+    """Every row has a label: a missing one would silently become a class of its own."""
+    empty = [i for i, v in enumerate(split[label_column]) if v is None or (isinstance(v, str) and not v.strip())]
+    if empty:
+        rows = ", ".join(str(i + 1) for i in empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+        raise UserError(f"{where}: {len(empty)} row(s) without a `{label_column}` label (data row {rows}, counted from 1 "
+                        "without the header); fill in the labels or delete those rows")
+
+
+def label_value(value):
+    """A label as a class: integral floats (a CSV column with a blank read as float) become ints."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def sorted_classes(values) -> list:
+    """Distinct label values in sorted order (numbers numerically, strings alphabetically, never mixed up)."""
+    return sorted(set(values), key=lambda v: (str(type(v)), v))
+
+
+def texts(split, columns) -> list:
+    """The texts of ``columns`` (one: strings; two: (a, b) pairs); an empty field is an empty text."""
+    cols = [["" if v is None else str(v) for v in split[c]] for c in columns]
+    return cols[0] if len(cols) == 1 else list(zip(*cols))
+
+
+TEXT_CLASSIFICATION = "text_classification"
+"""The glue recipe's ``data.task`` for a user's own files."""
+EVAL_SPLITS = ("validation", "test")
+
+
+def load_text_classification(data_files: dict | None, columns, label_column: str, seed: int = 0, where: str | None = "data",
+                             keys=("data.text_columns", "data.label_column")):  # fmt: skip
+    """(``DatasetDict``, ``GlueTask``) for a user's labelled files, so the glue recipe fine-tunes on them as on a GLUE
+    task: the text column(s) under their own names, ``label`` as class ids, metrics accuracy and macro F1.
+
+    ``data_files``: ``{train: file}``, with ``validation`` and / or ``test`` (each is evaluated); with ``train``
+    alone, a seeded, stratified quarter of it is held out as ``validation``. ``where``: the recipe section the
+    messages name (``data.data_files.train = FILE``); None for ``eval probe --dataset FILE``, whose messages
+    name the file and ``keys`` its flags.
+    """
+    from collections import Counter
+
+    from datasets import ClassLabel, Dataset, DatasetDict
+
+    from hf_replearn.data.glue_task import GlueTask
+
+    if not data_files or "train" not in data_files:
+        raise UserError(f"{where}.task={TEXT_CLASSIFICATION} fine-tunes on your own files: set "
+                        f"{where}.data_files={{train: reviews.csv}} (and validation: / test: files, or a quarter of train is "
+                        f"held out), {keys[0]}=[review] and {keys[1]}=stars")  # fmt: skip
+    unknown = sorted(set(data_files) - {"train", *EVAL_SPLITS})
+    if unknown:
+        raise UserError(f"{where}.data_files: unknown split(s) {', '.join(unknown)}; name the files train, validation, test")
+    located = {split: f"{where}.data_files.{split} = {path}" if where else f"--dataset {path}" for split, path in data_files.items()}
+    tables = {split: read_table(Path(path), split, where or "--dataset") for split, path in data_files.items()}
+    cols = resolve_columns(tables["train"], columns, label_column, located["train"], keys)
+    for split, table in tables.items():
+        resolve_columns(table, cols, label_column, located[split], keys)
+        check_labels(table, label_column, located[split])
+    labels = {split: [label_value(v) for v in table[label_column]] for split, table in tables.items()}
+    classes = sorted_classes(labels["train"])
+    if len(classes) < 2:
+        raise UserError(f"{located['train']}: every row has the label {classes[0]!r}; a classifier needs at least 2 classes")
+    ids = {c: i for i, c in enumerate(classes)}
+    for split in tables:
+        unseen = next(((row, v) for row, v in enumerate(labels[split]) if v not in ids), None)
+        if unseen:
+            raise UserError(f"{located[split]}: data row {unseen[0] + 1} has the label {unseen[1]!r}, which no training row "
+                            f"has (the classes: {', '.join(map(repr, classes[:10]))}{' ...' if len(classes) > 10 else ''}); "
+                            "fix the label or add training rows of that class")  # fmt: skip
+    features = ClassLabel(names=[str(c) for c in classes])
+    ds = DatasetDict({
+        split: Dataset.from_dict({**{c: texts(table, [c]) for c in cols}, "label": [ids[v] for v in labels[split]]})
+        .cast_column("label", features)
+        for split, table in tables.items()
+    })  # fmt: skip
+    if len(ds) == 1:
+        counts = Counter(labels["train"])
+        rare = [c for c in classes if counts[c] < 2]
+        if rare:
+            give = f", or give {where}.data_files.validation" if where else ""
+            raise UserError(f"{located['train']}: class(es) {', '.join(map(repr, rare[:5]))} of `{label_column}` have a single "
+                            f"example; holding out a test quarter needs at least 2 per class (add examples, drop those "
+                            f"rows{give})")  # fmt: skip
+        held = ds["train"].train_test_split(test_size=HELD_OUT_FRACTION, seed=seed, stratify_by_column="label")
+        ds = DatasetDict(train=held["train"], validation=held["test"])
+    task = GlueTask(Path(data_files["train"]).stem, cols, tuple(features.names), "classification",
+                    eval_splits=tuple(s for s in EVAL_SPLITS if s in ds),
+                    description=f"`{label_column}` of {data_files['train']}")  # fmt: skip
+    return ds, task

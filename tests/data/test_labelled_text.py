@@ -1,0 +1,33 @@
+"""A user's labelled text files as a classification task: columns, classes, the held-out split, bad rows."""
+
+import numpy as np
+
+from hf_replearn.data.labelled_text import HELD_OUT_FRACTION, load_text_classification
+
+
+def _write(path, header, rows):
+    path.write_text(header + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    return str(path)
+
+
+def test_train_file_alone_holds_out_a_stratified_quarter(tmp_path):
+    rows = [(i, f"text {i}", ("neg", "pos", "neutral")[i % 3]) for i in range(60)]  # 20 per class
+    ds, task = load_text_classification({"train": _write(tmp_path / "mine.csv", "id,body,mood", rows)}, ["body"], "mood")
+    assert task.name == "mine" and task.keys == ("body",) and task.metric_config == "classification"
+    assert task.label_names == ("neg", "neutral", "pos") and task.eval_splits == ("validation",)
+    assert len(ds["validation"]) == int(60 * HELD_OUT_FRACTION) and len(ds["train"]) == 45
+    assert np.bincount(ds["validation"]["label"]).tolist() == [5, 5, 5]  # stratified: 5 of each 20
+    by_text = {row["body"]: row["label"] for split in ds.values() for row in split}
+    assert by_text["text 0"] == 0 and by_text["text 1"] == 2 and by_text["text 2"] == 1  # neg, pos, neutral -> sorted ids
+    assert set(ds["train"].column_names) == {"body", "label"}  # the id column is not carried along
+
+
+def test_integer_labels_pairs_and_both_evaluation_splits(tmp_path):
+    train = _write(tmp_path / "t.csv", "a,b,stars", [("x", "y", 10), ("p", "q", 2), ("", "r", 2), ("s", "t", 10)])
+    val = _write(tmp_path / "v.csv", "a,b,stars", [("u", "v", 2)])
+    test = _write(tmp_path / "e.csv", "a,b,stars", [("w", "z", 10)])
+    ds, task = load_text_classification({"train": train, "validation": val, "test": test}, ["a", "b"], "stars")
+    assert task.label_names == ("2", "10")  # numbers sort as numbers, not as strings
+    assert task.eval_splits == ("validation", "test") and task.keys == ("a", "b")
+    assert list(ds["train"]["label"]) == [1, 0, 0, 1] and list(ds["validation"]["label"]) == [0] and list(ds["test"]["label"]) == [1]
+    assert ds["train"]["a"][2] == ""  # an empty field is an empty text, not "None"
