@@ -192,6 +192,12 @@ def check_utf8(path: Path, chunk_size: int = 1 << 20) -> None:
             line += chunk.count(b"\n")
 
 
+def _blank(path: Path) -> bool:
+    """Whether the file holds nothing but whitespace (read until the first other byte)."""
+    with open(path, "rb") as handle:
+        return not any(chunk.strip() for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
 def _load_files(paths: Sequence[str | Path], text_column: str, text_unit: str):
     import datasets
 
@@ -202,6 +208,8 @@ def _load_files(paths: Sequence[str | Path], text_column: str, text_unit: str):
             raise UserError(f"corpus file {path} does not exist; name an existing file or one of {', '.join(CORPORA)}")
         if path.suffix.lower() not in _BUILDERS:
             raise UserError(f"corpus file {path}: unknown extension `{path.suffix}`; use one of {', '.join(_BUILDERS)}")
+        if _blank(path):  # datasets' own error for it names neither the file nor the cause
+            raise UserError(f"corpus file {path} is empty; give a file with text in it")
         check_utf8(path)
         kinds.add(_BUILDERS[path.suffix.lower()])
     if len(kinds) > 1:

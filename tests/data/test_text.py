@@ -51,6 +51,13 @@ def test_missing_text_column_names_the_columns(tmp_path):
         load_text_dataset(tmp_path / "c.csv")
 
 
+@pytest.mark.parametrize("content", ["", "\n  \n"])
+def test_an_empty_corpus_file_is_named(tmp_path, content):
+    (tmp_path / "empty.txt").write_text(content, encoding="utf-8")
+    with pytest.raises(UserError, match="corpus file .*empty.txt is empty; give a file with text in it"):
+        load_text_dataset(tmp_path / "empty.txt")
+
+
 def test_non_utf8_file_names_file_and_line(tmp_path):
     path = tmp_path / "latin.txt"
     path.write_bytes("caf\u00e9 ok\n".encode("utf-8") + "second caf\u00e9\n".encode("latin-1"))
