@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from pathlib import Path
 
 from hf_replearn.errors import UserError, exit_code
 from hf_replearn.evaluation.fewshot.cli import add_fewshot_parser
 from hf_replearn.hub.cli import add_hub_parser
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 
 
 def _train(args) -> int:
@@ -80,6 +78,8 @@ def _eval_probe(args) -> int:
 
 
 def _list_recipes(args) -> int:
+    from hf_replearn.config import RECIPES_DIR
+
     for path in sorted(RECIPES_DIR.glob("*.yaml")):
         first = next((line for line in path.read_text().splitlines() if line.startswith("# ") and "hf-replearn" not in line), "")
         print(f"{path.name:32s} {first[2:]}")

@@ -39,6 +39,10 @@ MINUTE_CLOCKS = ("wall", "cpu")
 """The clocks a recipe's ``save_at_minutes`` can count on."""
 
 
+RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+"""The recipes that ship (a source checkout's ``recipes/``)."""
+
+
 @dataclasses.dataclass
 class Recipe:
     """Keys every recipe accepts. Tasks subclass this and add their own sections."""
@@ -70,6 +74,16 @@ class Recipe:
     @property
     def output_dir(self) -> Path:
         return Path(self.training.get("output_dir") or f"outputs/{self.task}")
+
+    def resolve_path(self, value: str | Path) -> Path:
+        """A file the recipe names: relative to the working directory when it is there, else to the recipe
+        file's folder, else to the shipped recipes (``fewshot/incontext_binary.yaml``), so that a recipe runs
+        from any directory; the value as given when none holds it (the caller's check then names it)."""
+        path = Path(value).expanduser()
+        if path.exists() or path.is_absolute():
+            return path
+        folders = ([Path(self.source).parent] if self.source != "<dict>" else []) + [RECIPES_DIR]
+        return next((folder / path for folder in folders if (folder / path).exists()), path)
 
     def to_dict(self) -> dict:
         out = dataclasses.asdict(self)

@@ -36,6 +36,8 @@ ROWS = [
     ("batch-negative-squad_v2", T("squad_v2", "per_device_train_batch_size=-3"), ["per_device_train_batch_size=-3", ">= 1"]),
     ("epochs-negative", T("quickstart", "num_train_epochs=-1"), ["num_train_epochs=-1", ">= 0"]),
     ("epochs-negative-clm_incontext", T("clm_incontext", "num_train_epochs=-2"), ["num_train_epochs=-2", ">= 0"]),
+    ("fewshot-task-missing-clm_incontext", T("clm_incontext", "fewshot.tasks=[{tmp}/nothere.yaml]"),
+     ["clm_incontext.yaml: fewshot.tasks: task file {tmp}/nothere.yaml does not exist"]),
     ("max-steps-negative", T("quickstart", "max_steps=-5"), ["max_steps=-5", "-1 (the default)"]),
     ("warmup-longer-than-run", T("quickstart", "max_steps=5", "warmup_steps=10"), ["warmup_steps", "longer than the run", "at most 5"]),
     ("warmup-longer-than-run-file", ["train", "{tmp}/long_warmup.yaml"], ["long_warmup.yaml, line 5", "warmup_steps=50", "at most 10"]),

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from hf_replearn.tasks import build_recipe, load_recipe
@@ -80,3 +82,18 @@ def test_bf16_auto_follows_the_hardware(monkeypatch, tmp_path):
         assert training_args.bf16 is native
         # without an accelerator bf16 runs on the CPU, which transformers only allows with use_cpu
         assert training_args.use_cpu is (native and args_module.on_cpu_only())
+
+
+def test_a_file_the_recipe_names_is_found_from_any_directory(tmp_path, monkeypatch):
+    """Working directory first, then the recipe's folder, then the shipped recipes; else the value as given."""
+    from hf_replearn.config import RECIPES_DIR, Recipe
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "task.yaml").write_text("x: 1\n")
+    recipe = Recipe(task="t", source=str(tmp_path / "mine" / "recipe.yaml"))
+    monkeypatch.chdir(tmp_path)
+    assert recipe.resolve_path("task.yaml") == tmp_path / "mine" / "task.yaml"  # beside the recipe
+    (tmp_path / "task.yaml").write_text("x: 2\n")
+    assert recipe.resolve_path("task.yaml") == Path("task.yaml")  # the working directory's comes first
+    assert recipe.resolve_path("fewshot/incontext_binary.yaml") == RECIPES_DIR / "fewshot" / "incontext_binary.yaml"
+    assert recipe.resolve_path("nowhere.yaml") == Path("nowhere.yaml")

@@ -84,9 +84,10 @@ def build_model(cfg: TinyGPTConfig, tokenizer):
 
 @dataclasses.dataclass
 class FewShotEvalConfig:
-    """Few-shot tasks run on the trained model (paths relative to the working directory)."""
+    """Few-shot tasks run on the trained model: task files relative to the working directory, else to the
+    recipe's folder, else to the shipped recipes (``Recipe.resolve_path``); each is read before training."""
 
-    tasks: list[str] = dataclasses.field(default_factory=lambda: ["recipes/fewshot/incontext_binary.yaml"])
+    tasks: list[str] = dataclasses.field(default_factory=lambda: ["fewshot/incontext_binary.yaml"])
     shots: list[int] = dataclasses.field(default_factory=lambda: [0, 1, 4, 8])
     seeds: int = 3
     limit: int | None = None
@@ -176,6 +177,8 @@ def build_dataset(tokenizer, cfg: InContextDataConfig, seed: int):
 def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     from transformers import default_data_collator, set_seed
 
+    from hf_replearn.errors import UserError
+
     from hf_replearn.data.char_tokenizer import build_char_tokenizer
     from hf_replearn.evaluation.fewshot import evaluate_grid, load_task
     from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k
@@ -189,6 +192,11 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
     from hf_replearn.utils.progress import stage
 
     set_seed(recipe.seed)
+    limit = bounded_by_dataset_limit(recipe, recipe.fewshot.limit, "fewshot.limit")
+    try:  # every task file read before training
+        tasks = [load_task(recipe.resolve_path(path), limit=limit) for path in recipe.fewshot.tasks]
+    except UserError as err:
+        raise UserError(f"{recipe.source}: fewshot.tasks: {err}") from None
     tokenizer = build_char_tokenizer()
     data = recipe.data
     if recipe.dataset_limit is not None:  # the first N sequences of the seeded stream
@@ -205,9 +213,7 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
 
     model.eval()
     grids = {}
-    limit = bounded_by_dataset_limit(recipe, recipe.fewshot.limit, "fewshot.limit")
-    for path in recipe.fewshot.tasks:
-        task = load_task(path, limit=limit)
+    for task in tasks:
         docs = f"first {task.limit}" if task.limit is not None else "all"
         grid_size = f"k in {recipe.fewshot.shots}, {recipe.fewshot.seeds} seeds, {docs} test documents"
         with stage("fewshot", f"{task.task}: {grid_size}"):
