@@ -175,6 +175,10 @@ def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
     """Probe every model and baseline; write the outputs. Returns (results, markdown section, output dir)."""
     from hf_replearn.utils.files import atomic_write_text, prepare_output_dir, write_results
 
+    text = None
+    if source_modality(req.dataset) == "text":  # text rows do not depend on the model: refuse bad ones before any loads
+        check_request(req, "text")
+        text = load_text_data(req.dataset, req.text_columns, req.label_column, req.dataset_limit)
     models = load_models(req)
     modality = models[0].modality
     baselines = check_request(req, modality)
@@ -183,7 +187,9 @@ def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
 
         check_modality(req.dataset, modality, models)
         return run_speech_probe(req, models, baselines)
-    data = load_data(req, modality, models)
+    if text is not None:
+        check_modality(req.dataset, modality, models)
+    data = text if text is not None else load_data(req, modality, models)
     check_models(req, models, data)
     default_out = default_output_dir(req.models, req.dataset)
     out = prepare_output_dir(Path(req.output_dir or default_out), overwrite=req.overwrite, syntax=PROBE_SYNTAX)

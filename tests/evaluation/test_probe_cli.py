@@ -301,7 +301,12 @@ def test_default_output_folder_is_beside_a_run_and_never_inside_a_plain_model_fo
 
 
 @pytest.mark.parametrize("case", ["missing-label", "one-example-class"])
-def test_a_labels_file_with_a_hole_is_refused_with_its_row(case, tiny_bert, tmp_path, capsys):
+def test_a_labels_file_with_a_hole_is_refused_with_its_row(case, tiny_bert, tmp_path, capsys, monkeypatch):
+    """... before any model is loaded: a text file's rows do not depend on the model."""
+    import hf_replearn.evaluation.probe_runner as runner
+
+    loaded = []
+    monkeypatch.setattr(runner, "load_probe_model", lambda *a, **k: loaded.append(a) or pytest.fail("a model was loaded"))
     data = write_csv(tmp_path / "reviews.csv", per_class=6)
     lines = data.read_text().splitlines()
     row = lines[3].rsplit(",", 1)[0]
@@ -314,7 +319,7 @@ def test_a_labels_file_with_a_hole_is_refused_with_its_row(case, tiny_bert, tmp_
     expected = ["1 row(s) without a `label` label", "data row 3"] if case == "missing-label" else \
         ["'meh'", "single example", "at least 2"]
     assert all(text in err for text in expected), err
-    assert not out.exists()
+    assert not out.exists() and not loaded
 
 
 @pytest.mark.parametrize("case", ["not-a-wav", "one-clip-class"])
