@@ -211,7 +211,7 @@ def _load_user_dataset(cfg: ImageDataConfig):
     names = list(feature.names) if hasattr(feature, "names") else sorted({str(v) for v in raw["train"][label_col]})
     out = {}
     for split in ("train", "test"):
-        images = [_to_array(img, cfg, split, i) for i, img in enumerate(_images(raw[split], image_col, cfg, split))]
+        images = _image_arrays(raw[split], image_col, cfg, split)
         if {im.shape[0] for im in images} == {1, 3}:  # a few grayscale files among colour ones: grey as RGB
             images = [np.repeat(im, 3, axis=0) if im.shape[0] == 1 else im for im in images]
         shapes = {im.shape for im in images}
@@ -229,26 +229,27 @@ def _load_user_dataset(cfg: ImageDataConfig):
     return out, names
 
 
-def _images(table, column: str, cfg, split: str) -> list:
-    """The column's images, each file opened here so that one PIL cannot read is named (datasets' own decoding
-    stops at it with a bare PIL traceback)."""
+def _image_arrays(table, column: str, cfg, split: str) -> list[np.ndarray]:
+    """The column's images as uint8 (C, H, W) arrays. Each file is opened, converted (and resized to
+    ``data.image_size``) and closed in turn, so a folder of large photos never sits in memory decoded, and a
+    file PIL cannot read is named (datasets' own decoding stops at it with a bare PIL traceback)."""
     import io
 
     import datasets
     from PIL import Image, UnidentifiedImageError
 
     if not isinstance(table.features[column], datasets.Image):
-        return table[column]
+        return [_to_array(img, cfg, split, row) for row, img in enumerate(table[column])]
     out = []
     for row, entry in enumerate(table.cast_column(column, datasets.Image(decode=False))[column]):
         source = entry.get("path") or f"row {row}"
         try:
-            img = Image.open(io.BytesIO(entry["bytes"]) if entry.get("bytes") else entry["path"])
-            img.load()
+            with Image.open(io.BytesIO(entry["bytes"]) if entry.get("bytes") else entry["path"]) as img:
+                img.load()
+                out.append(_to_array(img, cfg, split, row))
         except (UnidentifiedImageError, OSError) as err:
             raise UserError(f"dataset `{cfg.name}`, split {split}: {source} is not an image PIL can read ({err}); "
                             "remove or replace it") from None
-        out.append(img)
     return out
 
 

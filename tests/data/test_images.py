@@ -73,6 +73,27 @@ def test_grayscale_files_among_colour_ones_become_rgb(tmp_path):
     assert grey.std() > 0  # the grayscale file, its one channel repeated
 
 
+def test_image_files_are_decoded_one_at_a_time(tmp_path, monkeypatch):
+    """A folder of large photos must not sit in memory decoded before it is resized: each file becomes its array
+    before the next one is opened (counted: the decoded PIL images alive whenever one is converted)."""
+    import gc
+
+    import hf_replearn.data.images as images
+
+    root = _imagefolder(tmp_path / "imgs", [10] * 12)
+    alive, convert = [], images._to_array
+
+    def counting(img, *args):
+        gc.collect()
+        alive.append(sum(isinstance(o, Image.Image) for o in gc.get_objects()))
+        return convert(img, *args)
+
+    monkeypatch.setattr(images, "_to_array", counting)
+    ds = load_image_dataset(ImageDataConfig(name=str(root), image_size=4, test_size=0.25))
+    assert len(alive) == 12 and max(alive) <= 1, alive
+    assert split_arrays(ds["train"])[0].shape[1:] == (1, 4, 4)
+
+
 def test_a_file_that_is_not_an_image_is_named(tmp_path):
     root = _imagefolder(tmp_path / "imgs", [10] * 12)
     (root / "a" / "broken.png").write_bytes(b"not an image")
