@@ -1,14 +1,15 @@
 """Image encoders f(.) shared by every image model family (SimCLR, and later MoCo, pretext tasks).
 
 ``build_image_encoder(config)`` returns a module mapping (B, C, H, W) images in [0, 1] to (B, D)
-representations h, and sets nothing on the config. Two kinds:
+representations h. Two kinds:
 
 - the built-in small ResNet (He et al. 2016, basic blocks), sized for 8x8 to 96x96 inputs: a 3x3 stem
   without max-pooling (as SimCLR's CIFAR variant, Appendix B.9; ``stem_stride=2`` halves the resolution
   there, which makes wider stages affordable on a CPU), ``len(widths)`` stages of
   ``blocks_per_stage`` basic blocks, stride 2 between stages, global average pooling;
 - any transformers vision backbone by name or path (``config.backbone``), built from its config
-  (``backbone_pretrained=True`` loads its weights instead), pooled to one vector.
+  (``backbone_pretrained=True`` loads its weights instead), pooled to one vector; the built backbone's config
+  is written into ``config.backbone_architecture``, so that a saved model loads without the backbone's source.
 """
 
 from __future__ import annotations
@@ -59,19 +60,34 @@ class SmallResNet(nn.Module):
 
 
 class HFBackbone(nn.Module):
-    """A transformers vision model used as f(.): its pooled output, or the mean of its last hidden state."""
+    """A transformers vision model used as f(.): its pooled output, or the mean of its last hidden state.
 
-    def __init__(self, name: str, pretrained: bool, num_channels: int, trust_remote_code: bool = False):
+    Built from ``config.backbone`` (a folder or hub id: its config, and its weights with ``backbone_pretrained``),
+    then the built model's config is written into ``config.backbone_architecture`` and ``backbone_pretrained`` is
+    cleared: a saved model carries its backbone's architecture in its own config.json and its weights in its own
+    checkpoint, so it loads without the backbone's folder or hub id (and ``from_pretrained``, which builds the
+    model before loading its weights, never loads the backbone's weights a second time).
+    """
+
+    def __init__(self, config):
         super().__init__()
         from transformers import AutoConfig, AutoModel
+        from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
-        if pretrained:
-            self.model = AutoModel.from_pretrained(name, trust_remote_code=trust_remote_code)
-        else:
-            cfg = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code)
+        saved = getattr(config, "backbone_architecture", None)
+        remote = config.trust_remote_code
+        if saved and saved.get("model_type") in CONFIG_MAPPING:
+            fields = dict(saved)
+            self.model = AutoModel.from_config(AutoConfig.for_model(fields.pop("model_type"), **fields))
+        elif config.backbone_pretrained:
+            self.model = AutoModel.from_pretrained(config.backbone, trust_remote_code=remote)
+        else:  # a remote-code backbone's architecture is rebuilt through its own code, from its folder or hub id
+            cfg = AutoConfig.from_pretrained(config.backbone, trust_remote_code=remote)
             if hasattr(cfg, "num_channels"):
-                cfg.num_channels = num_channels
-            self.model = AutoModel.from_config(cfg, trust_remote_code=trust_remote_code)
+                cfg.num_channels = config.num_channels
+            self.model = AutoModel.from_config(cfg, trust_remote_code=remote)
+        config.backbone_architecture = self.model.config.to_dict()
+        config.backbone_pretrained = False
         cfg = self.model.config
         self.output_dim = getattr(cfg, "hidden_size", None) or cfg.hidden_sizes[-1]
 
@@ -90,7 +106,7 @@ class HFBackbone(nn.Module):
 
 def build_image_encoder(config) -> nn.Module:
     if config.backbone:
-        return HFBackbone(config.backbone, config.backbone_pretrained, config.num_channels, config.trust_remote_code)
+        return HFBackbone(config)
     return SmallResNet(config.num_channels, list(config.widths), config.blocks_per_stage, config.stem_stride)
 
 

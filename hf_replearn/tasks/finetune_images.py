@@ -183,6 +183,8 @@ def build_classifier(recipe, dataset, num_channels: int, image_size: int, pretra
     fields = recipe.model.config_kwargs()
     if pretrained is not None:  # its sizes; its backbone weights come from its own safetensors below
         fields.update({name: getattr(pretrained, name) for name in ENCODER_SIZES}, backbone_pretrained=False)
+        if getattr(pretrained, "backbone_architecture", None):  # a transformers backbone: built as the run built it
+            fields["backbone_architecture"] = pretrained.backbone_architecture
     config = build_or_explain(recipe, lambda: ImageClassifierConfig(
         num_channels=num_channels, image_size=image_size, id2label=dict(enumerate(names)),
         label2id={name: i for i, name in enumerate(names)}, **fields,

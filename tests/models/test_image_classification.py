@@ -82,7 +82,35 @@ def test_a_transformers_vision_backbone_as_the_encoder(tmp_path):
     model = AutoModelForImageClassification.from_config(config).eval()
     loaded = model.encoder.model.state_dict()
     assert all(torch.equal(v, loaded[k]) for k, v in backbone.state_dict().items())  # its pretrained weights
-    assert model(pixel_values=torch.rand(2, 1, 8, 8)).logits.shape == (2, 2)
+    x = torch.rand(2, 1, 8, 8)
+    assert model(pixel_values=x).logits.shape == (2, 2)
+    # saved, it loads on its own: the backbone's architecture is in its config.json, its weights in its checkpoint
+    # (it loaded the backbone's weights inside from_pretrained, which transformers refuses, and needed its folder)
+    model.save_pretrained(tmp_path / "classifier")
+    __import__("shutil").rmtree(tmp_path / "resnet")
+    again = AutoModelForImageClassification.from_pretrained(tmp_path / "classifier").eval()
+    assert again.config.backbone_architecture["model_type"] == "resnet" and not again.config.backbone_pretrained
+    torch.testing.assert_close(again(pixel_values=x).logits, model(pixel_values=x).logits)
+
+
+def test_init_from_a_run_with_a_vit_backbone_reads_its_renamed_weights(tmp_path):
+    """transformers 5 saves a ViT's weights under their old names (``encoder.layer.0.attention.attention.query``)
+    and builds ``layers.0.attention.q_proj``: the encoder is read through transformers, which renames them."""
+    from safetensors import safe_open
+    from transformers import ViTConfig, ViTModel
+
+    ViTModel(ViTConfig(image_size=8, patch_size=4, num_channels=1, hidden_size=16, num_hidden_layers=1,
+                       num_attention_heads=2, intermediate_size=8)).save_pretrained(tmp_path / "vit")  # fmt: skip
+    config = ImageClassifierConfig(**TINY, num_labels=2, backbone=str(tmp_path / "vit"), backbone_pretrained=True)
+    run = AutoModelForImageClassification.from_config(config).eval()
+    run.save_pretrained(tmp_path / "run")
+    with safe_open(str(tmp_path / "run" / "model.safetensors"), "pt") as saved:
+        assert not set(saved.keys()) >= {f"encoder.{k}" for k in run.encoder.state_dict()}  # names differ on disk
+    fresh = AutoModelForImageClassification.from_config(ImageClassifierConfig(
+        **TINY, num_labels=2, backbone=str(tmp_path / "vit"), backbone_architecture=run.config.backbone_architecture)).eval()
+    load_encoder_weights(fresh, tmp_path / "run")
+    x = torch.rand(2, 1, 8, 8)
+    torch.testing.assert_close(fresh.encoder(x), run.encoder(x))
 
 
 def test_the_trunk_of_an_autoencoders_encoder_loads_unchanged(tmp_path):

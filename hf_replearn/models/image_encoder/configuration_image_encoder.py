@@ -31,6 +31,9 @@ class ImageEncoderConfig(PreTrainedConfig):
             small ResNet.
         backbone_pretrained (`bool`, defaults to `False`): load the backbone's weights, not only its config.
         trust_remote_code (`bool`, defaults to `False`): allow the backbone's own code to run.
+
+    A model built with a ``backbone`` also holds ``backbone_architecture``: the backbone's own config as a dict,
+    written when the backbone is built (``models/encoders.HFBackbone``) and read back when a saved model loads.
     """
 
     model_type = "image_encoder"
