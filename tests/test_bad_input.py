@@ -93,6 +93,9 @@ ROWS = [
     ("glue-task-typo", T("glue", "data.task=sst"), ["`sst` is not a GLUE task", "did you mean `sst2`"]),
     ("glue-hub-task-offline", T("glue", "data.task=sst2"), ["data.task=sst2", "unreachable", "data.data_dir"]),
     ("glue-data-dir-missing", T("glue", "data.data_dir={tmp}/glue"), ["data.data_dir=", "this folder does not exist"]),
+    ("image-backbone-missing", T("simclr_fashion_mnist", "model.backbone={tmp}/no/vit"), ["model.backbone=", "this folder does not exist"]),
+    ("image-backbone-offline", T("finetune_images", "model.backbone=google/vit-base-patch16-224"),
+     ["model.backbone=google/vit-base-patch16-224 is not a local folder", "hub is unreachable"]),
     # -- glue with the user's own files: columns and labels checked before the model loads
     ("own-files-none", T("glue", "data.task=text_classification"), ["data.task=text_classification", "data.data_files={{train: reviews.csv}}"]),
     ("own-files-label-column", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/reviews.csv}}", "data.label_column=rating"),

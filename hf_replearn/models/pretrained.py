@@ -87,8 +87,6 @@ def load_same_family(model, path: str, key: str = "model.init_from"):
     import json
     from pathlib import Path
 
-    from safetensors import safe_open
-
     folder = Path(path).expanduser()
     weights = folder / "model.safetensors"
     if not (folder / "config.json").is_file() or not weights.is_file():
@@ -100,17 +98,17 @@ def load_same_family(model, path: str, key: str = "model.init_from"):
     if saved_type != model.config.model_type:
         raise UserError(f"{key}={path} holds a {saved_type!r} model; this recipe trains {model.config.model_type!r}: "
                         "start from a run of the same task")  # fmt: skip
-    with safe_open(weights, "pt") as f:
-        saved = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    problems = [f"{k}: {saved[k]} saved, {expected[k]} here" for k in sorted(expected.keys() & saved.keys())
-                if saved[k] != expected[k]]  # fmt: skip
-    problems += [f"{k} missing" for k in sorted(expected.keys() - saved.keys())]
-    problems += [f"{k} not in this model" for k in sorted(saved.keys() - expected.keys())]
+    # transformers reads the checkpoint, so a backbone's weights saved under older names (transformers 5 saves ViT's
+    # `encoder.layer.N.attention.attention.query` and builds `layers.N.attention.q_proj`) are matched as it renames them
+    loaded, info = type(model).from_pretrained(folder, config=model.config, local_files_only=True, use_safetensors=True,
+                                               ignore_mismatched_sizes=True, output_loading_info=True)  # fmt: skip
+    problems = [f"{k}: {tuple(saved)} saved, {tuple(here)} here" for k, saved, here in sorted(info["mismatched_keys"])]
+    problems += [f"{k} missing" for k in sorted(info["missing_keys"])]
+    problems += [f"{k} not in this model" for k in sorted(info["unexpected_keys"])]
     if problems:
         raise UserError(
             f"{key}={path}: the saved weights do not fit the model the recipe's `model` section describes "
             f"({'; '.join(problems[:3])}{'; ...' if len(problems) > 3 else ''}); set that section's sizes "
             f"(widths, blocks_per_stage, projection_dim, ...) to the ones in {folder / 'config.json'}"
         )
-    return type(model).from_pretrained(folder, config=model.config, local_files_only=True, use_safetensors=True)
+    return loaded

@@ -198,6 +198,8 @@ def _check_model(model, where: str) -> None:
         check_folder(model.path, "model.path", key_origin(where, "model.path"), ("config.json",), what="checkpoint folder")
     if getattr(model, "name_or_path", None):
         check_local_or_hub(model.name_or_path, "model.name_or_path", key_origin(where, "model.name_or_path"), MINILM_ALIASES, cached=model_in_cache)
+    if getattr(model, "backbone", None):  # a transformers vision model as the image encoder
+        check_local_or_hub(model.backbone, "model.backbone", key_origin(where, "model.backbone"), [], cached=model_in_cache)
 
 
 def _check_tokenizer(tokenizer, where: str) -> None:
