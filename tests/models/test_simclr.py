@@ -54,6 +54,23 @@ def test_dcl_loss_is_a_config_choice_that_saves_and_trains(tmp_path):
     assert losses[-1] < losses[0] - 0.5  # DCL's loss can go below 0: compared by difference, not ratio
 
 
+def test_init_from_a_run_with_a_vit_backbone(tmp_path):
+    """A recipe's init_from of a run whose encoder is a ViT: its weights are saved under transformers' older names
+    and read back under the current ones."""
+    from transformers import ViTConfig
+
+    from hf_replearn.models.pretrained import load_same_family
+
+    ViTConfig(image_size=8, patch_size=4, num_channels=1, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+              intermediate_size=8).save_pretrained(tmp_path / "vit")  # fmt: skip
+    config = dict(num_channels=1, image_size=8, backbone=str(tmp_path / "vit"), projection_dim=4)
+    run = SimCLRModel(SimCLRConfig(**config)).eval()
+    run.save_pretrained(tmp_path / "run")
+    started = load_same_family(SimCLRModel(SimCLRConfig(**config)), str(tmp_path / "run")).eval()
+    x = torch.rand(3, 1, 8, 8)
+    torch.testing.assert_close(started.get_representation(x), run.get_representation(x))
+
+
 def test_transformers_backbone_by_path(tmp_path):
     from transformers import ResNetConfig
 
