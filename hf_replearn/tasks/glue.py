@@ -164,7 +164,7 @@ def prepare_probe(recipe: GlueRecipe, task, splits) -> tuple:
     """The probe's request, data and starting model, every check done before training (UserError on bad input)."""
     from hf_replearn.errors import UserError
     from hf_replearn.evaluation.features import Readout, check_hidden_states, load_probe_model
-    from hf_replearn.evaluation.probe import ProbeConfig
+    from hf_replearn.evaluation.probe import ProbeConfig, fillable_budgets
     from hf_replearn.evaluation.probe_data import from_splits
     from hf_replearn.evaluation.probe_runner import ProbeRequest, check_request
     from hf_replearn.models.pretrained import resolve_model_path
@@ -187,6 +187,7 @@ def prepare_probe(recipe: GlueRecipe, task, splits) -> tuple:
     except UserError as err:  # the CLI's flags are this recipe's evaluation keys
         raise UserError(f"{where}: {err}") from None
     data = from_splits(task.name, splits["train"], splits[task.eval_splits[0]], task.keys, "label", list(task.label_names), None)
+    req.probe = cfg = fillable_budgets(cfg, data.train_y)  # as the image recipes: a smoke run's small classes
     try:
         data.check_budgets(cfg.labels_per_class)
     except UserError as err:

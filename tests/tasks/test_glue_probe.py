@@ -47,13 +47,16 @@ def reference_accuracy(out) -> float:
     return float((clf.predict(scaler.transform(features(test["sentence"]))) == np.array(test["label"])).mean())
 
 
-def test_glue_probe_numbers_and_card(tmp_path, monkeypatch):
+def test_glue_probe_numbers_and_card(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HF_REPLEARN_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "run"
     code = main(["train", str(RECIPES / "glue.yaml"), f"output_dir={out}", *TINY, "evaluation.probe=true",
-                 "evaluation.labels_per_class=[3]", "evaluation.seeds=2", "evaluation.precision=fp32"])  # fmt: skip
+                 "evaluation.labels_per_class=[3,100]", "evaluation.seeds=2", "evaluation.precision=fp32"])  # fmt: skip
     assert code == 0
+    # 40 training texts: the 100-per-class budget is left out and said, as the image recipes do
+    assert "[probe] 100 labels per class left out: the smallest training class has" in capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
+    assert not any("100_per_class" in key for key in results)
     # model.random_init: the starting point is the random_init row; no separate `start` row
     for name in ("finetuned", "random_init", "tfidf_word", "tfidf_char"):
         assert {f"probe/linear_probe/{name}/3_per_class", f"probe/linear_probe_cv/{name}/3_per_class",
@@ -83,7 +86,6 @@ def test_glue_probe_reads_the_starting_checkpoint(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["evaluation.labels_per_class=[100]"], "evaluation.labels_per_class: --labels-per-class 100: the smallest class"),
     (["evaluation.baselines=[pca]"], "evaluation: --baselines: unknown ['pca'] for text"),
     (["lora.enabled=true", "lora.merge_on_save=false"], "set lora.merge_on_save=true"),
     (["evaluation.precision=fp16"], "evaluation.precision: 'fp16'"),
