@@ -58,6 +58,7 @@ def _eval_probe(args) -> int:
                            baselines=baselines, probe=probe, default_budgets=args.labels_per_class is None,
                            readout=readout, layer=args.layer,
                            text_columns=args.text_column or [], label_column=args.label_column,
+                           column_names=[c for c in args.column_names.split(",") if c] if args.column_names else None,
                            dataset_limit=args.dataset_limit, image_size=args.image_size,
                            trust_remote_code=args.trust_remote_code)  # fmt: skip
     if args.push:
@@ -108,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "file, a save_to_disk folder or hub id; images: digits, fashion_mnist, mnist_5k, an imagefolder")
     probe.add_argument("--text-column", action="append", help="text column of a file or datasets set (twice for pairs)")
     probe.add_argument("--label-column", default="label", help="label column of a file or datasets set")
+    probe.add_argument("--column-names", help="the columns of a csv/tsv file without a header row, comma-separated "
+                                              "(e.g. label,text)")
     probe.add_argument("--baselines", help="comma-separated; images: raw, pca, ica, dictionary, rbm, random_init "
                                            "(default raw,pca,random_init); text: tfidf_word, tfidf_char, random_init (all)")
     probe.add_argument("--no-baselines", action="store_true", help="probe the model(s) only")

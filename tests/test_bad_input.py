@@ -111,6 +111,8 @@ ROWS = [
      "data.label_column=stars"), ["every row has the label 5", "at least 2 classes"]),
     ("own-files-split-name", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/reviews.csv, dev: {tmp}/reviews.csv}}",
      "data.text_columns=[review]", "data.label_column=stars"), ["unknown split(s) dev", "train, validation, test"]),
+    ("own-files-headerless", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/headerless.csv}}",
+     "data.text_columns=[review]", "data.label_column=stars"), ["no label column `stars`", "data.column_names"]),
     ("own-columns-on-a-glue-task", T("glue", "data.task=polarity", "data.label_column=stars"),
      ["data.text_columns / label_column", "data.task=text_classification", "polarity's columns are fixed"]),
     ("squad-hub-source-offline", T("squad", "data.source=rajpurkar/squadd"), ["data.source=rajpurkar/squadd", "hub is unreachable", "wordnet_qa"]),
@@ -172,6 +174,7 @@ YAML_FILES = {
     "reviews_gap.csv": "id,review,stars\n1,Great fun.,5\n2,Dull.,1\n3,Loved it.,\n4,Awful.,1\n",
     "reviews_new.csv": "id,review,stars\n5,Good.,5\n6,Fine.,4\n",
     "reviews_one.csv": "id,review,stars\n1,Great fun.,5\n2,Loved it.,5\n",
+    "headerless.csv": "1,Great fun.,5\n2,Dull.,1\n",
 }
 
 

@@ -18,29 +18,36 @@ HELD_OUT_FRACTION = 0.25
 """Of a single labelled file, the seeded, stratified share held out for testing."""
 
 
-def read_table(path: Path, split: str, where: str):
+def read_table(path: Path, split: str, where: str, column_names=None, names_key: str = "data.column_names"):
     """One file as a ``datasets.Dataset``; a UserError naming ``data_files.<split>`` when it is absent or of
-    another format."""
+    another format. ``column_names``: the columns of a CSV / TSV without a header row, in order (``names_key`` is
+    the option that set them)."""
     from datasets import load_dataset
 
     if not path.is_file():
         raise UserError(f"{where}: data_files.{split} = {path} does not exist; give the path of a JSON/CSV/TSV file")
     suffix = path.suffix.lower()
     if suffix in (".json", ".jsonl"):
+        if column_names:
+            raise UserError(f"{names_key} names the columns of a CSV / TSV file without a header; {path}'s JSON rows "
+                            "name their own: leave it out")
         return load_dataset("json", data_files=str(path), split="train")
     if suffix in (".csv", ".tsv"):
-        return load_dataset("csv", data_files=str(path), split="train", delimiter="\t" if suffix == ".tsv" else ",")
+        names = {"column_names": list(column_names)} if column_names else {}
+        return load_dataset("csv", data_files=str(path), split="train", delimiter="\t" if suffix == ".tsv" else ",", **names)
     raise UserError(f"{where}: data_files.{split} = {path}: use a .json, .jsonl, .csv or .tsv file")
 
 
 def resolve_columns(table, columns, label_column: str, where: str, keys=("--text-column", "--label-column")) -> tuple[str, ...]:
     """The text column(s) of ``table`` (default ``text`` or ``sentence``), after checking that they and the label
-    column exist; ``keys`` are the option names the messages tell the user to set."""
-    text_key, label_key = keys
+    column exist; ``keys`` are the option names the messages tell the user to set (text, label, and optionally
+    the column names of a file without a header)."""
+    text_key, label_key = keys[:2]
+    headerless = f" (a CSV without a header row: name its columns with {keys[2]})" if len(keys) > 2 else ""
     found = list(table.column_names)
     if label_column not in found:
         raise UserError(f"{where}: no label column `{label_column}`; the columns found are {', '.join(found)}; "
-                        f"name the right one with {label_key}")
+                        f"name the right one with {label_key}{headerless}")
     if not columns:
         columns = [next((c for c in ("text", "sentence") if c in found), None)]
         if columns[0] is None:
@@ -87,14 +94,16 @@ EVAL_SPLITS = ("validation", "test")
 
 
 def load_text_classification(data_files: dict | None, columns, label_column: str, seed: int = 0, where: str | None = "data",
-                             keys=("data.text_columns", "data.label_column")):  # fmt: skip
+                             keys=("data.text_columns", "data.label_column", "data.column_names"),
+                             column_names=None):  # fmt: skip
     """(``DatasetDict``, ``GlueTask``) for a user's labelled files, so the glue recipe fine-tunes on them as on a GLUE
     task: the text column(s) under their own names, ``label`` as class ids, metrics accuracy and macro F1.
 
     ``data_files``: ``{train: file}``, with ``validation`` and / or ``test`` (each is evaluated); with ``train``
-    alone, a seeded, stratified quarter of it is held out as ``validation``. ``where``: the recipe section the
-    messages name (``data.data_files.train = FILE``); None for ``eval probe --dataset FILE``, whose messages
-    name the file and ``keys`` its flags.
+    alone, a seeded, stratified quarter of it is held out as ``validation``. ``column_names``: the columns of
+    CSV / TSV files without a header row. ``where``: the recipe section the messages name
+    (``data.data_files.train = FILE``); None for ``eval probe --dataset FILE``, whose messages name the file and
+    ``keys`` its flags (text columns, label column, column names).
     """
     from collections import Counter
 
@@ -110,7 +119,8 @@ def load_text_classification(data_files: dict | None, columns, label_column: str
     if unknown:
         raise UserError(f"{where}.data_files: unknown split(s) {', '.join(unknown)}; name the files train, validation, test")
     located = {split: f"{where}.data_files.{split} = {path}" if where else f"--dataset {path}" for split, path in data_files.items()}
-    tables = {split: read_table(Path(path), split, where or "--dataset") for split, path in data_files.items()}
+    tables = {split: read_table(Path(path), split, where or "--dataset", column_names, keys[2])
+              for split, path in data_files.items()}  # fmt: skip
     cols = resolve_columns(tables["train"], columns, label_column, located["train"], keys)
     for split, table in tables.items():
         resolve_columns(table, cols, label_column, located[split], keys)

@@ -77,9 +77,12 @@ def source_modality(name: str) -> str | None:
 
 
 def load_text_data(name: str, text_columns=(), label_column: str = "label", limit: int | None = None,
-                   seed: int = 0) -> ProbeData:
+                   seed: int = 0, column_names=None) -> ProbeData:
     """Any text source above -> ProbeData (labels mapped to 0..K-1 in sorted order of their values)."""
     path = Path(name)
+    if column_names and path.suffix.lower() not in (".csv", ".tsv"):
+        raise UserError(f"--column-names names the columns of a csv/tsv file without a header; --dataset {name} is not one: "
+                        "leave it out")
     if name in TEXT_EMBEDDED:
         from hf_replearn.data.embedded_text import EMBEDDED_TASKS, load_embedded
 
@@ -93,7 +96,8 @@ def load_text_data(name: str, text_columns=(), label_column: str = "label", limi
         from hf_replearn.data.labelled_text import load_text_classification
 
         ds, task = load_text_classification({"train": name}, text_columns, label_column, seed, where=None,
-                                            keys=("--text-column", "--label-column"))  # fmt: skip
+                                            keys=("--text-column", "--label-column", "--column-names"),
+                                            column_names=column_names)  # fmt: skip
         return from_splits(name, ds["train"], ds["validation"], task.keys, "label", list(task.label_names), limit)
     ds = _load_datasets(name)
     train = ds["train"]

@@ -54,6 +54,8 @@ class ProbeRequest:
     """A hidden-state index, ``all`` (one row per layer), or None (the last)."""
     text_columns: list[str] = field(default_factory=list)
     label_column: str = "label"
+    column_names: list[str] | None = None
+    """The columns of a CSV / TSV file without a header row, in order."""
     dataset_limit: int | None = None
     image_size: int | None = None
     trust_remote_code: bool = False
@@ -87,8 +89,8 @@ def load_models(req: ProbeRequest) -> list[ProbeModel]:
 def load_data(req: ProbeRequest, modality: str, models: list[ProbeModel]) -> ProbeData:
     check_modality(req.dataset, modality, models)
     if modality == "text":
-        return load_text_data(req.dataset, req.text_columns, req.label_column, req.dataset_limit)
-    if req.text_columns or req.label_column != "label":
+        return read_text(req)
+    if req.text_columns or req.label_column != "label" or req.column_names:
         raise UserError("--text-column / --label-column name the columns of a text set; images take data.images' detection")
     sizes = {getattr(m.image_config, "image_size", None) for m in models if m.toolkit_image}
     if req.image_size is None and len(sizes) > 1:
@@ -100,6 +102,10 @@ def load_data(req: ProbeRequest, modality: str, models: list[ProbeModel]) -> Pro
             raise UserError(f"--dataset {req.dataset} has {data.train_x.shape[1]}-channel images; "
                             f"{m.source} takes {channels}")
     return data
+
+
+def read_text(req: ProbeRequest) -> ProbeData:
+    return load_text_data(req.dataset, req.text_columns, req.label_column, req.dataset_limit, column_names=req.column_names)
 
 
 def check_modality(dataset: str, modality: str, models: list[ProbeModel]) -> None:
@@ -178,7 +184,7 @@ def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
     text = None
     if source_modality(req.dataset) == "text":  # text rows do not depend on the model: refuse bad ones before any loads
         check_request(req, "text")
-        text = load_text_data(req.dataset, req.text_columns, req.label_column, req.dataset_limit)
+        text = read_text(req)
     models = load_models(req)
     modality = models[0].modality
     baselines = check_request(req, modality)

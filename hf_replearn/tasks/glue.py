@@ -40,6 +40,8 @@ class GlueDataArgs:
     label_column: str = "label"
     """``text_classification``: the column holding the class (strings or integers; the classes are the
     training split's values, sorted)."""
+    column_names: list[str] | None = None
+    """``text_classification``: the columns of CSV / TSV files without a header row, in order (e.g. ``[label, text]``)."""
     max_length: int = 128
     eval_limit: int | None = None
     """Evaluate on the first N examples of each evaluation split only; the recipe's ``dataset_limit``, when
@@ -94,10 +96,11 @@ def load_task_data(recipe: GlueRecipe):
     if data.task == TEXT_CLASSIFICATION:
         if data.data_dir:
             raise UserError(f"{where}.data_dir is a GLUE distribution folder; {TEXT_CLASSIFICATION} reads data.data_files")
-        raw, task = load_text_classification(data.data_files, data.text_columns, data.label_column, recipe.seed, where)
+        raw, task = load_text_classification(data.data_files, data.text_columns, data.label_column, recipe.seed, where,
+                                             column_names=data.column_names)  # fmt: skip
         return task, raw
-    if data.text_columns or data.label_column != "label":
-        raise UserError(f"{where}.text_columns / label_column name the columns of data.task={TEXT_CLASSIFICATION}; "
+    if data.text_columns or data.label_column != "label" or data.column_names:
+        raise UserError(f"{where}.text_columns / label_column / column_names name the columns of data.task={TEXT_CLASSIFICATION}; "
                         f"{data.task}'s columns are fixed (its files need them by name)")
     task = get_glue_task(data.task, f"{where}.task")
     return task, load_glue(task, data.data_dir, data.data_files, seed=recipe.seed, where=where)

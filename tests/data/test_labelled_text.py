@@ -1,8 +1,10 @@
 """A user's labelled text files as a classification task: columns, classes, the held-out split, bad rows."""
 
 import numpy as np
+import pytest
 
 from hf_replearn.data.labelled_text import HELD_OUT_FRACTION, load_text_classification
+from hf_replearn.errors import UserError
 
 
 def _write(path, header, rows):
@@ -31,3 +33,24 @@ def test_integer_labels_pairs_and_both_evaluation_splits(tmp_path):
     assert task.eval_splits == ("validation", "test") and task.keys == ("a", "b")
     assert list(ds["train"]["label"]) == [1, 0, 0, 1] and list(ds["validation"]["label"]) == [0] and list(ds["test"]["label"]) == [1]
     assert ds["train"]["a"][2] == ""  # an empty field is an empty text, not "None"
+
+
+def test_a_headerless_csv_with_a_byte_order_mark(tmp_path):
+    """As python3-pattern ships its polarity files: no header, a BOM, labels 1 / -1."""
+    path = tmp_path / "polarity.csv"
+    path.write_bytes("\ufeff".encode() + b'"1","a fine film"\n"-1","a dull film"\n"1","great"\n"-1","awful"\n')
+    ds, task = load_text_classification({"train": str(path), "test": str(path)}, ["text"], "label",
+                                        column_names=["label", "text"])  # fmt: skip
+    assert task.label_names == ("-1", "1")  # the mark is not part of the first label (no class "\ufeff1")
+    assert list(ds["train"]["label"]) == [1, 0, 1, 0] and ds["train"]["text"][0] == "a fine film"
+
+
+def test_a_headerless_csv_without_column_names_says_how(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text('"1","a fine film"\n"-1","a dull film"\n')
+    with pytest.raises(UserError, match="no label column `label`; the columns found are 1, a fine film.*data.column_names"):
+        load_text_classification({"train": str(path)}, ["text"], "label")
+    json_file = tmp_path / "p.jsonl"
+    json_file.write_text('{"text": "a", "label": 1}\n')
+    with pytest.raises(UserError, match="data.column_names names the columns of a CSV / TSV file without a header"):
+        load_text_classification({"train": str(json_file)}, ["text"], "label", column_names=["label", "text"])

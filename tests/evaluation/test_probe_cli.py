@@ -107,6 +107,19 @@ def test_the_default_budgets_leave_out_what_the_smallest_class_cannot_fill(tiny_
     assert not any("100_per_class" in key for key in results)
 
 
+def test_a_csv_without_a_header_row(tiny_bert, tmp_path):
+    """--column-names names its columns; the table is the same as for the file with its header."""
+    data = write_csv(tmp_path / "reviews.csv", per_class=6)
+    headerless = tmp_path / "headerless.csv"
+    headerless.write_text("".join(data.read_text().splitlines(keepends=True)[1:]))
+    for name, flags in (("with", ["--dataset", str(data)]), ("without", ["--dataset", str(headerless), "--column-names",
+                                                                          "text,other,label"])):  # fmt: skip
+        assert main(["eval", "probe", "--model", str(tiny_bert), *flags, "--no-baselines", *FAST, "--labels-per-class", "1",
+                     "--output-dir", str(tmp_path / name)]) == 0  # fmt: skip
+    first, second = (json.loads((tmp_path / n / "results.json").read_text()) for n in ("with", "without"))
+    assert first["linear_probe/model/all"] == second["linear_probe/model/all"]
+
+
 def test_cli_runs_as_a_module_and_exits_2_on_bad_input(tiny_bert, tmp_path):
     data = write_csv(tmp_path / "reviews.csv", label_column="sentiment")
     proc = subprocess.run([sys.executable, "-m", "hf_replearn", "eval", "probe", "--model", str(tiny_bert), "--dataset",
