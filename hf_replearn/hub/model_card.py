@@ -39,8 +39,8 @@ DESCRIPTIONS = {
     "mlm": "A masked language model",
     "word2vec": "Word vectors (skip-gram with negative sampling)",
     "cpc": "A speech representation model (contrastive predictive coding)",
-    "glue": "A sentence classifier fine-tuned",
-    "squad": "An extractive question-answering model fine-tuned",
+    "glue": "A sentence classifier",
+    "squad": "An extractive question-answering model",
 }
 
 

@@ -94,6 +94,7 @@ def test_one_evaluation_section_and_a_description_that_fits_the_task():
     every = "| metric | value |\n|---|---|\n| eval_loss | 2 |\n| train_loss | 2.5 |"
     card = str(build_model_card(CardInfo(model_name="m", task="glue", results=results, sections={"Evaluation": every})))
     assert card.count("| train_loss |") == 1 and "Other results" not in card  # no number printed twice
+    assert "A sentence classifier trained with hf_replearn on" in card  # not "fine-tuned trained"
     card = str(build_model_card(CardInfo(model_name="m", task="simclr", results=results)))
     assert card.count("## Evaluation") == 1 and "A `simclr` representation model" in card
 
