@@ -94,6 +94,45 @@ def test_image_files_are_decoded_one_at_a_time(tmp_path, monkeypatch):
     assert split_arrays(ds["train"])[0].shape[1:] == (1, 4, 4)
 
 
+@pytest.mark.parametrize("layout", ["split_folders", "class_folders"])
+def test_class_folders_are_listed_as_datasets_lists_them(tmp_path, layout):
+    """The direct listing gives datasets' imagefolder rows: same files in the same order, same labels and names."""
+    import datasets
+
+    from hf_replearn.data.images import _class_folders
+
+    root = tmp_path / "imgs"
+    for i in range(14):
+        split = ("test" if i % 4 == 0 else "train") if layout == "split_folders" else ""
+        d = root / split / ["cat", "dog", "ant"][i % 3]
+        d.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((np.random.rand(5, 5) * 255).astype(np.uint8)).save(d / f"{i:02d}.png")
+    (root / "README.md").write_text("my images\n")
+    (d / "notes.txt").write_text("not an image")
+    (d / ".hidden.png").write_bytes(b"")
+    ours, theirs = _class_folders(root), datasets.load_dataset(str(root))
+    assert set(ours) == set(theirs)
+    for split in theirs:
+        a, b = ours[split].cast_column("image", datasets.Image(decode=False)), theirs[split].cast_column("image", datasets.Image(decode=False))
+        assert [r["path"] for r in a["image"]] == [r["path"] for r in b["image"]]
+        assert list(a["label"]) == list(b["label"]) and a.features["label"].names == b.features["label"].names
+
+
+def test_other_folder_layouts_are_left_to_datasets(tmp_path):
+    from hf_replearn.data.images import _class_folders
+
+    root = _imagefolder(tmp_path / "imgs", [4] * 6)
+    assert _class_folders(root) is not None
+    (root / "a" / "metadata.csv").write_text("file_name,label\n")
+    assert _class_folders(root) is None
+    (root / "a" / "metadata.csv").unlink()
+    (root / "a" / "deeper").mkdir()
+    assert _class_folders(root) is None
+    (root / "a" / "deeper").rmdir()
+    (root / "loose.png").write_bytes((root / "a" / "0.png").read_bytes())
+    assert _class_folders(root) is None
+
+
 def test_a_file_that_is_not_an_image_is_named(tmp_path):
     root = _imagefolder(tmp_path / "imgs", [10] * 12)
     (root / "a" / "broken.png").write_bytes(b"not an image")
