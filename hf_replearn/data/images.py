@@ -206,7 +206,7 @@ def _class_folders(root: Path):
 
     entries = visible(root)
     split_of = {name: split for split, names in _SPLIT_FOLDERS.items() for name in names}
-    named = [split_of.get(e.name.lower()) for e in entries]
+    named = [split_of.get(e.name) for e in entries]  # case-sensitive, as datasets' patterns are
     if not entries or any(not e.is_dir() for e in entries) or (any(named) and not all(named)):
         return None
     class_dirs: dict[str, list[Path]] = {}
