@@ -114,7 +114,9 @@ ROWS = [
     ("own-files-headerless", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/headerless.csv}}",
      "data.text_columns=[review]", "data.label_column=stars"), ["no label column `stars`", "data.column_names"]),
     ("own-columns-on-a-glue-task", T("glue", "data.task=polarity", "data.label_column=stars"),
-     ["data.text_columns / label_column", "data.task=text_classification", "polarity's columns are fixed"]),
+     ["data.dataset / text_columns / label_column / column_names", "data.task=text_classification", "polarity's columns are fixed"]),
+    ("own-dataset-missing", T("glue", "data.task=text_classification", "data.dataset={tmp}/no/such/set"),
+     ["data.dataset=", "this folder does not exist"]),
     ("squad-hub-source-offline", T("squad", "data.source=rajpurkar/squadd"), ["data.source=rajpurkar/squadd", "hub is unreachable", "wordnet_qa"]),
     ("squad-data-file-missing", T("squad", "data.source=files", "data.data_files={{train: {tmp}/t.json, validation: {tmp}/v.json}}"), ["data.data_files.train=", "this file does not exist"]),
     # -- train: checks a task makes once its model is built (the output directory it made is removed again)

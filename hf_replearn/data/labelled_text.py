@@ -38,6 +38,21 @@ def read_table(path: Path, split: str, where: str, column_names=None, names_key:
     raise UserError(f"{where}: data_files.{split} = {path}: use a .json, .jsonl, .csv or .tsv file")
 
 
+def read_datasets(name: str, where: str, fix: str):
+    """A ``save_to_disk`` folder or a hub dataset id as a ``DatasetDict``; a UserError saying which could not be
+    read and ``fix``."""
+    import datasets
+
+    try:
+        ds = datasets.load_from_disk(name) if Path(name).is_dir() else datasets.load_dataset(name)
+    except Exception as err:  # offline, unknown id, or not a datasets folder: say which
+        raise UserError(f"{where}: could not load it as a datasets folder or hub id ({type(err).__name__}: "
+                        f"{str(err)[:200]}); {fix}") from None
+    if not isinstance(ds, datasets.DatasetDict):
+        raise UserError(f"{where} holds a single split; save a DatasetDict with a `train` split (and `validation` or `test`)")
+    return ds
+
+
 def resolve_columns(table, columns, label_column: str, where: str, keys=("--text-column", "--label-column")) -> tuple[str, ...]:
     """The text column(s) of ``table`` (default ``text`` or ``sentence``), after checking that they and the label
     column exist; ``keys`` are the option names the messages tell the user to set (text, label, and optionally
@@ -95,13 +110,14 @@ EVAL_SPLITS = ("validation", "test")
 
 def load_text_classification(data_files: dict | None, columns, label_column: str, seed: int = 0, where: str | None = "data",
                              keys=("data.text_columns", "data.label_column", "data.column_names"),
-                             column_names=None):  # fmt: skip
+                             column_names=None, dataset: str | None = None):  # fmt: skip
     """(``DatasetDict``, ``GlueTask``) for a user's labelled files, so the glue recipe fine-tunes on them as on a GLUE
     task: the text column(s) under their own names, ``label`` as class ids, metrics accuracy and macro F1.
 
     ``data_files``: ``{train: file}``, with ``validation`` and / or ``test`` (each is evaluated); with ``train``
     alone, a seeded, stratified quarter of it is held out as ``validation``. ``column_names``: the columns of
-    CSV / TSV files without a header row. ``where``: the recipe section the messages name
+    CSV / TSV files without a header row. ``dataset``: instead of files, a ``save_to_disk`` folder or hub dataset
+    id with the same splits (a ``ClassLabel`` column keeps its class names; its -1, "no label", is refused). ``where``: the recipe section the messages name
     (``data.data_files.train = FILE``); None for ``eval probe --dataset FILE``, whose messages name the file and
     ``keys`` its flags (text columns, label column, column names).
     """
@@ -111,22 +127,40 @@ def load_text_classification(data_files: dict | None, columns, label_column: str
 
     from hf_replearn.data.glue_task import GlueTask
 
-    if not data_files or "train" not in data_files:
-        raise UserError(f"{where}.task={TEXT_CLASSIFICATION} fine-tunes on your own files: set "
-                        f"{where}.data_files={{train: reviews.csv}} (and validation: / test: files, or a quarter of train is "
-                        f"held out), {keys[0]}=[review] and {keys[1]}=stars")  # fmt: skip
-    unknown = sorted(set(data_files) - {"train", *EVAL_SPLITS})
-    if unknown:
-        raise UserError(f"{where}.data_files: unknown split(s) {', '.join(unknown)}; name the files train, validation, test")
-    located = {split: f"{where}.data_files.{split} = {path}" if where else f"--dataset {path}" for split, path in data_files.items()}
-    tables = {split: read_table(Path(path), split, where or "--dataset", column_names, keys[2])
-              for split, path in data_files.items()}  # fmt: skip
+    if dataset and data_files:
+        raise UserError(f"{where}.dataset and {where}.data_files both name the data; keep one")
+    if dataset:
+        found = read_datasets(dataset, f"{where}.dataset={dataset}", "give a folder written by save_to_disk, a hub dataset "
+                              f"id the hub serves, or your files as {where}.data_files")  # fmt: skip
+        tables = {split: found[split] for split in ("train", *EVAL_SPLITS) if split in found}
+        if "train" not in tables:
+            raise UserError(f"{where}.dataset={dataset}: splits {', '.join(found)}; it needs a `train` split")
+        located = {split: f"{where}.dataset={dataset} ({split} split)" for split in tables}
+        name = Path(dataset).name if Path(dataset).is_dir() else dataset
+    else:
+        if not data_files or "train" not in data_files:
+            raise UserError(f"{where}.task={TEXT_CLASSIFICATION} fine-tunes on your own files: set "
+                            f"{where}.data_files={{train: reviews.csv}} (and validation: / test: files, or a quarter of train is "
+                            f"held out), {keys[0]}=[review] and {keys[1]}=stars; or {where}.dataset=<save_to_disk folder or "
+                            "hub dataset id>")  # fmt: skip
+        unknown = sorted(set(data_files) - {"train", *EVAL_SPLITS})
+        if unknown:
+            raise UserError(f"{where}.data_files: unknown split(s) {', '.join(unknown)}; name the files train, validation, test")
+        located = {split: f"{where}.data_files.{split} = {path}" if where else f"--dataset {path}" for split, path in data_files.items()}
+        tables = {split: read_table(Path(path), split, where or "--dataset", column_names, keys[2])
+                  for split, path in data_files.items()}  # fmt: skip
+        name = Path(data_files["train"]).stem
     cols = resolve_columns(tables["train"], columns, label_column, located["train"], keys)
     for split, table in tables.items():
         resolve_columns(table, cols, label_column, located[split], keys)
         check_labels(table, label_column, located[split])
-    labels = {split: [label_value(v) for v in table[label_column]] for split, table in tables.items()}
-    classes = sorted_classes(labels["train"])
+    named = getattr(tables["train"].features[label_column], "names", None)  # a ClassLabel: its ids and names
+    labels = {split: [None if named and v is not None and v < 0 else label_value(v) for v in table[label_column]]
+              for split, table in tables.items()}  # fmt: skip
+    if named:
+        for split, values in labels.items():
+            check_labels({label_column: values}, label_column, located[split])
+    classes = list(range(len(named))) if named else sorted_classes(labels["train"])
     if len(classes) < 2:
         raise UserError(f"{located['train']}: every row has the label {classes[0]!r}; a classifier needs at least 2 classes")
     ids = {c: i for i, c in enumerate(classes)}
@@ -136,7 +170,7 @@ def load_text_classification(data_files: dict | None, columns, label_column: str
             raise UserError(f"{located[split]}: data row {unseen[0] + 1} has the label {unseen[1]!r}, which no training row "
                             f"has (the classes: {', '.join(map(repr, classes[:10]))}{' ...' if len(classes) > 10 else ''}); "
                             "fix the label or add training rows of that class")  # fmt: skip
-    features = ClassLabel(names=[str(c) for c in classes])
+    features = ClassLabel(names=list(named) if named else [str(c) for c in classes])
     ds = DatasetDict({
         split: Dataset.from_dict({**{c: texts(table, [c]) for c in cols}, "label": [ids[v] for v in labels[split]]})
         .cast_column("label", features)
@@ -152,7 +186,6 @@ def load_text_classification(data_files: dict | None, columns, label_column: str
                             f"rows{give})")  # fmt: skip
         held = ds["train"].train_test_split(test_size=HELD_OUT_FRACTION, seed=seed, stratify_by_column="label")
         ds = DatasetDict(train=held["train"], validation=held["test"])
-    task = GlueTask(Path(data_files["train"]).stem, cols, tuple(features.names), "classification",
-                    eval_splits=tuple(s for s in EVAL_SPLITS if s in ds),
-                    description=f"`{label_column}` of {data_files['train']}")  # fmt: skip
+    task = GlueTask(name, cols, tuple(features.names), "classification", eval_splits=tuple(s for s in EVAL_SPLITS if s in ds),
+                    description=f"`{label_column}` of {dataset or data_files['train']}")
     return ds, task

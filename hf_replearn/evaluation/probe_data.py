@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hf_replearn.data.labelled_text import HELD_OUT_FRACTION, TEXT_FILES, check_labels, resolve_columns, sorted_classes, texts
+from hf_replearn.data.labelled_text import (HELD_OUT_FRACTION, TEXT_FILES, check_labels, read_datasets, resolve_columns,
+                                             sorted_classes, texts)
 from hf_replearn.errors import UserError
 
 TEXT_EMBEDDED = ("polarity", "bible_paraphrase", "wordnet_topic")
@@ -109,16 +110,8 @@ def load_text_data(name: str, text_columns=(), label_column: str = "label", limi
 
 
 def _load_datasets(name: str):
-    import datasets
-
-    try:
-        if Path(name).is_dir():
-            return datasets.load_from_disk(name)
-        return datasets.load_dataset(name)
-    except Exception as err:  # offline, unknown id, or not a datasets folder: say which
-        raise UserError(f"--dataset {name}: could not load it as a datasets folder or hub id ({type(err).__name__}: "
-                        f"{str(err)[:200]}); give an embedded set ({', '.join(TEXT_EMBEDDED)}), a csv/jsonl file, "
-                        "or a folder written by save_to_disk") from None
+    return read_datasets(name, f"--dataset {name}", f"give an embedded set ({', '.join(TEXT_EMBEDDED)}), a csv/jsonl file, "
+                         "or a folder written by save_to_disk")
 
 
 def _glue_folder(path: Path, limit):

@@ -156,6 +156,9 @@ def _check_data(data, where: str) -> None:
     for split, path in (getattr(data, "data_files", None) or {}).items():
         if not Path(str(path)).expanduser().is_file():
             raise UserError(f"{key_origin(where, f'data.data_files.{split}')}: data.data_files.{split}={path}: this file does not exist; give an existing file")
+    if getattr(data, "dataset", None):  # glue's text_classification: a save_to_disk folder or hub dataset id
+        check_local_or_hub(data.dataset, "data.dataset", key_origin(where, "data.dataset"), (), kind="dataset", needs=(),
+                           cached=dataset_in_cache)
     source = getattr(data, "source", None)
     if source is not None and hasattr(data, "data_files"):  # squad: embedded, files, or a hub dataset id
         check_local_or_hub(source, "data.source", key_origin(where, "data.source"), ("wordnet_qa", "files"), kind="dataset", needs=(),

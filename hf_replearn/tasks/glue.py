@@ -42,6 +42,9 @@ class GlueDataArgs:
     training split's values, sorted)."""
     column_names: list[str] | None = None
     """``text_classification``: the columns of CSV / TSV files without a header row, in order (e.g. ``[label, text]``)."""
+    dataset: str | None = None
+    """``text_classification``: instead of ``data_files``, a ``save_to_disk`` folder or a hub dataset id with a
+    ``train`` split (and ``validation`` / ``test``)."""
     max_length: int = 128
     eval_limit: int | None = None
     """Evaluate on the first N examples of each evaluation split only; the recipe's ``dataset_limit``, when
@@ -97,10 +100,10 @@ def load_task_data(recipe: GlueRecipe):
         if data.data_dir:
             raise UserError(f"{where}.data_dir is a GLUE distribution folder; {TEXT_CLASSIFICATION} reads data.data_files")
         raw, task = load_text_classification(data.data_files, data.text_columns, data.label_column, recipe.seed, where,
-                                             column_names=data.column_names)  # fmt: skip
+                                             column_names=data.column_names, dataset=data.dataset)  # fmt: skip
         return task, raw
-    if data.text_columns or data.label_column != "label" or data.column_names:
-        raise UserError(f"{where}.text_columns / label_column / column_names name the columns of data.task={TEXT_CLASSIFICATION}; "
+    if data.text_columns or data.label_column != "label" or data.column_names or data.dataset:
+        raise UserError(f"{where}.dataset / text_columns / label_column / column_names name the data of data.task={TEXT_CLASSIFICATION}; "
                         f"{data.task}'s columns are fixed (its files need them by name)")
     task = get_glue_task(data.task, f"{where}.task")
     return task, load_glue(task, data.data_dir, data.data_files, seed=recipe.seed, where=where)

@@ -54,3 +54,23 @@ def test_a_headerless_csv_without_column_names_says_how(tmp_path):
     json_file.write_text('{"text": "a", "label": 1}\n')
     with pytest.raises(UserError, match="data.column_names names the columns of a CSV / TSV file without a header"):
         load_text_classification({"train": str(json_file)}, ["text"], "label", column_names=["label", "text"])
+
+
+def test_a_save_to_disk_folder_keeps_its_class_names_and_refuses_unlabelled_rows(tmp_path):
+    import datasets
+
+    names = datasets.ClassLabel(names=["sports", "politics", "science"])
+    def split(texts, labels):
+        return datasets.Dataset.from_dict({"text": texts, "label": labels},
+                                          features=datasets.Features({"text": datasets.Value("string"), "label": names}))
+    folder = tmp_path / "news"
+    datasets.DatasetDict(train=split(["goal", "vote", "atom", "match"], [0, 1, 2, 0]),
+                         validation=split(["law"], [1])).save_to_disk(str(folder))  # fmt: skip
+    ds, task = load_text_classification(None, None, "label", dataset=str(folder))
+    assert task.name == "news" and task.label_names == ("sports", "politics", "science")  # its order, not sorted
+    assert list(ds["train"]["label"]) == [0, 1, 2, 0] and task.eval_splits == ("validation",)
+    datasets.DatasetDict(train=split(["goal", "vote"], [0, 1]), test=split(["?"], [-1])).save_to_disk(str(tmp_path / "gap"))
+    with pytest.raises(UserError, match=r"data.dataset=.*gap \(test split\): 1 row\(s\) without a `label` label \(data row 1"):
+        load_text_classification(None, None, "label", dataset=str(tmp_path / "gap"))
+    with pytest.raises(UserError, match="data.dataset and data.data_files both name the data"):
+        load_text_classification({"train": "x.csv"}, None, "label", dataset=str(folder))
