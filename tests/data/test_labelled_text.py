@@ -74,3 +74,11 @@ def test_a_save_to_disk_folder_keeps_its_class_names_and_refuses_unlabelled_rows
         load_text_classification(None, None, "label", dataset=str(tmp_path / "gap"))
     with pytest.raises(UserError, match="data.dataset and data.data_files both name the data"):
         load_text_classification({"train": "x.csv"}, None, "label", dataset=str(folder))
+
+
+def test_a_folder_holding_one_split_is_named(tmp_path):
+    import datasets
+
+    datasets.Dataset.from_dict({"text": ["a", "b"], "label": [0, 1]}).save_to_disk(str(tmp_path / "one"))
+    with pytest.raises(UserError, match="data.dataset=.*one holds a single split; save a DatasetDict with a `train` split"):
+        load_text_classification(None, None, "label", dataset=str(tmp_path / "one"))
