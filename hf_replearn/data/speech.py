@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hf_replearn.data.labelled_text import HELD_OUT_FRACTION
 from hf_replearn.data.paths import system_path
 from hf_replearn.errors import UserError
 from hf_replearn.utils.progress import stage
@@ -313,9 +314,11 @@ class SpeechDataConfig:
     """Where the speech comes from: the espeak-ng corpus, or a saved ``datasets`` DatasetDict of your own."""
 
     name: str = "espeak"
-    """``espeak`` (synthesized here), or a folder saved with ``DatasetDict.save_to_disk`` holding train/test
-    splits with ``audio`` (float arrays, or Audio dicts with ``array`` and ``sampling_rate``), ``speaker``,
-    and for the phone probe ``phone_ids`` + ``phone_starts`` (start sample at 16 kHz)."""
+    """``espeak`` (synthesized here); an audiofolder of your own (``DIR/<class>/*.wav``, or ``DIR/train/...`` and
+    ``DIR/test/...``; the class folders are the speaker probe's labels, no phone probe); or a folder saved with
+    ``DatasetDict.save_to_disk`` holding train/test splits with ``audio`` (float arrays, or Audio dicts with
+    ``array`` and ``sampling_rate``), ``speaker``, and for the phone probe ``phone_ids`` + ``phone_starts``
+    (start sample at 16 kHz)."""
     num_speakers: int = 24
     train_per_speaker: int = 16
     test_per_speaker: int = 4
@@ -339,6 +342,14 @@ def load_speech_dataset(cfg: SpeechDataConfig, limit: int | None = None, seed: i
 
         corpus = build_speech_corpus(cfg.cache_dir, cfg.num_speakers, per_speaker(cfg.train_per_speaker),
                                      per_speaker(cfg.test_per_speaker), seed)
+    elif is_audio_folder(Path(cfg.name).expanduser()):  # class folders of .wav clips: the class is the `speaker`
+        (train_x, train_y), (test_x, test_y), classes = read_audio_folder(
+            Path(cfg.name).expanduser(), f"data.name={cfg.name}", min_samples=min_samples)  # eval probe's split
+        features = datasets.Features({"audio": datasets.Sequence(datasets.Value("float32")),
+                                      "speaker": datasets.ClassLabel(names=classes)})  # fmt: skip
+        corpus = datasets.DatasetDict({
+            split: datasets.Dataset.from_dict({"audio": x, "speaker": y.tolist()}, features=features)
+            for split, x, y in (("train", train_x, train_y), ("test", test_x, test_y))})  # fmt: skip
     else:
         path = Path(cfg.name).expanduser()
         try:
@@ -369,6 +380,52 @@ def _normalise_audio(split, cfg: SpeechDataConfig, where: str, min_samples: int)
     features = split.features.copy()
     features["audio"] = datasets.Sequence(datasets.Value("float32"))
     return split.map(fix, with_indices=True, features=features)
+
+
+def is_audio_folder(path: Path) -> bool:
+    """A folder of class folders of .wav clips (or train/ and test/ folders of them), not a save_to_disk folder."""
+    root = path / "train" if (path / "train").is_dir() and (path / "test").is_dir() else path
+    return path.is_dir() and not (path / "dataset_dict.json").is_file() and any(root.glob("*/*.wav"))
+
+
+def read_audio_folder(root: Path, where: str, test_fraction: float = HELD_OUT_FRACTION, seed: int = 0, min_samples: int = 0):
+    """``((train clips, labels), (test clips, labels), class names)`` of an audiofolder: ``DIR/<class>/*.wav`` (a
+    seeded, stratified ``test_fraction`` held out for testing) or ``DIR/train/<class>/*.wav`` with
+    ``DIR/test/<class>/*.wav``. Clips become float32 at 16 kHz (resampled); a stereo clip is refused, not mixed
+    (:func:`prepare_waveform`, which also refuses a clip shorter than ``min_samples``). ``where`` opens every
+    message (the option that named the folder)."""
+    from scipy.io import wavfile
+
+    def read(folder: Path, classes: list[str]):
+        clips, labels = [], []
+        for label, cls in enumerate(classes):
+            for file in sorted((folder / cls).glob("*.wav")):
+                try:
+                    rate, wav = wavfile.read(file)
+                except (ValueError, OSError) as err:
+                    raise UserError(f"{where}: {file} is not a WAV file scipy can read ({err}); "
+                                    "remove it or convert it (for example `ffmpeg -i IN -ar 16000 OUT.wav`)") from None
+                if np.issubdtype(wav.dtype, np.integer):
+                    wav = wav / float(np.iinfo(wav.dtype).max)
+                clips.append(prepare_waveform(wav, rate, min_samples, where=str(file)))
+                labels.append(label)
+        return clips, np.array(labels)
+
+    split = (root / "train").is_dir() and (root / "test").is_dir()
+    classes = sorted(p.name for p in (root / "train" if split else root).iterdir() if p.is_dir())
+    if len(classes) < 2:
+        raise UserError(f"{where}: an audiofolder needs one subfolder of .wav clips per class; found {classes}")
+    if split:
+        return read(root / "train", classes), read(root / "test", classes), classes
+    from sklearn.model_selection import train_test_split
+
+    clips, labels = read(root, classes)
+    rare = [cls for i, cls in enumerate(classes) if (labels == i).sum() < 2]
+    if rare:
+        raise UserError(f"{where}: class folder(s) {', '.join(rare)} hold fewer than 2 .wav clips; each class is split "
+                        "between train and test (add clips, or drop those folders)")
+    train_i, test_i = train_test_split(np.arange(len(labels)), test_size=test_fraction, random_state=seed, stratify=labels)
+    return ([clips[i] for i in train_i], labels[train_i]), ([clips[i] for i in test_i], labels[test_i]), classes
 
 
 class WaveformCropCollator:

@@ -157,48 +157,10 @@ def load_image_data(name: str, image_size: int | None, limit: int | None) -> Pro
 
 
 def load_audio_folder(name: str, limit: int | None = None, seed: int = 0) -> ProbeData:
-    """An audiofolder of labelled clips: ``DIR/<class>/*.wav`` (a seeded, stratified quarter held out for testing),
-    or ``DIR/train/<class>/*.wav`` with ``DIR/test/<class>/*.wav``. Clips become float32 at 16 kHz (resampled);
-    a stereo clip is refused, not mixed (``data.speech.prepare_waveform``)."""
-    from scipy.io import wavfile
+    """An audiofolder of labelled clips (``data.speech.read_audio_folder``) for the probe."""
+    from hf_replearn.data.speech import read_audio_folder
 
-    from hf_replearn.data.speech import prepare_waveform
-
-    root = Path(name)
-
-    def read(folder: Path, classes: list[str]):
-        clips, labels = [], []
-        for label, cls in enumerate(classes):
-            for file in sorted((folder / cls).glob("*.wav")):
-                try:
-                    rate, wav = wavfile.read(file)
-                except (ValueError, OSError) as err:
-                    raise UserError(f"--dataset {root}: {file} is not a WAV file scipy can read ({err}); "
-                                    "remove it or convert it (for example `ffmpeg -i IN -ar 16000 OUT.wav`)") from None
-                if np.issubdtype(wav.dtype, np.integer):
-                    wav = wav / float(np.iinfo(wav.dtype).max)
-                clips.append(prepare_waveform(wav, rate, where=str(file)))
-                labels.append(label)
-        return clips, np.array(labels)
-
-    split = (root / "train").is_dir() and (root / "test").is_dir()
-    classes = sorted(p.name for p in (root / "train" if split else root).iterdir() if p.is_dir())
-    if len(classes) < 2:
-        raise UserError(f"--dataset {root}: an audiofolder needs one subfolder of .wav clips per class; found {classes}")
-    if split:
-        (train_x, train_y), (test_x, test_y) = read(root / "train", classes), read(root / "test", classes)
-    else:
-        from sklearn.model_selection import train_test_split
-
-        clips, labels = read(root, classes)
-        rare = [cls for i, cls in enumerate(classes) if (labels == i).sum() < 2]
-        if rare:
-            raise UserError(f"--dataset {root}: class folder(s) {', '.join(rare)} hold fewer than 2 .wav clips; the probe "
-                            "splits each class between train and test (add clips, or drop those folders)")
-        index = np.arange(len(labels))
-        train_i, test_i = train_test_split(index, test_size=HELD_OUT_FRACTION, random_state=seed, stratify=labels)
-        train_x, train_y = [clips[i] for i in train_i], labels[train_i]
-        test_x, test_y = [clips[i] for i in test_i], labels[test_i]
+    (train_x, train_y), (test_x, test_y), classes = read_audio_folder(Path(name), f"--dataset {name}", HELD_OUT_FRACTION, seed)
     if limit is not None:
         train_x, train_y = train_x[:limit], train_y[:limit]
     return ProbeData(name, "audio", train_x, train_y, test_x, test_y, classes)

@@ -129,11 +129,14 @@ def transformers_audio_features(model, feature_extractor, wav: np.ndarray, layer
 
 
 def utterance_features(extract, dataset, offset: int, hop: int = HOP):
-    """Per utterance: (T, D) features and their (T,) phone labels; ``offset`` is the sample at a frame's centre,
-    ``hop`` the samples between frames."""
+    """Per utterance: (T, D) features and their (T,) phone labels (none for a corpus without phone labels);
+    ``offset`` is the sample at a frame's centre, ``hop`` the samples between frames."""
     feats, labels = [], []
     for row in dataset.with_format("numpy"):
         f = extract(row["audio"])
+        if "phone_ids" not in row:  # a corpus without phone labels (a user's audiofolder): the speaker probe only
+            feats.append(f)
+            continue
         y = phone_spans_to_frames(row["phone_ids"], row["phone_starts"], len(row["audio"]), hop, offset)
         n = min(len(f), len(y))
         feats.append(f[:n])
@@ -154,15 +157,17 @@ def _logistic_accuracy(train_x, train_y, test_x, test_y, max_iter: int) -> float
 
 
 def probe_feature_set(name: str, extract, offset: int, dataset, cfg: SpeechProbeConfig, seed: int = 0, hop: int = HOP):
-    """Phone (per frame) and speaker (per utterance, frames pooled by ``cfg.speaker_pooling``) linear probes."""
+    """Phone (per frame; when the corpus has phone labels) and speaker (per utterance, frames pooled by
+    ``cfg.speaker_pooling``) linear probes."""
     (tr_f, tr_y), (te_f, te_y) = (utterance_features(extract, dataset[s], offset, hop) for s in ("train", "test"))
-    train_x, train_y = np.concatenate(tr_f), np.concatenate(tr_y)
-    if len(train_x) > cfg.max_train_frames:
-        keep = np.random.default_rng(seed).choice(len(train_x), cfg.max_train_frames, replace=False)
-        train_x, train_y = train_x[keep], train_y[keep]
-    results = {
-        f"linear_probe/{name}/phone": _logistic_accuracy(train_x, train_y, np.concatenate(te_f), np.concatenate(te_y), cfg.max_iter),
-    }
+    results = {}
+    if tr_y:  # phone labels
+        train_x, train_y = np.concatenate(tr_f), np.concatenate(tr_y)
+        if len(train_x) > cfg.max_train_frames:
+            keep = np.random.default_rng(seed).choice(len(train_x), cfg.max_train_frames, replace=False)
+            train_x, train_y = train_x[keep], train_y[keep]
+        results[f"linear_probe/{name}/phone"] = _logistic_accuracy(train_x, train_y, np.concatenate(te_f),
+                                                                    np.concatenate(te_y), cfg.max_iter)  # fmt: skip
     train_s, test_s = np.asarray(dataset["train"]["speaker"]), np.asarray(dataset["test"]["speaker"])
     # a few hundred utterances: cheap, so every pooling is scored; ``speaker`` is the one the recipe names
     for pooling, pool in POOLINGS.items():
@@ -223,9 +228,10 @@ def probe_speech_feature_sets(feature_sets: dict, dataset, cfg: SpeechProbeConfi
 
 
 def speech_probe_table(results: dict[str, float]) -> str:
-    """Markdown: one row per feature set, phone and speaker accuracy (then the other speaker poolings)."""
-    names = [k.split("/")[1] for k in results if k.startswith("linear_probe/") and k.endswith("/phone")]
-    columns = ["phone", "speaker", *sorted({k.split("/")[2] for k in results
+    """Markdown: one row per feature set, phone (when probed) and speaker accuracy (then the other speaker poolings)."""
+    names = [k.split("/")[1] for k in results if k.startswith("linear_probe/") and k.endswith("/speaker")]
+    phones = ["phone"] if any(k.startswith("linear_probe/") and k.endswith("/phone") for k in results) else []
+    columns = [*phones, "speaker", *sorted({k.split("/")[2] for k in results
                                             if k.startswith("linear_probe/") and "/speaker_" in k})]
     lines = ["| features | " + " | ".join(c.replace("speaker_", "speaker, pooling ") for c in columns) + " |",
              "|---" * (len(columns) + 1) + "|"]

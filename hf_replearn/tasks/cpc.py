@@ -96,7 +96,9 @@ def run(recipe: CPCRecipe) -> dict[str, float]:
     results["eval/runtime_s"] = time.perf_counter() - start
     table = speech_probe_table(probe)
     print(f"\nLinear probes (test accuracy) on {recipe.data.name}:\n{table}\n")
-    sections = {"Phone and speaker probes (linear, frozen features)": table}
+    title = ("Phone and speaker probes (linear, frozen features)" if "phone_ids" in dataset["train"].column_names
+             else "Class probes (linear, frozen features; the speaker column is each clip's class folder)")
+    sections = {title: table}
     if evaluation.tsne:
         sections["t-SNE of test utterances"] = "![t-SNE of mean CPC features per utterance, by speaker](tsne_speakers.png)"
     write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name)
