@@ -214,8 +214,9 @@ def evaluate_speech_representations(model, dataset, cfg: SpeechProbeConfig, rand
 def probe_speech_feature_sets(feature_sets: dict, dataset, cfg: SpeechProbeConfig, plot_path=None) -> dict[str, float]:
     """Phone and speaker probes of every {name: (extract, frame offset[, hop])}; t-SNE of the first set's utterances."""
     results, utterances = {}, {}
+    probes = "phone and speaker probes" if "phone_ids" in dataset["train"].column_names else "speaker (class) probes"
     for name, (extract, frame_offset, *hop) in feature_sets.items():
-        with stage("probe", f"{name} features, phone and speaker probes"):
+        with stage("probe", f"{name} features, {probes}"):
             scores, utterances[name] = probe_feature_set(name, extract, frame_offset, dataset, cfg, hop=hop[0] if hop else HOP)
         results.update(scores)
     if cfg.tsne and plot_path is not None:
