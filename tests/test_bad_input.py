@@ -111,6 +111,10 @@ ROWS = [
      "data.label_column=stars"), ["every row has the label 5", "at least 2 classes"]),
     ("own-files-split-name", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/reviews.csv, dev: {tmp}/reviews.csv}}",
      "data.text_columns=[review]", "data.label_column=stars"), ["unknown split(s) dev", "train, validation, test"]),
+    ("own-files-unclosed-quote", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/quote.csv}}"),
+     ["data.data_files.train = {tmp}/quote.csv could not be parsed", "EOF inside string", "fix the file"]),
+    ("probe-broken-jsonl", ["eval", "probe", "--model", "{fake_model}", "--dataset", "{tmp}/broken.jsonl", "--output-dir", "{out}"],
+     ["--dataset {tmp}/broken.jsonl could not be parsed", "JSON parse error"]),
     ("own-files-headerless", T("glue", "data.task=text_classification", "data.data_files={{train: {tmp}/headerless.csv}}",
      "data.text_columns=[review]", "data.label_column=stars"), ["no label column `stars`", "data.column_names"]),
     ("own-columns-on-a-glue-task", T("glue", "data.task=polarity", "data.label_column=stars"),
@@ -177,6 +181,8 @@ YAML_FILES = {
     "reviews_new.csv": "id,review,stars\n5,Good.,5\n6,Fine.,4\n",
     "reviews_one.csv": "id,review,stars\n1,Great fun.,5\n2,Loved it.,5\n",
     "headerless.csv": "1,Great fun.,5\n2,Dull.,1\n",
+    "quote.csv": 'text,label\n"unclosed quote,1\nfine,0\n',
+    "broken.jsonl": '{"text": "a", "label": 1}\n{"text": "b", "label"\n',
 }
 
 

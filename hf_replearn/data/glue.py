@@ -70,7 +70,8 @@ def load_glue(task: GlueTask, data_dir=None, data_files: dict | None = None, see
     from datasets import DatasetDict, load_dataset
 
     if data_files:
-        ds = DatasetDict({split: read_table(Path(path), split, where) for split, path in data_files.items()})
+        ds = DatasetDict({split: read_table(Path(path), f"{where}.data_files.{split} = {path}")
+                          for split, path in data_files.items()})  # fmt: skip
     elif data_dir:
         ds = _load_distribution(task, Path(data_dir), where)
     elif task.name in EMBEDDED_TASKS:

@@ -18,24 +18,34 @@ HELD_OUT_FRACTION = 0.25
 """Of a single labelled file, the seeded, stratified share held out for testing."""
 
 
-def read_table(path: Path, split: str, where: str, column_names=None, names_key: str = "data.column_names"):
-    """One file as a ``datasets.Dataset``; a UserError naming ``data_files.<split>`` when it is absent or of
-    another format. ``column_names``: the columns of a CSV / TSV without a header row, in order (``names_key`` is
-    the option that set them)."""
+def read_table(path: Path, located: str, column_names=None, names_key: str = "data.column_names"):
+    """One file as a ``datasets.Dataset``; a UserError opening with ``located`` (the option that named the file:
+    ``data.data_files.train = FILE``) when it is absent, of another format or cannot be parsed. ``column_names``:
+    the columns of a CSV / TSV without a header row, in order (``names_key`` is the option that set them)."""
     from datasets import load_dataset
+    from datasets.utils import logging as datasets_logging
 
     if not path.is_file():
-        raise UserError(f"{where}: data_files.{split} = {path} does not exist; give the path of a JSON/CSV/TSV file")
+        raise UserError(f"{located} does not exist; give the path of a JSON/CSV/TSV file")
     suffix = path.suffix.lower()
-    if suffix in (".json", ".jsonl"):
-        if column_names:
-            raise UserError(f"{names_key} names the columns of a CSV / TSV file without a header; {path}'s JSON rows "
-                            "name their own: leave it out")
-        return load_dataset("json", data_files=str(path), split="train")
-    if suffix in (".csv", ".tsv"):
-        names = {"column_names": list(column_names)} if column_names else {}
-        return load_dataset("csv", data_files=str(path), split="train", delimiter="\t" if suffix == ".tsv" else ",", **names)
-    raise UserError(f"{where}: data_files.{split} = {path}: use a .json, .jsonl, .csv or .tsv file")
+    if suffix not in TEXT_FILES:
+        raise UserError(f"{located}: use a .json, .jsonl, .csv or .tsv file")
+    if column_names and suffix in (".json", ".jsonl"):
+        raise UserError(f"{names_key} names the columns of a CSV / TSV file without a header; {path}'s JSON rows "
+                        "name their own: leave it out")
+    kwargs = {} if suffix in (".json", ".jsonl") else {"delimiter": "\t" if suffix == ".tsv" else ","}
+    if column_names:
+        kwargs["column_names"] = list(column_names)
+    verbosity = datasets_logging.get_verbosity()
+    datasets_logging.set_verbosity(datasets_logging.CRITICAL)  # its JSON reader logs the parser's traceback first
+    try:
+        return load_dataset("json" if suffix in (".json", ".jsonl") else "csv", data_files=str(path), split="train", **kwargs)
+    except Exception as err:  # datasets wraps the parser's error (an unclosed quote, a broken JSON line): name the file
+        cause = err.__cause__ or err
+        raise UserError(f"{located} could not be parsed ({type(cause).__name__}: "
+                        f"{str(cause)[:200]}); fix the file (quotes, delimiters, one JSON object per line)") from None
+    finally:
+        datasets_logging.set_verbosity(verbosity)
 
 
 def read_datasets(name: str, where: str, fix: str):
@@ -147,8 +157,7 @@ def load_text_classification(data_files: dict | None, columns, label_column: str
         if unknown:
             raise UserError(f"{where}.data_files: unknown split(s) {', '.join(unknown)}; name the files train, validation, test")
         located = {split: f"{where}.data_files.{split} = {path}" if where else f"--dataset {path}" for split, path in data_files.items()}
-        tables = {split: read_table(Path(path), split, where or "--dataset", column_names, keys[2])
-                  for split, path in data_files.items()}  # fmt: skip
+        tables = {split: read_table(Path(path), located[split], column_names, keys[2]) for split, path in data_files.items()}
         name = Path(data_files["train"]).stem
     cols = resolve_columns(tables["train"], columns, label_column, located["train"], keys)
     for split, table in tables.items():
