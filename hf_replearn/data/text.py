@@ -15,7 +15,6 @@ random share of the examples, so the same seed gives the same split.
 
 from __future__ import annotations
 
-import base64
 import codecs
 import dataclasses
 import gzip
@@ -219,10 +218,16 @@ def _load_files(paths: Sequence[str | Path], text_column: str, text_unit: str):
     if any(p.suffix.lower() == ".tsv" for p in paths):
         kwargs["sep"] = "\t"
     files = [str(p) for p in paths]
+    verbosity = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # its JSON reader logs the parser's traceback first
     try:
         ds = datasets.load_dataset(kind, data_files=files, split="train", **kwargs)
-    except Exception as err:  # a malformed JSON/CSV row: say which files
-        raise UserError(f"could not read {', '.join(files)} as {kind}: {err}") from None
+    except Exception as err:  # a malformed JSON/CSV row: say which files, and the parser's own message
+        cause = err.__cause__ or err
+        raise UserError(f"could not read {', '.join(files)} as {kind} ({type(cause).__name__}: {str(cause)[:200]}); "
+                        "fix the file (quotes, delimiters, one JSON object per line)") from None
+    finally:
+        datasets.logging.set_verbosity(verbosity)
     if kind != "text":
         if text_column not in ds.column_names:
             raise UserError(
