@@ -181,3 +181,10 @@ def test_empty_split_is_a_user_error(monkeypatch):
     monkeypatch.setitem(images.EMBEDDED, "empty", lambda cfg: ({"train": (empty, np.zeros(0)), "test": (empty, np.zeros(0))}, ["a"]))
     with pytest.raises(UserError, match="the train split is empty"):
         load_image_dataset(ImageDataConfig(name="empty"))
+
+
+def test_a_file_datasets_cannot_parse_is_reported_with_the_parsers_message(tmp_path):
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "train.parquet").write_text("not parquet")
+    with pytest.raises(UserError, match="could not load image dataset .*ArrowInvalid: Parquet magic bytes not found"):
+        load_image_dataset(ImageDataConfig(name=str(tmp_path / "set")))
