@@ -22,8 +22,7 @@ def read_table(path: Path, located: str, column_names=None, names_key: str = "da
     """One file as a ``datasets.Dataset``; a UserError opening with ``located`` (the option that named the file:
     ``data.data_files.train = FILE``) when it is absent, of another format or cannot be parsed. ``column_names``:
     the columns of a CSV / TSV without a header row, in order (``names_key`` is the option that set them)."""
-    from datasets import load_dataset
-    from datasets.utils import logging as datasets_logging
+    from hf_replearn.data.text import parse_files
 
     if not path.is_file():
         raise UserError(f"{located} does not exist; give the path of a JSON/CSV/TSV file")
@@ -36,16 +35,7 @@ def read_table(path: Path, located: str, column_names=None, names_key: str = "da
     kwargs = {} if suffix in (".json", ".jsonl") else {"delimiter": "\t" if suffix == ".tsv" else ","}
     if column_names:
         kwargs["column_names"] = list(column_names)
-    verbosity = datasets_logging.get_verbosity()
-    datasets_logging.set_verbosity(datasets_logging.CRITICAL)  # its JSON reader logs the parser's traceback first
-    try:
-        return load_dataset("json" if suffix in (".json", ".jsonl") else "csv", data_files=str(path), split="train", **kwargs)
-    except Exception as err:  # datasets wraps the parser's error (an unclosed quote, a broken JSON line): name the file
-        cause = err.__cause__ or err
-        raise UserError(f"{located} could not be parsed ({type(cause).__name__}: "
-                        f"{str(cause)[:200]}); fix the file (quotes, delimiters, one JSON object per line)") from None
-    finally:
-        datasets_logging.set_verbosity(verbosity)
+    return parse_files("json" if suffix in (".json", ".jsonl") else "csv", str(path), f"{located} could not be parsed", **kwargs)
 
 
 def read_datasets(name: str, where: str, fix: str):

@@ -197,9 +197,25 @@ def _blank(path: Path) -> bool:
         return not any(chunk.strip() for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
-def _load_files(paths: Sequence[str | Path], text_column: str, text_unit: str):
+def parse_files(builder: str, files, failure: str, **kwargs):
+    """``datasets.load_dataset(builder, data_files=files, split="train", **kwargs)``; a file its parser rejects (a
+    malformed JSON line, an unclosed quote) is a UserError opening with ``failure`` and giving the parser's own
+    message, which datasets wraps in one that names neither (its JSON reader also logs the traceback: kept quiet)."""
     import datasets
 
+    verbosity = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
+    try:
+        return datasets.load_dataset(builder, data_files=files, split="train", **kwargs)
+    except Exception as err:
+        cause = err.__cause__ or err
+        raise UserError(f"{failure} ({type(cause).__name__}: {str(cause)[:200]}); fix the file (quotes, delimiters, "
+                        "one JSON object per line)") from None
+    finally:
+        datasets.logging.set_verbosity(verbosity)
+
+
+def _load_files(paths: Sequence[str | Path], text_column: str, text_unit: str):
     paths = [Path(p) for p in paths]
     kinds = set()
     for path in paths:
@@ -218,16 +234,7 @@ def _load_files(paths: Sequence[str | Path], text_column: str, text_unit: str):
     if any(p.suffix.lower() == ".tsv" for p in paths):
         kwargs["sep"] = "\t"
     files = [str(p) for p in paths]
-    verbosity = datasets.logging.get_verbosity()
-    datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # its JSON reader logs the parser's traceback first
-    try:
-        ds = datasets.load_dataset(kind, data_files=files, split="train", **kwargs)
-    except Exception as err:  # a malformed JSON/CSV row: say which files, and the parser's own message
-        cause = err.__cause__ or err
-        raise UserError(f"could not read {', '.join(files)} as {kind} ({type(cause).__name__}: {str(cause)[:200]}); "
-                        "fix the file (quotes, delimiters, one JSON object per line)") from None
-    finally:
-        datasets.logging.set_verbosity(verbosity)
+    ds = parse_files(kind, files, f"could not read {', '.join(files)} as {kind}", **kwargs)
     if kind != "text":
         if text_column not in ds.column_names:
             raise UserError(
