@@ -223,12 +223,15 @@ def _class_folders(root: Path):
                 return None  # nested folders or metadata: datasets' own rules
             rows.setdefault(split, []).extend((e.path, folder.name) for e in files if Path(e.name).suffix.lower() in extensions)
     names = sorted({label for split_rows in rows.values() for _, label in split_rows})
+    ids = {name: i for i, name in enumerate(names)}
     features = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(names=names)})
-    return datasets.DatasetDict({
-        split: datasets.Dataset.from_dict({"image": [{"path": p, "bytes": None} for p, _ in sorted(split_rows)],
-                                           "label": [names.index(c) for _, c in sorted(split_rows)]}, features=features)
-        for split, split_rows in rows.items()
-    })  # fmt: skip
+
+    def table(split_rows):
+        paths, labels = zip(*sorted(split_rows)) if split_rows else ((), ())
+        return datasets.Dataset.from_dict({"image": [{"path": p, "bytes": None} for p in paths],
+                                           "label": [ids[c] for c in labels]}, features=features)  # fmt: skip
+
+    return datasets.DatasetDict({split: table(split_rows) for split, split_rows in rows.items()})
 
 
 def _load_user_dataset(cfg: ImageDataConfig):

@@ -152,13 +152,11 @@ def load_text_classification(data_files: dict | None, columns, label_column: str
     cols = resolve_columns(tables["train"], columns, label_column, located["train"], keys)
     for split, table in tables.items():
         resolve_columns(table, cols, label_column, located[split], keys)
-        check_labels(table, label_column, located[split])
     named = getattr(tables["train"].features[label_column], "names", None)  # a ClassLabel: its ids and names
     labels = {split: [None if named and v is not None and v < 0 else label_value(v) for v in table[label_column]]
-              for split, table in tables.items()}  # fmt: skip
-    if named:
-        for split, values in labels.items():
-            check_labels({label_column: values}, label_column, located[split])
+              for split, table in tables.items()}  # a ClassLabel's -1 is its "no label"  # fmt: skip
+    for split, values in labels.items():
+        check_labels({label_column: values}, label_column, located[split])
     classes = list(range(len(named))) if named else sorted_classes(labels["train"])
     if len(classes) < 2:
         raise UserError(f"{located['train']}: every row has the label {classes[0]!r}; a classifier needs at least 2 classes")

@@ -164,7 +164,9 @@ def _check_data(data, where: str) -> None:
         check_local_or_hub(source, "data.source", key_origin(where, "data.source"), ("wordnet_qa", "files"), kind="dataset", needs=(),
                            cached=dataset_in_cache)
     task = getattr(data, "task", None)
-    if isinstance(task, str) and hasattr(data, "data_dir") and task != "text_classification":  # its files: read first
+    from hf_replearn.data.labelled_text import TEXT_CLASSIFICATION
+
+    if isinstance(task, str) and hasattr(data, "data_dir") and task != TEXT_CLASSIFICATION:  # its files: read first
         from hf_replearn.data.glue import EMBEDDED_TASKS, HUB_DATASET, get_glue_task
 
         get_glue_task(task, f"{where}: data.task")
