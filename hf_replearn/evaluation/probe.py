@@ -55,8 +55,10 @@ PROBE_SYNTAX = ("--output-dir <a new directory>", "--overwrite", None)
 def default_output_dir(model_paths: list[str], dataset: str) -> Path:
     """Where ``eval probe`` writes without ``--output-dir``: beside the model when it is one run of this toolkit
     (its folder holds the run's results.json), else ``outputs/probe-<dataset>``: an installed package's or the
-    hub cache's model folder is not the user's to write in."""
-    name = f"probe-{Path(dataset).name}"
+    hub cache's model folder is not the user's to write in. A labelled file gives its name without the suffix
+    (``reviews.csv``: ``probe-reviews``)."""
+    data = Path(dataset)
+    name = f"probe-{data.stem if data.is_file() else data.name}"
     run = Path(model_paths[0]) if len(model_paths) == 1 else None
     if run is not None and (run / RESULTS_FILE).is_file() and os.access(run, os.W_OK):
         return run / name

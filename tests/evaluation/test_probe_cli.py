@@ -305,12 +305,12 @@ def test_default_output_folder_is_beside_a_run_and_never_inside_a_plain_model_fo
     before = sorted(p.name for p in tiny_bert.iterdir())
     assert main(["eval", "probe", "--model", str(tiny_bert), *args]) == 0
     assert sorted(p.name for p in tiny_bert.iterdir()) == before
-    assert (tmp_path / "outputs" / "probe-reviews.csv" / "results.json").is_file()
+    assert (tmp_path / "outputs" / "probe-reviews" / "results.json").is_file()
     run = tmp_path / "run"
     shutil.copytree(tiny_bert, run)
     (run / "results.json").write_text('{"train/loss": 1.0}\n')
     assert main(["eval", "probe", "--model", str(run), *args]) == 0
-    assert (run / "probe-reviews.csv" / "probe.md").is_file()
+    assert (run / "probe-reviews" / "probe.md").is_file()
 
 
 @pytest.mark.parametrize("case", ["missing-label", "one-example-class"])
