@@ -382,9 +382,14 @@ def _normalise_audio(split, cfg: SpeechDataConfig, where: str, min_samples: int)
     return split.map(fix, with_indices=True, features=features)
 
 
+def _has_train_test(path: Path) -> bool:
+    """An audiofolder split by its owner: ``train/`` and ``test/`` folders of class folders."""
+    return (path / "train").is_dir() and (path / "test").is_dir()
+
+
 def is_audio_folder(path: Path) -> bool:
     """A folder of class folders of .wav clips (or train/ and test/ folders of them), not a save_to_disk folder."""
-    root = path / "train" if (path / "train").is_dir() and (path / "test").is_dir() else path
+    root = path / "train" if _has_train_test(path) else path
     return path.is_dir() and not (path / "dataset_dict.json").is_file() and any(root.glob("*/*.wav"))
 
 
@@ -411,7 +416,7 @@ def read_audio_folder(root: Path, where: str, test_fraction: float = HELD_OUT_FR
                 labels.append(label)
         return clips, np.array(labels)
 
-    split = (root / "train").is_dir() and (root / "test").is_dir()
+    split = _has_train_test(root)
     classes = sorted(p.name for p in (root / "train" if split else root).iterdir() if p.is_dir())
     if len(classes) < 2:
         raise UserError(f"{where}: an audiofolder needs one subfolder of .wav clips per class; found {classes}")
