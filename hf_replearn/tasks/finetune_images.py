@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from transformers import set_seed
 
-from hf_replearn.config import Recipe
+from hf_replearn.config import Recipe, key_origin
 from hf_replearn.data.augment import AugmentConfig, build_augmentation
 from hf_replearn.data.images import ImageDataConfig, load_image_dataset
 from hf_replearn.errors import UserError
@@ -52,8 +52,9 @@ class FinetuneModelArgs(ImageModelArgs):
 
     init_from: str | None = None
     """Output folder of an image run of this toolkit (simclr, moco, rotation, ...) whose encoder starts the
-    fine-tuning; its sizes (widths, blocks_per_stage, stem_stride) are taken from its config.json. Empty:
-    random weights, the from-scratch baseline."""
+    fine-tuning; its sizes (widths, blocks_per_stage, stem_stride) are taken from its config.json, over the
+    recipe file's (a different size given on the command line is refused). Empty: random weights, the
+    from-scratch baseline."""
     head_init: str = "random"
     """How the linear head starts: ``random``, or ``probe`` (LP-FT, Kumar et al. 2022): the logistic regression
     fitted on the frozen encoder's h of the labelled images, so that fine-tuning starts from a head that already
@@ -88,12 +89,18 @@ def pretrained_encoder_config(recipe: FinetuneImagesRecipe):
         raise UserError(f"{recipe.source}: model.init_from={folder} holds a {config.model_type!r} model, not an image "
                         "run of this toolkit; start from one (simclr, moco, rotation, ...), or, for a transformers "
                         f"vision model, use model.backbone={folder} model.backbone_pretrained=true")  # fmt: skip
-    defaults = FinetuneModelArgs()
+    defaults, replaced = FinetuneModelArgs(), []
     for name in ENCODER_SIZES:
         mine, saved = getattr(recipe.model, name), getattr(config, name)
-        if mine != getattr(defaults, name) and mine != saved:
-            raise UserError(f"{recipe.source}: model.{name}={mine}, but model.init_from={folder} has {name}={saved}; "
+        if mine == getattr(defaults, name) or mine == saved:
+            continue
+        origin = key_origin(recipe.source, f"model.{name}")
+        if origin.startswith("command-line override"):  # asked for on purpose: a contradiction, not a default
+            raise UserError(f"{origin}: model.{name}={mine}, but model.init_from={folder} has {name}={saved}; "
                             f"drop model.{name} (it is read from that run)")  # fmt: skip
+        replaced.append(f"{name}={saved} (the recipe's {mine} sizes the from-scratch network)")
+    if replaced:
+        print(f"[finetune] the encoder of model.init_from={folder}: {', '.join(replaced)}", flush=True)
     return config
 
 
@@ -131,8 +138,11 @@ def run(recipe: FinetuneImagesRecipe) -> dict[str, float]:
 
     check_recipe(recipe)
     pretrained = pretrained_encoder_config(recipe) if recipe.model.init_from else None
-    if pretrained is not None and recipe.data.image_size is None:
-        recipe.data.image_size = pretrained.image_size  # the images the encoder was trained on (digits: 16)
+    if pretrained is not None:  # the encoder is the run's, of its sizes: the recipe (and so the card) says which
+        for name in ENCODER_SIZES:
+            setattr(recipe.model, name, getattr(pretrained, name))
+        if recipe.data.image_size is None:
+            recipe.data.image_size = pretrained.image_size  # the images the encoder was trained on (digits: 16)
     set_seed(recipe.seed)
     dataset = load_image_dataset(recipe.data, recipe.dataset_limit)
     num_channels, image_size, _ = dataset["train"][0]["pixel_values"].shape
@@ -181,8 +191,8 @@ def build_classifier(recipe, dataset, num_channels: int, image_size: int, pretra
 
     names = dataset["train"].features["label"].names
     fields = recipe.model.config_kwargs()
-    if pretrained is not None:  # its sizes; its backbone weights come from its own safetensors below
-        fields.update({name: getattr(pretrained, name) for name in ENCODER_SIZES}, backbone_pretrained=False)
+    if pretrained is not None:  # its sizes (in the recipe already); its backbone weights come from its safetensors below
+        fields.update(backbone_pretrained=False)
         if getattr(pretrained, "backbone_architecture", None):  # a transformers backbone: built as the run built it
             fields["backbone_architecture"] = pretrained.backbone_architecture
     config = build_or_explain(recipe, lambda: ImageClassifierConfig(

@@ -61,6 +61,29 @@ def test_finetune_from_a_probe_fitted_head(simclr_dir, tmp_path, capsys):
         out / "README.md").read_text()
 
 
+def test_the_encoder_sizes_are_the_init_from_runs_over_the_recipe_files(simclr_dir, tmp_path, capsys):
+    """finetune_images.yaml names the Fashion-MNIST encoder's widths for the from-scratch network; started from a
+    run of other sizes (the quickstart's), the run's win: the saved config and the card's hyperparameters say
+    [8, 16], and a line says what replaced what."""
+    import yaml
+    from transformers import AutoModelForImageClassification
+
+    import hf_replearn.models  # noqa: F401
+
+    out = tmp_path / "from_quickstart"
+    assert main(["train", str(RECIPES / "finetune_images.yaml"), f"output_dir={out}", f"model.init_from={simclr_dir}",
+                 "data.name=digits", "augment.flip_p=0", "max_steps=3", "per_device_train_batch_size=16",
+                 "data.label_fraction=0.1"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert f"[finetune] the encoder of model.init_from={simclr_dir}: widths=[8, 16] (the recipe's [32, 64, 128, 256] " \
+           "sizes the from-scratch network), stem_stride=1 (the recipe's 2 sizes" in printed
+    model = AutoModelForImageClassification.from_pretrained(out)
+    assert model.config.widths == [8, 16] and model.config.stem_stride == 1 and model.classifier[-1].in_features == 16
+    card = (out / "README.md").read_text()
+    hyperparameters = yaml.safe_load(card.split("---")[1])["hyperparameters"]
+    assert hyperparameters["model.widths"] == "[8, 16]" and hyperparameters["model.stem_stride"] == 1
+
+
 def test_finetune_with_lora_trains_the_adapter_and_the_head(simclr_dir, tmp_path):
     from transformers import AutoModelForImageClassification
 
