@@ -152,8 +152,16 @@ class FewShotTask:
 
     # ------------------------------------------------------------------------------------- rendering
     def process(self, docs, fewshot: bool = False):
+        """``docs`` through the task's ``process_docs`` (the few-shot one for demonstrations), as a list of dicts."""
         fn = self.shot("process_docs") if fewshot else self.process_docs
-        return docs if fn is None else fn(docs)
+        if fn is not None:
+            try:
+                docs = fn(docs)
+            except Exception as err:  # the task author's code on this dataset: say which function, not a traceback
+                key = "fewshot_config.process_docs" if fewshot and fn is not self.process_docs else "process_docs"
+                raise UserError(f"{self.source}: {key} ({fn!r}) failed on the dataset: {type(err).__name__}: {err}; "
+                                "check that the data has the columns the function reads") from None  # fmt: skip
+        return docs.to_list() if hasattr(docs, "to_list") else list(docs)
 
     def text(self, doc: dict, spec=None):
         spec = self.doc_to_text if spec is None else spec
@@ -390,17 +398,16 @@ def load_docs(task: FewShotTask) -> tuple[list[dict], list[dict]]:
     for split in (task.eval_split, task.shot_split) if needs_shot_split else (task.eval_split,):
         if split not in ds:
             raise UserError(f"{task.source}: split `{split}` is not in the dataset (splits: {sorted(ds)})")
-    task.check_columns(ds[task.eval_split].column_names)
     if task.shuffle_seed is not None:
         ds = {split: ds[split].shuffle(seed=task.shuffle_seed) for split in {task.eval_split, task.shot_split} if split in ds}
     test = task.process(ds[task.eval_split])
-    test = test.to_list() if hasattr(test, "to_list") else list(test)
+    # The templates read the documents process_docs made (hellaswag's builds `query` and `choices`), not the raw rows.
+    task.check_columns(list(test[0]) if test else ds[task.eval_split].column_names)
     if task.limit is not None:
         test = test[: task.limit]
     samples = task.fewshot_config.get("samples")
     if samples is not None and not task.fewshot_config.get("split"):
         return test, list(samples)
     shots = task.process(ds[task.shot_split], fewshot=True)
-    shots = shots.to_list() if hasattr(shots, "to_list") else list(shots)
     indices = task.fewshot_config.get("fewshot_indices")
     return test, [shots[i] for i in indices] if indices else shots

@@ -49,6 +49,33 @@ def test_include_function_and_first_n(lm_eval_task):
     assert p.context == "Letters (A):\nQ: A A\nQ: B B\nQ: A"
 
 
+def test_templates_read_the_columns_process_docs_makes(lm_eval_task):
+    """As lm-eval's hellaswag: process_docs builds `query` and `choices`, which the raw rows lack and the templates
+    name; a process_docs that fails on the data is named, not a traceback."""
+    folder = lm_eval_task.parent
+    (folder / "utils.py").write_text(
+        "def process_docs(ds):\n"
+        "    return ds.map(lambda d: {'query': 'Q: ' + d['x'], 'choices': ['A', 'B'], 'gold': 'AB'.index(d['y'])})\n"
+        "def broken(ds):\n    return ds.map(lambda d: {'q': d['missing']})\n"
+    )
+    (folder / "made.yaml").write_text("include: _base.yaml\ntask: made\nprocess_docs: !function utils.process_docs\n"
+                                      "doc_to_text: '{{query}}'\ndoc_to_choice: choices\ndoc_to_target: gold\n"
+                                      "fewshot_config: {sampler: first_n}\n")  # fmt: skip
+    task = load_task(folder / "made.yaml")
+    test, shots = load_docs(task)
+    assert test[0]["query"] == "Q: a" and task.choices(test[0]) == ["A", "B"]
+    (p,) = build_prompts(task, test[:1], shots, k=1, seed=0)
+    assert p.context == "Q: a A\nQ: a"
+
+    (folder / "typo.yaml").write_text("include: made.yaml\ntask: typo\ndoc_to_text: '{{querry}}'\n")
+    with pytest.raises(UserError, match=r"doc_to_text template '\{\{querry\}\}' names field\(s\) \['querry'\].*did you mean `query`"):
+        load_docs(load_task(folder / "typo.yaml"))
+    (folder / "broken.yaml").write_text("include: made.yaml\ntask: broken\nprocess_docs: !function utils.broken\n")
+    with pytest.raises(UserError, match=r"broken.yaml: process_docs \(!function utils.broken\) failed on the dataset: "
+                                        r"KeyError: 'missing'; check that the data has the columns"):  # fmt: skip
+        load_docs(load_task(folder / "broken.yaml"))
+
+
 def test_default_sampler_reproduces_lm_evals_random_calls(lm_eval_task):
     task = load_task(lm_eval_task, fewshot_config={"sampler": "default"})
     test, shots = load_docs(task)
