@@ -5,7 +5,8 @@
 
 --task takes a task file in lm-evaluation-harness 0.4's format (an lm-eval task file runs unchanged, with
 its `include` files beside it) or a group file (`group:` with a `task:` list). Writes, under --output-dir:
-fewshot_results.json (mean, std and per-seed value of each metric per k), accuracy_vs_k.png, and for each k
+fewshot_results.json (mean, std and per-seed value of each metric per k), accuracy_vs_k.png (for a group: its
+score and its members' against k), and for each k
 lm_eval/k<K>/results.json in lm-eval's layout (from the first seed), with --log-samples also
 lm_eval/k<K>/samples_<task>.jsonl. --export-lm-eval FILE writes the task as an lm-eval task file instead
 (no model needed).
@@ -77,7 +78,7 @@ def run_fewshot_command(args) -> int:
     from hf_replearn.evaluation.fast_inference import fast_inference
     from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, load_model
     from hf_replearn.evaluation.fewshot.groups import is_group_file, load_group
-    from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k
+    from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k, plot_group_vs_k
     from hf_replearn.evaluation.fewshot.export import export_lm_eval
     from hf_replearn.evaluation.fewshot.task import load_task
     from hf_replearn.utils.files import atomic_write_text, check_output_dir, prepare_output_dir
@@ -153,9 +154,11 @@ def run_fewshot_command(args) -> int:
               "scoring": "pseudo-log-likelihood" if args.mlm else "log-likelihood", "shots": args.shots or shots,
               "seeds": args.seeds or seeds, "seconds": round(seconds, 2), "results": single}
     atomic_write_text(out_dir / "fewshot_results.json", json.dumps(report, indent=2) + "\n")
+    if group:  # one figure of the group and its members; every task's numbers are in the JSON files
+        plot_group_vs_k(layouts, group, out_dir / "accuracy_vs_k.png")
+    else:
+        plot_accuracy_vs_k(results[tasks[0].task], out_dir / "accuracy_vs_k.png", title=tasks[0].task)
     for task in tasks:
-        plot_accuracy_vs_k(results[task.task], out_dir / ("accuracy_vs_k.png" if not group else f"accuracy_vs_k_{task.task}.png"),
-                           title=task.task)
         for key, metrics in results[task.task].items():
             print(task.task, key, "  ".join(f"{m}={v['mean']:.3f}±{v['std']:.3f}" for m, v in metrics.items()))
     for k, layout in layouts.items():

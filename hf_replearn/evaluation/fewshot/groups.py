@@ -1,7 +1,9 @@
 """lm-eval group files: ``group:`` with a ``task:`` list and ``aggregate_metric_list``, as MMLU-style suites.
 
 Each ``task:`` entry is a task or group name, resolved against the task files under the group file's folder
-(recursively), or an inline mapping (a task config, or a known task name with keys that override it).
+(recursively), a tag (``tag:`` of task files there: every task carrying it joins the group, as lm-eval 0.4's
+MMLU groups list ``mmlu_stem_tasks``), or an inline mapping (a task config, or a known task name with keys that
+override it).
 """
 
 from __future__ import annotations
@@ -30,17 +32,30 @@ def is_group_file(path: str | Path) -> bool:
     return "group" in raw and isinstance(raw.get("task"), list)
 
 
-def _index(folder: Path, cache: dict) -> dict[str, tuple[Path, dict]]:
-    index = {}
+@dataclasses.dataclass
+class _Index:
+    """The task and group files under a folder, by name, and the task files carrying each tag."""
+
+    named: dict[str, tuple[Path, dict]]
+    tagged: dict[str, list[Path]]
+
+
+def _index(folder: Path, cache: dict) -> _Index:
+    named, tagged = {}, {}
     for path in sorted(folder.rglob("*.yaml")):
         try:
             raw = read_task_file(path, cache=cache)
         except UserError:
             continue
-        name = raw.get("group") if isinstance(raw.get("task"), list) else raw.get("task")
+        is_group = isinstance(raw.get("task"), list)
+        name = raw.get("group") if is_group else raw.get("task")
         if isinstance(name, str):
-            index.setdefault(name, (path, raw))
-    return index
+            named.setdefault(name, (path, raw))
+        tags = raw.get("tag") if not is_group else None
+        for tag in [tags] if isinstance(tags, str) else tags if isinstance(tags, list) else []:
+            if isinstance(tag, str):
+                tagged.setdefault(tag, []).append(path)
+    return _Index(named, tagged)
 
 
 def load_group(path: str | Path, **overrides) -> Group:
@@ -49,7 +64,8 @@ def load_group(path: str | Path, **overrides) -> Group:
     return _build(path, read_task_file(path, cache=cache), _index(path.parent, cache), cache, overrides, ())
 
 
-def _build(path, raw, index, cache, overrides, seen) -> Group:
+def _build(path, raw, found: _Index, cache, overrides, seen) -> Group:
+    index = found.named
     name = raw["group"]
     if name in seen:
         raise UserError(f"{path}: group `{name}` includes itself ({' -> '.join(seen + (name,))})")
@@ -59,13 +75,16 @@ def _build(path, raw, index, cache, overrides, seen) -> Group:
             members.append(task_from_dict({**entry, **overrides}, source=f"{path} (inline task {entry['task']})"))
             continue
         key = entry.get("task") if isinstance(entry, dict) else entry
+        extra = {k: v for k, v in entry.items() if k != "task"} if isinstance(entry, dict) else {}
+        if key not in index and key in found.tagged:  # a tag: its tasks are members of this group themselves
+            members.extend(load_task(p, cache=cache, **extra, **overrides) for p in found.tagged[key])
+            continue
         if key not in index:
             raise UserError(f"{path}: group `{name}` lists `{key}`, but no task or group file under {path.parent} "
-                            "defines it; copy its YAML beside the group file")  # fmt: skip
+                            "defines it (as its task, group or tag); copy its YAML beside the group file")  # fmt: skip
         sub_path, sub_raw = index[key]
         if isinstance(sub_raw.get("task"), list):
-            members.append(_build(sub_path, sub_raw, index, cache, overrides, seen + (name,)))
+            members.append(_build(sub_path, sub_raw, found, cache, overrides, seen + (name,)))
         else:
-            extra = {k: v for k, v in entry.items() if k != "task"} if isinstance(entry, dict) else {}
             members.append(load_task(sub_path, cache=cache, **extra, **overrides))
     return Group(name, raw.get("group_alias"), members, list(raw.get("aggregate_metric_list") or []))

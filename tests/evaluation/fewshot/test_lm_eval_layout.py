@@ -59,3 +59,30 @@ def test_group_results_and_samples_in_lm_eval_layout(model_dir, tmp_path):
     t1, t2 = layout["results"]["t1"]["acc,none"], layout["results"]["t2"]["acc,none"]
     assert layout["groups"]["suite"]["acc,none"] == pytest.approx((t1 + t2) / 2)  # equal sizes: plain mean
     assert layout["results"]["suite"] == layout["groups"]["suite"]
+
+
+def test_a_group_of_groups_listing_a_tag_as_mmlu_is_written(model_dir, tmp_path, capsys):
+    """lm-eval 0.4.13's MMLU: `mmlu` lists subgroups, and each subgroup lists a tag (`mmlu_stem_tasks`) that its
+    subject files carry; the tag's tasks are the subgroup's members. One figure for the whole group."""
+    suite = _suite(tmp_path / "suite")
+    (suite / "t3.yaml").write_text("include: _base.yaml\ntask: t3\ntag: [letter_tasks, other]\ndoc_to_text: '{{x}}?'\n")
+    (suite / "t4.yaml").write_text("include: _base.yaml\ntask: t4\ntag: letter_tasks\ndoc_to_text: '{{x}}!'\n")
+    (suite / "_tagged.yaml").write_text("group: tagged\ntask: [letter_tasks]\n"
+                                        "aggregate_metric_list: [{metric: acc, weight_by_size: true}]\n")  # fmt: skip
+    (suite / "_all.yaml").write_text("group: all\ntask: [suite, tagged]\n"
+                                     "aggregate_metric_list: [{metric: acc, weight_by_size: true}]\n")  # fmt: skip
+    out = tmp_path / "out"
+    assert main(["fewshot", "--model", str(model_dir), "--task", str(suite / "_all.yaml"), "--shots", "0,1",
+                 "--limit", "4", "--output-dir", str(out), "--device", "cpu"]) == 0  # fmt: skip
+    layout = json.loads((out / "lm_eval" / "k1" / "results.json").read_text())
+    assert layout["group_subtasks"]["all"] == ["suite", "tagged"] and layout["group_subtasks"]["tagged"] == ["t3", "t4"]
+    accs = [layout["results"][t]["acc,none"] for t in ("t1", "t2", "t3", "t4")]
+    assert layout["groups"]["tagged"]["acc,none"] == pytest.approx(np.mean(accs[2:]))
+    assert layout["groups"]["all"]["acc,none"] == pytest.approx(np.mean(accs))  # four tasks of 4 documents each
+    assert sorted(p.name for p in out.glob("*.png")) == ["accuracy_vs_k.png"]
+
+    (suite / "_typo.yaml").write_text("group: typo\ntask: [letter_task]\n")
+    assert main(["fewshot", "--model", str(model_dir), "--task", str(suite / "_typo.yaml"), "--output-dir",
+                 str(tmp_path / "never"), "--device", "cpu"]) == 2  # fmt: skip
+    assert "group `typo` lists `letter_task`, but no task or group file" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
