@@ -7,8 +7,10 @@ Three kinds, each matching the model family that introduced it:
   [CLS] [SEP] [MASK]``.
 - ``bpe-roberta`` (RoBERTa, Liu et al. 2019): byte-level BPE (GPT-2's byte alphabet, so no unknown
   token is ever needed); ``<s> text </s>``; specials ``<s> <pad> </s> <unk> <mask>``.
-- ``bpe-gpt2`` (GPT-2, Radford et al. 2019): the same byte-level BPE, ``<|endoftext|>`` closing each text
-  (as the document separator of packed causal-LM training) plus a ``<|pad|>`` that packing never uses.
+- ``bpe-gpt2`` (GPT-2, Radford et al. 2019): the same byte-level BPE; like GPT-2's own tokenizer it adds nothing
+  to a text (``tokenizer(prompt)`` is the prompt: generation pipelines and lm-eval read it so), causal-LM packing
+  closes each text with ``<|endoftext|>`` (``packing.needs_eos``), which also separates the two texts of a pair;
+  plus a ``<|pad|>`` that packing never uses.
 
 The result is a ``transformers.PreTrainedTokenizerFast`` that ``save_pretrained`` writes beside the model,
 so ``AutoTokenizer.from_pretrained(output_dir)`` loads it back.
@@ -82,8 +84,7 @@ def _bpe_gpt2(vocab_size: int, min_frequency: int, lowercase: bool):
     def finish(tok):
         eos = tok.token_to_id("<|endoftext|>")
         tok.post_processor = processors.TemplateProcessing(
-            single="$A <|endoftext|>", pair="$A <|endoftext|> $B:1 <|endoftext|>:1",
-            special_tokens=[("<|endoftext|>", eos)],
+            single="$A", pair="$A <|endoftext|> $B:1", special_tokens=[("<|endoftext|>", eos)],
         )
         return dict(bos_token="<|endoftext|>", eos_token="<|endoftext|>", unk_token="<|endoftext|>",
                     pad_token="<|pad|>")

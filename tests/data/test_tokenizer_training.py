@@ -11,7 +11,7 @@ TEXTS = ["the quick brown fox jumps over the lazy dog", "a quick brown dog", "th
 @pytest.mark.parametrize(
     "kind, first, last, mask",
     [("wordpiece", "[CLS]", "[SEP]", "[MASK]"), ("bpe-roberta", "<s>", "</s>", "<mask>"),
-     ("bpe-gpt2", "the", "<|endoftext|>", None)],
+     ("bpe-gpt2", "the", "Ġfox", None)],  # as GPT-2's own: nothing added to a text
 )
 def test_kinds_round_trip(tmp_path, kind, first, last, mask):
     tok = train_tokenizer(TEXTS, kind=kind, vocab_size=300, min_frequency=1)
@@ -30,3 +30,21 @@ def test_bad_kind_and_missing_path(tmp_path):
         train_tokenizer(TEXTS, kind="sentencepiece")
     with pytest.raises(UserError, match="not a folder"):
         load_tokenizer(tmp_path / "none")
+
+
+def test_gpt2_kind_adds_nothing_to_a_prompt_and_packing_still_closes_each_text():
+    """A prompt encodes to itself (what a text-generation pipeline or lm-eval feeds the model: a trailing
+    <|endoftext|> would make every prompt the end of a document); a pair is joined by <|endoftext|>; packed
+    causal-LM training still sees each text closed by it."""
+    import datasets
+
+    from hf_replearn.data.packing import build_lm_blocks
+
+    tok = train_tokenizer(TEXTS, kind="bpe-gpt2", vocab_size=300, min_frequency=1)
+    eos = tok.eos_token_id
+    assert tok("the quick fox")["input_ids"] == tok("the quick fox", add_special_tokens=False)["input_ids"]
+    a, b = (tok(t, add_special_tokens=False)["input_ids"] for t in ("the fox", "a dog"))
+    assert tok("the fox", "a dog")["input_ids"] == a + [eos] + b
+    texts = datasets.DatasetDict(train=datasets.Dataset.from_dict({"text": ["the fox", "a dog"] * 8}))
+    blocks = build_lm_blocks(texts, tok, block_size=len(a) + len(b) + 2, causal=True)
+    assert blocks["train"][0]["input_ids"] == a + [eos] + b + [eos]
