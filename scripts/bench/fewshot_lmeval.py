@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py agree
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py speed
+    OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py mmlu --docs 4
 
 Installs nothing: lm-eval must be importable (``pip install lm_eval==0.4.13``; check with ``pip install
 --dry-run`` that it keeps the installed torch and transformers, or use a venv made with
@@ -12,6 +13,14 @@ with the ``default`` and ``first_n`` samplers; multiple_choice again with words 
 tokens), a tiny GPT-2 made here (character tokenizer, 2 layers 64 wide, 1,000 seeded training steps on the
 task's training lines), k = 0, 1, 5. For each run it compares the prompts, per-item predictions, the choices'
 log-likelihoods and the accuracy of lm-eval's ``simple_evaluate`` (``--log-samples``) with this evaluator's.
+
+``mmlu``: lm-eval's own MMLU suite, its files as the wheel ships them (``mmlu/default``: ``_mmlu.yaml``, a group of
+four groups that each list a tag carried by their subject files, 57 subjects), run unchanged by ``hf-replearn
+fewshot --task _mmlu.yaml`` and by lm-eval's ``simple_evaluate(tasks=["mmlu"])``, with the data (``cais/mmlu``:
+57 configurations, made up here, ``--docs`` test questions and 5 dev questions each) served by this project's
+local hub server (``hf-replearn hub serve``) to both; a GPT-2 of 2 layers 64 wide at seeded random init with a
+``bpe-gpt2`` tokenizer trained on those questions; k = 0, 1, 5. Compares every document's prompt, prediction and
+log-likelihoods, every task's and group's accuracy.
 
 ``speed``: the same multiple_choice and generate_until task files on a GPT-2 of ~86M parameters made from
 its config (12 layers, 768 wide, 512-token vocabulary), batch 8, one thread, k = 0 and 5 with the
@@ -181,6 +190,106 @@ def agree(args):
                       f"{theirs[metric]:.4f} | {ours[metric]:.4f} |", flush=True)  # fmt: skip
 
 
+def publish_mmlu(folder: Path, subjects: list[str], n_test: int, api) -> None:
+    """A made-up ``cais/mmlu`` in MMLU's layout (one configuration per subject: question, subject, choices, answer)."""
+    import random
+
+    from datasets import ClassLabel, Dataset, Features, Sequence, Value
+
+    rnd = random.Random(0)
+    words = "apple river stone cloud paper glass iron salt wind light tree bread coin wool".split()
+    features = Features({"question": Value("string"), "subject": Value("string"),
+                         "choices": Sequence(Value("string")), "answer": ClassLabel(names=list("ABCD"))})  # fmt: skip
+    data, configs = folder / "cais_mmlu", []
+    for subject in subjects:
+        (data / subject).mkdir(parents=True)
+        for split, n in (("test", n_test), ("dev", 5)):
+            rows = [{"question": f"Which {rnd.choice(words)} goes with the {rnd.choice(words)} in {subject.replace('_', ' ')}? ",
+                     "subject": subject, "choices": rnd.sample(words, 4), "answer": rnd.randrange(4)} for _ in range(n)]
+            Dataset.from_list(rows, features=features).to_parquet(data / subject / f"{split}-00000-of-00001.parquet")
+        configs.append(f"- config_name: {subject}\n  data_files:\n  - split: test\n    path: {subject}/test-*\n"
+                       f"  - split: dev\n    path: {subject}/dev-*\n")
+    (data / "README.md").write_text("---\nconfigs:\n" + "".join(configs) + "---\n")
+    api.create_repo("cais/mmlu", repo_type="dataset")
+    api.upload_folder(folder_path=str(data), repo_id="cais/mmlu", repo_type="dataset")
+
+
+def mmlu(args):
+    """lm-eval's _mmlu.yaml, unchanged, through both tools on the same served data and model."""
+    import os
+    import zipfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        from hf_replearn.hub.server import HubServer
+
+        server = HubServer(folder / "hub", tokens=["bench"], port=0)
+        server.start_in_thread()
+        # before huggingface_hub, datasets and transformers are imported: they read these once
+        os.environ.update(HF_ENDPOINT=server.url, HF_TOKEN="bench", HF_HOME=str(folder / "hf_home"), HF_HUB_OFFLINE="0",
+                          HF_DATASETS_OFFLINE="0")  # fmt: skip
+        import yaml
+        from huggingface_hub import HfApi
+        from lm_eval.models.huggingface import HFLM
+        from lm_eval.tasks import TaskManager
+        from transformers import GPT2Config, GPT2LMHeadModel
+
+        from hf_replearn.cli import main as cli
+        from hf_replearn.data.tokenizer_training import train_tokenizer
+
+        wheel = next((Path(__file__).resolve().parents[2] / ".cache" / "lm_eval").glob("lm_eval-0.4.13-*.whl"))
+        with zipfile.ZipFile(wheel) as z:
+            for name in z.namelist():
+                if name.startswith("lm_eval/tasks/mmlu/default/"):
+                    z.extract(name, folder / "wheel")
+        tasks = folder / "wheel" / "lm_eval" / "tasks" / "mmlu" / "default"
+        subjects = sorted(yaml.safe_load(f.read_text())["dataset_name"] for f in tasks.glob("mmlu_*.yaml"))
+        publish_mmlu(folder, subjects, args.docs, HfApi())
+
+        texts = [f"{s} question answer apple river stone cloud paper glass iron salt wind light tree bread coin wool"
+                 for s in subjects] * 3  # fmt: skip
+        tok = train_tokenizer(texts, kind="bpe-gpt2", vocab_size=400, min_frequency=1, model_max_length=2048)
+        torch.manual_seed(0)
+        model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=2048, n_embd=64, n_layer=2, n_head=2,
+                                           bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)).eval()  # fmt: skip
+        model.save_pretrained(folder / "model")
+        tok.save_pretrained(folder / "model")
+        lm = HFLM(pretrained=model, tokenizer=tok, batch_size=args.batch_size, device="cpu")
+        manager = TaskManager()
+        print("| k | documents | prompts equal | predictions equal | max abs log-likelihood difference | "
+              "tasks and groups with equal accuracy | mmlu, lm-eval | mmlu, ours | seconds, lm-eval / ours |\n"
+              "|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+        for k in (0, 1, 5):
+            from lm_eval import simple_evaluate
+
+            start = time.perf_counter()
+            theirs = simple_evaluate(model=lm, tasks=["mmlu"], num_fewshot=k, task_manager=manager, log_samples=True,
+                                     batch_size=args.batch_size, bootstrap_iters=100000, fewshot_random_seed=1234)  # fmt: skip
+            t_lm = time.perf_counter() - start
+            out = folder / f"ours_k{k}"
+            start = time.perf_counter()
+            assert cli(["fewshot", "--model", str(folder / "model"), "--task", str(tasks / "_mmlu.yaml"), "--shots",
+                        str(k), "--log-samples", "--batch-size", str(args.batch_size), "--output-dir", str(out)]) == 0  # fmt: skip
+            t_ours = time.perf_counter() - start
+            ours = json.loads((out / "lm_eval" / f"k{k}" / "results.json").read_text())["results"]
+            docs = prompts = preds = 0
+            gap = 0.0
+            for name, t_samples in theirs["samples"].items():
+                t_samples = sorted(t_samples, key=lambda x: x["doc_id"])
+                o_samples = [json.loads(line) for line in (out / "lm_eval" / f"k{k}" / f"samples_{name}.jsonl").read_text().splitlines()]
+                o_samples = sorted(o_samples, key=lambda x: x["doc_id"])
+                docs += len(t_samples)
+                prompts += sum(t["arguments"][0][0] == o["arguments"][0][0] for t, o in zip(t_samples, o_samples))
+                preds += sum(prediction(t) == prediction(o) for t, o in zip(t_samples, o_samples))
+                gap = max(gap, *map(ll_gap, t_samples, o_samples))
+            names = sorted(theirs["results"])
+            equal = sum(abs(theirs["results"][n]["acc,none"] - ours[n]["acc,none"]) < 1e-12 for n in names)
+            print(f"| {k} | {docs} | {prompts}/{docs} | {preds}/{docs} | {gap:.1e} | {equal}/{len(names)} | "
+                  f"{theirs['results']['mmlu']['acc,none']:.4f} | {ours['mmlu']['acc,none']:.4f} | {t_lm:.1f} / {t_ours:.1f} |",
+                  flush=True)  # fmt: skip
+        server.stop()
+
+
 def speed(args):
     from lm_eval.models.huggingface import HFLM
 
@@ -252,7 +361,7 @@ def profile(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["agree", "speed", "profile"])
+    p.add_argument("mode", choices=["agree", "speed", "profile", "mmlu"])
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--docs", type=int, default=40)
     p.add_argument("--repeats", type=int, default=2)
@@ -260,7 +369,7 @@ def main():
     import logging
 
     logging.disable(logging.WARNING)
-    {"agree": agree, "speed": speed, "profile": profile}[args.mode](args)
+    {"agree": agree, "speed": speed, "profile": profile, "mmlu": mmlu}[args.mode](args)
 
 
 if __name__ == "__main__":
