@@ -174,3 +174,23 @@ def test_prompts_from_synthetic_documents_are_well_formed(shipped, capsys):
         print(f"\nprompts built for {built}/200 sampled templated tasks; not renderable from a flat synthetic "
               f"document: {dict(skipped)}")
     assert built >= 120  # measured 123 of 200 with lm-eval 0.4.13; the rest need nested fields
+
+
+def test_the_shipped_mmlu_suite_loads_as_lm_eval_groups_it(tmp_path):
+    """lm-eval 0.4.13's `mmlu/default/_mmlu.yaml` as the wheel ships it: `mmlu` holds four groups, each listing a tag
+    (`mmlu_stem_tasks`, ...) that its subject files carry; 57 subjects in all, each with MMLU's own settings."""
+    import zipfile
+
+    from hf_replearn.evaluation.fewshot.groups import Group, load_group
+
+    with zipfile.ZipFile(WHEEL) as z:
+        z.extractall(tmp_path, [n for n in z.namelist() if n.startswith("lm_eval/tasks/mmlu/default/")])
+    group = load_group(tmp_path / "lm_eval" / "tasks" / "mmlu" / "default" / "_mmlu.yaml")
+    assert group.name == "mmlu" and all(isinstance(m, Group) for m in group.members)
+    sizes = {m.name: len(m.members) for m in group.members}
+    assert sizes == {"mmlu_stem": 19, "mmlu_other": 13, "mmlu_social_sciences": 12, "mmlu_humanities": 13}
+    tasks = group.tasks()
+    assert len(tasks) == len({t.task for t in tasks}) == 57
+    algebra = next(t for t in tasks if t.task == "mmlu_abstract_algebra")
+    assert (algebra.dataset_path, algebra.dataset_name, algebra.fewshot_split) == ("cais/mmlu", "abstract_algebra", "dev")
+    assert algebra.sampler == "first_n" and group.aggregate_metric_list[0]["metric"] == "acc"
