@@ -158,9 +158,13 @@ def build_tokenizer(recipe, train_rows):
         return resumed
     texts = itertools.islice((row["text"] for row in train_rows), cfg.train_examples)
     kind = cfg.kind or _DEFAULT_TOKENIZER[recipe.model.architecture]
+    # The tokenizer's limit is the model's, not the training block's: a few-shot prompt, a generation or a probed
+    # text may use every position (RoBERTa's first two are reserved: bpe-roberta's <pad> is id 1).
+    positions = recipe.model.max_position_embeddings
+    limit = positions - (2 if recipe.model.architecture == "roberta" else 0) if positions else recipe.data.block_size
     return train_tokenizer(
         texts, kind=kind, vocab_size=cfg.vocab_size, min_frequency=cfg.min_frequency,
-        lowercase=cfg.lowercase, model_max_length=recipe.data.block_size,
+        lowercase=cfg.lowercase, model_max_length=limit,
     )
 
 

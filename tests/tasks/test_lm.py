@@ -135,6 +135,20 @@ def test_block_size_above_model_positions():
         prepare(_recipe(model={"architecture": "roberta", "max_position_embeddings": 34}), causal=False)
 
 
+@pytest.mark.parametrize("task, model, limit", [
+    ("clm", {"architecture": "gpt2"}, 64),
+    ("clm", {"architecture": "gpt2", "max_position_embeddings": 96}, 96),
+    ("mlm", {"architecture": "roberta", "max_position_embeddings": 98}, 96),
+])  # fmt: skip
+def test_the_trained_tokenizer_allows_what_the_model_has_room_for(task, model, limit):
+    """model_max_length is the model's positions (a few-shot prompt or a probed text may use them all), not the
+    64-token training block; transformers warns of "indexing errors" past it."""
+    tokenizer, net, _ = prepare(_recipe(task=task, model=model), causal=task == "clm")
+    positions = getattr(net.config, "n_positions", None) or net.config.max_position_embeddings - 2
+    assert tokenizer.model_max_length == limit
+    assert positions == limit or "max_position_embeddings" not in model  # every position usable, none beyond
+
+
 def test_streaming_with_token_budget(tmp_path):
     from hf_replearn.tasks import run_recipe
 

@@ -122,13 +122,21 @@ def run_fewshot_command(args) -> int:
     layouts: dict[int, dict] = {}
     results = {}
     with fast_inference(model):  # weights packed once for every task, k and seed
-        for task in tasks:
+        for number, task in enumerate(tasks, 1):
             own = task.sampler == "per_document"
             shots = args.shots or ([task.num_fewshot] if task.num_fewshot is not None else [0, 1, 4, 8])
             seeds = args.seeds or (3 if own else 1)
             first = args.fewshot_seed if args.fewshot_seed is not None else (0 if own else LM_EVAL_DEFAULT_SEED)
+            clock = [time.perf_counter()]
 
-            def on_run(k, seed, run, samples, task=task, first=first):
+            def on_run(k, seed, run, samples, task=task, first=first, number=number, clock=clock):
+                # a line per run as it ends: a suite of many tasks (MMLU: 57) is never silent until the end
+                scores = "  ".join(f"{m}={v:.3f}" for m, v in run.items() if isinstance(v, float) and "_stderr" not in m)
+                where = f" [task {number}/{len(tasks)}]" if len(tasks) > 1 else ""
+                docs = len({s["doc_id"] for s in samples})
+                print(f"[fewshot] {task.task} k={k} seed {seed}: {scores} ({docs} documents, "
+                      f"{time.perf_counter() - clock[0]:.1f} s){where}", flush=True)  # fmt: skip
+                clock[0] = time.perf_counter()
                 if seed != first:
                     return
                 layout = layouts.setdefault(k, new_layout(args))
@@ -158,7 +166,7 @@ def run_fewshot_command(args) -> int:
         plot_group_vs_k(layouts, group, out_dir / "accuracy_vs_k.png")
     else:
         plot_accuracy_vs_k(results[tasks[0].task], out_dir / "accuracy_vs_k.png", title=tasks[0].task)
-    for task in tasks:
+    for task in tasks if not group else []:  # a group's tasks each had their line above; its scores follow
         for key, metrics in results[task.task].items():
             print(task.task, key, "  ".join(f"{m}={v['mean']:.3f}±{v['std']:.3f}" for m, v in metrics.items()))
     for k, layout in layouts.items():
