@@ -1,10 +1,19 @@
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 
 # Tests never reach a model hub; anything that tries fails fast instead of hanging.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# Nor read the user's caches: a GLUE task or a model cached there would be found by the tests that expect an offline
+# miss. One empty hub and datasets cache for the session (set before huggingface_hub and datasets read them).
+_CACHE = tempfile.mkdtemp(prefix="hf_replearn_tests_cache_")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+os.environ["HF_HUB_CACHE"] = os.path.join(_CACHE, "hub")
+os.environ["HF_DATASETS_CACHE"] = os.path.join(_CACHE, "datasets")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # Every model in the tests is tiny: one intra-op thread beats two that spin against each other (and
