@@ -50,6 +50,9 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("fewshot", help="few-shot prompt evaluation (GPT-3 style, lm-eval task files)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True, help="task or group YAML in lm-eval 0.4's format (see recipes/fewshot/)")
+    p.add_argument("--include-path", action="append", default=[], metavar="DIR",
+                   help="a folder of task files a group's members may come from, besides the group file's own "
+                        "(lm-eval's --include_path; repeatable)")
     p.add_argument("--model", help="local folder or hub id of an AutoModelForCausalLM, or a LoRA adapter folder")
     p.add_argument("--shots", type=_shots, default=None,
                    help="numbers of demonstrations k (default: the file's num_fewshot, else 0,1,4,8)")
@@ -83,11 +86,13 @@ def run_fewshot_command(args) -> int:
     from hf_replearn.evaluation.fewshot.task import load_task
     from hf_replearn.utils.files import atomic_write_text, check_output_dir, prepare_output_dir
     from hf_replearn.utils.hardware import check_device
-    from hf_replearn.utils.inputs import check_local_or_hub, check_number, model_in_cache
+    from hf_replearn.utils.inputs import check_folder, check_local_or_hub, check_number, model_in_cache
 
     check_number(args.batch_size, "--batch-size", "fewshot", minimum=1)
     check_number(args.limit, "--limit", "fewshot", minimum=1, fix="it counts test documents (leave it out for all)")
-    group = load_group(args.task, limit=args.limit) if is_group_file(args.task) else None
+    for folder in args.include_path:
+        check_folder(folder, "--include-path", "fewshot", needs=(), what="folder of lm-eval task files")
+    group = load_group(args.task, args.include_path, limit=args.limit) if is_group_file(args.task) else None
     tasks = group.tasks() if group else [load_task(args.task, limit=args.limit)]
     if args.export_lm_eval:
         if group:

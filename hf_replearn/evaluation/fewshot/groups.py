@@ -2,8 +2,9 @@
 
 Each ``task:`` entry is a task or group name, resolved against the task files under the group file's folder
 (recursively), a tag (``tag:`` of task files there: every task carrying it joins the group, as lm-eval 0.4's
-MMLU groups list ``mmlu_stem_tasks``), or an inline mapping (a task config, or a known task name with keys that
-override it).
+MMLU groups list ``mmlu_stem_tasks``), or an inline mapping: a task config (its ``include`` relative to the
+group file), a known task name with keys that override it, or a group with its own ``task:`` list (as lm-eval's
+FLAN suites nest theirs).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot.task import FewShotTask, load_task, task_from_dict
-from hf_replearn.evaluation.fewshot.taskfile import read_task_file
+from hf_replearn.evaluation.fewshot.taskfile import merge_includes, read_task_file
 
 
 @dataclasses.dataclass
@@ -40,9 +41,10 @@ class _Index:
     tagged: dict[str, list[Path]]
 
 
-def _index(folder: Path, cache: dict) -> _Index:
+def _index(folders: list[Path], cache: dict) -> _Index:
+    """Every task and group file under ``folders`` (recursively); a name the first folders define keeps that file."""
     named, tagged = {}, {}
-    for path in sorted(folder.rglob("*.yaml")):
+    for path in (p for folder in folders for p in sorted(folder.rglob("*.yaml"))):
         try:
             raw = read_task_file(path, cache=cache)
         except UserError:
@@ -58,10 +60,14 @@ def _index(folder: Path, cache: dict) -> _Index:
     return _Index(named, tagged)
 
 
-def load_group(path: str | Path, **overrides) -> Group:
+def load_group(path: str | Path, include_paths=(), **overrides) -> Group:
+    """The group file ``path``; its members are found under its own folder, then under ``include_paths``
+    (lm-eval's ``--include_path``: a suite that lists tasks kept in other folders, as catalan_bench lists
+    belebele's)."""
     path = Path(path)
     cache: dict = {}
-    return _build(path, read_task_file(path, cache=cache), _index(path.parent, cache), cache, overrides, ())
+    folders = [path.parent, *(Path(p) for p in include_paths)]
+    return _build(path, read_task_file(path, cache=cache), _index(folders, cache), cache, overrides, ())
 
 
 def _build(path, raw, found: _Index, cache, overrides, seen) -> Group:
@@ -71,8 +77,13 @@ def _build(path, raw, found: _Index, cache, overrides, seen) -> Group:
         raise UserError(f"{path}: group `{name}` includes itself ({' -> '.join(seen + (name,))})")
     members = []
     for entry in raw["task"]:
-        if isinstance(entry, dict) and "task" in entry and entry["task"] not in index:
-            members.append(task_from_dict({**entry, **overrides}, source=f"{path} (inline task {entry['task']})"))
+        if isinstance(entry, dict) and "group" in entry and isinstance(entry.get("task"), list):  # an inline group
+            members.append(_build(path, entry, found, cache, overrides, seen + (name,)))
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("task"), str) and entry["task"] not in index:
+            inline = merge_includes(entry, str(path), cache=cache)
+            members.append(task_from_dict({**inline, **overrides}, source=f"{path} (inline task {entry['task']})",
+                                          base_dir=path.parent))  # fmt: skip
             continue
         key = entry.get("task") if isinstance(entry, dict) else entry
         extra = {k: v for k, v in entry.items() if k != "task"} if isinstance(entry, dict) else {}
@@ -81,7 +92,8 @@ def _build(path, raw, found: _Index, cache, overrides, seen) -> Group:
             continue
         if key not in index:
             raise UserError(f"{path}: group `{name}` lists `{key}`, but no task or group file under {path.parent} "
-                            "defines it (as its task, group or tag); copy its YAML beside the group file")  # fmt: skip
+                            "(or an --include-path) defines it (as its task, group or tag); copy its YAML beside the "
+                            "group file, or pass the folder that holds it with --include-path")  # fmt: skip
         sub_path, sub_raw = index[key]
         if isinstance(sub_raw.get("task"), list):
             members.append(_build(sub_path, sub_raw, found, cache, overrides, seen + (name,)))

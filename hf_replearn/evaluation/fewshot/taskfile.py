@@ -142,18 +142,26 @@ def read_task_file(path: str | Path, files=LOCAL, cache: dict | None = None, _se
         loader.dispose()
     if not isinstance(raw, dict):
         raise UserError(f"{key}: a task file holds a mapping of lm-eval task keys, got {type(raw).__name__}")
-    includes = raw.pop("include", None)
-    if includes is not None:
-        merged = {}
-        for inc in includes if isinstance(includes, list) else [includes]:
-            inc_path = inc if posixpath.isabs(str(inc)) else posixpath.join(posixpath.dirname(key), str(inc))
-            if not files.is_file(files.normalize(inc_path)):
-                raise UserError(f"{key}: include {inc!r}: no file {inc_path}")
-            included = read_task_file(inc_path, files, cache, _seen + (key,))
-            included.pop("task_list", None)
-            merged.update(included)
-        merged.update(raw)  # the including file's keys win
-        raw = merged
+    raw = merge_includes(raw, key, files, cache, _seen)
     if cache is not None:
         cache[key] = raw
     return dict(raw)
+
+
+def merge_includes(raw: dict, key: str, files=LOCAL, cache: dict | None = None, _seen: tuple = ()) -> dict:
+    """``raw`` (the mapping of the file ``key``, or a task written inline in the group file ``key``) with its
+    ``include`` files, relative to ``key``'s folder, merged under it as lm-eval merges them."""
+    raw = dict(raw)
+    includes = raw.pop("include", None)
+    if includes is None:
+        return raw
+    merged = {}
+    for inc in includes if isinstance(includes, list) else [includes]:
+        inc_path = inc if posixpath.isabs(str(inc)) else posixpath.join(posixpath.dirname(key), str(inc))
+        if not files.is_file(files.normalize(inc_path)):
+            raise UserError(f"{key}: include {inc!r}: no file {inc_path}")
+        included = read_task_file(inc_path, files, cache, _seen + (key,))
+        included.pop("task_list", None)
+        merged.update(included)
+    merged.update(raw)  # the including file's keys win
+    return merged

@@ -86,3 +86,34 @@ def test_a_group_of_groups_listing_a_tag_as_mmlu_is_written(model_dir, tmp_path,
                  str(tmp_path / "never"), "--device", "cpu"]) == 2  # fmt: skip
     assert "group `typo` lists `letter_task`, but no task or group file" in capsys.readouterr().err
     assert not (tmp_path / "never").exists()
+
+
+def test_inline_groups_and_tasks_and_members_from_an_include_path(model_dir, tmp_path, capsys):
+    """As lm-eval's FLAN and catalan_bench suites are written: a group nested inline, an inline task that `include`s
+    a template beside the group file, and a member kept in another folder, found through --include-path."""
+    suite = _suite(tmp_path / "suite")
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "_template_yaml").write_text((suite / "_base.yaml").read_text().replace("data.jsonl", str(suite / "data.jsonl")))
+    (suites / "bench.yaml").write_text(
+        "group: bench\naggregate_metric_list: [{metric: acc}]\ntask:\n"
+        "  - group: inline_pair\n    aggregate_metric_list: [{metric: acc}]\n    task:\n"
+        "      - {task: q1, include: _template_yaml, doc_to_text: '{{x}} ?'}\n"
+        "      - {task: q2, include: _template_yaml, doc_to_text: '{{x}} !'}\n"
+        "  - t1\n"
+    )
+    out = tmp_path / "out"
+    args = ["fewshot", "--model", str(model_dir), "--task", str(suites / "bench.yaml"), "--shots", "1", "--limit", "4",
+            "--device", "cpu"]  # fmt: skip
+    assert main([*args, "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "group `bench` lists `t1`, but no task or group file" in err and "--include-path" in err and not out.exists()
+    assert main([*args, "--include-path", str(tmp_path / "nowhere"), "--output-dir", str(out)]) == 2
+    assert "--include-path=" in capsys.readouterr().err and not out.exists()
+
+    assert main([*args, "--include-path", str(suite), "--output-dir", str(out)]) == 0
+    layout = json.loads((out / "lm_eval" / "k1" / "results.json").read_text())
+    assert layout["group_subtasks"]["bench"] == ["inline_pair", "t1"] and layout["group_subtasks"]["inline_pair"] == ["q1", "q2"]
+    assert layout["n-samples"]["q1"]["effective"] == 4 and layout["configs"]["q2"]["doc_to_text"] == "{{x}} !"
+    accs = [layout["results"][t]["acc,none"] for t in ("q1", "q2", "t1")]
+    assert layout["groups"]["bench"]["acc,none"] == pytest.approx(np.mean(accs))
