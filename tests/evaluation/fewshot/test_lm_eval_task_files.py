@@ -194,3 +194,31 @@ def test_the_shipped_mmlu_suite_loads_as_lm_eval_groups_it(tmp_path):
     algebra = next(t for t in tasks if t.task == "mmlu_abstract_algebra")
     assert (algebra.dataset_path, algebra.dataset_name, algebra.fewshot_split) == ("cais/mmlu", "abstract_algebra", "dev")
     assert algebra.sampler == "first_n" and group.aggregate_metric_list[0]["metric"] == "acc"
+
+
+def test_at_least_90_percent_of_shipped_group_configs_load(tmp_path, capsys):
+    """lm-eval 0.4.13's 855 group files, each as `hf-replearn fewshot --task GROUP --include-path lm_eval/tasks` reads
+    it (members from the whole task tree: nested, inline, tagged, or kept in other folders); the rest listed by the
+    reason their UserError gives. Any other exception fails the test."""
+    import zipfile
+
+    from hf_replearn.evaluation.fewshot.groups import _build, _index
+
+    with zipfile.ZipFile(WHEEL) as z:
+        z.extractall(tmp_path, [n for n in z.namelist() if n.startswith("lm_eval/tasks/")])
+    root, cache = tmp_path / "lm_eval" / "tasks", {}
+    index = _index([root], cache)  # the group's own folder is under the root: one index serves every group
+    groups = [(p, raw) for p in sorted(root.rglob("*.yaml"))
+              if "group" in (raw := read_task_file(p, cache=cache)) and isinstance(raw.get("task"), list)]  # fmt: skip
+    loaded, failed = 0, collections.defaultdict(list)
+    for path, raw in groups:
+        try:
+            _build(path, raw, index, cache, {}, ())
+            loaded += 1
+        except UserError as err:
+            failed[_reason(str(err))].append(str(path.relative_to(root)))
+    with capsys.disabled():
+        print(f"\nlm-eval 0.4.13: {loaded}/{len(groups)} group configs load ({loaded / len(groups):.1%})")
+        for reason, items in sorted(failed.items(), key=lambda kv: -len(kv[1])):
+            print(f"  {len(items):5d}  {reason}   e.g. {items[0]}")
+    assert len(groups) == 855 and loaded / len(groups) >= 0.90
