@@ -20,7 +20,8 @@ fewshot --task _mmlu.yaml`` and by lm-eval's ``simple_evaluate(tasks=["mmlu"])``
 57 configurations, made up here, ``--docs`` test questions and 5 dev questions each) served by this project's
 local hub server (``hf-replearn hub serve``) to both; a GPT-2 of 2 layers 64 wide at seeded random init with a
 ``bpe-gpt2`` tokenizer trained on those questions; k = 0, 1, 5. Compares every document's prompt, prediction and
-log-likelihoods, every task's and group's accuracy.
+log-likelihoods, every task's and group's accuracy. Then lm-eval's ``lambada_openai.yaml`` (output_type
+``loglikelihood``) the same way, on made-up passages served as ``EleutherAI/lambada_openai``.
 
 ``speed``: the same multiple_choice and generate_until task files on a GPT-2 of ~86M parameters made from
 its config (12 layers, 768 wide, 512-token vocabulary), batch 8, one thread, k = 0 and 5 with the
@@ -287,7 +288,54 @@ def mmlu(args):
             print(f"| {k} | {docs} | {prompts}/{docs} | {preds}/{docs} | {gap:.1e} | {equal}/{len(names)} | "
                   f"{theirs['results']['mmlu']['acc,none']:.4f} | {ours['mmlu']['acc,none']:.4f} | {t_lm:.1f} / {t_ours:.1f} |",
                   flush=True)  # fmt: skip
+        lambada(folder, lm, manager, args, cli)
         server.stop()
+
+
+def lambada(folder: Path, lm, manager, args, cli) -> None:
+    """lm-eval's lambada_openai.yaml (output_type loglikelihood) on made-up passages served as EleutherAI/lambada_openai."""
+    import random
+    import zipfile
+
+    from datasets import Dataset
+    from huggingface_hub import HfApi
+    from lm_eval import simple_evaluate
+
+    rnd = random.Random(1)
+    words = "apple river stone cloud paper glass iron salt wind light tree bread coin wool".split()
+    data = folder / "lambada_data"
+    (data / "default").mkdir(parents=True)
+    rows = [{"text": " ".join(rnd.choice(words) for _ in range(rnd.randrange(8, 30)))} for _ in range(args.docs * 5)]
+    Dataset.from_list(rows).to_parquet(data / "default" / "test-00000-of-00001.parquet")
+    (data / "README.md").write_text("---\nconfigs:\n- config_name: default\n  data_files:\n  - split: test\n"
+                                    "    path: default/test-*\n---\n")  # fmt: skip
+    HfApi().create_repo("EleutherAI/lambada_openai", repo_type="dataset")
+    HfApi().upload_folder(folder_path=str(data), repo_id="EleutherAI/lambada_openai", repo_type="dataset")
+    wheel = next((Path(__file__).resolve().parents[2] / ".cache" / "lm_eval").glob("lm_eval-0.4.13-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        z.extract("lm_eval/tasks/lambada/lambada_openai.yaml", folder / "wheel")
+    task = folder / "wheel" / "lm_eval" / "tasks" / "lambada" / "lambada_openai.yaml"
+    print("\n| lambada_openai, k | documents | prompts and targets equal | greedy equal | max abs log-likelihood difference "
+          "| perplexity, lm-eval | perplexity, ours | acc, lm-eval / ours |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+    for k in (0, 1, 5):
+        theirs = simple_evaluate(model=lm, tasks=["lambada_openai"], num_fewshot=k, task_manager=manager,
+                                 log_samples=True, batch_size=args.batch_size, bootstrap_iters=0,
+                                 fewshot_random_seed=1234)  # fmt: skip
+        out = folder / f"lambada_k{k}"
+        assert cli(["fewshot", "--model", str(folder / "model"), "--task", str(task), "--shots", str(k), "--log-samples",
+                    "--batch-size", str(args.batch_size), "--output-dir", str(out)]) == 0  # fmt: skip
+        t_samples = sorted(theirs["samples"]["lambada_openai"], key=lambda x: x["doc_id"])
+        o_samples = sorted((json.loads(line) for line in (out / "lm_eval" / f"k{k}" / "samples_lambada_openai.jsonl")
+                            .read_text().splitlines()), key=lambda x: x["doc_id"])  # fmt: skip
+        same = sum(t["arguments"][0] == tuple(o["arguments"][0]) or list(t["arguments"][0]) == o["arguments"][0]
+                   for t, o in zip(t_samples, o_samples))  # fmt: skip
+        greedy = sum(bool(t["filtered_resps"][0][1]) == bool(o["filtered_resps"][0][1]) for t, o in zip(t_samples, o_samples))
+        gap = max(abs(t["filtered_resps"][0][0] - o["filtered_resps"][0][0]) for t, o in zip(t_samples, o_samples))
+        ours = json.loads((out / "lm_eval" / f"k{k}" / "results.json").read_text())["results"]["lambada_openai"]
+        r = theirs["results"]["lambada_openai"]
+        n = len(t_samples)
+        print(f"| {k} | {n} | {same}/{n} | {greedy}/{n} | {gap:.1e} | {r['perplexity,none']:.3f} | "
+              f"{ours['perplexity,none']:.3f} | {r['acc,none']:.4f} / {ours['acc,none']:.4f} |", flush=True)  # fmt: skip
 
 
 def speed(args):

@@ -114,7 +114,7 @@ def evaluate_items(
                 items.setdefault((metric, filter_name), []).append(v)
             target = task.raw_target(doc)
             samples.append({"doc_id": i, "doc": doc, "target": target, "arguments": arguments[i], "resps": resps[i],
-                            "filtered_resps": value if task.output_type == "multiple_choice" else [value],
+                            "filtered_resps": [value] if task.output_type == "generate_until" else value,
                             "filter": filter_name, "metrics": list(row), **row})  # fmt: skip
     results = {}
     for (metric, filter_name), values in items.items():
@@ -135,8 +135,10 @@ def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, tr
         filtered = apply_filters(task.filters, [[pred] for pred in preds])
     else:
         scorer = scorer or (lambda reqs, where: score_choices(model, reqs, batch_size, truncation, where))
-        choices = [task.choices(d) for d in test_docs]
-        conts = [[task.target_delimiter + c for c in cs] for cs in choices]
+        if task.output_type == "loglikelihood":  # one continuation, the target itself (lm-eval adds no delimiter)
+            conts = [[task.target(d)] for d in test_docs]
+        else:
+            conts = [[task.target_delimiter + c for c in task.choices(d)] for d in test_docs]
         requests = [encode_choices(tokenizer, p.context, cs) for p, cs in zip(prompts, conts)]
         scores = scorer(requests, names)
         arguments = [[[p.context, c] for c in cs] for p, cs in zip(prompts, conts)]
@@ -152,8 +154,12 @@ def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, tr
 
 def _doc_metrics(task: FewShotTask, doc: dict, value) -> dict:
     if callable(task.process_results):
-        return dict(task.process_results(doc, value if task.output_type == "multiple_choice" else [value]))
+        return dict(task.process_results(doc, [value] if task.output_type == "generate_until" else value))
     gold = task.target(doc)
+    if task.output_type == "loglikelihood":
+        ((ll, greedy),) = value
+        row = {"perplexity": ll, "acc": int(greedy)}
+        return {m: row[m] for m in task.metrics}
     if task.output_type == "generate_until":
         golds = gold if isinstance(gold, list) else [gold]
         row = {}

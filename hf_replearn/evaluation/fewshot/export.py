@@ -19,6 +19,7 @@ import yaml
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot.prompts import build_prompts
 from hf_replearn.evaluation.fewshot.task import EMBEDDED_PREFIX, FewShotTask, _load_embedded, load_docs, task_from_dict
+from hf_replearn.evaluation.fewshot.lmeval_output import higher_is_better
 from hf_replearn.evaluation.fewshot.taskfile import FunctionRef
 
 
@@ -44,7 +45,8 @@ def export_lm_eval(task: FewShotTask, path: str | Path) -> Path:
     if task.shot_split and "fewshot_split" not in out:
         out["fewshot_split"] = task.shot_split
     out["metric_list"] = [
-        {"metric": m, "aggregation": "mean", "higher_is_better": True} for m in task.metrics
+        {"metric": m, "aggregation": task.aggregation(m), "higher_is_better": better}
+        for m, better in higher_is_better(task).items()
     ]
     if task.output_type == "generate_until":
         out["generation_kwargs"] = {"until": task.until, "max_gen_toks": task.max_gen_toks, "do_sample": False}

@@ -30,19 +30,22 @@ NOT_IMPLEMENTED = {
 OWN_KEYS = ("limit", "shuffle_seed")
 """This evaluator's own keys (not lm-eval's)."""
 
-OUTPUT_TYPES = ("multiple_choice", "generate_until")
-LM_EVAL_ONLY_OUTPUT_TYPES = ("loglikelihood", "loglikelihood_rolling")
+OUTPUT_TYPES = ("multiple_choice", "generate_until", "loglikelihood")
+LM_EVAL_ONLY_OUTPUT_TYPES = ("loglikelihood_rolling",)
 METRICS = {
     "multiple_choice": ("acc", "acc_norm", "acc_bytes", "acc_mutual_info", "exact_match", "f1", "mcc"),
     "generate_until": ("exact_match", "f1", "bleu", "chrf", "ter"),
+    "loglikelihood": ("perplexity", "acc"),  # of the target after the context; acc: it is the greedy continuation
 }
-DEFAULT_METRICS = {"multiple_choice": ["acc", "acc_norm"], "generate_until": ["exact_match"]}
+DEFAULT_METRICS = {"multiple_choice": ["acc", "acc_norm"], "generate_until": ["exact_match"],
+                   "loglikelihood": ["perplexity", "acc"]}  # fmt: skip
 EXACT_MATCH_OPTIONS = {"ignore_case", "ignore_punctuation", "ignore_numbers", "regexes_to_ignore"}
 METRIC_OPTIONS = {"metric", "aggregation", "higher_is_better"} | EXACT_MATCH_OPTIONS
 IGNORED_METRIC_OPTIONS = {"weight_by_size"}
 """Accepted and ignored, as lm-eval ignores them on a task's metric (they matter on a group's)."""
-AGGREGATIONS = ("mean", "f1", "matthews_corrcoef", "bleu", "chrf", "ter")
-DEFAULT_AGGREGATION = {"f1": "f1", "mcc": "matthews_corrcoef", "bleu": "bleu", "chrf": "chrf", "ter": "ter"}
+AGGREGATIONS = ("mean", "f1", "matthews_corrcoef", "bleu", "chrf", "ter", "perplexity")
+DEFAULT_AGGREGATION = {"f1": "f1", "mcc": "matthews_corrcoef", "bleu": "bleu", "chrf": "chrf", "ter": "ter",
+                       "perplexity": "perplexity"}  # fmt: skip
 """Per-item values aggregated over the test set: a mean, or (gold, prediction) pairs given to scikit-learn."""
 FEWSHOT_CONFIG_KEYS = {"gen_prefix", "sampler", "split", "process_docs", "fewshot_indices", "samples", "doc_to_text",
                        "doc_to_choice", "doc_to_target", "fewshot_delimiter", "target_delimiter"}  # fmt: skip

@@ -23,7 +23,7 @@ import numpy as np
 
 from hf_replearn.evaluation.fewshot.task import FewShotTask
 
-HIGHER_IS_BETTER = {"ter": False}
+HIGHER_IS_BETTER = {"ter": False, "perplexity": False}
 
 
 def _sha256(text: str) -> str:

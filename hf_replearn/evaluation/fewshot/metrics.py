@@ -99,7 +99,9 @@ def _mcc_agg(items):
 
 
 AGGREGATIONS = {"mean": lambda items: float(np.mean(items)), "f1": _f1_agg, "matthews_corrcoef": _mcc_agg,
-                "bleu": _sacrebleu("bleu"), "chrf": _sacrebleu("chrf"), "ter": _sacrebleu("ter")}  # fmt: skip
+                "bleu": _sacrebleu("bleu"), "chrf": _sacrebleu("chrf"), "ter": _sacrebleu("ter"),
+                "perplexity": lambda lls: float(np.exp(-np.mean(lls)))}  # fmt: skip
+"""``perplexity``: lm-eval's, exp of minus the mean log-likelihood of the targets (one per document)."""
 
 
 def aggregate(items: list, aggregation) -> float:

@@ -33,6 +33,8 @@ def plot_accuracy_vs_k(results: dict, path: str | Path, title: str = "", chance:
     ks = [int(key.split("=")[1]) for key in results]
     plt, fig, ax = _axes()
     for metric in next(iter(results.values())):
+        if any(not 0 <= results[f"k={k}"][metric]["mean"] <= 1 for k in ks):
+            continue  # a perplexity is not a score in [0, 1]: it stays in the JSON, off this axis
         means = [results[f"k={k}"][metric]["mean"] for k in ks]
         stds = [results[f"k={k}"][metric]["std"] for k in ks]
         ax.errorbar(ks, means, yerr=stds, marker="o", capsize=3, label=metric)

@@ -9,7 +9,7 @@ A task YAML uses lm-eval's own keys, so a file written for lm-eval runs as it is
     test_split: test
     fewshot_split: train                   # demonstrations are drawn from here
     fewshot_config: {sampler: first_n}     # default (lm-eval's seeded draw), first_n, or per_document
-    output_type: multiple_choice           # or generate_until (lm-eval's default)
+    output_type: multiple_choice           # or generate_until (lm-eval's default), or loglikelihood
     doc_to_text: "{{input}} ->"            # Jinja template, a bare column name, or !function utils.fn
     doc_to_target: label                   # column, template, or int; for multiple_choice an index or a choice
     doc_to_choice: ["A", "B"]              # list (items may be templates), a column, or a template of a list
@@ -128,7 +128,7 @@ class FewShotTask:
         for entry in self.metric_entries:
             if entry["metric"] == metric and "aggregation" in entry:
                 return entry["aggregation"]
-        by_name = {"bleu": "bleu", "chrf": "chrf", "ter": "ter"}
+        by_name = {"bleu": "bleu", "chrf": "chrf", "ter": "ter", "perplexity": "perplexity"}
         if self.output_type == "multiple_choice":
             by_name.update(f1="f1", mcc="matthews_corrcoef")
         return by_name.get(metric, "mean")
@@ -217,6 +217,8 @@ class FewShotTask:
     def target(self, doc: dict) -> int | str | list:
         """Index of the gold choice (multiple_choice; a list of them for several golds) or the reference string."""
         value = self.raw_target(doc)
+        if self.output_type == "loglikelihood":  # the continuation scored after the context, as written
+            return str(value)
         if self.output_type == "generate_until":
             if self.doc_to_choice is not None and isinstance(value, int):
                 return self.choices(doc)[value]

@@ -57,3 +57,37 @@ def test_scores_and_generations_through_packed_weights_equal_the_models_own(
             assert [r[0] for r in p["filtered_resps"]] == pytest.approx([r[0] for r in o["filtered_resps"]], abs=1e-5)
         else:
             assert p["filtered_resps"] == o["filtered_resps"]
+
+
+def test_loglikelihood_task_as_lambada(model, tokenizer, tmp_path, write_task):
+    """output_type loglikelihood (lm-eval's lambada_openai): the target's log-likelihood after the context, no
+    delimiter added; perplexity = exp(-mean), acc = the target is the greedy continuation; checked against one
+    plain forward pass per document."""
+    import math
+
+    import torch
+
+    from hf_replearn.evaluation.fewshot.evaluate import evaluate_items
+
+    task = load_task(write_task(
+        tmp_path, output_type="loglikelihood", doc_to_choice=None, doc_to_text="{{input}} is", doc_to_target="{{' ' + label}}",
+        metric_list=[{"metric": "perplexity", "aggregation": "perplexity", "higher_is_better": False},
+                     {"metric": "acc", "aggregation": "mean", "higher_is_better": True}],
+    ))  # fmt: skip
+    results, samples = evaluate_items(model, tokenizer, task, k=0, seed=0, batch_size=4)
+    lls, greedy = [], []
+    for s in samples:
+        context, target = s["arguments"][0]
+        assert target == " " + s["doc"]["label"] and context == s["doc"]["input"] + " is"
+        ctx = tokenizer(context, add_special_tokens=False)["input_ids"]
+        whole = tokenizer(context + target, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logprobs = torch.log_softmax(model(torch.tensor([whole])).logits[0].double(), -1)
+        cont = whole[len(ctx):]
+        lls.append(sum(logprobs[len(ctx) - 1 + i, t].item() for i, t in enumerate(cont)))
+        greedy.append(all(logprobs[len(ctx) - 1 + i].argmax().item() == t for i, t in enumerate(cont)))
+        ((ll, is_greedy),) = s["filtered_resps"]
+        assert ll == pytest.approx(lls[-1], abs=1e-4) and is_greedy == greedy[-1]
+    assert results["perplexity,none"] == pytest.approx(math.exp(-sum(lls) / len(lls)), rel=1e-4)
+    assert results["acc,none"] == pytest.approx(sum(greedy) / len(greedy))
+    assert results["perplexity_stderr,none"] == "N/A"  # lm-eval bootstraps it; not reproduced
