@@ -21,7 +21,8 @@ fewshot --task _mmlu.yaml`` and by lm-eval's ``simple_evaluate(tasks=["mmlu"])``
 local hub server (``hf-replearn hub serve``) to both; a GPT-2 of 2 layers 64 wide at seeded random init with a
 ``bpe-gpt2`` tokenizer trained on those questions; k = 0, 1, 5. Compares every document's prompt, prediction and
 log-likelihoods, every task's and group's accuracy. Then lm-eval's ``lambada_openai.yaml`` (output_type
-``loglikelihood``) the same way, on made-up passages served as ``EleutherAI/lambada_openai``.
+``loglikelihood``) the same way, on made-up passages served as ``EleutherAI/lambada_openai``, and its
+``wikitext.yaml`` (``loglikelihood_rolling``) on made-up pages served as ``EleutherAI/wikitext_document_level``.
 
 ``speed``: the same multiple_choice and generate_until task files on a GPT-2 of ~86M parameters made from
 its config (12 layers, 768 wide, 512-token vocabulary), batch 8, one thread, k = 0 and 5 with the
@@ -289,7 +290,55 @@ def mmlu(args):
                   f"{theirs['results']['mmlu']['acc,none']:.4f} | {ours['mmlu']['acc,none']:.4f} | {t_lm:.1f} / {t_ours:.1f} |",
                   flush=True)  # fmt: skip
         lambada(folder, lm, manager, args, cli)
+        wikitext(folder, lm, manager, args, cli)
         server.stop()
+
+
+def wikitext(folder: Path, lm, manager, args, cli) -> None:
+    """lm-eval's wikitext.yaml (output_type loglikelihood_rolling, its detokenizer and process_results as !function)
+    on made-up pages of 2,500 to 5,000 words served as EleutherAI/wikitext_document_level: two or three windows of
+    the model's 2,048 positions each."""
+    import random
+    import zipfile
+
+    from datasets import Dataset
+    from huggingface_hub import HfApi
+    from lm_eval import simple_evaluate
+
+    rnd = random.Random(2)
+    words = "apple river stone cloud paper glass iron salt wind light tree bread coin wool @-@ , . = =".split()
+    data = folder / "wikitext_data"
+    config = "wikitext-2-raw-v1"
+    (data / config).mkdir(parents=True)
+    for split, n in (("train", 2), ("validation", 2), ("test", max(3, args.docs // 4))):
+        rows = [{"page": " ".join(rnd.choice(words) for _ in range(rnd.randrange(2500, 5000))) + " \n"} for _ in range(n)]
+        Dataset.from_list(rows).to_parquet(data / config / f"{split}-00000-of-00001.parquet")
+    files = "".join(f"  - split: {s}\n    path: {config}/{s}-*\n" for s in ("train", "validation", "test"))
+    (data / "README.md").write_text(f"---\nconfigs:\n- config_name: {config}\n  data_files:\n{files}---\n")
+    HfApi().create_repo("EleutherAI/wikitext_document_level", repo_type="dataset")
+    HfApi().upload_folder(folder_path=str(data), repo_id="EleutherAI/wikitext_document_level", repo_type="dataset")
+    wheel = next((Path(__file__).resolve().parents[2] / ".cache" / "lm_eval").glob("lm_eval-0.4.13-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        for name in ("wikitext.yaml", "preprocess_wikitext.py"):
+            z.extract(f"lm_eval/tasks/wikitext/{name}", folder / "wheel")
+    theirs = simple_evaluate(model=lm, tasks=["wikitext"], num_fewshot=0, task_manager=manager, log_samples=True,
+                             batch_size=args.batch_size, bootstrap_iters=0)  # fmt: skip
+    out = folder / "wikitext"
+    assert cli(["fewshot", "--model", str(folder / "model"), "--task", str(folder / "wheel" / "lm_eval" / "tasks" / "wikitext"
+                / "wikitext.yaml"), "--shots", "0", "--log-samples", "--batch-size", str(args.batch_size),
+                "--output-dir", str(out)]) == 0  # fmt: skip
+    t_samples = sorted(theirs["samples"]["wikitext"], key=lambda x: x["doc_id"])
+    o_samples = sorted((json.loads(line) for line in (out / "lm_eval" / "k0" / "samples_wikitext.jsonl").read_text()
+                        .splitlines()), key=lambda x: x["doc_id"])  # fmt: skip
+    gap = max(abs(float(t["filtered_resps"][0]) - o["filtered_resps"][0]) / abs(o["filtered_resps"][0])
+              for t, o in zip(t_samples, o_samples))  # fmt: skip
+    ours = json.loads((out / "lm_eval" / "k0" / "results.json").read_text())["results"]["wikitext"]
+    r = theirs["results"]["wikitext"]
+    print("\n| wikitext (k = 0) | documents | max relative difference of a document's log-likelihood | word perplexity, "
+          "lm-eval / ours | byte perplexity | bits per byte |\n|---|---|---|---|---|---|")  # fmt: skip
+    print(f"| | {len(t_samples)} | {gap:.1e} | {r['word_perplexity,none']:.3f} / {ours['word_perplexity,none']:.3f} | "
+          f"{r['byte_perplexity,none']:.4f} / {ours['byte_perplexity,none']:.4f} | "
+          f"{r['bits_per_byte,none']:.4f} / {ours['bits_per_byte,none']:.4f} |", flush=True)  # fmt: skip
 
 
 def lambada(folder: Path, lm, manager, args, cli) -> None:

@@ -7,6 +7,7 @@ LM can be evaluated on the same tasks with pseudo-log-likelihoods (:mod:`.mlm`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,19 @@ from hf_replearn.evaluation.fewshot import metrics as M
 from hf_replearn.evaluation.fewshot.filters import apply_filters
 from hf_replearn.evaluation.fewshot.prompts import build_prompts
 from hf_replearn.evaluation.fewshot.generation import generate_until
-from hf_replearn.evaluation.fewshot.scoring import encode_choices, score_choices
+from hf_replearn.evaluation.fewshot.scoring import (
+    encode_choices,
+    max_context_length,
+    prefix_token_id,
+    rolling_windows,
+    score_choices,
+)
 from hf_replearn.evaluation.fewshot.task import FewShotTask, load_docs
 from hf_replearn.evaluation.fast_inference import fast_inference
+
+
+SCORED_CHOICES = ("multiple_choice", "loglikelihood")
+"""Output types whose per-document value is a list of (log-likelihood, is_greedy), one per scored continuation."""
 
 
 def load_model(path: str, device: str | None = None, masked: bool = False):
@@ -114,7 +125,7 @@ def evaluate_items(
                 items.setdefault((metric, filter_name), []).append(v)
             target = task.raw_target(doc)
             samples.append({"doc_id": i, "doc": doc, "target": target, "arguments": arguments[i], "resps": resps[i],
-                            "filtered_resps": [value] if task.output_type == "generate_until" else value,
+                            "filtered_resps": value if task.output_type in SCORED_CHOICES else [value],
                             "filter": filter_name, "metrics": list(row), **row})  # fmt: skip
     results = {}
     for (metric, filter_name), values in items.items():
@@ -126,6 +137,15 @@ def evaluate_items(
 
 def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, truncation, scorer, empty_context):
     """(arguments, resps, filtered responses) of every prompt: its generation, or each choice's log-likelihood."""
+    if task.output_type == "loglikelihood_rolling":  # every token of the text, in windows of the model's context
+        scorer = scorer or (lambda reqs, where: score_choices(model, reqs, batch_size, truncation, where))
+        texts = [task.target(d) for d in test_docs]
+        prefix, max_len = prefix_token_id(tokenizer), max_context_length(model, tokenizer)
+        windows = [rolling_windows(tokenizer(t, add_special_tokens=False)["input_ids"], prefix, max_len) for t in texts]
+        flat = [(ctx, [cont]) for doc_windows in windows for ctx, cont in doc_windows]
+        scores = iter(scorer(flat, [name for name, w in zip(names, windows) for _ in w]))
+        lls = [sum(next(scores)[0][0] for _ in w) for w in windows]
+        return [[[t]] for t in texts], [[[ll]] for ll in lls], {"none": lls}
     if task.output_type == "generate_until":
         preds = generate_until(
             model, tokenizer, [p.context for p in prompts], task.until, task.max_gen_toks, batch_size, truncation
@@ -154,8 +174,12 @@ def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, tr
 
 def _doc_metrics(task: FewShotTask, doc: dict, value) -> dict:
     if callable(task.process_results):
-        return dict(task.process_results(doc, [value] if task.output_type == "generate_until" else value))
+        return dict(task.process_results(doc, value if task.output_type in SCORED_CHOICES else [value]))
     gold = task.target(doc)
+    if task.output_type == "loglikelihood_rolling":  # lm-eval's counts: words split on whitespace, UTF-8 bytes
+        words, size = len(re.split(r"\s+", gold)), len(gold.encode("utf-8"))
+        row = {"word_perplexity": (value, words), "byte_perplexity": (value, size), "bits_per_byte": (value, size)}
+        return {m: row[m] for m in task.metrics}
     if task.output_type == "loglikelihood":
         ((ll, greedy),) = value
         row = {"perplexity": ll, "acc": int(greedy)}
@@ -191,19 +215,23 @@ def evaluate_grid(model, tokenizer, task: FewShotTask, shots: list[int], seeds: 
     ``first_seed .. first_seed + seeds - 1``; ``on_run(k, seed, results, samples)`` sees every run's
     lm-eval-layout results and per-item samples."""
     docs = load_docs(task)
-    largest = max(shots)
+    rolling = task.output_type == "loglikelihood_rolling"  # scores each text alone: every k reads as k = 0
+    largest = 0 if rolling else max(shots)
     pool = len(docs[1]) - (1 if task.shot_split == task.eval_split else 0)
     if largest > pool:
         raise UserError(
             f"{task.source}: k={largest} demonstrations asked but the few-shot split `{task.shot_split}` holds "
             f"only {pool} usable documents; pass --shots with k <= {pool}"
         )
-    results = {}
+    results, runs = {}, {}
     for k in shots:
         # k = 0 draws nothing, so every seed gives the same prompts: evaluate once
         per_seed = []
-        for seed in range(first_seed, first_seed + (seeds if k else 1)):
-            run, samples = evaluate_items(model, tokenizer, task, k, seed, docs=docs, **kwargs)
+        for seed in range(first_seed, first_seed + (seeds if k and not rolling else 1)):
+            key = (0 if rolling else k, seed)
+            if key not in runs:
+                runs[key] = evaluate_items(model, tokenizer, task, key[0], seed, docs=docs, **kwargs)
+            run, samples = runs[key]
             if on_run is not None:
                 on_run(k, seed, run, samples)
             per_seed.append(plain_keys(run))

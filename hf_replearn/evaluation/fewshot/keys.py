@@ -30,22 +30,25 @@ NOT_IMPLEMENTED = {
 OWN_KEYS = ("limit", "shuffle_seed")
 """This evaluator's own keys (not lm-eval's)."""
 
-OUTPUT_TYPES = ("multiple_choice", "generate_until", "loglikelihood")
-LM_EVAL_ONLY_OUTPUT_TYPES = ("loglikelihood_rolling",)
+OUTPUT_TYPES = ("multiple_choice", "generate_until", "loglikelihood", "loglikelihood_rolling")  # all of lm-eval 0.4's
 METRICS = {
     "multiple_choice": ("acc", "acc_norm", "acc_bytes", "acc_mutual_info", "exact_match", "f1", "mcc"),
     "generate_until": ("exact_match", "f1", "bleu", "chrf", "ter"),
     "loglikelihood": ("perplexity", "acc"),  # of the target after the context; acc: it is the greedy continuation
+    "loglikelihood_rolling": ("word_perplexity", "byte_perplexity", "bits_per_byte"),  # of the whole target text
 }
 DEFAULT_METRICS = {"multiple_choice": ["acc", "acc_norm"], "generate_until": ["exact_match"],
-                   "loglikelihood": ["perplexity", "acc"]}  # fmt: skip
+                   "loglikelihood": ["perplexity", "acc"],
+                   "loglikelihood_rolling": ["word_perplexity", "byte_perplexity", "bits_per_byte"]}  # fmt: skip
 EXACT_MATCH_OPTIONS = {"ignore_case", "ignore_punctuation", "ignore_numbers", "regexes_to_ignore"}
 METRIC_OPTIONS = {"metric", "aggregation", "higher_is_better"} | EXACT_MATCH_OPTIONS
 IGNORED_METRIC_OPTIONS = {"weight_by_size"}
 """Accepted and ignored, as lm-eval ignores them on a task's metric (they matter on a group's)."""
-AGGREGATIONS = ("mean", "f1", "matthews_corrcoef", "bleu", "chrf", "ter", "perplexity")
+AGGREGATIONS = ("mean", "f1", "matthews_corrcoef", "bleu", "chrf", "ter", "perplexity", "weighted_perplexity",
+                "bits_per_byte")  # fmt: skip
 DEFAULT_AGGREGATION = {"f1": "f1", "mcc": "matthews_corrcoef", "bleu": "bleu", "chrf": "chrf", "ter": "ter",
-                       "perplexity": "perplexity"}  # fmt: skip
+                       "perplexity": "perplexity", "word_perplexity": "weighted_perplexity",
+                       "byte_perplexity": "weighted_perplexity", "bits_per_byte": "bits_per_byte"}  # fmt: skip
 """Per-item values aggregated over the test set: a mean, or (gold, prediction) pairs given to scikit-learn."""
 FEWSHOT_CONFIG_KEYS = {"gen_prefix", "sampler", "split", "process_docs", "fewshot_indices", "samples", "doc_to_text",
                        "doc_to_choice", "doc_to_target", "fewshot_delimiter", "target_delimiter"}  # fmt: skip
@@ -68,9 +71,7 @@ def check_keys(raw: dict, source: str) -> None:
             problems.append(f"`{key}` ({NOT_IMPLEMENTED[key]}) is an lm-eval key that hf-replearn fewshot "
                             "does not implement")  # fmt: skip
     output_type = raw.get("output_type", "generate_until")
-    if output_type in LM_EVAL_ONLY_OUTPUT_TYPES:
-        problems.append(f"output_type `{output_type}` is not implemented (use one of {', '.join(OUTPUT_TYPES)})")
-    elif output_type not in OUTPUT_TYPES:
+    if output_type not in OUTPUT_TYPES:
         problems.append(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
     if raw.get("repeats", 1) != 1:
         problems.append(f"`repeats: {raw['repeats']}` is not implemented (only 1: one greedy answer)")

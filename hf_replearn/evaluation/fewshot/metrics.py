@@ -98,10 +98,19 @@ def _mcc_agg(items):
     return float(matthews_corrcoef(*_pairs(items)))
 
 
+def _weighted_mean(pairs) -> float:
+    lls, counts = zip(*pairs)
+    return float(np.sum(lls) / np.sum(counts))
+
+
 AGGREGATIONS = {"mean": lambda items: float(np.mean(items)), "f1": _f1_agg, "matthews_corrcoef": _mcc_agg,
                 "bleu": _sacrebleu("bleu"), "chrf": _sacrebleu("chrf"), "ter": _sacrebleu("ter"),
-                "perplexity": lambda lls: float(np.exp(-np.mean(lls)))}  # fmt: skip
-"""``perplexity``: lm-eval's, exp of minus the mean log-likelihood of the targets (one per document)."""
+                "perplexity": lambda lls: float(np.exp(-np.mean(lls))),
+                "weighted_perplexity": lambda pairs: float(np.exp(-_weighted_mean(pairs))),
+                "bits_per_byte": lambda pairs: float(-_weighted_mean(pairs) / np.log(2))}  # fmt: skip
+"""lm-eval's: ``perplexity``, exp of minus the mean log-likelihood of the targets (one per document);
+``weighted_perplexity`` and ``bits_per_byte`` of (log-likelihood, words or bytes) pairs, the log-likelihoods summed
+over the documents and divided by the summed counts."""
 
 
 def aggregate(items: list, aggregation) -> float:

@@ -20,7 +20,11 @@ def _save(plt, fig, ax, ks: list[int], path: str | Path, title: str, ylabel: str
     ax.set_xticks(ks)
     ax.set_ylim(0, 1.02)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    else:  # a task scored by perplexities alone (loglikelihood_rolling)
+        ax.text(0.5, 0.5, "no score in [0, 1] to plot:\nthe perplexities are in fewshot_results.json",
+                ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=120)

@@ -72,16 +72,36 @@ def encode_choices(tokenizer, context: str, continuations: list[str],
     return ctx, [whole[len(ctx) :] for whole in wholes]
 
 
+def rolling_windows(tokens: list[int], prefix: int, max_len: int) -> list[tuple[list[int], list[int]]]:
+    """(context ids, continuation ids) windows that score every token of ``tokens`` once, as lm-eval's
+    ``loglikelihood_rolling`` (``get_rolling_token_windows`` with a context of 1, then ``make_disjoint_window``): the
+    first window predicts up to ``max_len`` tokens after ``prefix``; each later one predicts the next up to
+    ``max_len`` tokens, conditioned on the ``max_len + 1 - len(predicted)`` tokens before them. Each fills at most
+    ``max_len`` positions (the last continuation token is never fed)."""
+    if not tokens:
+        return []
+    first = min(max_len, len(tokens))
+    windows, done = [([prefix], tokens[:first])], first
+    while done < len(tokens):
+        size = min(len(tokens) - done, max_len)
+        end = done + size
+        windows.append((tokens[max(0, end - max_len - 1) : end - size], tokens[end - size : end]))
+        done = end
+    return windows
+
+
 def _check_length(ctx: list[int], conts: list[list[int]], max_len: int, truncation: str, where: str):
+    """The context as it fits: context + continuation - 1 tokens are fed (lm-eval's limit); a UserError, or with
+    ``truncation="left"`` the oldest context tokens dropped, when they do not fit ``max_len``."""
     longest = max(len(c) for c in conts)
-    if longest >= max_len:
+    if longest > max_len:
         raise UserError(f"{where}: a continuation of {longest} tokens does not fit the model's {max_len}-token context")
-    overflow = len(ctx) + longest - max_len
+    overflow = len(ctx) + longest - 1 - max_len
     if overflow <= 0:
         return ctx
     if truncation != "left":
         raise UserError(
-            f"{where}: the prompt is {len(ctx) + longest} tokens, longer than the model's context of {max_len}; "
+            f"{where}: the prompt is {len(ctx) + longest - 1} tokens, longer than the model's context of {max_len}; "
             "use fewer shots (--shots), a model with a longer context, or --truncation left to drop the "
             "oldest demonstrations"
         )

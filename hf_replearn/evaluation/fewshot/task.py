@@ -128,7 +128,8 @@ class FewShotTask:
         for entry in self.metric_entries:
             if entry["metric"] == metric and "aggregation" in entry:
                 return entry["aggregation"]
-        by_name = {"bleu": "bleu", "chrf": "chrf", "ter": "ter", "perplexity": "perplexity"}
+        by_name = {"bleu": "bleu", "chrf": "chrf", "ter": "ter", **{m: K.DEFAULT_AGGREGATION[m] for m in
+                   ("perplexity", "word_perplexity", "byte_perplexity", "bits_per_byte")}}  # fmt: skip
         if self.output_type == "multiple_choice":
             by_name.update(f1="f1", mcc="matthews_corrcoef")
         return by_name.get(metric, "mean")
@@ -217,7 +218,7 @@ class FewShotTask:
     def target(self, doc: dict) -> int | str | list:
         """Index of the gold choice (multiple_choice; a list of them for several golds) or the reference string."""
         value = self.raw_target(doc)
-        if self.output_type == "loglikelihood":  # the continuation scored after the context, as written
+        if self.output_type in ("loglikelihood", "loglikelihood_rolling"):  # the text scored, as written
             return str(value)
         if self.output_type == "generate_until":
             if self.doc_to_choice is not None and isinstance(value, int):

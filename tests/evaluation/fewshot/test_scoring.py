@@ -17,8 +17,9 @@ def _requests(tokenizer):
 
 
 def _by_hand(model, ctx, cont):
-    """Sum of log p(token | everything before it) from one unpadded forward of context + continuation."""
-    ids = torch.tensor([ctx + cont])
+    """Sum of log p(token | everything before it) from one unpadded forward of context + continuation (its last
+    token only predicted, never fed)."""
+    ids = torch.tensor([ctx + cont[:-1]])
     logprobs = torch.log_softmax(model(ids).logits[0].double(), dim=-1)  # (T, V)
     return sum(logprobs[len(ctx) - 1 + t, tok].item() for t, tok in enumerate(cont))
 
@@ -103,11 +104,58 @@ def test_long_prompt_is_an_error_or_truncated_from_the_left(model, tokenizer):
     ctx = [5] * (n_pos + 10)
     with pytest.raises(UserError, match="longer than the model's context of 128"):
         score_choices(model, [(ctx, [[6, 7]])])
-    with pytest.warns(UserWarning, match="truncated from the left by 12 tokens"):
+    # lm-eval's limit: context + continuation - 1 tokens are fed (the last one is only predicted), at most n_pos
+    with pytest.warns(UserWarning, match="truncated from the left by 11 tokens"):
         (got,), = score_choices(model, [(ctx, [[6, 7]])], truncation="left")
-    assert got[0] == pytest.approx(_by_hand(model, ctx[12:], [6, 7]), abs=1e-4)
+    assert got[0] == pytest.approx(_by_hand(model, ctx[11:], [6, 7]), abs=1e-4)
+    (full,), = score_choices(model, [(ctx[11:], [[6, 7]])])  # n_pos + 1 tokens: fits as it is
+    assert full[0] == got[0]
 
 
 def test_empty_choice_list_is_an_error(model):
     with pytest.raises(UserError, match="empty choice list"):
         score_choices(model, [([5, 6], [])], names=["tiny.yaml: test document 3"])
+
+
+@pytest.mark.parametrize("n, max_len", [(1, 4), (4, 4), (5, 4), (13, 4), (300, 128)])
+def test_rolling_windows_predict_every_token_once_within_the_context(n, max_len):
+    """lm-eval's loglikelihood_rolling windows: token i is predicted once, from the prefix token then up to
+    max_len earlier tokens; no window feeds more than max_len tokens."""
+    from hf_replearn.evaluation.fewshot.scoring import rolling_windows
+
+    tokens = list(range(100, 100 + n))
+    windows = rolling_windows(tokens, prefix=7, max_len=max_len)
+    assert [t for _, cont in windows for t in cont] == tokens
+    assert windows[0][0] == [7] and windows[0][1] == tokens[:max_len]
+    done = len(windows[0][1])
+    for ctx, cont in windows[1:]:
+        assert len(ctx) + len(cont) - 1 == max_len  # a full window: every position used
+        assert ctx == tokens[done - len(ctx) : done] and cont == tokens[done : done + len(cont)]
+        done += len(cont)
+
+
+def test_rolling_log_likelihood_of_a_long_text_sums_its_windows(model, tokenizer, tmp_path, write_task):
+    """output_type loglikelihood_rolling (lm-eval's wikitext): the text's log-likelihood over windows of the model's
+    128 positions, word and byte perplexities and bits per byte from lm-eval's counts."""
+    import math
+
+    from hf_replearn.evaluation.fewshot.evaluate import evaluate_items
+    from hf_replearn.evaluation.fewshot.task import load_task
+
+    path = write_task(tmp_path, n_test=3, output_type="loglikelihood_rolling", doc_to_choice=None, doc_to_text="",
+                      doc_to_target="{{(input + ' word ') * 40}}", metric_list=[])  # fmt: skip
+    results, samples = evaluate_items(model, tokenizer, load_task(path), k=0, seed=0, batch_size=2)
+    total_ll, words, size = 0.0, 0, 0
+    for s in samples:
+        (text,) = s["arguments"][0]
+        tokens = tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert len(tokens) > 128  # several windows
+        by_hand = _by_hand(model, [tokenizer.bos_token_id], tokens[:128])
+        for start in range(128, len(tokens), 128):  # each next window: the 128 tokens before it as context
+            cont = tokens[start : start + 128]
+            by_hand += _by_hand(model, tokens[start + len(cont) - 129 : start], cont)
+        assert s["filtered_resps"] == [pytest.approx(by_hand, abs=1e-3)]
+        total_ll, words, size = total_ll + by_hand, words + len(text.split()) + 1, size + len(text.encode())
+    assert results["word_perplexity,none"] == pytest.approx(math.exp(-total_ll / words), rel=1e-4)
+    assert results["byte_perplexity,none"] == pytest.approx(math.exp(-total_ll / size), rel=1e-4)
+    assert results["bits_per_byte,none"] == pytest.approx(-total_ll / size / math.log(2), rel=1e-4)

@@ -113,7 +113,11 @@ def test_errors_name_every_problem_at_once(tmp_path):
     assert "`class` (a custom Python task class) is an lm-eval key that hf-replearn fewshot does not implement" in message
     assert "missing required key(s) `dataset_path`, `doc_to_text`, `doc_to_target`, `doc_to_choice`" in message
     path.write_text(BASE + "task: t\ndoc_to_text: x\ndoc_to_target: y\noutput_type: loglikelihood_rolling\n")
-    with pytest.raises(UserError, match="output_type `loglikelihood_rolling` is not implemented"):
+    with pytest.raises(UserError, match="metric `acc` is not implemented for loglikelihood_rolling "
+                                        r"\(available: word_perplexity, byte_perplexity, bits_per_byte\)"):
+        load_task(path)
+    path.write_text(BASE + "task: t\ndoc_to_text: x\ndoc_to_target: y\noutput_type: rolling\n")
+    with pytest.raises(UserError, match="output_type must be one of"):
         load_task(path)
     path.write_text(BASE + "task: t\ndoc_to_text: x\ndoc_to_target: y\nfewshot_config: {sampler: balanced}\n")
     with pytest.raises(UserError, match="fewshot_config.sampler `balanced` is not implemented"):
