@@ -189,13 +189,18 @@ def check_scorable(args, tokenizer, tasks) -> None:
         raise UserError(f"--mlm: the tokenizer of {args.model} has no mask token; pseudo-log-likelihood scoring "
                         "needs a masked LM's (drop --mlm for a causal LM)")
     mutual = [t.task for t in tasks if "acc_mutual_info" in t.metrics]
-    if mutual and not args.mlm:
+    rolling = [t.task for t in tasks if t.output_type == "loglikelihood_rolling"]
+    if (mutual or rolling) and not args.mlm:
         try:
             prefix_token_id(tokenizer)
         except UserError:
-            raise UserError(f"{', '.join(mutual)}: acc_mutual_info scores each choice after an empty context, which the "
-                            f"tokenizer of {args.model} has no BOS or EOS token to stand for; remove acc_mutual_info "
-                            "from the task's metric_list") from None
+            if mutual:
+                raise UserError(f"{', '.join(mutual)}: acc_mutual_info scores each choice after an empty context, which "
+                                f"the tokenizer of {args.model} has no BOS or EOS token to stand for; remove "
+                                "acc_mutual_info from the task's metric_list") from None
+            raise UserError(f"{', '.join(rolling)}: loglikelihood_rolling predicts a text's first token after a BOS or "
+                            f"EOS token, and the tokenizer of {args.model} has neither; give it one "
+                            "(tokenizer.add_special_tokens) or use a model whose tokenizer has") from None
 
 
 def new_layout(args) -> dict:

@@ -109,7 +109,7 @@ def test_fewshot_command_with_mlm_and_mutual_info(wordpiece, tmp_path, write_tas
     assert set(report["results"]["k=0"]) == {"acc", "acc_mutual_info"}
 
 
-@pytest.mark.parametrize("case", ["mlm-without-head", "clm-without-head", "mutual-info-without-bos"])
+@pytest.mark.parametrize("case", ["mlm-without-head", "clm-without-head", "mutual-info-without-bos", "rolling-without-bos"])
 def test_fewshot_refuses_before_writing(case, wordpiece, tmp_path, write_task, capsys):
     """A checkpoint without its LM head would score at chance; acc_mutual_info of a causal LM needs a BOS/EOS
     token. Both exit 2 before the output directory exists."""
@@ -117,16 +117,20 @@ def test_fewshot_refuses_before_writing(case, wordpiece, tmp_path, write_task, c
 
     from hf_replearn.evaluation.fewshot.cli import main
 
-    model = tiny(GPT2LMHeadModel if case == "mutual-info-without-bos" else BertModel, wordpiece)
+    model = tiny(GPT2LMHeadModel if case.endswith("without-bos") else BertModel, wordpiece)
     model.save_pretrained(tmp_path / "model")
     wordpiece.save_pretrained(tmp_path / "model")
-    task = write_task(tmp_path, metric_list=[{"metric": "acc"}, {"metric": "acc_mutual_info"}])
+    task = write_task(tmp_path, metric_list=[{"metric": "acc"}, {"metric": "acc_mutual_info"}]) if case != \
+        "rolling-without-bos" else write_task(tmp_path, output_type="loglikelihood_rolling", doc_to_choice=None,
+                                              doc_to_text="", doc_to_target="{{input}}", metric_list=[])  # fmt: skip
     argv = ["fewshot", "--model", str(tmp_path / "model"), "--task", str(task), "--shots", "0", "--seeds", "1",
             "--output-dir", str(tmp_path / "out"), "--device", "cpu"] + (["--mlm"] if case == "mlm-without-head" else [])
     assert main(argv) == 2
     err = capsys.readouterr().err
     expected = {"mlm-without-head": ["loaded as a masked LM", "not in the checkpoint", "cls.predictions"],
                 "clm-without-head": ["loaded as a causal LM", "not in the checkpoint"],
-                "mutual-info-without-bos": ["acc_mutual_info", "no BOS or EOS token", "metric_list"]}[case]
+                "mutual-info-without-bos": ["acc_mutual_info", "no BOS or EOS token", "metric_list"],
+                "rolling-without-bos": ["loglikelihood_rolling predicts a text's first token after a BOS or EOS token",
+                                        "has neither"]}[case]  # fmt: skip
     assert all(text in err for text in expected), err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
