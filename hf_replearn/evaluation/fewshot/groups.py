@@ -35,7 +35,7 @@ def is_group_file(path: str | Path) -> bool:
 
 @dataclasses.dataclass
 class _Index:
-    """The task and group files under a folder, by name, and the task files carrying each tag."""
+    """The task and group files under the folders searched, by name, and the task files carrying each tag."""
 
     named: dict[str, tuple[Path, dict]]
     tagged: dict[str, list[Path]]
