@@ -152,7 +152,7 @@ def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, tr
         )
         arguments = [[[p.context, dict(task.generation_kwargs)]] for p in prompts]
         resps = [[[pred]] for pred in preds]
-        filtered = apply_filters(task.filters, [[pred] for pred in preds])
+        filtered = apply_filters(task.filters, [[pred] for pred in preds], test_docs)
     else:
         scorer = scorer or (lambda reqs, where: score_choices(model, reqs, batch_size, truncation, where))
         if task.output_type == "loglikelihood":  # one continuation, the target itself (lm-eval adds no delimiter)

@@ -4,11 +4,22 @@ A pipeline maps every document's responses (a list: one greedy answer here) thro
 ``take_first`` keeps the first response, the others map each response. The pipeline's name is the
 ``<filter>`` in result keys such as ``exact_match,strict-match`` (lm-eval's default pipeline is ``none``:
 ``take_first`` alone).
+
+``multi_choice_regex`` (lm-eval's ``MultiChoiceRegexFilter``, for chain-of-thought answers to lettered questions)
+reads the document too: when ``regex_pattern`` finds nothing, the answer is the choice whose text the response
+contains (the longest such text wins; optionally compared without case, punctuation or ``regexes_to_ignore``),
+turned into its letter as ``(A)``; failing that a bare letter after a colon (``Answer: B``), as ``(B)``; failing
+that ``fallback``. The document's choices are its ``choices`` field, as lm-eval reads them.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+import unicodedata
+from functools import lru_cache
+
+from hf_replearn.errors import UserError
 
 
 def _regex(pattern: str = r"#### (\-?[0-9\.\,]+)", group_select: int = 0, fallback: str = "[invalid]"):
@@ -26,29 +37,77 @@ def _regex(pattern: str = r"#### (\-?[0-9\.\,]+)", group_select: int = 0, fallba
     return one
 
 
+def _first_group(regex: re.Pattern, text: str, group_select: int, letters: dict[str, str] | None = None) -> str:
+    """``regex``'s ``group_select``-th match in ``text`` (of several groups, the first non-empty one), stripped and
+    mapped through ``letters``; "" when nothing matches."""
+    matches = regex.findall(text)
+    if not matches:
+        return ""
+    match = matches[group_select]
+    if isinstance(match, tuple):
+        match = next((m for m in match if m), "")
+    match = match.strip()
+    return (letters or {}).get(match, match)
+
+
+@lru_cache(maxsize=1)
+def _punctuation_table() -> dict[int, None]:
+    return dict.fromkeys(i for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P"))
+
+
+def _multi_choice_regex(regex_pattern: str = r"#### (\-?[0-9\.\,]+)", group_select: int = 0, fallback: str = "[invalid]",
+                        ignore_case: bool = False, ignore_punctuation: bool = False, regexes_to_ignore=None):  # fmt: skip
+    compiled = re.compile(regex_pattern)
+
+    def normalise(text: str) -> str:
+        for pattern in regexes_to_ignore or []:
+            text = re.sub(pattern, "", text)
+        text = text.lower() if ignore_case else text
+        return text.translate(_punctuation_table()) if ignore_punctuation else text
+
+    def one(resp, doc: dict) -> str:
+        if not isinstance(doc.get("choices"), list):
+            raise UserError(f"filter multi_choice_regex reads each document's `choices` list, and a document's fields "
+                            f"are {sorted(doc)}; add it in process_docs (as lm-eval's gpqa tasks do)")
+        resp = resp if isinstance(resp, str) else ""
+        letters = [chr(ord("A") + i) for i in range(len(doc["choices"]))]
+        texts = {normalise(c.strip()): f"({letter})" for c, letter in zip(doc["choices"], letters)}
+        by_text = re.compile("|".join(sorted((re.escape(t) for t in texts), key=len, reverse=True)))
+        after_colon = re.compile(rf":[\s]*({'|'.join(letters)})")
+        return (_first_group(compiled, resp, group_select)
+                or _first_group(by_text, normalise(resp), group_select, texts)
+                or _first_group(after_colon, resp, group_select, {x: f"({x})" for x in letters})
+                or fallback)  # fmt: skip
+
+    return one
+
+
 def _step(spec: dict):
     fn = spec["function"]
     kwargs = {k: v for k, v in spec.items() if k != "function"}
     if fn == "take_first":
-        return lambda resps: resps[0]
+        return lambda resps, doc: resps[0]
+    if fn == "multi_choice_regex":
+        pick = _multi_choice_regex(**kwargs)
+        return lambda resps, doc: [pick(r, doc) for r in resps] if isinstance(resps, list) else pick(resps, doc)
     if fn == "regex":
         one = _regex(kwargs.get("regex_pattern", r"#### (\-?[0-9\.\,]+)"), kwargs.get("group_select", 0),
                      kwargs.get("fallback", "[invalid]"))  # fmt: skip
     else:
         one = {"remove_whitespace": str.strip, "lowercase": str.lower, "uppercase": str.upper}[fn]
-    return lambda resps: [one(r) for r in resps] if isinstance(resps, list) else one(resps)
+    return lambda resps, doc: [one(r) for r in resps] if isinstance(resps, list) else one(resps)
 
 
-def apply_filters(filter_list: list[dict], responses: list[list[str]]) -> dict[str, list]:
-    """``{pipeline name: [filtered response per document]}``."""
+def apply_filters(filter_list: list[dict], responses: list[list[str]], docs: list[dict]) -> dict[str, list]:
+    """``{pipeline name: [filtered response per document]}``; ``docs``: the documents, in the same order."""
     out = {}
     for pipeline in filter_list:
         steps = [_step(s) for s in pipeline["filter"]]
         filtered = []
-        for resps in responses:
+        for resps, doc in zip(responses, docs, strict=True):
             value = resps
             for step in steps:
-                value = step(value)
+                value = step(value, doc)
             filtered.append(value)
         out[pipeline["name"]] = filtered
     return out

@@ -53,7 +53,7 @@ DEFAULT_AGGREGATION = {"f1": "f1", "mcc": "matthews_corrcoef", "bleu": "bleu", "
 FEWSHOT_CONFIG_KEYS = {"gen_prefix", "sampler", "split", "process_docs", "fewshot_indices", "samples", "doc_to_text",
                        "doc_to_choice", "doc_to_target", "fewshot_delimiter", "target_delimiter"}  # fmt: skip
 SAMPLERS = ("default", "first_n", "per_document")
-FILTERS = ("take_first", "remove_whitespace", "regex", "lowercase", "uppercase")
+FILTERS = ("take_first", "remove_whitespace", "regex", "lowercase", "uppercase", "multi_choice_regex")
 
 
 def check_keys(raw: dict, source: str) -> None:
