@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py agree
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py speed
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py mmlu --docs 4
+    OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py filters
 
 Installs nothing: lm-eval must be importable (``pip install lm_eval==0.4.13``; check with ``pip install
 --dry-run`` that it keeps the installed torch and transformers, or use a venv made with
@@ -387,6 +388,35 @@ def lambada(folder: Path, lm, manager, args, cli) -> None:
               f"{ours['perplexity,none']:.3f} | {r['acc,none']:.4f} / {ours['acc,none']:.4f} |", flush=True)  # fmt: skip
 
 
+def filters(args):
+    """lm-eval's MultiChoiceRegexFilter against this evaluator's multi_choice_regex on random responses."""
+    import random
+
+    from lm_eval.filters.extraction import MultiChoiceRegexFilter
+
+    from hf_replearn.evaluation.fewshot.filters import apply_filters
+
+    rnd = random.Random(0)
+    words = ["Paris", "paris", "France", "London", "Rome", "Guilty", "Guilty of Romance", "(A)", "(B)", "(C)", "(D)",
+             "A", "B", ":", ": ", "Answer:", "answer is", ",", ".", "!", "um", "  ", "\n", "(x)", "42", "É", "café"]
+    pool = ["London", "Paris", "Paris, France", "Rome", "Guilty", "Guilty of Romance", "café", "42", "(x) odd", "a.b"]
+    patterns = [r"(\([A-Z]\))", r"answer is \(([A-D])\)", r"#### (\-?[0-9\.\,]+)",
+                r"((?<=answer is )(.*)(?=.)|(?<=Answer: )(.*)(?=.))"]  # fmt: skip
+    cases = differ = 0
+    for _ in range(args.docs * 100):
+        opts = dict(regex_pattern=rnd.choice(patterns), group_select=rnd.choice([0, -1]),
+                    fallback=rnd.choice(["[invalid]", "X"]), ignore_case=rnd.random() < 0.5,
+                    ignore_punctuation=rnd.random() < 0.5, regexes_to_ignore=rnd.choice([None, ["um "], [",", "\\$"]]))
+        docs = [{"choices": rnd.sample(pool, rnd.choice([2, 3, 4, 5]))} for _ in range(3)]
+        resps = [[" ".join(rnd.choice(words) for _ in range(rnd.randrange(0, 8)))] for _ in docs]
+        theirs = MultiChoiceRegexFilter(**opts).apply(resps, docs)
+        step = {"function": "multi_choice_regex", **{k: v for k, v in opts.items() if v is not None}}
+        ours = apply_filters([{"name": "f", "filter": [step]}], resps, docs)["f"]
+        cases += len(docs)
+        differ += sum(t != o for t, o in zip(theirs, ours))
+    print(f"multi_choice_regex: {cases} random responses, {differ} differ from lm-eval's MultiChoiceRegexFilter")
+
+
 def speed(args):
     from lm_eval.models.huggingface import HFLM
 
@@ -458,7 +488,7 @@ def profile(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["agree", "speed", "profile", "mmlu"])
+    p.add_argument("mode", choices=["agree", "speed", "profile", "mmlu", "filters"])
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--docs", type=int, default=40)
     p.add_argument("--repeats", type=int, default=2)
@@ -466,7 +496,7 @@ def main():
     import logging
 
     logging.disable(logging.WARNING)
-    {"agree": agree, "speed": speed, "profile": profile, "mmlu": mmlu}[args.mode](args)
+    {"agree": agree, "speed": speed, "profile": profile, "mmlu": mmlu, "filters": filters}[args.mode](args)
 
 
 if __name__ == "__main__":
