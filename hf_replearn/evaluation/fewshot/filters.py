@@ -22,32 +22,32 @@ from functools import lru_cache
 from hf_replearn.errors import UserError
 
 
+def _match(regex: re.Pattern, text, group_select: int, empty: str) -> str | None:
+    """``regex``'s ``group_select``-th match in ``text`` (of several groups, the first non-empty one, else
+    ``empty``), stripped; None when nothing matches."""
+    matches = regex.findall(text if isinstance(text, str) else "")
+    if not matches:
+        return None
+    match = matches[group_select]
+    if isinstance(match, tuple):
+        match = next((m for m in match if m), empty)
+    return match.strip()
+
+
 def _regex(pattern: str = r"#### (\-?[0-9\.\,]+)", group_select: int = 0, fallback: str = "[invalid]"):
     compiled = re.compile(pattern)
 
     def one(resp):
-        matches = compiled.findall(resp if isinstance(resp, str) else "")
-        if not matches:
-            return fallback
-        match = matches[group_select]
-        if isinstance(match, tuple):  # several groups: the first non-empty one
-            match = next((m for m in match if m), fallback)
-        return match.strip()
+        match = _match(compiled, resp, group_select, fallback)
+        return fallback if match is None else match
 
     return one
 
 
 def _first_group(regex: re.Pattern, text: str, group_select: int, letters: dict[str, str] | None = None) -> str:
-    """``regex``'s ``group_select``-th match in ``text`` (of several groups, the first non-empty one), stripped and
-    mapped through ``letters``; "" when nothing matches."""
-    matches = regex.findall(text)
-    if not matches:
-        return ""
-    match = matches[group_select]
-    if isinstance(match, tuple):
-        match = next((m for m in match if m), "")
-    match = match.strip()
-    return (letters or {}).get(match, match)
+    """:func:`_match` mapped through ``letters``; "" when nothing matches or every group is empty."""
+    match = _match(regex, text, group_select, "")
+    return "" if match is None else (letters or {}).get(match, match)
 
 
 @lru_cache(maxsize=1)
@@ -69,7 +69,7 @@ def _multi_choice_regex(regex_pattern: str = r"#### (\-?[0-9\.\,]+)", group_sele
         if not isinstance(doc.get("choices"), list):
             raise UserError(f"filter multi_choice_regex reads each document's `choices` list, and a document's fields "
                             f"are {sorted(doc)}; add it in process_docs (as lm-eval's gpqa tasks do)")
-        resp = resp if isinstance(resp, str) else ""
+        resp = resp if isinstance(resp, str) else ""  # normalise() needs a string
         letters = [chr(ord("A") + i) for i in range(len(doc["choices"]))]
         texts = {normalise(c.strip()): f"({letter})" for c, letter in zip(doc["choices"], letters)}
         by_text = re.compile("|".join(sorted((re.escape(t) for t in texts), key=len, reverse=True)))
