@@ -138,14 +138,14 @@ def run_fewshot_command(args) -> int:
                 # a line per run as it ends: a suite of many tasks (MMLU: 57) is never silent until the end
                 scores = "  ".join(f"{m}={v:.3f}" for m, v in run.items() if isinstance(v, float) and "_stderr" not in m)
                 where = f" [task {number}/{len(tasks)}]" if len(tasks) > 1 else ""
-                docs = len({s["doc_id"] for s in samples})
-                print(f"[fewshot] {task.task} k={k} seed {seed}: {scores} ({docs} documents, "
+                n_docs = len({s["doc_id"] for s in samples})
+                print(f"[fewshot] {task.task} k={k} seed {seed}: {scores} ({n_docs} documents, "
                       f"{time.perf_counter() - clock[0]:.1f} s){where}", flush=True)  # fmt: skip
                 clock[0] = time.perf_counter()
                 if seed != first:
                     return
                 layout = layouts.setdefault(k, new_layout(args))
-                add_task(layout, task, k, run, len({s["doc_id"] for s in samples}))
+                add_task(layout, task, k, run, n_docs)
                 if args.log_samples:
                     path = out_dir / "lm_eval" / f"k{k}" / f"samples_{task.task}.jsonl"
                     path.parent.mkdir(parents=True, exist_ok=True)

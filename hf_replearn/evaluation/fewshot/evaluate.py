@@ -137,8 +137,8 @@ def evaluate_items(
 
 def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, truncation, scorer, empty_context):
     """(arguments, resps, filtered responses) of every prompt: its generation, or each choice's log-likelihood."""
+    scorer = scorer or (lambda reqs, where: score_choices(model, reqs, batch_size, truncation, where))
     if task.output_type == "loglikelihood_rolling":  # every token of the text, in windows of the model's context
-        scorer = scorer or (lambda reqs, where: score_choices(model, reqs, batch_size, truncation, where))
         texts = [task.target(d) for d in test_docs]
         prefix, max_len = prefix_token_id(tokenizer), max_context_length(model, tokenizer)
         windows = [rolling_windows(tokenizer(t, add_special_tokens=False)["input_ids"], prefix, max_len) for t in texts]
@@ -154,7 +154,6 @@ def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, tr
         resps = [[[pred]] for pred in preds]
         filtered = apply_filters(task.filters, [[pred] for pred in preds], test_docs)
     else:
-        scorer = scorer or (lambda reqs, where: score_choices(model, reqs, batch_size, truncation, where))
         if task.output_type == "loglikelihood":  # one continuation, the target itself (lm-eval adds no delimiter)
             conts = [[task.target(d)] for d in test_docs]
         else:
