@@ -38,8 +38,8 @@ METRICS = {
     "loglikelihood_rolling": ("word_perplexity", "byte_perplexity", "bits_per_byte"),  # of the whole target text
 }
 DEFAULT_METRICS = {"multiple_choice": ["acc", "acc_norm"], "generate_until": ["exact_match"],
-                   "loglikelihood": ["perplexity", "acc"],
-                   "loglikelihood_rolling": ["word_perplexity", "byte_perplexity", "bits_per_byte"]}  # fmt: skip
+                   "loglikelihood": list(METRICS["loglikelihood"]),
+                   "loglikelihood_rolling": list(METRICS["loglikelihood_rolling"])}  # fmt: skip
 EXACT_MATCH_OPTIONS = {"ignore_case", "ignore_punctuation", "ignore_numbers", "regexes_to_ignore"}
 METRIC_OPTIONS = {"metric", "aggregation", "higher_is_better"} | EXACT_MATCH_OPTIONS
 IGNORED_METRIC_OPTIONS = {"weight_by_size"}

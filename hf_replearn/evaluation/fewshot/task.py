@@ -128,11 +128,9 @@ class FewShotTask:
         for entry in self.metric_entries:
             if entry["metric"] == metric and "aggregation" in entry:
                 return entry["aggregation"]
-        by_name = {"bleu": "bleu", "chrf": "chrf", "ter": "ter", **{m: K.DEFAULT_AGGREGATION[m] for m in
-                   ("perplexity", "word_perplexity", "byte_perplexity", "bits_per_byte")}}  # fmt: skip
-        if self.output_type == "multiple_choice":
-            by_name.update(f1="f1", mcc="matthews_corrcoef")
-        return by_name.get(metric, "mean")
+        if metric in ("f1", "mcc") and self.output_type != "multiple_choice":
+            return "mean"  # generate_until's f1 is a per-answer score, averaged
+        return K.DEFAULT_AGGREGATION.get(metric, "mean")
 
     @property
     def metrics(self) -> list[str]:
