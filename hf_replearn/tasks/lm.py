@@ -158,19 +158,23 @@ def build_tokenizer(recipe, train_rows):
         return resumed
     texts = itertools.islice((row["text"] for row in train_rows), cfg.train_examples)
     kind = cfg.kind or _DEFAULT_TOKENIZER[recipe.model.architecture]
-    # The tokenizer's limit is the model's, not the training block's: a few-shot prompt, a generation or a probed
-    # text may use every position (RoBERTa's first two are reserved: bpe-roberta's <pad> is id 1).
-    positions = recipe.model.max_position_embeddings
-    limit = positions - (2 if recipe.model.architecture == "roberta" else 0) if positions else recipe.data.block_size
-    return train_tokenizer(
+    tokenizer = train_tokenizer(
         texts, kind=kind, vocab_size=cfg.vocab_size, min_frequency=cfg.min_frequency,
-        lowercase=cfg.lowercase, model_max_length=limit,
+        lowercase=cfg.lowercase, model_max_length=recipe.data.block_size,
     )
+    positions = recipe.model.max_position_embeddings
+    if positions:  # the model's limit, not the training block's: a few-shot prompt or a probed text may use them all
+        tokenizer.model_max_length = positions - _reserved_positions(recipe.model.architecture, tokenizer.pad_token_id)
+    return tokenizer
+
+
+def _reserved_positions(model_type: str, pad_token_id: int | None) -> int:
+    # RoBERTa numbers positions from pad_token_id + 1 (fairseq's convention), so it uses that many fewer.
+    return (pad_token_id or 0) + 1 if model_type in ("roberta", "xlm-roberta", "camembert") else 0
 
 
 def _position_offset(config) -> int:
-    # RoBERTa numbers positions from pad_token_id + 1 (fairseq's convention), so it uses that many fewer.
-    return (config.pad_token_id or 0) + 1 if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
+    return _reserved_positions(config.model_type, config.pad_token_id)
 
 
 def build_config(recipe, tokenizer, causal: bool):
