@@ -8,6 +8,7 @@ from transformers import Trainer
 
 from hf_replearn.training.callbacks import RunTotals, run_totals
 from hf_replearn.training.checkpoints import AtomicCheckpointMixin
+from hf_replearn.training.conv_weight_grad import use_shifted_weight_grads
 
 
 class ReplearnTrainer(AtomicCheckpointMixin, Trainer):
@@ -22,6 +23,10 @@ class ReplearnTrainer(AtomicCheckpointMixin, Trainer):
     A :class:`~hf_replearn.training.callbacks.RunTotals` keeps the training time and summed loss in every
     checkpoint, so that a resumed run reports the runtime, throughput and mean loss of the whole run
     (``training/lifecycle.py``).
+
+    On the CPU, the model's convolutions take their weight gradients from whichever of oneDNN's kernel and
+    one GEMM per kernel offset runs faster for each layer (``training/conv_weight_grad.py``; not under
+    ``torch_compile``, whose tracing cannot time kernels).
     """
 
     def __init__(self, *args, **kwargs):
@@ -29,6 +34,8 @@ class ReplearnTrainer(AtomicCheckpointMixin, Trainer):
         fit_batch_to_dataset(training_args, kwargs.get("train_dataset"))
         super().__init__(*args, **kwargs)
         self.add_callback(RunTotals())
+        if self.args.device.type == "cpu" and not self.args.torch_compile:
+            use_shifted_weight_grads(self.model)
 
     def _save_checkpoint(self, model, trial) -> None:
         totals = run_totals(self)
