@@ -63,6 +63,15 @@ def test_families_without_backbones_leave_those_keys_out():
     assert "memory_bank_size" not in fields_of(MoCoModelArgs)  # the task sets it: the number of training examples
 
 
+def test_a_backbone_leaves_the_small_resnet_sizes_out_of_the_card_hyperparameters():
+    for raw in (BASE, {"task": "finetune_images", "data": {"name": "digits"}, "training": {"output_dir": "out"}}):
+        plain = build_recipe(raw, ["model.widths=[8,16]"]).to_dict()["model"]
+        assert plain["widths"] == [8, 16] and {"blocks_per_stage", "stem_stride"} <= set(plain)
+        model = build_recipe(raw, ["model.backbone=some/vit"]).to_dict()["model"]
+        assert model["backbone"] == "some/vit"
+        assert not {"widths", "blocks_per_stage", "stem_stride"} & set(model), raw["task"]
+
+
 def test_unknown_key_names_the_closest_one():
     with pytest.raises(UserError, match=r"unknown key `model.projection_dimm`; did you mean `model.projection_dim`"):
         from_dict(SimCLRModelArgs, {"projection_dimm": 8}, "r.yaml", "model.")

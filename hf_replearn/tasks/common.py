@@ -25,15 +25,26 @@ from hf_replearn.data.images import ImageDataConfig
 from hf_replearn.evaluation.probe import (ProbeConfig, evaluate_representations, features_note, fillable_budgets, knn_k,
                                           probe_table)
 from hf_replearn.errors import UserError
-from hf_replearn.models.image_encoder import BACKBONE_FIELDS, DATA_FIELDS
+from hf_replearn.models.image_encoder import BACKBONE_FIELDS, DATA_FIELDS, SMALL_RESNET_FIELDS
 from hf_replearn.recipe_sections import config_values
 from hf_replearn.training.lifecycle import train_and_save  # noqa: F401  (the image tasks' train -> save step)
 from hf_replearn.training.lora import LoraSection
 from hf_replearn.utils.progress import stage
 
 
+class BackboneSizesMixin:
+    """For recipes whose ``model`` may name a transformers ``backbone``: ``to_dict`` (the card's hyperparameters)
+    leaves out the small ResNet's sizes when a backbone replaces it."""
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if out["model"].get("backbone"):
+            out["model"] = {k: v for k, v in out["model"].items() if k not in SMALL_RESNET_FIELDS}
+        return out
+
+
 @dataclass
-class ImageRecipe(Recipe):
+class ImageRecipe(BackboneSizesMixin, Recipe):
     """What every image recipe has besides its ``model``: the dataset and the evaluation of the representation."""
 
     data: ImageDataConfig = field(default_factory=ImageDataConfig)

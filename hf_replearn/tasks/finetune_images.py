@@ -23,14 +23,14 @@ from hf_replearn.data.augment import AugmentConfig, build_augmentation
 from hf_replearn.data.images import ImageDataConfig, load_image_dataset
 from hf_replearn.errors import UserError
 from hf_replearn.models.image_classification.configuration_image_classification import ImageClassifierConfig
-from hf_replearn.models.image_encoder import DATA_FIELDS
+from hf_replearn.models.image_encoder import DATA_FIELDS, SMALL_RESNET_FIELDS
 from hf_replearn.recipe_sections import config_section
-from hf_replearn.tasks.common import ImageModelArgs, build_or_explain, train_and_save
+from hf_replearn.tasks.common import BackboneSizesMixin, ImageModelArgs, build_or_explain, train_and_save
 from hf_replearn.training.lora import LoraSection
 
 HEAD_INITS = ("random", "probe")
 
-ENCODER_SIZES = ("widths", "blocks_per_stage", "stem_stride", "backbone", "trust_remote_code")
+ENCODER_SIZES = SMALL_RESNET_FIELDS + ("backbone", "trust_remote_code")
 """Fields of the encoder that ``model.init_from`` fixes: its weights only fit an encoder of those sizes."""
 
 
@@ -63,7 +63,7 @@ class FinetuneModelArgs(ImageModelArgs):
 
 
 @dataclass
-class FinetuneImagesRecipe(Recipe):
+class FinetuneImagesRecipe(BackboneSizesMixin, Recipe):
     data: FinetuneDataConfig = field(default_factory=FinetuneDataConfig)
     model: FinetuneModelArgs = field(default_factory=FinetuneModelArgs)
     augment: AugmentConfig = field(

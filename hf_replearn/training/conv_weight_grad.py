@@ -49,7 +49,7 @@ def _onednn_grads(grad_out, x, weight, stride, padding, mask):
     )  # fmt: skip
 
 
-def _best_of(fn, repeats: int = 3) -> float:
+def _best_of(fn, repeats: int = 5) -> float:
     fn()  # first call: allocations and kernel creation
     best = float("inf")
     for _ in range(repeats):

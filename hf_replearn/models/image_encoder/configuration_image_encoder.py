@@ -14,6 +14,8 @@ DATA_FIELDS = ("num_channels", "image_size")
 """Fields a task reads off its dataset, not off the recipe's ``model`` section."""
 BACKBONE_FIELDS = ("backbone", "backbone_pretrained", "trust_remote_code")
 """Fields that swap the small ResNet for a transformers vision model."""
+SMALL_RESNET_FIELDS = ("widths", "blocks_per_stage", "stem_stride")
+"""The small ResNet's sizes, which a model with a ``backbone`` does not use."""
 
 
 class ImageEncoderConfig(PreTrainedConfig):
