@@ -19,6 +19,7 @@ operations; ``F.gelu(x, approximate="tanh")`` computes the same formula in one p
 from __future__ import annotations
 
 import contextlib
+import time
 
 import torch
 from torch import nn
@@ -81,13 +82,17 @@ def _packed_linear(weight: torch.Tensor, bias: torch.Tensor | None):
 
 
 @contextlib.contextmanager
-def fast_inference(model: nn.Module, enabled: bool = True):
+def fast_inference(model: nn.Module, enabled: bool = True, workload: list[tuple[int, int]] | None = None):
     """Within the block, ``model``'s linear layers compute from packed copies of their weights and its tanh-GELUs
     in one pass (CPU, fp32, inference).
 
     On exit every layer is as it was. A model that does not qualify (see the module docstring), or
     ``enabled=False``, runs unchanged.
     The copies are made on entry, so weights trained between two blocks are read afresh.
+
+    ``workload``: ``(rows, calls)`` pairs, the forward passes the block will run (rows per linear-layer call, how
+    many such passes). Packing costs a reorder of every weight, and on some CPUs it gains little per call (or
+    loses, at a few rows): with a workload the weights are packed only when :func:`_packing_pays`.
     """
     layers = [(m, w) for m in model.modules() if (w := _linear_weight(m)) is not None and "forward" not in vars(m)]
     usable = (
@@ -97,6 +102,7 @@ def fast_inference(model: nn.Module, enabled: bool = True):
         and not torch.is_autocast_enabled("cpu")
         and all(w.device.type == "cpu" and w.dtype == torch.float32 for _, w in layers)
         and _enough_memory(sum(w.numel() * w.element_size() for _, w in layers))
+        and (workload is None or _packing_pays(layers, workload))
     )
     patched: list[nn.Module] = []
     try:
@@ -119,6 +125,53 @@ def fast_inference(model: nn.Module, enabled: bool = True):
         yield model
     finally:
         _restore(patched)
+
+
+def _seconds(fn, repeats: int = 2) -> float:
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+_CALIBRATION_ROWS = 64  # above this the saving per call grows slowly (BENCHMARKS.md fewshot_lmeval): timed here
+
+
+def _packing_pays(layers: list[tuple[nn.Module, torch.Tensor]], workload: list[tuple[int, int]]) -> bool:
+    """Whether packing saves more over ``workload`` than the reorder costs, judged on the largest layer (the
+    others taken to save and cost in proportion to their size): its reorder timed once, then its own forward
+    against the packed one at each workload's rows (at most ``_CALIBRATION_ROWS``). A few tens of milliseconds."""
+    module, weight = max(layers, key=lambda mw: mw[1].numel())
+    reorder, per_call = _layer_timings(module, weight, {_calibration_rows(r) for r, _ in workload})
+    return saved_seconds(per_call, workload) > reorder
+
+
+def _calibration_rows(rows: int) -> int:
+    return min(max(rows, 1), _CALIBRATION_ROWS)
+
+
+def saved_seconds(per_call: dict[int, tuple[float, float]], workload: list[tuple[int, int]]) -> float:
+    """What packing saves over ``workload`` given ``per_call``: rows -> (own seconds, packed seconds) per call;
+    negative where the packed layer is the slower."""
+    return sum((per_call[_calibration_rows(r)][0] - per_call[_calibration_rows(r)][1]) * calls for r, calls in workload)
+
+
+def _layer_timings(module: nn.Module, weight: torch.Tensor, rows: set[int]) -> tuple[float, dict]:
+    """(seconds to reorder ``weight``, rows -> (seconds of the layer's own forward, of the packed one))."""
+    bias = None if module.bias is None else module.bias.detach()
+    with torch.no_grad():
+        start = time.perf_counter()
+        packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), _BATCH_HINT)
+        reorder = time.perf_counter() - start
+        per_call = {}
+        for n in sorted(rows):
+            x = torch.randn(n, weight.shape[1], generator=torch.Generator().manual_seed(0))
+            per_call[n] = (_seconds(lambda: type(module).forward(module, x)),
+                           _seconds(lambda: torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], "")))  # fmt: skip
+    return reorder, per_call
 
 
 def _agrees(module: nn.Module, in_features: int) -> bool:

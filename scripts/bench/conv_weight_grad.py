@@ -43,7 +43,7 @@ def best_ms(fn, calls: int = 10, runs: int = 5) -> float:
 
 def _layer_inputs(model: nn.Module, x: torch.Tensor) -> list[tuple[nn.Conv2d, torch.Tensor]]:
     seen = []
-    hooks = [m.register_forward_hook(lambda m, inp, out: seen.append((m, inp[0].detach(), out.detach())))
+    hooks = [m.register_forward_hook(lambda m, inp, out: seen.append((m, inp[0].detach().to(torch.bfloat16), out.detach())))
              for m in model.modules() if isinstance(m, nn.Conv2d)]  # fmt: skip
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         model.encoder(x)
@@ -108,8 +108,9 @@ def step(batches=(128, 256), runs: int = 3) -> None:
 
 
 if __name__ == "__main__":
+    flags = Path("/proc/cpuinfo").read_text().split("flags", 2)[1].split() if Path("/proc/cpuinfo").exists() else []
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU capability "
-          f"{torch.backends.cpu.get_cpu_capability()}, AMX tiles: {torch._C._cpu._is_amx_tile_supported()}\n")
+          f"{torch.backends.cpu.get_cpu_capability()}, AMX bf16: {'amx_bf16' in flags}\n")
     parts = sys.argv[1:] or ["layers", "step"]
     for part in parts:
         {"layers": layers, "step": step}[part]()

@@ -133,3 +133,34 @@ def test_memory_guard_counts_the_packed_bytes(monkeypatch):
     linear = sum(p.numel() for n, p in model.named_parameters() if n.endswith("weight") and p.dim() == 2
                  and "wte" not in n and "wpe" not in n)  # fmt: skip
     assert seen == [(linear + model.lm_head.weight.numel()) * 4]
+
+
+def test_saved_seconds_weighs_each_row_count_by_its_calls():
+    per_call = {8: (0.40e-3, 0.45e-3), 64: (2.09e-3, 1.68e-3)}  # a CPU where packing loses at 8 rows
+    assert F.saved_seconds(per_call, [(480, 10)]) == pytest.approx(10 * 0.41e-3)  # rows above 64 timed at 64
+    assert F.saved_seconds(per_call, [(480, 10), (8, 30)]) == pytest.approx(10 * 0.41e-3 - 30 * 0.05e-3)
+    assert F.saved_seconds(per_call, [(8, 30)]) < 0
+
+
+@pytest.mark.parametrize("saves", [True, False])
+def test_a_workload_packs_only_when_the_saving_beats_the_reorder(saves, monkeypatch):
+    timed = []
+
+    def layer_timings(module, weight, rows):
+        timed.append((tuple(weight.shape), rows))
+        return 1.0, {n: (0.5, 0.0 if saves else 0.5) for n in rows}  # packing saves 0.5 s per call, or nothing
+
+    monkeypatch.setattr(F, "_layer_timings", layer_timings)
+    model = gpt2()
+    with fast_inference(model, workload=[(300, 2), (3, 1)]):  # saves 1.5 s against a 1 s reorder, or nothing
+        assert bool(patched(model)) is saves
+    assert timed == [((256, 64), {64, 3})]  # the largest layer (c_fc, 64 -> 256), rows capped at 64
+    with fast_inference(model):  # without a workload: packed, as before
+        assert patched(model)
+
+
+def test_layer_timings_are_measured():
+    model = gpt2()
+    fc = model.transformer.h[0].mlp.c_fc
+    reorder, per_call = F._layer_timings(fc, fc.weight.t(), {1, 64})
+    assert reorder > 0 and set(per_call) == {1, 64} and all(own > 0 and fast > 0 for own, fast in per_call.values())

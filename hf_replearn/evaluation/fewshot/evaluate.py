@@ -114,7 +114,7 @@ def evaluate_items(
         raise UserError(f"{task.source}: the test split `{task.eval_split}` is empty")
     prompts = build_prompts(task, test_docs, shot_docs, k, seed)
     names = [f"{task.source}: test document {p.doc_index}" for p in prompts]
-    with fast_inference(model):
+    with fast_inference(model, workload=None if scorer else _workload(task, tokenizer, prompts, test_docs, batch_size)):
         arguments, resps, filtered = _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size,
                                                 truncation, scorer, empty_context)  # fmt: skip
     items, samples = {}, []
@@ -133,6 +133,20 @@ def evaluate_items(
         results[f"{metric},{filter_name}"] = M.aggregate(values, aggregation)
         results[f"{metric}_stderr,{filter_name}"] = M.mean_stderr(values) if aggregation == "mean" else "N/A"
     return results, samples
+
+
+def _workload(task: FewShotTask, tokenizer, prompts, test_docs, batch_size: int) -> list[tuple[int, int]]:
+    """The forward passes ``_run_model`` will make, as ``fast_inference``'s ``(rows, calls)``: one per batch over
+    its prompts (the texts, for loglikelihood_rolling; their mean length in tokens read off the first 32), and for
+    generate_until one per generated token (at most ``max_gen_toks``) at one row per prompt of the batch."""
+    rolling = task.output_type == "loglikelihood_rolling"
+    sample = [task.target(d) for d in test_docs[:32]] if rolling else [p.context for p in prompts[:32]]
+    tokens = sum(len(ids) for ids in tokenizer(sample, add_special_tokens=False)["input_ids"]) / max(len(sample), 1)
+    rows, batches = min(batch_size, len(prompts)), -(-len(prompts) // batch_size)
+    load = [(max(round(rows * tokens), 1), batches)]
+    if task.output_type == "generate_until":
+        load.append((rows, batches * task.max_gen_toks))
+    return load
 
 
 def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, truncation, scorer, empty_context):

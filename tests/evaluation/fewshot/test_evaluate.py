@@ -1,6 +1,7 @@
 import pytest
 
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation import fast_inference as fast_inference_module
 from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, evaluate_task
 from hf_replearn.evaluation.fewshot.task import load_task
 from tests.evaluation.packed_calls import count_packed_calls
@@ -48,9 +49,10 @@ def test_scores_and_generations_through_packed_weights_equal_the_models_own(
         "generation_kwargs": {"until": ["\n"], "max_gen_toks": 6}}  # fmt: skip
     task = load_task(write_task(tmp_path, **extra))
     calls = count_packed_calls(monkeypatch)
+    monkeypatch.setattr(fast_inference_module, "_packing_pays", lambda layers, workload: True)
     _, packed = evaluate_items(model, tokenizer, task, k=3, seed=0, batch_size=4)
     assert len(calls) > 0  # the packed path ran
-    monkeypatch.setattr(E, "fast_inference", lambda m: contextlib.nullcontext(m))
+    monkeypatch.setattr(E, "fast_inference", lambda m, **kwargs: contextlib.nullcontext(m))
     _, own = evaluate_items(model, tokenizer, task, k=3, seed=0, batch_size=4)
     for p, o in zip(packed, own):
         if output_type == "multiple_choice":
