@@ -24,6 +24,8 @@ import time
 import torch
 from torch import nn
 
+from hf_replearn.utils.timing import best_seconds
+
 _BATCH_HINT = 8  # rows oneDNN picks its blocking for (a decoding step at batch 8); other row counts use it as well
 
 
@@ -127,16 +129,6 @@ def fast_inference(model: nn.Module, enabled: bool = True, workload: list[tuple[
         _restore(patched)
 
 
-def _seconds(fn, repeats: int = 2) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 _CALIBRATION_ROWS = 64  # above this the saving per call grows slowly (BENCHMARKS.md fewshot_lmeval): timed here
 
 
@@ -169,8 +161,9 @@ def _layer_timings(module: nn.Module, weight: torch.Tensor, rows: set[int]) -> t
         per_call = {}
         for n in sorted(rows):
             x = torch.randn(n, weight.shape[1], generator=torch.Generator().manual_seed(0))
-            per_call[n] = (_seconds(lambda: type(module).forward(module, x)),
-                           _seconds(lambda: torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], "")))  # fmt: skip
+            per_call[n] = (best_seconds(lambda: type(module).forward(module, x), repeats=2),
+                           best_seconds(lambda: torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], ""),
+                                        repeats=2))  # fmt: skip
     return reorder, per_call
 
 

@@ -16,12 +16,13 @@ Only the weight (and bias) gradient changes; the forward pass and the input grad
 
 from __future__ import annotations
 
-import time
 import types
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from hf_replearn.utils.timing import best_seconds
 
 # (input shape, input strides, weight shape, stride, padding, dtype) -> True when the shifted GEMMs won
 _FASTER_BY_SHIFTS: dict[tuple, bool] = {}
@@ -49,14 +50,8 @@ def _onednn_grads(grad_out, x, weight, stride, padding, mask):
     )  # fmt: skip
 
 
-def _best_of(fn, repeats: int = 5) -> float:
-    fn()  # first call: allocations and kernel creation
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+def _best_of(fn) -> float:
+    return best_seconds(fn, repeats=5)
 
 
 def _use_shifts(grad_out, x, weight, stride, padding) -> bool:

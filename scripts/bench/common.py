@@ -6,6 +6,20 @@ ROOT = Path(__file__).resolve().parents[2]
 REGISTRY: dict = {}
 
 
+def best_ms(fn, calls: int, runs: int = 5) -> float:
+    """Milliseconds per call of ``fn``: the best of ``runs`` runs of ``calls`` calls, after one untimed call."""
+    import time
+
+    fn()
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        best = min(best, (time.perf_counter() - start) / calls * 1e3)
+    return best
+
+
 def benchmark(name: str):
     def decorator(fn):
         REGISTRY[name] = fn

@@ -25,20 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from hf_replearn.models.simclr.configuration_simclr import SimCLRConfig  # noqa: E402
 from hf_replearn.models.simclr.modeling_simclr import SimCLRModel  # noqa: E402
 from hf_replearn.training import conv_weight_grad as cwg  # noqa: E402
+from scripts.bench.common import best_ms  # noqa: E402
 
 CONFIG = dict(widths=[32, 64, 128, 256], stem_stride=2, blocks_per_stage=1, projection_dim=128, temperature=0.5,
               num_channels=1, image_size=28)  # fmt: skip
-
-
-def best_ms(fn, calls: int = 10, runs: int = 5) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / calls * 1e3)
-    return best
 
 
 def _layer_inputs(model: nn.Module, x: torch.Tensor) -> list[tuple[nn.Conv2d, torch.Tensor]]:
@@ -62,8 +52,8 @@ def layers(batch: int = 256) -> None:
         grad_out = torch.randn_like(out).contiguous(memory_format=torch.channels_last)
         weight = conv.weight.to(torch.bfloat16)
         mask = (False, True, False)
-        onednn = best_ms(lambda: cwg._onednn_grads(grad_out, inp, weight, conv.stride, conv.padding, mask))
-        shifts = best_ms(lambda: cwg.weight_grad_by_shifts(grad_out, inp, weight.shape, conv.stride, conv.padding))
+        onednn = best_ms(lambda: cwg._onednn_grads(grad_out, inp, weight, conv.stride, conv.padding, mask), calls=10)
+        shifts = best_ms(lambda: cwg.weight_grad_by_shifts(grad_out, inp, weight.shape, conv.stride, conv.padding), calls=10)
         kept = "GEMMs" if cwg._use_shifts(grad_out, inp, weight, conv.stride, conv.padding) else "oneDNN"
         total["onednn"] += onednn
         total["kept"] += shifts if kept == "GEMMs" else onednn

@@ -23,16 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-
-def best_ms(fn, calls: int = 30, runs: int = 5) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / calls * 1e3)
-    return best
+from scripts.bench.common import best_ms  # noqa: E402
 
 
 def layers() -> None:
@@ -44,9 +35,9 @@ def layers() -> None:
           "|---|---|---|---|---|")  # fmt: skip
     for rows in (8, 480):
         x = torch.randn(rows, 768, generator=gen)
-        linear = best_ms(lambda: torch.nn.functional.linear(x, weight, bias))
-        addmm = best_ms(lambda: torch.addmm(bias, x, conv1d))
-        fast = best_ms(lambda: torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], ""))
+        linear = best_ms(lambda: torch.nn.functional.linear(x, weight, bias), calls=30)
+        addmm = best_ms(lambda: torch.addmm(bias, x, conv1d), calls=30)
+        fast = best_ms(lambda: torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], ""), calls=30)
         print(f"| {rows} | {linear:.2f} ms | {addmm:.2f} ms | {fast:.2f} ms | {linear / fast:.2f}x / {addmm / fast:.2f}x |",
               flush=True)  # fmt: skip
 
