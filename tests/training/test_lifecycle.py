@@ -146,3 +146,23 @@ def test_save_at_minutes_survives_checkpoint_rotation(tmp_path):
     train_and_save(recipe, ReplearnTrainer(model=model, args=args, train_dataset=data), model)
     assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-4"]  # checkpoint-1 rotated away
     assert (tmp_path / "minutes-1e-09" / "model.safetensors").is_file()
+
+
+def test_an_image_split_is_read_flat_and_collated_back_to_its_shape(tmp_path):
+    import numpy as np
+
+    from hf_replearn.data.images import ImageDataConfig, load_image_dataset
+    from hf_replearn.training.trainer import ImageCollator
+
+    train = load_image_dataset(ImageDataConfig(name="digits"))["train"].select(range(16))
+    model = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=16, n_positions=8))
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none", per_device_train_batch_size=16,
+                             remove_unused_columns=False)  # fmt: skip
+    collator = ImageCollator(with_labels=True)
+    trainer = ReplearnTrainer(model=model, args=args, train_dataset=train, data_collator=collator)
+    assert collator.image_shape == (1, 8, 8) and trainer.train_dataset.features["pixel_values"].length == 64
+    batch = next(iter(trainer.get_train_dataloader()))
+    images = np.asarray(train[:]["pixel_values"], dtype=np.float32) / 255
+    order = [int(np.flatnonzero((images == row).all(axis=(1, 2, 3)))[0]) for row in batch["pixel_values"].numpy()]
+    assert batch["pixel_values"].shape == (16, 1, 8, 8) and sorted(order) == list(range(16))
+    assert batch["labels"].tolist() == [int(train[i]["label"]) for i in order]
