@@ -71,7 +71,7 @@ def check_folder(value, key: str, where: str, needs: tuple[str, ...] = ("config.
     if not path.exists():
         raise UserError(f"{where}: {key}={value}: this folder does not exist; give an existing {what}")
     if not path.is_dir():
-        raise UserError(f"{where}: {key}={value} is a file; give a {what} (a folder)")
+        raise UserError(f"{where}: {key}={value} is a file; give a {what}")
     missing = [name for name in needs if not (path / name).is_file()]
     if missing:
         raise UserError(f"{where}: {key}={value}: no {' and '.join(missing)} in this folder; give a {what} "
