@@ -203,5 +203,7 @@ def test_flat_pixels_keeps_every_image_row_order_and_column(monkeypatch):
     assert [int(r["label"]) for r in rows] == [int(v) for v in train[:]["label"]]
     assert [int(r["index"]) for r in rows] == [7, 3, 3, 0]
     assert flat_pixels(flat) == (flat, None)  # already flat: nothing to do
+    streamed = train.with_format(None).to_iterable_dataset()
+    assert flat_pixels(streamed) == (streamed, None) and flat_pixels([1, 2]) == ([1, 2], None)
     monkeypatch.setattr(image_data, "FLAT_PIXELS_MAX_BYTES", train.data.nbytes - 1)
     assert flat_pixels(train) == (train, None)  # too large to copy: left as it is
