@@ -160,9 +160,9 @@ FLAT_PIXELS_MAX_BYTES = 2 << 30
 
 def flat_pixels(split):
     """(``split`` with each image as a flat list of C*H*W bytes, the images' (C, H, W)), for a training loader:
-    datasets fetches a random batch of 128 ``Array3D`` rows of Fashion-MNIST in 8.1 ms (a one-row Arrow slice per
-    index, each decoded as its own extension array), of flat fixed-length lists in 0.7 ms (BENCHMARKS.md
-    conv_weight_grad). ``(split, None)`` when it is not a ``datasets.Dataset``, has no ``Array3D`` pixel column,
+    a random batch of 128 Fashion-MNIST images is fetched from datasets and collated in 8.4 ms from ``Array3D`` rows
+    (a one-row Arrow slice per index, each decoded as its own extension array), in 0.87 ms from flat fixed-length
+    lists (BENCHMARKS.md conv_weight_grad). ``(split, None)`` when it is not a ``datasets.Dataset``, has no ``Array3D`` pixel column,
     or its copy would pass ``FLAT_PIXELS_MAX_BYTES``."""
     from datasets import Array3D, Dataset, List, Value
     from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars

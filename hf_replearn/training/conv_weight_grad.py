@@ -50,16 +50,12 @@ def _onednn_grads(grad_out, x, weight, stride, padding, mask):
     )  # fmt: skip
 
 
-def _best_of(fn) -> float:
-    return best_seconds(fn, repeats=5)
-
-
 def _use_shifts(grad_out, x, weight, stride, padding) -> bool:
     key = (tuple(x.shape), x.stride(), tuple(weight.shape), stride, padding, x.dtype)
     if key not in _FASTER_BY_SHIFTS:
         mask = (False, True, False)
-        onednn = _best_of(lambda: _onednn_grads(grad_out, x, weight, stride, padding, mask))
-        shifts = _best_of(lambda: weight_grad_by_shifts(grad_out, x, weight.shape, stride, padding))
+        onednn = best_seconds(lambda: _onednn_grads(grad_out, x, weight, stride, padding, mask), repeats=5)
+        shifts = best_seconds(lambda: weight_grad_by_shifts(grad_out, x, weight.shape, stride, padding), repeats=5)
         _FASTER_BY_SHIFTS[key] = shifts < onednn
     return _FASTER_BY_SHIFTS[key]
 

@@ -26,7 +26,7 @@ class ReplearnTrainer(AtomicCheckpointMixin, Trainer):
     (``training/lifecycle.py``).
 
     A training split of images collated by :class:`ImageCollator` is read from a copy with flat pixel rows
-    (``data/images.flat_pixels``: 11x faster random batches from datasets).
+    (``data/images.flat_pixels``: random batches from datasets about 10x faster).
 
     On the CPU, the model's convolutions take their weight gradients from whichever of oneDNN's kernel and
     one GEMM per kernel offset runs faster for each layer (``training/conv_weight_grad.py``; not under
@@ -37,7 +37,7 @@ class ReplearnTrainer(AtomicCheckpointMixin, Trainer):
         training_args = kwargs["args"] if "args" in kwargs else args[1] if len(args) > 1 else None
         fit_batch_to_dataset(training_args, kwargs.get("train_dataset"))
         collator = kwargs.get("data_collator")
-        if isinstance(collator, ImageCollator) and collator.image_shape is None and kwargs.get("train_dataset") is not None:
+        if isinstance(collator, ImageCollator) and collator.image_shape is None and "train_dataset" in kwargs:
             kwargs["train_dataset"], collator.image_shape = flat_pixels(kwargs["train_dataset"])
         super().__init__(*args, **kwargs)
         self.add_callback(RunTotals())

@@ -7,17 +7,10 @@ REGISTRY: dict = {}
 
 
 def best_ms(fn, calls: int, runs: int = 5) -> float:
-    """Milliseconds per call of ``fn``: the best of ``runs`` runs of ``calls`` calls, after one untimed call."""
-    import time
+    """Milliseconds per call of ``fn``: the best of ``runs`` runs of ``calls`` calls, after one untimed run."""
+    from hf_replearn.utils.timing import best_seconds
 
-    fn()
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / calls * 1e3)
-    return best
+    return best_seconds(lambda: [fn() for _ in range(calls)], repeats=runs) / calls * 1e3
 
 
 def benchmark(name: str):

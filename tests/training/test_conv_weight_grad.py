@@ -82,11 +82,11 @@ def test_the_faster_way_is_timed_once_per_shape_and_kept(monkeypatch):
     monkeypatch.setattr(conv_weight_grad, "_FASTER_BY_SHIFTS", {})
     timed = []
 
-    def fake_best_of(fn, repeats=5):  # the shifted GEMMs are timed second: make them the slower
+    def fake_best_seconds(fn, repeats):  # the shifted GEMMs are timed second: make them the slower
         timed.append(fn())
         return float(len(timed) % 2 == 0)
 
-    monkeypatch.setattr(conv_weight_grad, "_best_of", fake_best_of)
+    monkeypatch.setattr(conv_weight_grad, "best_seconds", fake_best_seconds)
     calls = []
     real = conv_weight_grad.weight_grad_by_shifts
     monkeypatch.setattr(conv_weight_grad, "weight_grad_by_shifts", lambda *a: calls.append(1) or real(*a))
