@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import weakref
 
 import torch
 from torch import nn
@@ -95,7 +96,13 @@ def fast_inference(model: nn.Module, enabled: bool = True, workload: list[tuple[
     ``workload``: ``(rows, calls)`` pairs, the forward passes the block will run (rows per linear-layer call, how
     many such passes). Packing costs a reorder of every weight, and on some CPUs it gains little per call (or
     loses, at a few rows): with a workload the weights are packed only when :func:`_packing_pays`.
+
+    A block nested in another block of the same model keeps the outer block's choice, packed or not: a caller
+    that knows the whole workload (every task, k and seed of a suite) decides once for all of it.
     """
+    if model in _BLOCKS:
+        yield model
+        return
     layers = [(m, w) for m in model.modules() if (w := _linear_weight(m)) is not None and "forward" not in vars(m)]
     usable = (
         enabled
@@ -107,6 +114,7 @@ def fast_inference(model: nn.Module, enabled: bool = True, workload: list[tuple[
         and (workload is None or _packing_pays(layers, workload))
     )
     patched: list[nn.Module] = []
+    _BLOCKS.add(model)
     try:
         if usable:
             with torch.no_grad():
@@ -126,7 +134,12 @@ def fast_inference(model: nn.Module, enabled: bool = True, workload: list[tuple[
                             patched.append(module)
         yield model
     finally:
+        _BLOCKS.discard(model)
         _restore(patched)
+
+
+_BLOCKS: weakref.WeakSet = weakref.WeakSet()
+"""The models inside a ``fast_inference`` block now."""
 
 
 _CALIBRATION_ROWS = 64  # above this the saving per call grows slowly (BENCHMARKS.md fewshot_lmeval): timed here

@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py agree
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py speed
+    OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py cli
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py mmlu --docs 4
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py filters
 
@@ -32,11 +33,16 @@ and this evaluator are timed alternately in the same process (the machine is sha
 ``--repeats``, wall clock and this process's CPU time (lm-eval's CPU time leaves out the subprocesses it
 starts to log its environment). Both timings include loading the task and its data; lm-eval's task index
 (it reads every YAML it ships) is built once, before the timer.
+
+``cli``: the ``speed`` model and four of its cells through ``hf-replearn fewshot`` itself (in-process, the
+``seconds`` of its ``fewshot_results.json``), deciding whether to pack against packing always; needs no lm-eval.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 import tempfile
@@ -453,6 +459,39 @@ def speed(args):
                   flush=True)
 
 
+def cli(args):
+    """`hf-replearn fewshot` itself, in-process, on the speed bench's model and cells: the command deciding whether
+    to pack (one decision for all its runs) against the same command packing always (what it did before)."""
+    from hf_replearn.evaluation import fast_inference as F
+    from hf_replearn.evaluation.fewshot.cli import main as fewshot_main
+
+    torch.set_num_threads(1)
+    decide = F._packing_pays
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_tasks(folder, n_train=40, n_test=args.docs)
+        make_model(folder, n_layer=12, n_embd=768, vocab=512)
+        print("| task | k | always packing (s) | deciding (s) | same results |\n|---|---|---|---|---|")
+        for name, k in [("letters_mc_default", 0), ("letters_mc_default", 5), ("letters_gen_default", 0),
+                        ("letters_gen_default", 5)]:  # fmt: skip
+            best, results = {}, {}
+            for repeat in range(args.repeats):  # alternated, so both see the same load
+                for mode in ("always", "decides"):
+                    F._packing_pays = decide if mode == "decides" else (lambda layers, workload: True)
+                    out = folder / f"{name}_{k}_{repeat}_{mode}"
+                    argv = ["fewshot", "--model", str(folder / "model"), "--task", str(folder / f"{name}.yaml"),
+                            "--shots", str(k), "--batch-size", str(args.batch_size), "--output-dir", str(out),
+                            "--device", "cpu"]  # fmt: skip
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        assert fewshot_main(argv) == 0
+                    report = json.loads((out / "fewshot_results.json").read_text())
+                    best[mode] = min(best.get(mode, float("inf")), report["seconds"])
+                    results[mode] = report["results"]
+            F._packing_pays = decide
+            print(f"| {name} | {k} | {best['always']:.2f} | {best['decides']:.2f} | "
+                  f"{results['always'] == results['decides']} |", flush=True)
+
+
 def profile(args):
     """Where our time goes on the speed model (letters_mc_default, k = 5): CPU seconds of the linear layers,
     the GELU and attention under cProfile, without and with ``fast_inference``."""
@@ -488,7 +527,7 @@ def profile(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["agree", "speed", "profile", "mmlu", "filters"])
+    p.add_argument("mode", choices=["agree", "speed", "cli", "profile", "mmlu", "filters"])
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--docs", type=int, default=40)
     p.add_argument("--repeats", type=int, default=2)
@@ -496,7 +535,7 @@ def main():
     import logging
 
     logging.disable(logging.WARNING)
-    {"agree": agree, "speed": speed, "profile": profile, "mmlu": mmlu, "filters": filters}[args.mode](args)
+    {"agree": agree, "speed": speed, "cli": cli, "profile": profile, "mmlu": mmlu, "filters": filters}[args.mode](args)
 
 
 if __name__ == "__main__":

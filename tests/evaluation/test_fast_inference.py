@@ -86,6 +86,17 @@ def test_nested_blocks_leave_the_outer_packing_in_place():
     assert patched(model) == []
 
 
+def test_a_nested_block_keeps_the_outer_blocks_choice_not_to_pack(monkeypatch):
+    monkeypatch.setattr(F, "_packing_pays", lambda layers, workload: False)
+    model = gpt2()
+    with fast_inference(model, workload=[(8, 1)]):
+        with fast_inference(model):  # alone this block would pack
+            assert patched(model) == []
+        assert patched(model) == []
+    with fast_inference(model):  # the outer block has ended: a new one decides for itself
+        assert patched(model)
+
+
 def test_bert_linears_without_bias_too():
     torch.manual_seed(0)
     model = BertModel(BertConfig(vocab_size=97, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,

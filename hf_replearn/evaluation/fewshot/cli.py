@@ -79,11 +79,11 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
 
 def run_fewshot_command(args) -> int:
     from hf_replearn.evaluation.fast_inference import fast_inference
-    from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, load_model
+    from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, grid_runs, grid_workload, load_model
     from hf_replearn.evaluation.fewshot.groups import is_group_file, load_group
     from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k, plot_group_vs_k
     from hf_replearn.evaluation.fewshot.export import export_lm_eval
-    from hf_replearn.evaluation.fewshot.task import load_task
+    from hf_replearn.evaluation.fewshot.task import load_docs, load_task
     from hf_replearn.utils.files import atomic_write_text, check_output_dir, prepare_output_dir
     from hf_replearn.utils.hardware import check_device
     from hf_replearn.utils.inputs import check_folder, check_local_or_hub, check_number, model_in_cache
@@ -116,6 +116,13 @@ def run_fewshot_command(args) -> int:
     check_output_dir(out_path, overwrite=args.overwrite_output_dir, syntax=syntax)
     model, tokenizer = load_model(args.model, args.device, masked=args.mlm)  # before the folder: a failed load leaves none
     check_scorable(args, tokenizer, tasks)
+    # every task's documents and (k, seed) runs before the output folder: a missing dataset or a k larger than a
+    # few-shot split stops here, with nothing written
+    plans = {task.task: grid_plan(args, task) for task in tasks}
+    docs = {task.task: load_docs(task) for task in tasks}
+    runs = {task.task: grid_runs(task, *plans[task.task], docs[task.task]) for task in tasks}
+    workload = None if args.mlm else [load for task in tasks for load in grid_workload(
+        task, tokenizer, docs[task.task], runs[task.task], args.batch_size)]  # fmt: skip
     out_dir = prepare_output_dir(out_path, overwrite=args.overwrite_output_dir, syntax=syntax)
     scorer = None
     if args.mlm:
@@ -126,12 +133,9 @@ def run_fewshot_command(args) -> int:
     start = time.perf_counter()
     layouts: dict[int, dict] = {}
     results = {}
-    with fast_inference(model):  # weights packed once for every task, k and seed
+    with fast_inference(model, workload=workload):  # packed or not, once for every task, k and seed
         for number, task in enumerate(tasks, 1):
-            own = task.sampler == "per_document"
-            shots = args.shots or ([task.num_fewshot] if task.num_fewshot is not None else [0, 1, 4, 8])
-            seeds = args.seeds or (3 if own else 1)
-            first = args.fewshot_seed if args.fewshot_seed is not None else (0 if own else LM_EVAL_DEFAULT_SEED)
+            shots, seeds, first = plans[task.task]
             clock = [time.perf_counter()]
 
             def on_run(k, seed, run, samples, task=task, first=first, number=number, clock=clock):
@@ -152,7 +156,8 @@ def run_fewshot_command(args) -> int:
                     atomic_write_text(path, samples_lines(samples))
 
             results[task.task] = evaluate_grid(model, tokenizer, task, shots, seeds, first_seed=first, on_run=on_run,
-                                               batch_size=args.batch_size, truncation=args.truncation, scorer=scorer,
+                                               docs=docs[task.task], batch_size=args.batch_size,
+                                               truncation=args.truncation, scorer=scorer,
                                                empty_context=[] if args.mlm else None)  # fmt: skip
     seconds = time.perf_counter() - start
     for k, layout in layouts.items():
@@ -179,6 +184,15 @@ def run_fewshot_command(args) -> int:
             print(gname, f"k={k}", "  ".join(f"{m}={v:.3f}" for m, v in row.items() if isinstance(v, float) and "_stderr" not in m))
     print(f"wrote {out_dir / 'fewshot_results.json'} and {out_dir / 'lm_eval'} ({seconds:.1f}s)")
     return 0
+
+
+def grid_plan(args, task) -> tuple[list[int], int, int]:
+    """(shots, seeds, first seed) of ``task``: the command line's, else the task's and its sampler's defaults."""
+    own = task.sampler == "per_document"
+    shots = args.shots or ([task.num_fewshot] if task.num_fewshot is not None else [0, 1, 4, 8])
+    seeds = args.seeds or (3 if own else 1)
+    first = args.fewshot_seed if args.fewshot_seed is not None else (0 if own else LM_EVAL_DEFAULT_SEED)
+    return shots, seeds, first
 
 
 def check_scorable(args, tokenizer, tasks) -> None:

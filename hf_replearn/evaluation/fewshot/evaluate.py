@@ -223,11 +223,40 @@ def _doc_metrics(task: FewShotTask, doc: dict, value) -> dict:
 
 
 def evaluate_grid(model, tokenizer, task: FewShotTask, shots: list[int], seeds: int, first_seed: int = 0,
-                  on_run=None, **kwargs) -> dict:
+                  on_run=None, docs: tuple[list[dict], list[dict]] | None = None, **kwargs) -> dict:
     """``{"k=K": {metric: {"mean", "std", "per_seed"}}}`` for each k in ``shots`` over seeds
     ``first_seed .. first_seed + seeds - 1``; ``on_run(k, seed, results, samples)`` sees every run's
-    lm-eval-layout results and per-item samples."""
-    docs = load_docs(task)
+    lm-eval-layout results and per-item samples. ``docs``: :func:`load_docs`'s, when the caller has them.
+
+    The weights are packed (``fast_inference``) when the whole grid's forward passes repay it, judged once."""
+    docs = docs if docs is not None else load_docs(task)
+    runs = grid_runs(task, shots, seeds, first_seed, docs)
+    batch_size = kwargs.get("batch_size", 8)
+    workload = None if kwargs.get("scorer") else grid_workload(task, tokenizer, docs, runs, batch_size)
+    results, done = {}, {}
+    with fast_inference(model, workload=workload):
+        for k in shots:
+            per_seed = []
+            for key in runs[k]:
+                if key not in done:
+                    done[key] = evaluate_items(model, tokenizer, task, key[0], key[1], docs=docs, **kwargs)
+                run, samples = done[key]
+                if on_run is not None:
+                    on_run(k, key[1], run, samples)
+                per_seed.append(plain_keys(run))
+            results[f"k={k}"] = {
+                m: {
+                    "mean": float(np.mean([r[m] for r in per_seed])),
+                    "std": float(np.std([r[m] for r in per_seed])),
+                    "per_seed": [r[m] for r in per_seed],
+                }
+                for m in per_seed[0]
+            }
+    return results
+
+
+def grid_runs(task: FewShotTask, shots: list[int], seeds: int, first_seed: int, docs) -> dict[int, list[tuple[int, int]]]:
+    """k -> the (k evaluated, seed) runs :func:`evaluate_grid` reads for it; checks the few-shot split holds k."""
     rolling = task.output_type == "loglikelihood_rolling"  # scores each text alone: every k reads as k = 0
     largest = 0 if rolling else max(shots)
     pool = len(docs[1]) - (1 if task.shot_split == task.eval_split else 0)
@@ -236,24 +265,14 @@ def evaluate_grid(model, tokenizer, task: FewShotTask, shots: list[int], seeds: 
             f"{task.source}: k={largest} demonstrations asked but the few-shot split `{task.shot_split}` holds "
             f"only {pool} usable documents; pass --shots with k <= {pool}"
         )
-    results, runs = {}, {}
-    for k in shots:
-        # k = 0 draws nothing, so every seed gives the same prompts: evaluate once
-        per_seed = []
-        for seed in range(first_seed, first_seed + (seeds if k and not rolling else 1)):
-            key = (0 if rolling else k, seed)
-            if key not in runs:
-                runs[key] = evaluate_items(model, tokenizer, task, key[0], seed, docs=docs, **kwargs)
-            run, samples = runs[key]
-            if on_run is not None:
-                on_run(k, seed, run, samples)
-            per_seed.append(plain_keys(run))
-        results[f"k={k}"] = {
-            m: {
-                "mean": float(np.mean([r[m] for r in per_seed])),
-                "std": float(np.std([r[m] for r in per_seed])),
-                "per_seed": [r[m] for r in per_seed],
-            }
-            for m in per_seed[0]
-        }
-    return results
+    # k = 0 draws nothing, so every seed gives the same prompts: evaluated once
+    return {k: [(0 if rolling else k, seed) for seed in range(first_seed, first_seed + (seeds if k and not rolling else 1))]
+            for k in shots}  # fmt: skip
+
+
+def grid_workload(task: FewShotTask, tokenizer, docs, runs: dict, batch_size: int) -> list[tuple[int, int]]:
+    """``fast_inference``'s workload of every distinct run in ``runs`` (:func:`grid_runs`)."""
+    test_docs, shot_docs = docs
+    distinct = dict.fromkeys(key for keys in runs.values() for key in keys)
+    return [load for k, seed in distinct
+            for load in _workload(task, tokenizer, build_prompts(task, test_docs, shot_docs, k, seed), test_docs, batch_size)]  # fmt: skip

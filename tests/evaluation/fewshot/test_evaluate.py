@@ -3,7 +3,7 @@ import pytest
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation import fast_inference as fast_inference_module
 from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, evaluate_task
-from hf_replearn.evaluation.fewshot.task import load_task
+from hf_replearn.evaluation.fewshot.task import load_docs, load_task
 from tests.evaluation.packed_calls import count_packed_calls
 
 
@@ -23,6 +23,21 @@ def test_grid_has_mean_and_std_over_seeds(model, tokenizer, tmp_path, write_task
     assert len(per_seed) == 3 and res["k=2"]["acc"]["mean"] == pytest.approx(sum(per_seed) / 3)
     with pytest.raises(UserError, match="k=13 demonstrations asked but the few-shot split `train` holds only 12"):
         evaluate_grid(model, tokenizer, task, shots=[0, 13], seeds=1)
+
+
+def test_a_grid_decides_packing_once_from_every_runs_passes(model, tokenizer, tmp_path, write_task, monkeypatch):
+    workloads = []
+    monkeypatch.setattr(fast_inference_module, "_packing_pays", lambda layers, workload: workloads.append(workload))
+    task = load_task(write_task(tmp_path, metric_list=[{"metric": "acc"}]))
+    evaluate_grid(model, tokenizer, task, shots=[0, 2], seeds=3, batch_size=4)
+    assert len(workloads) == 1  # not once per (k, seed)
+    (workload,) = workloads
+    # k = 0 once, k = 2 for each of the 3 seeds: (rows per pass, passes) each, longer prompts at k = 2
+    k0, *k2 = workload
+    assert len(k2) == 3
+    batches = -(-len(load_docs(task)[0]) // 4)
+    assert k0[1] == batches and all(calls == batches for _, calls in k2)
+    assert all(rows > k0[0] for rows, _ in k2)
 
 
 def test_generate_until_task(model, tokenizer, tmp_path, write_task):

@@ -61,6 +61,28 @@ def test_group_results_and_samples_in_lm_eval_layout(model_dir, tmp_path):
     assert layout["results"]["suite"] == layout["groups"]["suite"]
 
 
+def test_a_suite_decides_packing_once_for_every_task_and_k(model_dir, tmp_path, monkeypatch):
+    from hf_replearn.evaluation import fast_inference as F
+
+    workloads = []
+    monkeypatch.setattr(F, "_packing_pays", lambda layers, workload: workloads.append(workload))
+    suite = _suite(tmp_path / "suite")
+    argv = ["fewshot", "--model", str(model_dir), "--task", str(suite / "suite.yaml"), "--shots", "0,2",
+            "--limit", "6", "--batch-size", "4", "--output-dir", str(tmp_path / "out"), "--device", "cpu"]
+    assert main(argv) == 0
+    # one decision, weighing the passes of both tasks at k = 0 and 2 (first_n: one seed): 2 batches each
+    assert len(workloads) == 1 and [calls for _, calls in workloads[0]] == [2, 2, 2, 2]
+
+
+def test_a_k_larger_than_the_few_shot_split_stops_before_the_output_folder(model_dir, tmp_path, capsys):
+    suite = _suite(tmp_path / "suite")
+    out = tmp_path / "out"
+    argv = ["fewshot", "--model", str(model_dir), "--task", str(suite / "t1.yaml"), "--shots", "0,40",
+            "--output-dir", str(out), "--device", "cpu"]
+    assert main(argv) == 2
+    assert "k=40 demonstrations asked" in capsys.readouterr().err and not out.exists()
+
+
 def test_a_group_of_groups_listing_a_tag_as_mmlu_is_written(model_dir, tmp_path, capsys):
     """lm-eval 0.4.13's MMLU: `mmlu` lists subgroups, and each subgroup lists a tag (`mmlu_stem_tasks`) that its
     subject files carry; the tag's tasks are the subgroup's members. One figure for the whole group."""
