@@ -14,8 +14,10 @@ lm_eval/k<K>/samples_<task>.jsonl. --export-lm-eval FILE writes the task as an l
 Demonstrations follow the file's fewshot_config.sampler: lm-eval's `default` (seeded by --fewshot-seed,
 1234 unless given, as lm-eval) or `first_n`, or this toolkit's `per_document` (seeds 0, 1, ...).
 
-A task file may name Python functions (`!function utils.process_docs`): evaluating it imports that
-module and runs its code, so only run task files you trust.
+A task file may name Python functions (`!function utils.process_docs`, a filter class such as
+`!function utils.MultiChoiceRegexFilter`): evaluating it imports that module and runs its code, so only run task
+files you trust. A module written against lm-eval (`from lm_eval.filters.extraction import RegexFilter`, as
+lm-eval's own bbh files are) needs lm-eval installed beside this toolkit.
 """
 
 from __future__ import annotations

@@ -10,6 +10,12 @@ reads the document too: when ``regex_pattern`` finds nothing, the answer is the 
 contains (the longest such text wins; optionally compared without case, punctuation or ``regexes_to_ignore``),
 turned into its letter as ``(A)``; failing that a bare letter after a colon (``Answer: B``), as ``(B)``; failing
 that ``fallback``. The document's choices are its ``choices`` field, as lm-eval reads them.
+
+A task's own filter runs as lm-eval runs it, over every document's responses at once: ``function: !function
+utils.SomeFilter`` (with the step's other keys as arguments) is ``SomeFilter(**kwargs).apply(resps, docs)``, lm-eval's
+``Filter`` protocol, and ``function: custom`` is ``filter_fn(resps, docs)``. Such a module runs the task author's
+code, and a module written against lm-eval (``from lm_eval.filters.extraction import RegexFilter``) needs lm-eval
+installed. ``map`` replaces each response by ``mapping_dict``'s value for it, ``default_value`` when it has none.
 """
 
 from __future__ import annotations
@@ -82,32 +88,49 @@ def _multi_choice_regex(regex_pattern: str = r"#### (\-?[0-9\.\,]+)", group_sele
     return one
 
 
+def _per_document(one):
+    """A step over all documents from ``one(value, doc)`` applied to each document's value."""
+    return lambda values, docs: [one(value, doc) for value, doc in zip(values, docs, strict=True)]
+
+
+def _per_response(one):
+    """``one(response)`` on each response of a document's list (or on its one value, after take_first)."""
+    return _per_document(lambda value, doc: [one(r) for r in value] if isinstance(value, list) else one(value))
+
+
 def _step(spec: dict):
+    """One filter step over every document's values at once: ``(values, docs) -> values``, as lm-eval's
+    ``Filter.apply``."""
     fn = spec["function"]
     kwargs = {k: v for k, v in spec.items() if k != "function"}
+    if callable(fn):  # `!function module.SomeFilter`: lm-eval's Filter protocol, the task author's code
+        return lambda values, docs: list(fn(**kwargs).apply(values, docs))
+    if fn == "custom":
+        filter_fn = kwargs["filter_fn"]
+        return lambda values, docs: list(filter_fn(values, docs))
     if fn == "take_first":
-        return lambda resps, doc: resps[0]
+        return _per_document(lambda value, doc: value[0])
     if fn == "multi_choice_regex":
         pick = _multi_choice_regex(**kwargs)
-        return lambda resps, doc: [pick(r, doc) for r in resps] if isinstance(resps, list) else pick(resps, doc)
+        return _per_document(lambda value, doc: [pick(r, doc) for r in value] if isinstance(value, list) else pick(value, doc))
+    if fn == "map":
+        mapping, default = kwargs.get("mapping_dict") or {}, kwargs.get("default_value")
+        return _per_response(lambda r: mapping.get(r, default))
     if fn == "regex":
-        one = _regex(kwargs.get("regex_pattern", r"#### (\-?[0-9\.\,]+)"), kwargs.get("group_select", 0),
-                     kwargs.get("fallback", "[invalid]"))  # fmt: skip
-    else:
-        one = {"remove_whitespace": str.strip, "lowercase": str.lower, "uppercase": str.upper}[fn]
-    return lambda resps, doc: [one(r) for r in resps] if isinstance(resps, list) else one(resps)
+        return _per_response(_regex(kwargs.get("regex_pattern", r"#### (\-?[0-9\.\,]+)"), kwargs.get("group_select", 0),
+                                    kwargs.get("fallback", "[invalid]")))  # fmt: skip
+    return _per_response({"remove_whitespace": str.strip, "lowercase": str.lower, "uppercase": str.upper}[fn])
 
 
 def apply_filters(filter_list: list[dict], responses: list[list[str]], docs: list[dict]) -> dict[str, list]:
     """``{pipeline name: [filtered response per document]}``; ``docs``: the documents, in the same order."""
     out = {}
     for pipeline in filter_list:
-        steps = [_step(s) for s in pipeline["filter"]]
-        filtered = []
-        for resps, doc in zip(responses, docs, strict=True):
-            value = resps
-            for step in steps:
-                value = step(value, doc)
-            filtered.append(value)
-        out[pipeline["name"]] = filtered
+        values = responses
+        for spec in pipeline["filter"]:
+            values = _step(spec)(values, docs)
+        if len(values) != len(docs):
+            raise UserError(f"filter `{pipeline['name']}` returned {len(values)} values for {len(docs)} documents; "
+                            "a filter's apply(resps, docs) returns one entry per document, in order")
+        out[pipeline["name"]] = values
     return out

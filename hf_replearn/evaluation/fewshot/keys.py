@@ -53,7 +53,8 @@ DEFAULT_AGGREGATION = {"f1": "f1", "mcc": "matthews_corrcoef", "bleu": "bleu", "
 FEWSHOT_CONFIG_KEYS = {"gen_prefix", "sampler", "split", "process_docs", "fewshot_indices", "samples", "doc_to_text",
                        "doc_to_choice", "doc_to_target", "fewshot_delimiter", "target_delimiter"}  # fmt: skip
 SAMPLERS = ("default", "first_n", "per_document")
-FILTERS = ("take_first", "remove_whitespace", "regex", "lowercase", "uppercase", "multi_choice_regex")
+FILTERS = ("take_first", "remove_whitespace", "regex", "lowercase", "uppercase", "multi_choice_regex", "map", "custom")
+"""Filter functions by name; a step's ``function`` may also be a ``!function`` (lm-eval's Filter protocol)."""
 
 
 def check_keys(raw: dict, source: str) -> None:
@@ -136,7 +137,12 @@ def _check_filters(filter_list) -> list[str]:
             continue
         for step in pipeline["filter"]:
             fn = step.get("function") if isinstance(step, dict) else None
+            if callable(fn):
+                continue
             if fn not in FILTERS:
                 problems.append(f"filter `{pipeline['name']}`: function {fn!r} is not implemented "
-                                f"(one of {', '.join(FILTERS)})")  # fmt: skip
+                                f"(one of {', '.join(FILTERS)}, or a !function)")  # fmt: skip
+            elif fn == "custom" and not callable(step.get("filter_fn")):
+                problems.append(f"filter `{pipeline['name']}`: function `custom` needs `filter_fn: !function "
+                                f"module.name` (called as filter_fn(resps, docs)), got {step.get('filter_fn')!r}")  # fmt: skip
     return problems

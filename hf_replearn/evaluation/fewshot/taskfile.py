@@ -56,6 +56,10 @@ class ZipFiles:
 LOCAL = LocalFiles()
 
 
+_PIP_NAMES = {"sklearn": "scikit-learn", "yaml": "pyyaml"}
+"""pip names of modules a task's Python file may import, where they differ from the module's name."""
+
+
 class FunctionRef:
     """A ``!function module.name`` reference; the module (a file beside the YAML) is imported on first call."""
 
@@ -88,7 +92,13 @@ class FunctionRef:
                 spec = importlib.util.spec_from_file_location(name, self.module_file)
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[name] = module
-                spec.loader.exec_module(module)  # runs the task author's code
+                try:
+                    spec.loader.exec_module(module)  # runs the task author's code
+                except ModuleNotFoundError as err:
+                    del sys.modules[name]
+                    raise UserError(f"{self.source}: `!function {self.spec}`: {self.module_file} imports `{err.name}`, "
+                                    f"which is not installed; install it (pip install {_PIP_NAMES.get(err.name, err.name)})"
+                                    " to run this task file") from None
             else:
                 self.check()
                 module = importlib.import_module(self.module)

@@ -33,3 +33,66 @@ def test_multi_choice_regex_as_lm_evals_chain_of_thought_tasks_use_it():
     assert out == ["(C)", "(C)", "(B)", "(D)", "(D)", "(B)", "[invalid]"]
     with pytest.raises(UserError, match=r"reads each document's `choices` list, and a document's fields are \['question'\]"):
         apply_filters(pipeline, [["(A)"]], [{"question": "q"}])
+
+
+UTILS = '''
+class LastWord:  # lm-eval's Filter protocol: built with the step's keys, apply(resps, docs) over every document
+    def __init__(self, lower=False):
+        self.lower = lower
+
+    def apply(self, resps, docs):
+        return ([r.split()[-1].lower() if self.lower else r.split()[-1] for r in rs] for rs in resps)  # a generator
+
+
+def by_doc(resps, docs):
+    return [[f"{d['id']}:{r}" for r in rs] for rs, d in zip(resps, docs)]
+
+
+def drop_one(resps, docs):
+    return resps[1:]
+'''
+
+
+def _task_with_filters(tmp_path, filters: str, utils: str = UTILS):
+    from hf_replearn.evaluation.fewshot.task import load_task
+
+    (tmp_path / "utils.py").write_text(utils)
+    (tmp_path / "t.yaml").write_text(
+        "task: t\ndataset_path: json\noutput_type: generate_until\ndoc_to_text: '{{q}}'\ndoc_to_target: a\n"
+        "filter_list:\n" + filters
+    )
+    return load_task(tmp_path / "t.yaml")
+
+
+def test_a_tasks_own_filter_class_custom_function_and_map(tmp_path):
+    task = _task_with_filters(tmp_path, """\
+  - name: last
+    filter: [{function: !function utils.LastWord, lower: true}, {function: take_first}]
+  - name: custom
+    filter: [{function: custom, filter_fn: !function utils.by_doc}, {function: take_first}]
+  - name: mapped
+    filter: [{function: !function utils.LastWord}, {function: map, mapping_dict: {'Yes': 1, 'No': 0}, default_value: -1},
+             {function: take_first}]
+""")
+    out = apply_filters(task.filters, [["so the answer is Yes", "x"], ["I say No"], ["maybe"]],
+                        [{"id": 1}, {"id": 2}, {"id": 3}])  # fmt: skip
+    assert out["last"] == ["yes", "no", "maybe"]
+    assert out["custom"] == ["1:so the answer is Yes", "2:I say No", "3:maybe"]
+    assert out["mapped"] == [1, 0, -1]
+
+
+def test_a_filter_that_loses_documents_or_lacks_its_function_is_named(tmp_path):
+    task = _task_with_filters(tmp_path, "  - name: lossy\n    filter: [{function: custom, filter_fn: !function utils.drop_one}]\n")
+    with pytest.raises(UserError, match=r"filter `lossy` returned 1 values for 2 documents"):
+        apply_filters(task.filters, [["a"], ["b"]], [{}, {}])
+    with pytest.raises(UserError, match=r"function `custom` needs `filter_fn: !function module.name`"):
+        _task_with_filters(tmp_path, "  - name: c\n    filter: [{function: custom}]\n")
+    with pytest.raises(UserError, match=r"function 'format_spam' is not implemented \(one of .*, or a !function\)"):
+        _task_with_filters(tmp_path, "  - name: c\n    filter: [{function: format_spam}]\n")
+
+
+def test_a_filter_module_importing_what_is_not_installed_says_what_to_install(tmp_path):
+    task = _task_with_filters(tmp_path, "  - name: f\n    filter: [{function: !function utils.LastWord}]\n",
+                              utils="import not_a_module_here\n" + UTILS)
+    with pytest.raises(UserError, match=r"utils.py imports `not_a_module_here`, which is not installed; install it"):
+        apply_filters(task.filters, [["a"]], [{}])

@@ -196,6 +196,50 @@ def test_the_shipped_mmlu_suite_loads_as_lm_eval_groups_it(tmp_path):
     assert algebra.sampler == "first_n" and group.aggregate_metric_list[0]["metric"] == "acc"
 
 
+def test_bbh_chain_of_thought_filters_give_lm_evals_answers(tmp_path, monkeypatch):
+    """lm-eval 0.4.13's bbh/cot_zeroshot files as shipped: their filter classes (`!function utils.MultiChoiceRegexFilter`,
+    `MapRegexFilter`, `WordSortFilter`, written against lm-eval's Filter) run from the task's own utils.py, with
+    lm-eval importable (here from its wheel), and every pipeline gives what lm-eval's FilterEnsemble gives."""
+    import types
+    import zipfile
+
+    from hf_replearn.evaluation.fewshot.filters import apply_filters
+    from hf_replearn.evaluation.fewshot.task import load_task
+
+    with zipfile.ZipFile(WHEEL) as z:
+        z.extractall(tmp_path, [n for n in z.namelist() if n.startswith("lm_eval/tasks/bbh/cot_zeroshot/")])
+    monkeypatch.syspath_prepend(str(WHEEL))
+    from lm_eval.filters import build_filter_ensemble
+
+    folder = tmp_path / "lm_eval" / "tasks" / "bbh" / "cot_zeroshot"
+    cases = {
+        "date_understanding": (
+            {"input": "Today is 9/7/2021. What is the date tomorrow?\nOptions:\n(A) 09/08/2021\n(B) 09/06/2021\n(C) 10/08/2021",
+             "target": "(A)"},
+            ["Tomorrow is 09/08/2021. So the answer is (A).", "It must be 09/06/2021, I think.", "answer: C",
+             "The answer is (B) or (C).", "no idea"],
+        ),
+        "sports_understanding": (
+            {"input": "Is the following sentence plausible? \"Joao Moutinho caught the screen pass.\"", "target": "no"},
+            ["So the answer is no.", "This is plausible.", "Not plausible at all", "The answer is yes.", "hmm"],
+        ),
+        "word_sorting": (
+            {"input": "Sort the following words alphabetically: List: pear apple fig", "target": "apple fig pear"},
+            ["apple, fig, pear. The answer is apple fig pear.", "fig apple pear", "none of these"],
+        ),
+    }
+    for name, (doc, answers) in cases.items():
+        task = load_task(folder / f"{name}.yaml")
+        assert [p["name"] for p in task.filters] == ["flexible-extract", "strict-match"]
+        ours = apply_filters(task.filters, [[a] for a in answers], [doc] * len(answers))
+        for pipeline in task.filters:
+            steps = [(s["function"], {k: v for k, v in s.items() if k != "function"}) for s in pipeline["filter"]]
+            instances = [types.SimpleNamespace(resps=[a], doc=doc, filtered_resps={}) for a in answers]
+            build_filter_ensemble(pipeline["name"], steps).apply(instances)
+            assert ours[pipeline["name"]] == [i.filtered_resps[pipeline["name"]] for i in instances], (name, pipeline["name"])
+    assert ours["flexible-extract"] == ["apple fig pear", "fig apple pear", ""]  # word_sorting: the words, in order
+
+
 def test_at_least_90_percent_of_shipped_group_configs_load(tmp_path, capsys):
     """lm-eval 0.4.13's 855 group files, each as `hf-replearn fewshot --task GROUP --include-path lm_eval/tasks` reads
     it (members from the whole task tree: nested, inline, tagged, or kept in other folders); the rest listed by the
