@@ -59,7 +59,8 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--shots", type=_shots, default=None,
                    help="numbers of demonstrations k (default: the file's num_fewshot, else 0,1,4,8)")
     p.add_argument("--seeds", type=int, default=None,
-                   help="demonstration draws per k; mean and std over them (default 3 for per_document, else 1)")
+                   help="demonstration draws per k (and answer draws, for a task that samples its answers); mean and "
+                        "std over them (default 3 for per_document, else 1)")
     p.add_argument("--fewshot-seed", type=int, default=None,
                    help="seed of the first draw (default 1234 for lm-eval's samplers, 0 for per_document)")
     p.add_argument("--batch-size", type=int, default=8, help="questions per forward pass; results do not depend on it")

@@ -116,7 +116,7 @@ def evaluate_items(
     names = [f"{task.source}: test document {p.doc_index}" for p in prompts]
     with fast_inference(model, workload=None if scorer else _workload(task, tokenizer, prompts, test_docs, batch_size)):
         arguments, resps, filtered = _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size,
-                                                truncation, scorer, empty_context)  # fmt: skip
+                                                truncation, scorer, empty_context, seed)  # fmt: skip
     items, samples = {}, []
     for filter_name, values in filtered.items():
         for i, (doc, value) in enumerate(zip(test_docs, values)):
@@ -149,8 +149,10 @@ def _workload(task: FewShotTask, tokenizer, prompts, test_docs, batch_size: int)
     return load
 
 
-def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, truncation, scorer, empty_context):
-    """(arguments, resps, filtered responses) of every prompt: its generation, or each choice's log-likelihood."""
+def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, truncation, scorer, empty_context,
+               seed: int = 0):
+    """(arguments, resps, filtered responses) of every prompt: its generation (sampled ones drawn with ``seed``),
+    or each choice's log-likelihood."""
     scorer = scorer or (lambda reqs, where: score_choices(model, reqs, batch_size, truncation, where))
     if task.output_type == "loglikelihood_rolling":  # every token of the text, in windows of the model's context
         texts = [task.target(d) for d in test_docs]
@@ -161,9 +163,8 @@ def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, tr
         lls = [sum(next(scores)[0][0] for _ in w) for w in windows]
         return [[[t]] for t in texts], [[[ll]] for ll in lls], {"none": lls}
     if task.output_type == "generate_until":
-        preds = generate_until(
-            model, tokenizer, [p.context for p in prompts], task.until, task.max_gen_toks, batch_size, truncation
-        )
+        preds = generate_until(model, tokenizer, [p.context for p in prompts], task.until, task.max_gen_toks,
+                               batch_size, truncation, sampling=task.sampling, seed=seed)  # fmt: skip
         arguments = [[[p.context, dict(task.generation_kwargs)]] for p in prompts]
         resps = [[[pred]] for pred in preds]
         filtered = apply_filters(task.filters, [[pred] for pred in preds], test_docs)
@@ -265,8 +266,9 @@ def grid_runs(task: FewShotTask, shots: list[int], seeds: int, first_seed: int, 
             f"{task.source}: k={largest} demonstrations asked but the few-shot split `{task.shot_split}` holds "
             f"only {pool} usable documents; pass --shots with k <= {pool}"
         )
-    # k = 0 draws nothing, so every seed gives the same prompts: evaluated once
-    return {k: [(0 if rolling else k, seed) for seed in range(first_seed, first_seed + (seeds if k and not rolling else 1))]
+    # k = 0 draws no demonstrations, so every seed gives the same prompts: evaluated once, unless answers are sampled
+    drawn = lambda k: (k or task.sampling is not None) and not rolling  # noqa: E731
+    return {k: [(0 if rolling else k, seed) for seed in range(first_seed, first_seed + (seeds if drawn(k) else 1))]
             for k in shots}  # fmt: skip
 
 

@@ -49,7 +49,8 @@ def export_lm_eval(task: FewShotTask, path: str | Path) -> Path:
         for m, better in higher_is_better(task).items()
     ]
     if task.output_type == "generate_until":
-        out["generation_kwargs"] = {"until": task.until, "max_gen_toks": task.max_gen_toks, "do_sample": False}
+        out["generation_kwargs"] = {"until": task.until, "max_gen_toks": task.max_gen_toks,
+                                    "do_sample": task.sampling is not None, **(task.sampling or {})}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if task.dataset_path.startswith(EMBEDDED_PREFIX):  # lm-eval cannot build it: write its splits as JSON lines

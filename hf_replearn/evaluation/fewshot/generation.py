@@ -1,9 +1,12 @@
-"""Greedy generation until a stop string, batched, with the prompt prefix shared by a batch fed once.
+"""Generation until a stop string, batched, with the prompt prefix shared by a batch fed once.
 
 Written out rather than through ``model.generate`` because the batch's shared prefix (the demonstrations of
 a ``first_n`` few-shot prompt) is fed once and continued by every row (:mod:`.cached_forward`), which
-``generate`` cannot do. Decoding is plain greedy (argmax at every step, as lm-eval's ``do_sample: false``);
-a row stops at an end-of-sequence token (the model's ``generation_config.eos_token_id``, else the
+``generate`` cannot do. Decoding is greedy (argmax at every step, as lm-eval's ``do_sample: false``) or, with
+``sampling``, drawn as ``generate(do_sample=True)`` draws: transformers' own temperature, top-k and top-p warpers
+in that order, then one draw from the softmax. Each document draws from its own generator, seeded by the run's
+seed and the document's index, so a document's answer does not depend on the batch size or on its batch mates
+(lm-eval draws from torch's global generator: the same distribution, other draws). A row stops at an end-of-sequence token (the model's ``generation_config.eos_token_id``, else the
 tokenizer's) or once its text holds a stop string, and the batch stops when every row has. The stop test
 reads the new tokens on the host once per step: one step's forward pass costs far more than that read, and
 stopping a step early saves a whole pass.
@@ -26,8 +29,12 @@ def generate_until(
     max_gen_toks: int = 32,
     batch_size: int = 8,
     truncation: str = "error",
+    sampling: dict | None = None,
+    seed: int = 0,
 ) -> list[str]:
-    """Greedy continuation of each context, cut before the first stop string in ``until``."""
+    """The continuation of each context, cut before the first stop string in ``until``: greedy, or drawn with
+    ``sampling`` (``temperature`` / ``top_k`` / ``top_p``, each defaulting to the model's generation config, then to
+    transformers' defaults) from generators seeded by ``seed`` and the context's index."""
     max_len = max_context_length(model, tokenizer)
     encoded = []
     for i, text in enumerate(contexts):
@@ -38,9 +45,11 @@ def generate_until(
     eos = set(eos if isinstance(eos, (list, tuple)) else [] if eos is None else [eos])
     order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
     outputs: list = [None] * len(encoded)
+    warpers = None if sampling is None else _warpers(model, sampling)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        generated = _greedy(model, tokenizer, [encoded[i] for i in idx], until, max_gen_toks, eos)
+        pick = _argmax if warpers is None else _sampler(warpers, [_seed(seed, i) for i in idx])
+        generated = _decode(model, tokenizer, [encoded[i] for i in idx], until, max_gen_toks, eos, pick)
         for i, tokens in zip(idx, generated):
             text = tokenizer.decode(tokens, skip_special_tokens=True)
             for stop in until:
@@ -49,8 +58,50 @@ def generate_until(
     return outputs
 
 
-def _greedy(model, tokenizer, prompts: list[list[int]], until, max_gen_toks: int, eos: set) -> list[list[int]]:
-    """The generated tokens of each prompt (no end-of-sequence token), up to its stop."""
+def _seed(seed: int, index: int) -> int:
+    """A 32-bit seed mixed from (seed, document index): torch's CPU generator keeps 32 bits of its seed."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed % 2**64, index]).generate_state(1)[0])
+
+
+def _warpers(model, sampling: dict):
+    """transformers' logits warpers for ``sampling``, as ``generate`` builds them for a sampled decode."""
+    from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    from hf_replearn.evaluation.fewshot.keys import SAMPLING_DEFAULTS
+
+    config = getattr(model, "generation_config", None)
+    value = {k: sampling.get(k, getattr(config, k, None)) for k in SAMPLING_DEFAULTS}
+    value = {k: default if value[k] is None else value[k] for k, default in SAMPLING_DEFAULTS.items()}
+    warpers = LogitsProcessorList()
+    if float(value["temperature"]) != 1.0:
+        warpers.append(TemperatureLogitsWarper(float(value["temperature"])))
+    if int(value["top_k"]) != 0:
+        warpers.append(TopKLogitsWarper(top_k=int(value["top_k"])))
+    if float(value["top_p"]) < 1.0:
+        warpers.append(TopPLogitsWarper(top_p=float(value["top_p"])))
+    return warpers
+
+
+def _argmax(logits: torch.Tensor) -> torch.Tensor:
+    return logits.argmax(-1)
+
+
+def _sampler(warpers, seeds: list[int]):
+    """``pick(logits (B, V)) -> (B,)`` tokens, row b drawn from its own generator seeded with ``seeds[b]``."""
+    generators = [torch.Generator().manual_seed(s) for s in seeds]
+
+    def pick(logits: torch.Tensor) -> torch.Tensor:
+        probs = torch.softmax(warpers(None, logits.float()), dim=-1).cpu()
+        return torch.cat([torch.multinomial(p, 1, generator=g) for p, g in zip(probs, generators)]).to(logits.device)
+
+    return pick
+
+
+def _decode(model, tokenizer, prompts: list[list[int]], until, max_gen_toks: int, eos: set, pick) -> list[list[int]]:
+    """The generated tokens of each prompt (no end-of-sequence token), up to its stop; ``pick`` turns a step's
+    logits into its tokens."""
     device = next(model.parameters()).device
     B, P = len(prompts), shared_prefix_len(prompts)
     level = None
@@ -59,7 +110,7 @@ def _greedy(model, tokenizer, prompts: list[list[int]], until, max_gen_toks: int
     ids, mask = pad_right([p[P:] for p in prompts], device)
     lengths = mask.sum(-1)  # (B,): each row's last prompt token sits at column length - 1
     level = feed(model, ids, mask, level, [0] * B if P else None, first_col=int(lengths.min()) - 1)
-    next_tok = level.logits[torch.arange(B, device=device), lengths - 1 - level.offset].argmax(-1)  # (B,)
+    next_tok = pick(level.logits[torch.arange(B, device=device), lengths - 1 - level.offset])  # (B,)
     generated: list[list[int]] = [[] for _ in range(B)]
     done = [False] * B
     for step in range(max_gen_toks):
@@ -75,5 +126,5 @@ def _greedy(model, tokenizer, prompts: list[list[int]], until, max_gen_toks: int
         if all(done) or step == max_gen_toks - 1:
             break
         level = feed(model, next_tok[:, None], torch.ones(B, 1, dtype=torch.long, device=device), level)
-        next_tok = level.logits[:, -1].argmax(-1)
+        next_tok = pick(level.logits[:, -1])
     return generated

@@ -57,6 +57,27 @@ FILTERS = ("take_first", "remove_whitespace", "regex", "lowercase", "uppercase",
 """Filter functions by name; a step's ``function`` may also be a ``!function`` (lm-eval's Filter protocol)."""
 
 
+MAX_TOKEN_KEYS = ("max_gen_toks", "max_new_tokens", "max_tokens", "max_completion_tokens")
+"""lm-eval's names for the most tokens to generate, first given first (``normalize_gen_kwargs``)."""
+SAMPLING_DEFAULTS = {"temperature": 1.0, "top_k": 50, "top_p": 1.0}
+"""transformers' ``generate`` defaults for what a task or the model's generation config leaves unset, applied in
+this order (temperature, then top-k, then top-p), as ``generate`` applies them."""
+GENERATION_KEYS = ("until", "do_sample", "num_beams", *MAX_TOKEN_KEYS, *SAMPLING_DEFAULTS)
+
+
+def check_generation_kwargs(kwargs: dict, source: str) -> None:
+    """A UserError naming each ``generation_kwargs`` key that decoding here would not honour."""
+    problems = [f"`{k}` is not implemented" for k in kwargs if k not in GENERATION_KEYS]
+    if kwargs.get("num_beams", 1) != 1:
+        problems.append(f"`num_beams: {kwargs['num_beams']}` (beam search) is not implemented; decoding is greedy "
+                        "or sampled, one sequence per document")  # fmt: skip
+    if kwargs.get("do_sample") and not float(kwargs.get("temperature", 1.0)) > 0:
+        problems.append("`do_sample: true` needs a temperature above 0 (transformers refuses 0 when sampling)")
+    if problems:
+        raise UserError(f"{source}: generation_kwargs: " + "; ".join(problems) +
+                        f" (implemented: {', '.join(GENERATION_KEYS)})")
+
+
 def check_keys(raw: dict, source: str) -> None:
     """Every problem with the keys of a task file at once: unknown, not implemented, missing."""
     import difflib

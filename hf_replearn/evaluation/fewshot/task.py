@@ -143,7 +143,23 @@ class FewShotTask:
 
     @property
     def max_gen_toks(self) -> int:
-        return int(self.generation_kwargs.get("max_gen_toks", 256))
+        """lm-eval's: the first of ``max_gen_toks``, ``max_new_tokens``, ``max_tokens``, ``max_completion_tokens``
+        given, else 256."""
+        given = (self.generation_kwargs.get(k) for k in K.MAX_TOKEN_KEYS)
+        return int(next((v for v in given if v is not None), 256))
+
+    @property
+    def sampling(self) -> dict | None:
+        """The sampling settings that ``generation_kwargs`` ask for, None for greedy decoding: lm-eval samples when
+        ``do_sample`` is true, or unset with a temperature above 0.
+        ``temperature`` / ``top_k`` / ``top_p`` left out fall back to the model's generation config, then to
+        transformers' defaults (:data:`keys.SAMPLING_DEFAULTS`)."""
+        kwargs = self.generation_kwargs
+        temperature = float(kwargs.get("temperature", 0.0))
+        do_sample = kwargs.get("do_sample")
+        if not (do_sample or (do_sample is None and temperature > 0)):
+            return None
+        return {k: kwargs[k] for k in K.SAMPLING_DEFAULTS if k in kwargs}
 
     @property
     def filters(self) -> list[dict]:
@@ -329,12 +345,10 @@ def task_from_dict(raw: dict, source: str = "<dict>", base_dir: Path | None = No
     raw = {k: v for k, v in raw.items() if v is not None}
     K.check_keys(raw, source)
     if raw.get("output_type", "generate_until") == "generate_until":
-        # lm-eval: greedy, and `until` defaults to the few-shot delimiter
+        # lm-eval: `until` defaults to the few-shot delimiter
         kwargs = dict(raw.get("generation_kwargs") or {})
         kwargs.setdefault("until", [raw.get("fewshot_delimiter", "\n\n")])
-        if kwargs.get("do_sample") or float(kwargs.get("temperature", 0.0)) > 0:
-            raise UserError(f"{source}: generation_kwargs: sampling (do_sample / temperature > 0) is not "
-                            "implemented; hf-replearn fewshot decodes greedily")  # fmt: skip
+        K.check_generation_kwargs(kwargs, source)
         raw["generation_kwargs"] = kwargs
     if base_dir is not None and "data_files" in (raw.get("dataset_kwargs") or {}):
         raw["dataset_kwargs"] = dict(raw["dataset_kwargs"])

@@ -2,7 +2,7 @@ import pytest
 
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation import fast_inference as fast_inference_module
-from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, evaluate_task
+from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, evaluate_items, evaluate_task
 from hf_replearn.evaluation.fewshot.task import load_docs, load_task
 from tests.evaluation.packed_calls import count_packed_calls
 
@@ -108,3 +108,16 @@ def test_loglikelihood_task_as_lambada(model, tokenizer, tmp_path, write_task):
     assert results["perplexity,none"] == pytest.approx(math.exp(-sum(lls) / len(lls)), rel=1e-4)
     assert results["acc,none"] == pytest.approx(sum(greedy) / len(greedy))
     assert results["perplexity_stderr,none"] == "N/A"  # lm-eval bootstraps it; not reproduced
+
+
+def test_a_sampled_task_draws_every_seed_even_at_k_0(model, tokenizer, tmp_path, write_task):
+    task = load_task(write_task(
+        tmp_path, output_type="generate_until", doc_to_choice=None, metric_list=[{"metric": "exact_match"}],
+        generation_kwargs={"until": ["\n"], "max_gen_toks": 4, "do_sample": True, "temperature": 2.0},
+    ))
+    res = evaluate_grid(model, tokenizer, task, shots=[0], seeds=3, batch_size=4)
+    assert len(res["k=0"]["exact_match"]["per_seed"]) == 3  # greedy decoding would evaluate k = 0 once
+    _, first = evaluate_items(model, tokenizer, task, k=0, seed=0)
+    _, again = evaluate_items(model, tokenizer, task, k=0, seed=0, batch_size=1)
+    _, other = evaluate_items(model, tokenizer, task, k=0, seed=1)
+    assert [s["resps"] for s in first] == [s["resps"] for s in again] != [s["resps"] for s in other]

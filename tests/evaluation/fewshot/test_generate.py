@@ -38,3 +38,35 @@ def test_batched_generation_equals_one_by_one_greedy(model, tokenizer):
     for batch_size in (3, 6):
         got = generate_until(model, tokenizer, contexts, until=[], max_gen_toks=10, batch_size=batch_size)
         assert got == [_greedy_by_hand(model, tokenizer, c, 10) for c in contexts]
+
+
+SAMPLINGS = [{"temperature": 1.5}, {"temperature": 0.7, "top_p": 0.9}, {"temperature": 2.0, "top_k": 5}]
+
+
+def test_a_sampled_answer_is_transformers_generate_draw_for_draw(model, tokenizer):
+    """One document: its generator seeded as generate_until seeds it, transformers' generate(do_sample=True) from the
+    global generator seeded the same: the same warpers in the same order give the same tokens."""
+    from hf_replearn.evaluation.fewshot.generation import _seed
+
+    for sampling in SAMPLINGS:
+        for seed in (0, 1):
+            for ctx in CONTEXTS:
+                (ours,) = generate_until(model, tokenizer, [ctx], until=[], max_gen_toks=10, sampling=sampling, seed=seed)
+                ids = torch.tensor([tokenizer(ctx, add_special_tokens=False)["input_ids"]])
+                torch.manual_seed(_seed(seed, 0))
+                out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=True, max_new_tokens=10,
+                                     pad_token_id=tokenizer.pad_token_id, **sampling)  # fmt: skip
+                new = out[0, ids.shape[1]:].tolist()
+                new = new[: new.index(tokenizer.eos_token_id)] if tokenizer.eos_token_id in new else new
+                assert ours == tokenizer.decode(new, skip_special_tokens=True) and ours
+
+
+def test_sampled_answers_are_seeded_per_document_not_per_batch(model, tokenizer):
+    sampling = {"temperature": 1.5}
+    ref = generate_until(model, tokenizer, CONTEXTS, until=["\n"], max_gen_toks=8, batch_size=1, sampling=sampling, seed=3)
+    assert generate_until(model, tokenizer, CONTEXTS, until=["\n"], max_gen_toks=8, batch_size=3,
+                          sampling=sampling, seed=3) == ref  # fmt: skip
+    other = generate_until(model, tokenizer, CONTEXTS, until=["\n"], max_gen_toks=8, sampling=sampling, seed=4)
+    assert other != ref  # another seed, other draws
+    greedy = generate_until(model, tokenizer, CONTEXTS, until=["\n"], max_gen_toks=8)
+    assert generate_until(model, tokenizer, CONTEXTS, until=["\n"], max_gen_toks=8, sampling={"top_k": 1}) == greedy

@@ -31,7 +31,6 @@ REASONS = [  # (pattern in the error, reason)
     (r"metric .* is not implemented|aggregation|metric_list: metric", "metric not implemented"),
     (r"filter .* is not implemented", "filter not implemented"),
     (r"`repeats", "repeats > 1 (sampled generation)"),
-    (r"sampling \(do_sample", "sampled generation"),
     (r"`doc_to_image`|`doc_to_audio`", "image or audio inputs"),
     (r"`gen_prefix`|`use_prompt`", "chat prefix or promptsource prompt"),
     (r"missing required", "incomplete on its own (a template for other files)"),

@@ -132,6 +132,24 @@ def test_generate_until_defaults_are_lm_evals(tmp_path):
     path.write_text("task: g\ndataset_path: json\ndoc_to_text: x\ndoc_to_target: y\nfewshot_delimiter: \"\\n\"\n")
     task = load_task(path)
     assert task.output_type == "generate_until" and task.until == ["\n"] and task.metrics == ["exact_match"]
-    path.write_text(path.read_text() + "generation_kwargs: {do_sample: true, temperature: 0.7}\n")
-    with pytest.raises(UserError, match="sampling .* is not implemented"):
-        load_task(path)
+    assert task.sampling is None and task.max_gen_toks == 256
+    base = path.read_text()
+
+    def with_kwargs(kwargs: str):
+        path.write_text(base + f"generation_kwargs: {kwargs}\n")
+        return load_task(path)
+
+    # lm-eval's normalize_gen_kwargs: sampling when do_sample is true, or unset with a temperature above 0
+    assert with_kwargs("{do_sample: true, temperature: 0.7, top_p: 0.95}").sampling == {"temperature": 0.7, "top_p": 0.95}
+    assert with_kwargs("{temperature: 0.5}").sampling == {"temperature": 0.5}
+    assert with_kwargs("{do_sample: false, temperature: 0.7}").sampling is None
+    assert with_kwargs("{do_sample: true}").sampling == {}  # the model's generation config, then transformers' defaults
+    # the most tokens: max_gen_toks > max_new_tokens > max_tokens > max_completion_tokens
+    assert with_kwargs("{max_new_tokens: 16, max_tokens: 8}").max_gen_toks == 16
+    assert with_kwargs("{max_gen_toks: 4, max_new_tokens: 16, num_beams: 1}").max_gen_toks == 4
+    with pytest.raises(UserError, match=r"`num_beams: 4` \(beam search\) is not implemented"):
+        with_kwargs("{num_beams: 4}")
+    with pytest.raises(UserError, match=r"`repetition_penalty` is not implemented .*implemented: until, do_sample"):
+        with_kwargs("{repetition_penalty: 1.2}")
+    with pytest.raises(UserError, match=r"`do_sample: true` needs a temperature above 0"):
+        with_kwargs("{do_sample: true, temperature: 0.0}")
