@@ -203,13 +203,17 @@ def _doc_metrics(task: FewShotTask, doc: dict, value) -> dict:
         row = {}
         for entry in task.metric_entries:
             name = entry["metric"]
-            if name == "exact_match":
+            if "function" in entry:
+                row.update(task_metric(entry, gold, value))
+            elif name == "exact_match":
                 opts = {k: v for k, v in entry.items() if k in ("ignore_case", "ignore_punctuation", "ignore_numbers",
                                                                 "regexes_to_ignore")}  # fmt: skip
                 row[name] = max(M.exact_match_lm_eval(str(value), g, **opts) for g in golds)
-            elif name == "f1":
+            elif name == "f1" and not callable(task.aggregation(name)):
+                # a per-answer token F1, averaged: lm-eval's own f1 hands (gold, answer) strings to scikit-learn's
+                # binary f1_score, which free-text answers fail
                 row[name] = max(M.f1(str(value), g) for g in golds)
-            else:  # corpus metrics (bleu, chrf, ter) aggregate (reference, prediction) pairs
+            else:  # (reference, answer) pairs for the aggregation: corpus metrics (bleu, chrf, ter), a task's own
                 row[name] = (golds[0], value)
         return row
     n = len(task.choices(doc))
@@ -221,6 +225,27 @@ def _doc_metrics(task: FewShotTask, doc: dict, value) -> dict:
     pred = int(np.argmax(lls))
     row["f1"] = row["mcc"] = (golds[0], pred)
     return {m: row[m] for m in task.metrics}
+
+
+def task_metric(entry: dict, gold, answer) -> dict:
+    """A task's own metric function on one answer, called as lm-eval 0.4 calls it: ``fn(references=[gold],
+    predictions=[answer], **options)``, else (a function of one argument) ``fn([gold, answer])``; with several
+    gold answers, 1.0 when any of them scores. A dict result gives one value per key."""
+    fn, name = entry["function"], entry["metric"]
+    options = {k: v for k, v in entry.items() if k not in ("metric", "function", "aggregation", "higher_is_better")}
+
+    def score(reference):
+        try:
+            result = fn(references=[reference], predictions=[answer], **options)
+        except TypeError:
+            result = fn([reference, answer])
+        return result
+
+    if isinstance(gold, list):
+        scores = [score(g) for g in gold]
+        return {name: 1.0 if any(s[name] if isinstance(s, dict) else s for s in scores) else 0.0}
+    result = score(gold)
+    return dict(result) if isinstance(result, dict) else {name: result}
 
 
 def evaluate_grid(model, tokenizer, task: FewShotTask, shots: list[int], seeds: int, first_seed: int = 0,

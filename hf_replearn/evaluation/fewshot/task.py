@@ -121,7 +121,11 @@ class FewShotTask:
 
     @property
     def metric_entries(self) -> list[dict]:
+        """The metric_list entries as dicts; a task's own metric function (``metric: !function utils.rouge1``) is
+        named by its function's name, as lm-eval names it, and kept under ``function``."""
         entries = [m if isinstance(m, dict) else {"metric": m} for m in self.metric_list]
+        entries = [{**e, "metric": _function_name(e["metric"]), "function": e["metric"]} if callable(e["metric"]) else e
+                   for e in entries]  # fmt: skip
         return entries or [{"metric": m} for m in K.DEFAULT_METRICS[self.output_type]]
 
     def aggregation(self, metric: str):
@@ -328,6 +332,10 @@ def _environment():
 
 
 # ------------------------------------------------------------------------------------------ loading
+
+
+def _function_name(fn) -> str:
+    return fn.name if isinstance(fn, FunctionRef) else getattr(fn, "__name__", repr(fn))
 
 
 def load_task(path: str | Path, files=LOCAL, cache: dict | None = None, **overrides) -> FewShotTask:

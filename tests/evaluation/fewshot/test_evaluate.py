@@ -121,3 +121,56 @@ def test_a_sampled_task_draws_every_seed_even_at_k_0(model, tokenizer, tmp_path,
     _, again = evaluate_items(model, tokenizer, task, k=0, seed=0, batch_size=1)
     _, other = evaluate_items(model, tokenizer, task, k=0, seed=1)
     assert [s["resps"] for s in first] == [s["resps"] for s in again] != [s["resps"] for s in other]
+
+
+METRIC_UTILS = '''
+def hit(references, predictions, weight=1.0):  # lm-eval's keyword form, with the entry's options
+    return weight * float(references[0][:1] in predictions[0])
+
+
+def lengths(references, predictions):  # a dict: one value per key
+    return {"answer_len": len(predictions[0]), "gold_len": len(references[0])}
+
+
+def pair(items):  # a function of one argument: called with [gold, answer]
+    return items
+
+
+def first_gold(items):  # an aggregation over (gold, answer) pairs
+    return sum(len(gold) for gold, _ in items) / len(items)
+'''
+
+
+def test_a_tasks_own_metric_functions_are_called_as_lm_eval_calls_them(model, tokenizer, tmp_path, write_task):
+    import yaml
+
+    from hf_replearn.evaluation.fewshot.evaluate import evaluate_items
+
+    write_task(tmp_path)  # the data files
+    (tmp_path / "utils.py").write_text(METRIC_UTILS)
+    raw = yaml.safe_load((tmp_path / "tiny.yaml").read_text())
+    for key in ("doc_to_choice", "metric_list", "output_type"):
+        raw.pop(key)
+    (tmp_path / "gen.yaml").write_text(yaml.safe_dump(raw) + (
+        "generation_kwargs: {until: ['\\n'], max_gen_toks: 3}\n"
+        "metric_list:\n"
+        "  - {metric: !function utils.hit, aggregation: mean, weight: 2.0}\n"
+        "  - {metric: !function utils.lengths}\n"
+        "  - {metric: !function utils.pair, aggregation: !function utils.first_gold}\n"
+        "  - {metric: f1, aggregation: !function utils.first_gold, ignore_case: true}\n"
+    ))
+    task = load_task(tmp_path / "gen.yaml")
+    assert task.metrics == ["hit", "lengths", "pair", "f1"]
+    results, samples = evaluate_items(model, tokenizer, task, k=2, seed=0, batch_size=4)
+    for s in samples:
+        answer, gold = s["filtered_resps"][0], s["target"]
+        assert s["hit"] == 2.0 * (gold[:1] in answer)
+        assert (s["answer_len"], s["gold_len"]) == (len(answer), len(gold))
+        assert list(s["pair"]) == [gold, answer] and tuple(s["f1"]) == (gold, answer)
+    assert results["hit,none"] == pytest.approx(sum(s["hit"] for s in samples) / len(samples))
+    assert results["answer_len,none"] == pytest.approx(sum(s["answer_len"] for s in samples) / len(samples))
+    assert results["pair,none"] == results["f1,none"] == pytest.approx(1.0)  # every gold is one letter long
+    mc = {k: v for k, v in yaml.safe_load((tmp_path / "tiny.yaml").read_text()).items() if k != "metric_list"}
+    (tmp_path / "mc.yaml").write_text(yaml.safe_dump(mc) + "metric_list:\n- {metric: !function utils.hit}\n")
+    with pytest.raises(UserError, match=r"is not implemented for multiple_choice \(lm-eval calls a task's metric"):
+        load_task(tmp_path / "mc.yaml")
