@@ -12,7 +12,8 @@ Installs nothing: lm-eval must be importable (``pip install lm_eval==0.4.13``; c
 
 ``agree``: a letters -> label task written as lm-eval task files (multiple_choice and generate_until, each
 with the ``default`` and ``first_n`` samplers; multiple_choice again with words for labels, choices of several
-tokens), a tiny GPT-2 made here (character tokenizer, 2 layers 64 wide, 1,000 seeded training steps on the
+tokens; generate_until once more through a filter class and a metric function of the task's own utils.py and
+lm-eval's ``max_new_tokens``), a tiny GPT-2 made here (character tokenizer, 2 layers 64 wide, 1,000 seeded training steps on the
 task's training lines), k = 0, 1, 5. For each run it compares the prompts, per-item predictions, the choices'
 log-likelihoods and the accuracy of lm-eval's ``simple_evaluate`` (``--log-samples``) with this evaluator's.
 
@@ -72,6 +73,26 @@ GEN = ("output_type: generate_until\ndoc_to_target: y\ngeneration_kwargs: {until
        "metric_list: [{metric: exact_match, aggregation: mean, higher_is_better: true}]\n"
        "filter_list: [{name: strip, filter: [{function: remove_whitespace}, {function: take_first}]}]\n")  # fmt: skip
 
+# generate_until again through a task's own code and lm-eval's generation_kwargs aliases: a filter class written
+# against lm-eval's Filter, a metric function, max_new_tokens for max_gen_toks, a temperature that do_sample: false
+# overrides, no stop string
+GEN_OWN = ("output_type: generate_until\ndoc_to_target: y\n"
+           "generation_kwargs: {until: [], max_new_tokens: 3, do_sample: false, temperature: 0.7}\n"
+           "metric_list: [{metric: exact_match, aggregation: mean, higher_is_better: true},\n"
+           "              {metric: !function utils.first_letter, aggregation: mean, higher_is_better: true}]\n"
+           "filter_list: [{name: strip, filter: [{function: !function utils.StripFilter}, {function: take_first}]}]\n")  # fmt: skip
+GEN_OWN_UTILS = '''from lm_eval.api.filter import Filter
+
+
+class StripFilter(Filter):
+    def apply(self, resps, docs):
+        return [[r.strip() for r in rs] for rs in resps]
+
+
+def first_letter(references, predictions):
+    return float(predictions[0][:1] == references[0][:1])
+'''
+
 
 def write_tasks(folder: Path, n_train: int = 40, n_test: int = 40) -> list[str]:
     import random
@@ -85,7 +106,8 @@ def write_tasks(folder: Path, n_train: int = 40, n_test: int = 40) -> list[str]:
         (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
     (folder / "_base.yaml").write_text(BASE.format(folder=folder))
     names = []
-    for kind, body in (("letters_mc", MC), ("letters_gen", GEN), ("words_mc", MC_WORDS)):
+    (folder / "utils.py").write_text(GEN_OWN_UTILS)
+    for kind, body in (("letters_mc", MC), ("letters_gen", GEN), ("words_mc", MC_WORDS), ("letters_gen_own", GEN_OWN)):
         for sampler in ("default", "first_n"):
             name = f"{kind}_{sampler}"
             (folder / f"{name}.yaml").write_text(
@@ -197,6 +219,8 @@ def agree(args):
                 gap = max(map(ll_gap, t_samples, o_samples)) if "mc_" in name else None
                 print(f"| {name} | {k} | {prompts}/{n} | {preds}/{n} | {'-' if gap is None else f'{gap:.1e}'} | "
                       f"{theirs[metric]:.4f} | {ours[metric]:.4f} |", flush=True)  # fmt: skip
+                if "first_letter,strip" in theirs:  # the task's own metric function
+                    assert theirs["first_letter,strip"] == ours["first_letter,strip"], (name, k)
 
 
 def publish_mmlu(folder: Path, subjects: list[str], n_test: int, api) -> None:

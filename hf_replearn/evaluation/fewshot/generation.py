@@ -6,8 +6,10 @@ a ``first_n`` few-shot prompt) is fed once and continued by every row (:mod:`.ca
 ``sampling``, drawn as ``generate(do_sample=True)`` draws: transformers' own temperature, top-k and top-p warpers
 in that order, then one draw from the softmax. Each document draws from its own generator, seeded by the run's
 seed and the document's index, so a document's answer does not depend on the batch size or on its batch mates
-(lm-eval draws from torch's global generator: the same distribution, other draws). A row stops at an end-of-sequence token (the model's ``generation_config.eos_token_id``, else the
-tokenizer's) or once its text holds a stop string, and the batch stops when every row has. The stop test
+(lm-eval draws from torch's global generator: the same distribution, other draws).
+
+A row stops at an end-of-sequence token (the model's ``generation_config.eos_token_id``, else the tokenizer's)
+or once its text holds a stop string, and the batch stops when every row has. The stop test
 reads the new tokens on the host once per step: one step's forward pass costs far more than that read, and
 stopping a step early saves a whole pass.
 """
