@@ -236,10 +236,15 @@ def task_metric(entry: dict, gold, answer) -> dict:
 
     def score(reference):
         try:
-            result = fn(references=[reference], predictions=[answer], **options)
-        except TypeError:
-            result = fn([reference, answer])
-        return result
+            try:
+                return fn(references=[reference], predictions=[answer], **options)
+            except TypeError:
+                return fn([reference, answer])
+        except UserError:
+            raise
+        except Exception as err:  # the task author's code: which metric, not a traceback
+            raise UserError(f"metric `{name}` ({fn!r}) failed on answer {answer!r} (gold {reference!r}): "
+                            f"{type(err).__name__}: {err}") from None  # fmt: skip
 
     if isinstance(gold, list):
         scores = [score(g) for g in gold]

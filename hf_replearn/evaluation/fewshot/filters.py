@@ -98,16 +98,31 @@ def _per_response(one):
     return _per_document(lambda value, doc: [one(r) for r in value] if isinstance(value, list) else one(value))
 
 
-def _step(spec: dict):
+def _authors(pipeline: str, fn, run):
+    """``run(values, docs)``, the task author's code: its failure as a UserError naming the filter, not a traceback."""
+
+    def step(values, docs):
+        try:
+            return list(run(values, docs))
+        except UserError:
+            raise
+        except Exception as err:
+            raise UserError(f"filter `{pipeline}`: {fn!r} failed on the model's answers: {type(err).__name__}: {err}; "
+                            "check the filter against the responses and documents it is given") from None  # fmt: skip
+
+    return step
+
+
+def _step(spec: dict, pipeline: str = "none"):
     """One filter step over every document's values at once: ``(values, docs) -> values``, as lm-eval's
     ``Filter.apply``."""
     fn = spec["function"]
     kwargs = {k: v for k, v in spec.items() if k != "function"}
     if callable(fn):  # `!function module.SomeFilter`: lm-eval's Filter protocol, the task author's code
-        return lambda values, docs: list(fn(**kwargs).apply(values, docs))
+        return _authors(pipeline, fn, lambda values, docs: fn(**kwargs).apply(values, docs))
     if fn == "custom":
         filter_fn = kwargs["filter_fn"]
-        return lambda values, docs: list(filter_fn(values, docs))
+        return _authors(pipeline, filter_fn, filter_fn)
     if fn == "take_first":
         return _per_document(lambda value, doc: value[0])
     if fn == "multi_choice_regex":
@@ -128,7 +143,7 @@ def apply_filters(filter_list: list[dict], responses: list[list[str]], docs: lis
     for pipeline in filter_list:
         values = responses
         for spec in pipeline["filter"]:
-            values = _step(spec)(values, docs)
+            values = _step(spec, pipeline["name"])(values, docs)
         if len(values) != len(docs):
             raise UserError(f"filter `{pipeline['name']}` returned {len(values)} values for {len(docs)} documents; "
                             "a filter's apply(resps, docs) returns one entry per document, in order")

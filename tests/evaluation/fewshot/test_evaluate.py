@@ -138,6 +138,10 @@ def pair(items):  # a function of one argument: called with [gold, answer]
 
 def first_gold(items):  # an aggregation over (gold, answer) pairs
     return sum(len(gold) for gold, _ in items) / len(items)
+
+
+def broken(references, predictions):
+    return 1 / 0
 '''
 
 
@@ -174,3 +178,7 @@ def test_a_tasks_own_metric_functions_are_called_as_lm_eval_calls_them(model, to
     (tmp_path / "mc.yaml").write_text(yaml.safe_dump(mc) + "metric_list:\n- {metric: !function utils.hit}\n")
     with pytest.raises(UserError, match=r"is not implemented for multiple_choice \(lm-eval calls a task's metric"):
         load_task(tmp_path / "mc.yaml")
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(raw) + "generation_kwargs: {until: ['\\n'], max_gen_toks: 2}\n"
+                                      "metric_list: [{metric: !function utils.broken}]\n")
+    with pytest.raises(UserError, match=r"metric `broken` \(!function utils.broken\) failed on answer .*ZeroDivisionError"):
+        evaluate_items(model, tokenizer, load_task(tmp_path / "bad.yaml"), k=0, seed=0)

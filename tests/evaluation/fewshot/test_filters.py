@@ -96,3 +96,9 @@ def test_a_filter_module_importing_what_is_not_installed_says_what_to_install(tm
                               utils="import not_a_module_here\n" + UTILS)
     with pytest.raises(UserError, match=r"utils.py imports `not_a_module_here`, which is not installed; install it"):
         apply_filters(task.filters, [["a"]], [{}])
+
+
+def test_a_failing_filter_of_the_task_is_named_not_a_traceback(tmp_path):
+    task = _task_with_filters(tmp_path, "  - name: keyed\n    filter: [{function: custom, filter_fn: !function utils.by_doc}]\n")
+    with pytest.raises(UserError, match=r"filter `keyed`: !function utils.by_doc failed on the model's answers: KeyError: 'id'"):
+        apply_filters(task.filters, [["a"]], [{"no_id": 1}])
