@@ -121,8 +121,9 @@ def _check_fewshot_config(cfg) -> list[str]:
     sampler = cfg.get("sampler", "default")
     if sampler not in SAMPLERS:
         problems.append(f"fewshot_config.sampler `{sampler}` is not implemented (one of {', '.join(SAMPLERS)})")
-    if "samples" in cfg and not isinstance(cfg["samples"], list):
-        problems.append("fewshot_config.samples as a Python function is not implemented (give a list of documents)")
+    if "samples" in cfg and not (isinstance(cfg["samples"], list) or callable(cfg["samples"])):
+        problems.append(f"fewshot_config.samples must be a list of documents or a !function returning one, got "
+                        f"{cfg['samples']!r}")  # fmt: skip
     return problems
 
 

@@ -334,6 +334,16 @@ def _environment():
 # ------------------------------------------------------------------------------------------ loading
 
 
+def _call_authors(fn, task: FewShotTask, key: str):
+    """``fn()``, a task author's function: a failure as a UserError naming the key, not a traceback."""
+    try:
+        return fn()
+    except UserError:
+        raise
+    except Exception as err:
+        raise UserError(f"{task.source}: {key} ({fn!r}) failed: {type(err).__name__}: {err}") from None
+
+
 def _function_name(fn) -> str:
     return fn.name if isinstance(fn, FunctionRef) else getattr(fn, "__name__", repr(fn))
 
@@ -430,7 +440,8 @@ def load_docs(task: FewShotTask) -> tuple[list[dict], list[dict]]:
         test = test[: task.limit]
     samples = task.fewshot_config.get("samples")
     if samples is not None and not task.fewshot_config.get("split"):
-        return test, list(samples)
+        # a list of documents, or (lm-eval's leaderboard math) a task function that returns one
+        return test, list(_call_authors(samples, task, "fewshot_config.samples") if callable(samples) else samples)
     shots = task.process(ds[task.shot_split], fewshot=True)
     indices = task.fewshot_config.get("fewshot_indices")
     return test, [shots[i] for i in indices] if indices else shots

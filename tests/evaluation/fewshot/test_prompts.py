@@ -40,3 +40,27 @@ def test_same_split_excludes_the_document_itself(tmp_path, write_task):
     for seed in range(5):
         for p in build_prompts(task, test, shots, k=len(test) - 1, seed=seed):
             assert p.doc_index not in p.shot_indices
+
+
+def test_demonstrations_from_a_task_function_as_lm_evals_leaderboard_math(tmp_path, write_task):
+    """`fewshot_config.samples: !function utils.list_fewshot_samples` (lm-eval's leaderboard and minerva math): the
+    function's documents are the demonstrations, in order with first_n."""
+    import yaml
+
+    write_task(tmp_path)
+    (tmp_path / "utils.py").write_text(
+        "def shots():\n    return [{'input': 'zz', 'label': 'B'}, {'input': 'yy', 'label': 'A'}]\n\n"
+        "def broken():\n    raise KeyError('problem')\n"
+    )
+    raw = {k: v for k, v in yaml.safe_load((tmp_path / "tiny.yaml").read_text()).items() if k != "fewshot_config"}
+    for name, fn in (("fn", "shots"), ("bad", "broken")):
+        (tmp_path / f"{name}.yaml").write_text(
+            yaml.safe_dump(raw) + f"fewshot_config: {{sampler: first_n, samples: !function utils.{fn}}}\n"
+        )
+    task = load_task(tmp_path / "fn.yaml")
+    test, shots = load_docs(task)
+    assert shots == [{"input": "zz", "label": "B"}, {"input": "yy", "label": "A"}]
+    (prompt, *_) = build_prompts(task, test, shots, k=2, seed=0)
+    assert prompt.context.startswith("zz -> B\nyy -> A\n")
+    with pytest.raises(UserError, match=r"fewshot_config.samples \(!function utils.broken\) failed: KeyError: 'problem'"):
+        load_docs(load_task(tmp_path / "bad.yaml"))
