@@ -104,6 +104,8 @@ def run_fewshot_command(args) -> int:
         return 0
     if not args.model:
         raise UserError("--model is required to evaluate (only --export-lm-eval works without one)")
+    for task in tasks:
+        task.resolve_functions()
     check_number(args.seeds, "--seeds", "fewshot", minimum=1)
     check_device(args.device)
     check_local_or_hub(args.model, "--model", "fewshot", [], cached=model_in_cache, needs=())

@@ -169,6 +169,23 @@ class FewShotTask:
     def filters(self) -> list[dict]:
         return self.filter_list or [{"name": "none", "filter": [{"function": "take_first"}]}]
 
+    def resolve_functions(self) -> None:
+        """Imports the module of every ``!function`` the task names (templates, filters, metrics, demonstrations), so
+        that a missing module or name stops a run before any work, not after the model has answered."""
+
+        def walk(value):
+            if isinstance(value, FunctionRef):
+                value.resolve()
+            elif isinstance(value, dict):
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, (list, tuple)):
+                for v in value:
+                    walk(v)
+
+        for f in dataclasses.fields(self):
+            walk(getattr(self, f.name))
+
     # ------------------------------------------------------------------------------------- rendering
     def process(self, docs, fewshot: bool = False):
         """``docs`` through the task's ``process_docs`` (the few-shot one for demonstrations), as a list of dicts."""

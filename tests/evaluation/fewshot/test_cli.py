@@ -55,3 +55,17 @@ def test_lora_adapter_folder_loads_and_scores(model, tokenizer, tmp_path, write_
     with_adapter = score_choices(loaded, reqs)[0]
     assert [ll for ll, _ in with_adapter] == pytest.approx([ll for ll, _ in score_choices(peft_model, reqs)[0]], abs=1e-5)
     assert [ll for ll, _ in with_adapter] != pytest.approx([ll for ll, _ in score_choices(model, reqs)[0]], abs=1e-3)
+
+
+def test_a_task_module_that_cannot_import_stops_before_the_model_and_the_output_folder(model_dir, tmp_path, write_task, capsys):
+    import yaml
+
+    write_task(tmp_path)
+    (tmp_path / "utils.py").write_text("import not_installed_here\n\nclass Strip:\n    pass\n")
+    raw = {k: v for k, v in yaml.safe_load((tmp_path / "tiny.yaml").read_text()).items() if k not in ("doc_to_choice", "metric_list")}
+    raw["output_type"] = "generate_until"
+    (tmp_path / "gen.yaml").write_text(yaml.safe_dump(raw) + "filter_list: [{name: s, filter: [{function: !function utils.Strip}]}]\n")
+    out = tmp_path / "out"
+    argv = ["fewshot", "--model", str(model_dir), "--task", str(tmp_path / "gen.yaml"), "--output-dir", str(out), "--device", "cpu"]
+    assert main(argv) == 2
+    assert "imports `not_installed_here`, which is not installed" in capsys.readouterr().err and not out.exists()
