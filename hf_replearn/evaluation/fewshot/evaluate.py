@@ -145,7 +145,9 @@ def _workload(task: FewShotTask, tokenizer, prompts, test_docs, batch_size: int)
     rows, batches = min(batch_size, len(prompts)), -(-len(prompts) // batch_size)
     load = [(max(round(rows * tokens), 1), batches)]
     if task.output_type == "generate_until":
-        load.append((rows, batches * task.max_gen_toks))
+        draws = task.repeats if task.sampling is not None else 1  # _run_model's contexts: each prompt `draws` times
+        batches = -(-len(prompts) * draws // batch_size)
+        load = [(load[0][0], batches), (rows, batches * task.max_gen_toks)]
     return load
 
 
@@ -163,11 +165,15 @@ def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, tr
         lls = [sum(next(scores)[0][0] for _ in w) for w in windows]
         return [[[t]] for t in texts], [[[ll]] for ll in lls], {"none": lls}
     if task.output_type == "generate_until":
-        preds = generate_until(model, tokenizer, [p.context for p in prompts], task.until, task.max_gen_toks,
-                               batch_size, truncation, sampling=task.sampling, seed=seed)  # fmt: skip
+        # `repeats` answers per document (lm-eval's self-consistency tasks): R draws when sampled, one greedy answer
+        # repeated otherwise; draw r of document i is context i * R + r, seeded by that position
+        draws = task.repeats if task.sampling is not None else 1
+        preds = generate_until(model, tokenizer, [p.context for p in prompts for _ in range(draws)], task.until,
+                               task.max_gen_toks, batch_size, truncation, sampling=task.sampling, seed=seed)  # fmt: skip
+        answers = [preds[i * draws : (i + 1) * draws] * (task.repeats // draws) for i in range(len(prompts))]
         arguments = [[[p.context, dict(task.generation_kwargs)]] for p in prompts]
-        resps = [[[pred]] for pred in preds]
-        filtered = apply_filters(task.filters, [[pred] for pred in preds], test_docs)
+        resps = [[a] for a in answers]
+        filtered = apply_filters(task.filters, answers, test_docs)
     else:
         if task.output_type == "loglikelihood":  # one continuation, the target itself (lm-eval adds no delimiter)
             conts = [[task.target(d)] for d in test_docs]

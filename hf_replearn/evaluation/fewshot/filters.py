@@ -16,10 +16,14 @@ utils.SomeFilter`` (with the step's other keys as arguments) is ``SomeFilter(**k
 ``Filter`` protocol, and ``function: custom`` is ``filter_fn(resps, docs)``. Such a module runs the task author's
 code, and a module written against lm-eval (``from lm_eval.filters.extraction import RegexFilter``) needs lm-eval
 installed. ``map`` replaces each response by ``mapping_dict``'s value for it, ``default_value`` when it has none.
+
+With ``repeats`` (several sampled answers per document, lm-eval's self-consistency tasks) ``take_first_k`` keeps
+a document's first k answers and ``majority_vote`` its most frequent one (the first seen among equals).
 """
 
 from __future__ import annotations
 
+import collections
 import re
 import sys
 import unicodedata
@@ -113,6 +117,16 @@ def _authors(pipeline: str, fn, run):
     return step
 
 
+def _take_first_k(k: int):
+    def one(value, doc):
+        if len(value) < k:
+            raise UserError(f"filter take_first_k: k={k} but the task gives {len(value)} answer(s) per document; "
+                            f"set `repeats` to at least {k}")  # fmt: skip
+        return value[:k]
+
+    return _per_document(one)
+
+
 def _step(spec: dict, pipeline: str = "none"):
     """One filter step over every document's values at once: ``(values, docs) -> values``, as lm-eval's
     ``Filter.apply``."""
@@ -125,6 +139,10 @@ def _step(spec: dict, pipeline: str = "none"):
         return _authors(pipeline, filter_fn, filter_fn)
     if fn == "take_first":
         return _per_document(lambda value, doc: value[0])
+    if fn == "take_first_k":  # the first k of a document's `repeats` answers
+        return _take_first_k(int(kwargs["k"]))
+    if fn == "majority_vote":  # the most frequent answer (the first seen among equals), as a one-answer list
+        return _per_document(lambda value, doc: [collections.Counter(value).most_common(1)[0][0]])
     if fn == "multi_choice_regex":
         pick = _multi_choice_regex(**kwargs)
         return _per_document(lambda value, doc: [pick(r, doc) for r in value] if isinstance(value, list) else pick(value, doc))

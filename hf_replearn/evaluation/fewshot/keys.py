@@ -53,7 +53,8 @@ DEFAULT_AGGREGATION = {"f1": "f1", "mcc": "matthews_corrcoef", "bleu": "bleu", "
 FEWSHOT_CONFIG_KEYS = {"gen_prefix", "sampler", "split", "process_docs", "fewshot_indices", "samples", "doc_to_text",
                        "doc_to_choice", "doc_to_target", "fewshot_delimiter", "target_delimiter"}  # fmt: skip
 SAMPLERS = ("default", "first_n", "per_document")
-FILTERS = ("take_first", "remove_whitespace", "regex", "lowercase", "uppercase", "multi_choice_regex", "map", "custom")
+FILTERS = ("take_first", "remove_whitespace", "regex", "lowercase", "uppercase", "multi_choice_regex", "map", "custom",
+           "take_first_k", "majority_vote")
 """Filter functions by name; a step's ``function`` may also be a ``!function`` (lm-eval's Filter protocol)."""
 
 
@@ -95,8 +96,12 @@ def check_keys(raw: dict, source: str) -> None:
     output_type = raw.get("output_type", "generate_until")
     if output_type not in OUTPUT_TYPES:
         problems.append(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
-    if raw.get("repeats", 1) != 1:
-        problems.append(f"`repeats: {raw['repeats']}` is not implemented (only 1: one greedy answer)")
+    repeats = raw.get("repeats", 1)
+    if not (isinstance(repeats, int) and repeats >= 1):
+        problems.append(f"`repeats` must be a whole number >= 1, got {repeats!r}")
+    elif repeats != 1 and output_type != "generate_until":
+        problems.append(f"`repeats: {repeats}` is implemented for generate_until (several sampled answers per "
+                        f"document), not {output_type}")  # fmt: skip
     required = ["task", "dataset_path", "doc_to_text", "doc_to_target"]
     if output_type == "multiple_choice":
         required.append("doc_to_choice")

@@ -182,3 +182,34 @@ def test_a_tasks_own_metric_functions_are_called_as_lm_eval_calls_them(model, to
                                       "metric_list: [{metric: !function utils.broken}]\n")
     with pytest.raises(UserError, match=r"metric `broken` \(!function utils.broken\) failed on answer .*ZeroDivisionError"):
         evaluate_items(model, tokenizer, load_task(tmp_path / "bad.yaml"), k=0, seed=0)
+
+
+def test_repeats_give_several_sampled_answers_per_document(model, tokenizer, tmp_path, write_task, monkeypatch):
+    import collections
+
+    import hf_replearn.evaluation.fewshot.evaluate as E
+
+    common = dict(output_type="generate_until", doc_to_choice=None, metric_list=[{"metric": "exact_match"}], repeats=5,
+                  filter_list=[{"name": "first", "filter": [{"function": "take_first"}]},
+                               {"name": "maj", "filter": [{"function": "majority_vote"}, {"function": "take_first"}]}])  # fmt: skip
+    sampled = load_task(write_task(tmp_path, generation_kwargs={"until": ["\n"], "max_gen_toks": 3, "do_sample": True,
+                                                                  "temperature": 3.0}, **common))  # fmt: skip
+    results, samples = evaluate_items(model, tokenizer, sampled, k=1, seed=0, batch_size=4)
+    for s in samples:
+        (answers,) = s["resps"]
+        assert len(answers) == 5
+        vote = collections.Counter(answers).most_common(1)[0][0]
+        assert s["filtered_resps"] == [answers[0] if s["filter"] == "first" else vote]
+    assert any(len(set(s["resps"][0])) > 1 for s in samples)  # the draws differ within a document
+    assert set(results) == {"exact_match,first", "exact_match_stderr,first", "exact_match,maj", "exact_match_stderr,maj"}
+
+    calls = []
+    real = E.generate_until
+    monkeypatch.setattr(E, "generate_until", lambda m, t, contexts, *a, **kw: calls.append(len(contexts)) or real(m, t, contexts, *a, **kw))
+    greedy = load_task(write_task(tmp_path, generation_kwargs={"until": ["\n"], "max_gen_toks": 3}, **common))
+    _, samples = evaluate_items(model, tokenizer, greedy, k=1, seed=0)
+    n_docs = len({s["doc_id"] for s in samples})
+    assert calls == [n_docs]  # greedy: one answer per document, repeated
+    assert all(s["resps"][0] == [s["resps"][0][0]] * 5 for s in samples)
+    with pytest.raises(UserError, match=r"`repeats: 5` is implemented for generate_until .* not multiple_choice"):
+        load_task(write_task(tmp_path, repeats=5))

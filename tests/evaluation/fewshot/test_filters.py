@@ -102,3 +102,19 @@ def test_a_failing_filter_of_the_task_is_named_not_a_traceback(tmp_path):
     task = _task_with_filters(tmp_path, "  - name: keyed\n    filter: [{function: custom, filter_fn: !function utils.by_doc}]\n")
     with pytest.raises(UserError, match=r"filter `keyed`: !function utils.by_doc failed on the model's answers: KeyError: 'id'"):
         apply_filters(task.filters, [["a"]], [{"no_id": 1}])
+
+
+def test_self_consistency_filters_over_repeated_answers():
+    """lm-eval's gsm8k-cot-self-consistency pipelines: score-first, maj@k over the first k, maj over all."""
+    pipelines = [
+        {"name": "first", "filter": [{"function": "regex", "regex_pattern": r"is (\d+)"}, {"function": "take_first"}]},
+        {"name": "maj@3", "filter": [{"function": "take_first_k", "k": 3}, {"function": "regex", "regex_pattern": r"is (\d+)"},
+                                     {"function": "majority_vote"}, {"function": "take_first"}]},
+        {"name": "maj", "filter": [{"function": "regex", "regex_pattern": r"is (\d+)"}, {"function": "majority_vote"},
+                                   {"function": "take_first"}]},
+    ]  # fmt: skip
+    answers = [["it is 4", "it is 5", "it is 5", "it is 4", "it is 4"], ["it is 7", "no", "no", "it is 7", "it is 9"]]
+    out = apply_filters(pipelines, answers, [{}, {}])
+    assert out == {"first": ["4", "7"], "maj@3": ["5", "[invalid]"], "maj": ["4", "7"]}
+    with pytest.raises(UserError, match=r"k=8 but the task gives 5 answer\(s\) per document; set `repeats` to at least 8"):
+        apply_filters([{"name": "m", "filter": [{"function": "take_first_k", "k": 8}]}], answers, [{}, {}])
