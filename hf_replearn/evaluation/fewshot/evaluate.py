@@ -116,7 +116,7 @@ def evaluate_items(
     names = [f"{task.source}: test document {p.doc_index}" for p in prompts]
     with fast_inference(model, workload=None if scorer else _workload(task, tokenizer, prompts, test_docs, batch_size)):
         arguments, resps, filtered = _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size,
-                                                truncation, scorer, empty_context, seed)  # fmt: skip
+                                                truncation, scorer, empty_context, seed, k)  # fmt: skip
     items, samples = {}, []
     for filter_name, values in filtered.items():
         for i, (doc, value) in enumerate(zip(test_docs, values)):
@@ -152,10 +152,11 @@ def _workload(task: FewShotTask, tokenizer, prompts, test_docs, batch_size: int)
 
 
 def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, truncation, scorer, empty_context,
-               seed: int = 0):
+               seed: int = 0, k: int = 0):
     """(arguments, resps, filtered responses) of every prompt: its generation (sampled ones drawn with ``seed``),
     or each choice's log-likelihood."""
-    scorer = scorer or (lambda reqs, where: score_choices(model, reqs, batch_size, truncation, where))
+    label = f"{task.task} k={k} seed {seed}"  # the progress bar of a long run
+    scorer = scorer or (lambda reqs, where: score_choices(model, reqs, batch_size, truncation, where, progress=label))
     if task.output_type == "loglikelihood_rolling":  # every token of the text, in windows of the model's context
         texts = [task.target(d) for d in test_docs]
         prefix, max_len = prefix_token_id(tokenizer), max_context_length(model, tokenizer)
@@ -169,7 +170,8 @@ def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, tr
         # repeated otherwise; draw r of document i is context i * R + r, seeded by that position
         draws = task.repeats if task.sampling is not None else 1
         preds = generate_until(model, tokenizer, [p.context for p in prompts for _ in range(draws)], task.until,
-                               task.max_gen_toks, batch_size, truncation, sampling=task.sampling, seed=seed)  # fmt: skip
+                               task.max_gen_toks, batch_size, truncation, sampling=task.sampling, seed=seed,
+                               progress=label)  # fmt: skip
         answers = [preds[i * draws : (i + 1) * draws] * (task.repeats // draws) for i in range(len(prompts))]
         arguments = [[[p.context, dict(task.generation_kwargs)]] for p in prompts]
         resps = [[a] for a in answers]

@@ -20,6 +20,7 @@ import torch
 
 from hf_replearn.evaluation.fewshot.cached_forward import feed, pad_right, shared_prefix_len
 from hf_replearn.evaluation.fewshot.scoring import _check_length, max_context_length, prefix_token_id
+from hf_replearn.utils.progress import batches
 
 
 @torch.inference_mode()
@@ -33,10 +34,12 @@ def generate_until(
     truncation: str = "error",
     sampling: dict | None = None,
     seed: int = 0,
+    progress: str | None = None,
 ) -> list[str]:
     """The continuation of each context, cut before the first stop string in ``until``: greedy, or drawn with
     ``sampling`` (``temperature`` / ``top_k`` / ``top_p``, each defaulting to the model's generation config, then to
-    transformers' defaults) from generators seeded by ``seed`` and the context's index."""
+    transformers' defaults) from generators seeded by ``seed`` and the context's index. ``progress``: a progress
+    bar's label (``utils.progress.batches``)."""
     max_len = max_context_length(model, tokenizer)
     encoded = []
     for i, text in enumerate(contexts):
@@ -48,7 +51,7 @@ def generate_until(
     order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
     outputs: list = [None] * len(encoded)
     warpers = None if sampling is None else _warpers(model, sampling)
-    for start in range(0, len(order), batch_size):
+    for start in batches(len(order), batch_size, progress):
         idx = order[start : start + batch_size]
         pick = _argmax if warpers is None else _sampler(warpers, [_seed(seed, i) for i in idx])
         generated = _decode(model, tokenizer, [encoded[i] for i in idx], until, max_gen_toks, eos, pick)

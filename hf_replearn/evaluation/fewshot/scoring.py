@@ -30,6 +30,8 @@ import torch
 
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot.cached_forward import common_prefix_len, feed, pad_right, shared_prefix_len
+from hf_replearn.utils.progress import batches
+
 
 def max_context_length(model, tokenizer=None) -> int:
     config = model.config
@@ -117,12 +119,13 @@ def score_choices(
     truncation: str = "error",
     names: list[str] | None = None,
     shared_prefix: bool = True,
+    progress: str | None = None,
 ) -> list[list[tuple[float, bool]]]:
     """Per request (context ids, [continuation ids, ...]): [(log-likelihood, is_greedy), ...] per choice.
 
     ``shared_prefix=False`` feeds ``context + choice`` as one sequence per choice, nothing shared (lm-eval's
     way without its one-token grouping, and the way for a model whose forward takes no cache); the scores
-    are the same, the time about n_choices x.
+    are the same, the time about n_choices x. ``progress``: a progress bar's label (``utils.progress.batches``).
     """
     max_len = max_context_length(model)
     names = names or [f"document {i}" for i in range(len(requests))]
@@ -136,7 +139,7 @@ def score_choices(
         fixed = [(ctx, [c]) for ctx, conts in fixed for c in conts]
     order = sorted(range(len(fixed)), key=lambda i: -(len(fixed[i][0]) + max(map(len, fixed[i][1]))))
     results: list = [None] * len(fixed)
-    for start in range(0, len(order), batch_size):
+    for start in batches(len(order), batch_size, progress):
         idx = order[start : start + batch_size]
         for i, scores in zip(idx, _score_batch(model, [fixed[i] for i in idx], share=shared_prefix)):
             results[i] = scores

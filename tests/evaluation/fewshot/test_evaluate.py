@@ -213,3 +213,17 @@ def test_repeats_give_several_sampled_answers_per_document(model, tokenizer, tmp
     assert all(s["resps"][0] == [s["resps"][0][0]] * 5 for s in samples)
     with pytest.raises(UserError, match=r"`repeats: 5` is implemented for generate_until .* not multiple_choice"):
         load_task(write_task(tmp_path, repeats=5))
+
+
+@pytest.mark.parametrize("output_type", ["multiple_choice", "generate_until"])
+def test_a_long_run_shows_a_progress_bar(output_type, model, tokenizer, tmp_path, write_task, monkeypatch, capsys):
+    from hf_replearn.utils import progress
+
+    extra = {} if output_type == "multiple_choice" else dict(doc_to_choice=None, metric_list=[{"metric": "exact_match"}],
+                                                              generation_kwargs={"until": ["\n"], "max_gen_toks": 2})  # fmt: skip
+    task = load_task(write_task(tmp_path, output_type=output_type, **extra))
+    evaluate_items(model, tokenizer, task, k=1, seed=0, batch_size=2)
+    assert "tiny k=1 seed 0" not in capsys.readouterr().err  # shorter than the bar's delay: no bar
+    monkeypatch.setattr(progress, "BAR_DELAY_S", 0.0)
+    evaluate_items(model, tokenizer, task, k=1, seed=0, batch_size=2)
+    assert "tiny k=1 seed 0" in capsys.readouterr().err
