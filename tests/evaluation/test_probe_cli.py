@@ -188,7 +188,7 @@ def test_bad_inputs_exit_2_before_any_work(tiny_bert, tmp_path, capsys):
         budgets = [] if "--labels-per-class" in args else ["--labels-per-class", "1"]
         assert main(["eval", "probe", *args, *budgets, "--output-dir", str(out)]) == 2, args
         err = capsys.readouterr().err
-        assert "Traceback" not in err and f"error: " in err and message in err, (args, err)
+        assert "Traceback" not in err and "error: " in err and message in err, (args, err)
         assert not out.exists()
 
 
