@@ -56,7 +56,7 @@ def finetune_minilm() -> str:
             "squad": _run("squad.yaml", f"{tmp}/squad", qa),
             "squad_v2": _run("squad_v2.yaml", f"{tmp}/squad_v2", qa),
         }
-    (full, full_s), (lora, lora_s) = runs["full"], runs["lora"]
+    full, lora = runs["full"][0], runs["lora"][0]
     rows = ["| polarity (400 validation sentences) | accuracy | trainable / total parameters | train time | wall time (load+train+eval) |",
             "|---|---|---|---|---|"]
     for name, (r, wall), lr in (("full fine-tuning (recipes/glue.yaml)", runs["full"], "5e-5"),
