@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from pathlib import Path
 
 from scripts.bench.common import ROOT, benchmark
 
