@@ -212,7 +212,9 @@ def _doc_metrics(task: FewShotTask, doc: dict, value) -> dict:
         for entry in task.metric_entries:
             name = entry["metric"]
             if "function" in entry:
-                row.update(task_metric(entry, gold, value))
+                scores = task_metric(entry, gold, value)
+                task.expanded_from.update({key: name for key in scores if key != name})
+                row.update(scores)
             elif name == "exact_match":
                 opts = {k: v for k, v in entry.items() if k in ("ignore_case", "ignore_punctuation", "ignore_numbers",
                                                                 "regexes_to_ignore")}  # fmt: skip

@@ -57,7 +57,8 @@ def task_entry(task: FewShotTask, results: dict) -> dict:
 
 
 def higher_is_better(task: FewShotTask) -> dict:
-    return {e["metric"]: e.get("higher_is_better", HIGHER_IS_BETTER.get(e["metric"], True)) for e in task.metric_entries}
+    own = {e["metric"]: e.get("higher_is_better", HIGHER_IS_BETTER.get(e["metric"], True)) for e in task.metric_entries}
+    return {**own, **{key: own[metric] for key, metric in task.expanded_from.items() if metric in own}}
 
 
 def samples_lines(samples: list[dict]) -> str:

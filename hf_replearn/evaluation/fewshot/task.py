@@ -91,6 +91,9 @@ class FewShotTask:
     """Shuffle each split with this seed before ``limit`` (not an lm-eval key): for files sorted by label.
     Both splits get the same permutation, so a split used for test and shots still excludes the document."""
     source: str = dataclasses.field(default="<dict>", metadata={"internal": True})
+    expanded_from: dict = dataclasses.field(default_factory=dict, metadata={"internal": True})
+    """Key -> metric, for the keys of a metric function's dict result (filled while scoring): each key takes its
+    metric's aggregation and higher_is_better, as lm-eval 0.4.13 propagates them."""
 
     # ------------------------------------------------------------------------------------- properties
     @property
@@ -129,6 +132,7 @@ class FewShotTask:
         return entries or [{"metric": m} for m in K.DEFAULT_METRICS[self.output_type]]
 
     def aggregation(self, metric: str):
+        metric = self.expanded_from.get(metric, metric)
         for entry in self.metric_entries:
             if entry["metric"] == metric and "aggregation" in entry:
                 return entry["aggregation"]

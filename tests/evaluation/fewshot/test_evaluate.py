@@ -142,6 +142,10 @@ def first_gold(items):  # an aggregation over (gold, answer) pairs
 
 def broken(references, predictions):
     return 1 / 0
+
+
+def count(items):  # an aggregation that no mean equals: how many answers
+    return float(len(items))
 '''
 
 
@@ -159,7 +163,7 @@ def test_a_tasks_own_metric_functions_are_called_as_lm_eval_calls_them(model, to
         "generation_kwargs: {until: ['\\n'], max_gen_toks: 3}\n"
         "metric_list:\n"
         "  - {metric: !function utils.hit, aggregation: mean, weight: 2.0}\n"
-        "  - {metric: !function utils.lengths}\n"
+        "  - {metric: !function utils.lengths, aggregation: !function utils.count, higher_is_better: false}\n"
         "  - {metric: !function utils.pair, aggregation: !function utils.first_gold}\n"
         "  - {metric: f1, aggregation: !function utils.first_gold, ignore_case: true}\n"
     ))
@@ -172,7 +176,11 @@ def test_a_tasks_own_metric_functions_are_called_as_lm_eval_calls_them(model, to
         assert (s["answer_len"], s["gold_len"]) == (len(answer), len(gold))
         assert list(s["pair"]) == [gold, answer] and tuple(s["f1"]) == (gold, answer)
     assert results["hit,none"] == pytest.approx(sum(s["hit"] for s in samples) / len(samples))
-    assert results["answer_len,none"] == pytest.approx(sum(s["answer_len"] for s in samples) / len(samples))
+    # the keys of a dict result take their metric's aggregation and higher_is_better, as lm-eval 0.4.13 propagates them
+    assert results["answer_len,none"] == results["gold_len,none"] == len(samples)
+    from hf_replearn.evaluation.fewshot.lmeval_output import higher_is_better
+
+    assert higher_is_better(task)["answer_len"] is False and higher_is_better(task)["hit"] is True
     assert results["pair,none"] == results["f1,none"] == pytest.approx(1.0)  # every gold is one letter long
     mc = {k: v for k, v in yaml.safe_load((tmp_path / "tiny.yaml").read_text()).items() if k != "metric_list"}
     (tmp_path / "mc.yaml").write_text(yaml.safe_dump(mc) + "metric_list:\n- {metric: !function utils.hit}\n")
