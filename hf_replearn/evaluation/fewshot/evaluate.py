@@ -25,6 +25,7 @@ from hf_replearn.evaluation.fewshot.scoring import (
     score_choices,
 )
 from hf_replearn.evaluation.fewshot.task import FewShotTask, load_docs
+from hf_replearn.evaluation.fewshot.taskfile import run_task_code
 from hf_replearn.evaluation.fast_inference import fast_inference
 
 
@@ -244,17 +245,15 @@ def task_metric(entry: dict, gold, answer) -> dict:
     fn, name = entry["function"], entry["metric"]
     options = {k: v for k, v in entry.items() if k not in ("metric", "function", "aggregation", "higher_is_better")}
 
-    def score(reference):
+    def call(reference):
         try:
-            try:
-                return fn(references=[reference], predictions=[answer], **options)
-            except TypeError:
-                return fn([reference, answer])
-        except UserError:
-            raise
-        except Exception as err:  # the task author's code: which metric, not a traceback
-            raise UserError(f"metric `{name}` ({fn!r}) failed on answer {answer!r} (gold {reference!r}): "
-                            f"{type(err).__name__}: {err}") from None  # fmt: skip
+            return fn(references=[reference], predictions=[answer], **options)
+        except TypeError:
+            return fn([reference, answer])
+
+    def score(reference):
+        return run_task_code(call, reference, failed=f"metric `{name}` ({fn!r}) failed on answer {answer!r} "
+                                                      f"(gold {reference!r})")  # fmt: skip
 
     if isinstance(gold, list):
         scores = [score(g) for g in gold]

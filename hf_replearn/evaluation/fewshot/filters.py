@@ -30,6 +30,7 @@ import unicodedata
 from functools import lru_cache
 
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation.fewshot.taskfile import run_task_code
 
 
 def _match(regex: re.Pattern, text, group_select: int, empty: str) -> str | None:
@@ -104,17 +105,10 @@ def _per_response(one):
 
 def _authors(pipeline: str, fn, run):
     """``run(values, docs)``, the task author's code: its failure as a UserError naming the filter, not a traceback."""
-
-    def step(values, docs):
-        try:
-            return list(run(values, docs))
-        except UserError:
-            raise
-        except Exception as err:
-            raise UserError(f"filter `{pipeline}`: {fn!r} failed on the model's answers: {type(err).__name__}: {err}; "
-                            "check the filter against the responses and documents it is given") from None  # fmt: skip
-
-    return step
+    return lambda values, docs: run_task_code(
+        lambda: list(run(values, docs)), failed=f"filter `{pipeline}`: {fn!r} failed on the model's answers",
+        fix="check the filter against the responses and documents it is given",
+    )  # fmt: skip
 
 
 def _take_first_k(k: int):

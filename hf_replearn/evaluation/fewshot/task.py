@@ -40,7 +40,7 @@ from typing import Any
 
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot import keys as K
-from hf_replearn.evaluation.fewshot.taskfile import LOCAL, FunctionRef, read_task_file
+from hf_replearn.evaluation.fewshot.taskfile import LOCAL, FunctionRef, read_task_file, run_task_code
 
 OUTPUT_TYPES = K.OUTPUT_TYPES
 METRICS = K.METRICS
@@ -195,12 +195,9 @@ class FewShotTask:
         """``docs`` through the task's ``process_docs`` (the few-shot one for demonstrations), as a list of dicts."""
         fn = self.shot("process_docs") if fewshot else self.process_docs
         if fn is not None:
-            try:
-                docs = fn(docs)
-            except Exception as err:  # the task author's code on this dataset: say which function, not a traceback
-                key = "fewshot_config.process_docs" if fewshot and fn is not self.process_docs else "process_docs"
-                raise UserError(f"{self.source}: {key} ({fn!r}) failed on the dataset: {type(err).__name__}: {err}; "
-                                "check that the data has the columns the function reads") from None  # fmt: skip
+            key = "fewshot_config.process_docs" if fewshot and fn is not self.process_docs else "process_docs"
+            docs = run_task_code(fn, docs, failed=f"{self.source}: {key} ({fn!r}) failed on the dataset",
+                                 fix="check that the data has the columns the function reads")  # fmt: skip
         return docs.to_list() if hasattr(docs, "to_list") else list(docs)
 
     def text(self, doc: dict, spec=None):
@@ -355,16 +352,6 @@ def _environment():
 # ------------------------------------------------------------------------------------------ loading
 
 
-def _call_authors(fn, task: FewShotTask, key: str):
-    """``fn()``, a task author's function: a failure as a UserError naming the key, not a traceback."""
-    try:
-        return fn()
-    except UserError:
-        raise
-    except Exception as err:
-        raise UserError(f"{task.source}: {key} ({fn!r}) failed: {type(err).__name__}: {err}") from None
-
-
 def _function_name(fn) -> str:
     return fn.name if isinstance(fn, FunctionRef) else getattr(fn, "__name__", repr(fn))
 
@@ -462,7 +449,9 @@ def load_docs(task: FewShotTask) -> tuple[list[dict], list[dict]]:
     samples = task.fewshot_config.get("samples")
     if samples is not None and not task.fewshot_config.get("split"):
         # a list of documents, or (lm-eval's leaderboard math) a task function that returns one
-        return test, list(_call_authors(samples, task, "fewshot_config.samples") if callable(samples) else samples)
+        if callable(samples):
+            samples = run_task_code(samples, failed=f"{task.source}: fewshot_config.samples ({samples!r}) failed")
+        return test, list(samples)
     shots = task.process(ds[task.shot_split], fewshot=True)
     indices = task.fewshot_config.get("fewshot_indices")
     return test, [shots[i] for i in indices] if indices else shots

@@ -60,6 +60,17 @@ _PIP_NAMES = {"sklearn": "scikit-learn", "yaml": "pyyaml"}
 """pip names of modules a task's Python file may import, where they differ from the module's name."""
 
 
+def run_task_code(fn, *args, failed: str, fix: str = "", **kwargs):
+    """``fn(*args, **kwargs)``, a task author's code: any failure but a UserError becomes a UserError reading
+    ``failed``, the exception, and ``fix`` when given, not a traceback."""
+    try:
+        return fn(*args, **kwargs)
+    except UserError:
+        raise
+    except Exception as err:
+        raise UserError(f"{failed}: {type(err).__name__}: {err}" + (f"; {fix}" if fix else "")) from None
+
+
 class FunctionRef:
     """A ``!function module.name`` reference; the module (a file beside the YAML) is imported on first call."""
 
