@@ -85,7 +85,7 @@ def _packed_linear(weight: torch.Tensor, bias: torch.Tensor | None):
 
 
 @contextlib.contextmanager
-def fast_inference(model: nn.Module, enabled: bool = True, workload: list[tuple[int, int]] | None = None):
+def fast_inference(model: nn.Module, enabled: bool = True, workload=None):
     """Within the block, ``model``'s linear layers compute from packed copies of their weights and its tanh-GELUs
     in one pass (CPU, fp32, inference).
 
@@ -94,8 +94,9 @@ def fast_inference(model: nn.Module, enabled: bool = True, workload: list[tuple[
     The copies are made on entry, so weights trained between two blocks are read afresh.
 
     ``workload``: ``(rows, calls)`` pairs, the forward passes the block will run (rows per linear-layer call, how
-    many such passes). Packing costs a reorder of every weight, and on some CPUs it gains little per call (or
-    loses, at a few rows): with a workload the weights are packed only when :func:`_packing_pays`.
+    many such passes), or a function returning them, called only when the choice is to be made. Packing costs a
+    reorder of every weight, and on some CPUs it gains little per call (or loses, at a few rows): with a workload
+    the weights are packed only when :func:`_packing_pays`.
 
     A block nested in another block of the same model keeps the outer block's choice, packed or not: a caller
     that knows the whole workload (every task, k and seed of a suite) decides once for all of it.
@@ -111,7 +112,7 @@ def fast_inference(model: nn.Module, enabled: bool = True, workload: list[tuple[
         and not torch.is_autocast_enabled("cpu")
         and all(w.device.type == "cpu" and w.dtype == torch.float32 for _, w in layers)
         and _enough_memory(sum(w.numel() * w.element_size() for _, w in layers))
-        and (workload is None or _packing_pays(layers, workload))
+        and (workload is None or _packing_pays(layers, workload() if callable(workload) else workload))
     )
     patched: list[nn.Module] = []
     _BLOCKS.add(model)

@@ -97,6 +97,18 @@ def test_a_nested_block_keeps_the_outer_blocks_choice_not_to_pack(monkeypatch):
         assert patched(model)
 
 
+def test_a_workload_function_is_called_only_when_the_block_decides(monkeypatch):
+    monkeypatch.setattr(F, "_packing_pays", lambda layers, workload: workload == [(8, 1)])
+    asked = []
+    model = gpt2()
+    with fast_inference(model, workload=lambda: asked.append("outer") or [(8, 1)]):
+        with fast_inference(model, workload=lambda: asked.append("inner") or [(8, 1)]):
+            assert patched(model)
+    with fast_inference(model, enabled=False, workload=lambda: asked.append("disabled") or [(8, 1)]):
+        assert patched(model) == []
+    assert asked == ["outer"]
+
+
 def test_bert_linears_without_bias_too():
     torch.manual_seed(0)
     model = BertModel(BertConfig(vocab_size=97, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,

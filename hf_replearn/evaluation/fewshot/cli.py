@@ -126,7 +126,7 @@ def run_fewshot_command(args) -> int:
     plans = {task.task: grid_plan(args, task) for task in tasks}
     docs = {task.task: load_docs(task) for task in tasks}
     runs = {task.task: grid_runs(task, *plans[task.task], docs[task.task]) for task in tasks}
-    workload = None if args.mlm else [load for task in tasks for load in grid_workload(
+    workload = None if args.mlm else lambda: [load for task in tasks for load in grid_workload(
         task, tokenizer, docs[task.task], runs[task.task], args.batch_size)]  # fmt: skip
     out_dir = prepare_output_dir(out_path, overwrite=args.overwrite_output_dir, syntax=syntax)
     scorer = None

@@ -115,7 +115,7 @@ def evaluate_items(
         raise UserError(f"{task.source}: the test split `{task.eval_split}` is empty")
     prompts = build_prompts(task, test_docs, shot_docs, k, seed)
     names = [f"{task.source}: test document {p.doc_index}" for p in prompts]
-    with fast_inference(model, workload=None if scorer else _workload(task, tokenizer, prompts, test_docs, batch_size)):
+    with fast_inference(model, workload=None if scorer else lambda: _workload(task, tokenizer, prompts, test_docs, batch_size)):
         arguments, resps, filtered = _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size,
                                                 truncation, scorer, empty_context, seed, k)  # fmt: skip
     items, samples = {}, []
@@ -143,13 +143,11 @@ def _workload(task: FewShotTask, tokenizer, prompts, test_docs, batch_size: int)
     rolling = task.output_type == "loglikelihood_rolling"
     sample = [task.target(d) for d in test_docs[:32]] if rolling else [p.context for p in prompts[:32]]
     tokens = sum(len(ids) for ids in tokenizer(sample, add_special_tokens=False)["input_ids"]) / max(len(sample), 1)
-    rows, batches = min(batch_size, len(prompts)), -(-len(prompts) // batch_size)
+    generating = task.output_type == "generate_until"
+    contexts = len(prompts) * (task.generations if generating else 1)  # _run_model generates each answer once
+    rows, batches = min(batch_size, len(prompts)), -(-contexts // batch_size)
     load = [(max(round(rows * tokens), 1), batches)]
-    if task.output_type == "generate_until":
-        draws = task.repeats if task.sampling is not None else 1  # _run_model's contexts: each prompt `draws` times
-        batches = -(-len(prompts) * draws // batch_size)
-        load = [(load[0][0], batches), (rows, batches * task.max_gen_toks)]
-    return load
+    return load + [(rows, batches * task.max_gen_toks)] if generating else load
 
 
 def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, truncation, scorer, empty_context,
@@ -169,7 +167,7 @@ def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, tr
     if task.output_type == "generate_until":
         # `repeats` answers per document (lm-eval's self-consistency tasks): R draws when sampled, one greedy answer
         # repeated otherwise; draw r of document i is context i * R + r, seeded by that position
-        draws = task.repeats if task.sampling is not None else 1
+        draws = task.generations
         preds = generate_until(model, tokenizer, [p.context for p in prompts for _ in range(draws)], task.until,
                                task.max_gen_toks, batch_size, truncation, sampling=task.sampling, seed=seed,
                                progress=label)  # fmt: skip
@@ -268,11 +266,12 @@ def evaluate_grid(model, tokenizer, task: FewShotTask, shots: list[int], seeds: 
     ``first_seed .. first_seed + seeds - 1``; ``on_run(k, seed, results, samples)`` sees every run's
     lm-eval-layout results and per-item samples. ``docs``: :func:`load_docs`'s, when the caller has them.
 
-    The weights are packed (``fast_inference``) when the whole grid's forward passes repay it, judged once."""
+    The weights are packed (``fast_inference``) when the whole grid's forward passes repay it, judged once (unless
+    the caller's block has judged already)."""
     docs = docs if docs is not None else load_docs(task)
     runs = grid_runs(task, shots, seeds, first_seed, docs)
     batch_size = kwargs.get("batch_size", 8)
-    workload = None if kwargs.get("scorer") else grid_workload(task, tokenizer, docs, runs, batch_size)
+    workload = None if kwargs.get("scorer") else lambda: grid_workload(task, tokenizer, docs, runs, batch_size)
     results, done = {}, {}
     with fast_inference(model, workload=workload):
         for k in shots:

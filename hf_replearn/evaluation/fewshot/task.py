@@ -170,6 +170,12 @@ class FewShotTask:
         return {k: kwargs[k] for k in K.SAMPLING_DEFAULTS if k in kwargs}
 
     @property
+    def generations(self) -> int:
+        """Answers generated per document: ``repeats`` when they are sampled, else one (the greedy answer, which
+        ``repeats`` copies)."""
+        return self.repeats if self.sampling is not None else 1
+
+    @property
     def filters(self) -> list[dict]:
         return self.filter_list or [{"name": "none", "filter": [{"function": "take_first"}]}]
 
