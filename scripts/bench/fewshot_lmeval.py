@@ -13,7 +13,9 @@ Installs nothing: lm-eval must be importable (``pip install lm_eval==0.4.13``; c
 ``agree``: a letters -> label task written as lm-eval task files (multiple_choice and generate_until, each
 with the ``default`` and ``first_n`` samplers; multiple_choice again with words for labels, choices of several
 tokens; generate_until once more through a filter class and a metric function of the task's own utils.py and
-lm-eval's ``max_new_tokens``), a tiny GPT-2 made here (character tokenizer, 2 layers 64 wide, 1,000 seeded training steps on the
+lm-eval's ``max_new_tokens``; multiple_choice scored by ``brier_score`` and by ``likelihood`` with the task's own
+aggregation; generate_until through lm-eval's registered ``format_span`` filter and the ``nanmean`` and ``median``
+aggregations), a tiny GPT-2 made here (character tokenizer, 2 layers 64 wide, 1,000 seeded training steps on the
 task's training lines), k = 0, 1, 5. For each run it compares the prompts, per-item predictions, the choices'
 log-likelihoods and the accuracy of lm-eval's ``simple_evaluate`` (``--log-samples``) with this evaluator's.
 
@@ -81,6 +83,18 @@ GEN_OWN = ("output_type: generate_until\ndoc_to_target: y\n"
            "metric_list: [{metric: exact_match, aggregation: mean, higher_is_better: true},\n"
            "              {metric: !function utils.first_letter, aggregation: mean, higher_is_better: true}]\n"
            "filter_list: [{name: strip, filter: [{function: !function utils.StripFilter}, {function: take_first}]}]\n")  # fmt: skip
+# lm-eval's other metrics and aggregations: multiple choice scored by brier_score and by likelihood with the task's
+# own aggregation (as e2lmc's mmlu_early_training); generate_until through filters of lm-eval's registry (afrobench's
+# format_span) and the nanmean and median aggregations (as careqa_open)
+MC_SCORES = ("output_type: multiple_choice\ndoc_to_choice: [A, B, C]\ndoc_to_target: y\n"
+             "metric_list: [{metric: acc}, {metric: brier_score},\n"
+             "              {metric: likelihood, aggregation: !function utils.gold_margin}]\n")  # fmt: skip
+GEN_REGISTRY = ("output_type: generate_until\ndoc_to_target: y\n"
+                "generation_kwargs: {until: [\"\\n\"], max_gen_toks: 4, do_sample: false}\n"
+                "metric_list: [{metric: exact_match, aggregation: nanmean, higher_is_better: true},\n"
+                "              {metric: !function utils.first_letter, aggregation: median, higher_is_better: true}]\n"
+                "filter_list: [{name: strip, filter: [{function: remove_whitespace}, {function: take_first}]},\n"
+                "              {name: spans, filter: [{function: format_span}, {function: take_first}]}]\n")  # fmt: skip
 GEN_OWN_UTILS = '''from lm_eval.api.filter import Filter
 
 
@@ -91,6 +105,10 @@ class StripFilter(Filter):
 
 def first_letter(references, predictions):
     return float(predictions[0][:1] == references[0][:1])
+
+
+def gold_margin(items):
+    return sum(lls[gold] - max(lls) for gold, lls in items) / len(items)
 '''
 
 
@@ -107,7 +125,8 @@ def write_tasks(folder: Path, n_train: int = 40, n_test: int = 40) -> list[str]:
     (folder / "_base.yaml").write_text(BASE.format(folder=folder))
     names = []
     (folder / "utils.py").write_text(GEN_OWN_UTILS)
-    for kind, body in (("letters_mc", MC), ("letters_gen", GEN), ("words_mc", MC_WORDS), ("letters_gen_own", GEN_OWN)):
+    for kind, body in (("letters_mc", MC), ("letters_gen", GEN), ("words_mc", MC_WORDS), ("letters_gen_own", GEN_OWN),
+                       ("letters_mc_scores", MC_SCORES), ("letters_gen_registry", GEN_REGISTRY)):
         for sampler in ("default", "first_n"):
             name = f"{kind}_{sampler}"
             (folder / f"{name}.yaml").write_text(
@@ -206,19 +225,26 @@ def agree(args):
         model = train_briefly(model, tok, folder, steps=1000)  # 300 steps of a 32-wide model: one class for all
         lm = HFLM(pretrained=model, tokenizer=tok, batch_size=args.batch_size, device="cpu")
         manager = task_manager(folder)
-        print("| task | k | prompts equal | predictions equal | max abs log-likelihood difference | lm-eval | ours |\n"
-              "|---|---|---|---|---|---|---|")  # fmt: skip
+        print("| task | k | prompts equal | predictions equal | max abs log-likelihood difference | lm-eval | ours "
+              "| every metric equal |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
         for name in names:
             for k in (0, 1, 5):
                 theirs, t_samples = run_lm_eval(lm, manager, name, k, args.batch_size)
                 ours, o_samples = run_ours(model, tok, our_task(folder, name), k, args.batch_size)
                 metric = "acc,none" if "mc_" in name else "exact_match,strip"
+                # one pipeline's samples (lm-eval logs one per document and filter)
+                t_samples, o_samples = ([s for s in x if s.get("filter", "none") == metric.split(",")[1]]
+                                        for x in (t_samples, o_samples))  # fmt: skip
+                keys = sorted(key for key, v in theirs.items() if "," in key and "_stderr" not in key)
+                equal = sum(abs(theirs[key] - ours.get(key, float("nan"))) <= 1e-5 * max(1.0, abs(theirs[key]))
+                            for key in keys)  # fmt: skip
                 prompts = sum(t["arguments"][0][0] == o["arguments"][0][0] for t, o in zip(t_samples, o_samples))
                 preds = sum(prediction(t) == prediction(o) for t, o in zip(t_samples, o_samples))
                 n = len(t_samples)
                 gap = max(map(ll_gap, t_samples, o_samples)) if "mc_" in name else None
                 print(f"| {name} | {k} | {prompts}/{n} | {preds}/{n} | {'-' if gap is None else f'{gap:.1e}'} | "
-                      f"{theirs[metric]:.4f} | {ours[metric]:.4f} |", flush=True)  # fmt: skip
+                      f"{theirs[metric]:.4f} | {ours[metric]:.4f} | {equal}/{len(keys)} ({', '.join(keys)}) |",
+                      flush=True)  # fmt: skip
                 if "first_letter,strip" in theirs:  # the task's own metric function
                     assert theirs["first_letter,strip"] == ours["first_letter,strip"], (name, k)
 

@@ -233,6 +233,8 @@ def _doc_metrics(task: FewShotTask, doc: dict, value) -> dict:
     row["exact_match"] = int(any(value[g][1] for g in golds))
     pred = int(np.argmax(lls))
     row["f1"] = row["mcc"] = (golds[0], pred)
+    row["brier_score"] = (gold, M.choice_probabilities(lls))  # pairs, as lm-eval gives its aggregations
+    row["likelihood"] = (gold, lls)
     return {m: row[m] for m in task.metrics}
 
 

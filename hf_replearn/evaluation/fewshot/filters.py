@@ -19,6 +19,10 @@ installed. ``map`` replaces each response by ``mapping_dict``'s value for it, ``
 
 With ``repeats`` (several sampled answers per document, lm-eval's self-consistency tasks) ``take_first_k`` keeps
 a document's first k answers and ``majority_vote`` its most frequent one (the first seen among equals).
+
+Any other name is looked up in lm-eval's filter registry and run through the same protocol: lm-eval's task-specific
+filters (``format_span``, ``regex_pos``) and those a task's module registers (``@register_filter``), as lm-eval
+runs them. That needs lm-eval installed, as the task modules that use them already do.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import unicodedata
 from functools import lru_cache
 
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation.fewshot.keys import FILTERS as BUILTIN
 from hf_replearn.evaluation.fewshot.taskfile import run_task_code
 
 
@@ -146,7 +151,30 @@ def _step(spec: dict, pipeline: str = "none"):
     if fn == "regex":
         return _per_response(_regex(kwargs.get("regex_pattern", r"#### (\-?[0-9\.\,]+)"), kwargs.get("group_select", 0),
                                     kwargs.get("fallback", "[invalid]")))  # fmt: skip
-    return _per_response({"remove_whitespace": str.strip, "lowercase": str.lower, "uppercase": str.upper}[fn])
+    simple = {"remove_whitespace": str.strip, "lowercase": str.lower, "uppercase": str.upper}
+    if fn in simple:
+        return _per_response(simple[fn])
+    cls = registered_filter(fn, pipeline)  # lm-eval's own (format_span, regex_pos) or one a task module registers
+    return _authors(pipeline, cls, lambda values, docs: cls(**kwargs).apply(values, docs))
+
+
+def registered_filter(name: str, pipeline: str = "none"):
+    """The filter class lm-eval's registry holds under ``name``: lm-eval's own filters (importing ``lm_eval.filters``
+    registers them) and any a task's module registered with ``@register_filter`` when it was imported (so the task's
+    ``!function`` modules are imported first: ``FewShotTask.resolve_functions``). A UserError when lm-eval is not
+    installed or has no such filter."""
+    try:
+        import lm_eval.filters  # noqa: F401  (registers lm-eval's own filters)
+        from lm_eval.api.registry import get_filter
+    except ImportError as err:
+        raise UserError(f"filter `{pipeline}`: function {name!r} runs from lm-eval's filter registry, and lm-eval "
+                        f"does not import ({err}); pip install lm_eval") from None  # fmt: skip
+    try:
+        return get_filter(name)
+    except KeyError:
+        raise UserError(f"filter `{pipeline}`: function {name!r} is neither one of this evaluator's filters "
+                        f"({', '.join(BUILTIN)}) nor registered in lm-eval (its own filters, and those the task's "
+                        "modules register with @register_filter); check the name") from None  # fmt: skip
 
 
 def apply_filters(filter_list: list[dict], responses: list[list[str]], docs: list[dict]) -> dict[str, list]:

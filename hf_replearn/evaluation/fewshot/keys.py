@@ -7,7 +7,10 @@ runs with part of its meaning silently dropped. Keys whose only effect lies outs
 
 from __future__ import annotations
 
+import importlib.util
+
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation.fewshot.metrics import AGGREGATIONS as _AGGREGATION_FUNCTIONS
 
 # lm-eval 0.4 TaskConfig fields this evaluator reads (``include`` is merged away by the reader)
 IMPLEMENTED = (
@@ -32,7 +35,8 @@ OWN_KEYS = ("limit", "shuffle_seed")
 
 OUTPUT_TYPES = ("multiple_choice", "generate_until", "loglikelihood", "loglikelihood_rolling")  # all of lm-eval 0.4's
 METRICS = {
-    "multiple_choice": ("acc", "acc_norm", "acc_bytes", "acc_mutual_info", "exact_match", "f1", "mcc"),
+    "multiple_choice": ("acc", "acc_norm", "acc_bytes", "acc_mutual_info", "exact_match", "f1", "mcc", "brier_score",
+                        "likelihood"),
     "generate_until": ("exact_match", "f1", "bleu", "chrf", "ter"),
     "loglikelihood": ("perplexity", "acc"),  # of the target after the context; acc: it is the greedy continuation
     "loglikelihood_rolling": ("word_perplexity", "byte_perplexity", "bits_per_byte"),  # of the whole target text
@@ -44,9 +48,9 @@ EXACT_MATCH_OPTIONS = {"ignore_case", "ignore_punctuation", "ignore_numbers", "r
 METRIC_OPTIONS = {"metric", "aggregation", "higher_is_better"} | EXACT_MATCH_OPTIONS
 IGNORED_METRIC_OPTIONS = {"weight_by_size"}
 """Accepted and ignored, as lm-eval ignores them on a task's metric (they matter on a group's)."""
-AGGREGATIONS = ("mean", "f1", "matthews_corrcoef", "bleu", "chrf", "ter", "perplexity", "weighted_perplexity",
-                "bits_per_byte")  # fmt: skip
-DEFAULT_AGGREGATION = {"f1": "f1", "mcc": "matthews_corrcoef", "bleu": "bleu", "chrf": "chrf", "ter": "ter",
+AGGREGATIONS = tuple(_AGGREGATION_FUNCTIONS)
+DEFAULT_AGGREGATION = {"f1": "f1", "mcc": "matthews_corrcoef", "brier_score": "brier_score", "bleu": "bleu",
+                       "chrf": "chrf", "ter": "ter",
                        "perplexity": "perplexity", "word_perplexity": "weighted_perplexity",
                        "byte_perplexity": "weighted_perplexity", "bits_per_byte": "bits_per_byte"}  # fmt: skip
 """Per-item values aggregated over the test set: a mean, or (gold, prediction) pairs given to scikit-learn."""
@@ -55,7 +59,8 @@ FEWSHOT_CONFIG_KEYS = {"gen_prefix", "sampler", "split", "process_docs", "fewsho
 SAMPLERS = ("default", "first_n", "per_document")
 FILTERS = ("take_first", "remove_whitespace", "regex", "lowercase", "uppercase", "multi_choice_regex", "map", "custom",
            "take_first_k", "majority_vote")
-"""Filter functions by name; a step's ``function`` may also be a ``!function`` (lm-eval's Filter protocol)."""
+"""Filter functions implemented here, by name; a step's ``function`` may also be a ``!function`` (lm-eval's Filter
+protocol) or another name of lm-eval's filter registry (run from lm-eval, when it is installed)."""
 
 
 MAX_TOKEN_KEYS = ("max_gen_toks", "max_new_tokens", "max_tokens", "max_completion_tokens")
@@ -152,7 +157,10 @@ def _check_metrics(metric_list, output_type: str, custom: bool = False) -> list[
             problems.append(f"metric `{name}` is not implemented for {output_type} "
                             f"(available: {', '.join(METRICS[output_type])})")  # fmt: skip
         aggregation = entry.get("aggregation", DEFAULT_AGGREGATION.get(name, "mean"))
-        if not (callable(aggregation) or aggregation in AGGREGATIONS):
+        if name == "likelihood" and not callable(aggregation) and not custom:
+            problems.append("metric `likelihood` gives each document's (gold, log-likelihoods), which needs the "
+                            "task's own aggregation: `aggregation: !function module.fn` (lm-eval's mean fails on it)")
+        elif not (callable(aggregation) or aggregation in AGGREGATIONS):
             problems.append(f"metric `{name}`: aggregation {aggregation!r} is not implemented "
                             f"(one of {', '.join(AGGREGATIONS)}, or a !function)")  # fmt: skip
         # lm-eval passes a metric's options to generate_until metrics only; multiple_choice ignores them
@@ -174,9 +182,13 @@ def _check_filters(filter_list) -> list[str]:
             fn = step.get("function") if isinstance(step, dict) else None
             if callable(fn):
                 continue
-            if fn not in FILTERS:
-                problems.append(f"filter `{pipeline['name']}`: function {fn!r} is not implemented "
-                                f"(one of {', '.join(FILTERS)}, or a !function)")  # fmt: skip
+            if not isinstance(fn, str):
+                problems.append(f"filter `{pipeline['name']}`: each step needs `function:` (one of {', '.join(FILTERS)}, "
+                                f"a name lm-eval registers, or a !function), got {step!r}")  # fmt: skip
+            elif fn not in FILTERS and importlib.util.find_spec("lm_eval") is None:
+                problems.append(f"filter `{pipeline['name']}`: function {fn!r} is not one of this evaluator's filters "
+                                f"({', '.join(FILTERS)}); other names run from lm-eval's filter registry, which needs "
+                                "lm-eval installed: pip install lm_eval")  # fmt: skip
             elif fn == "custom" and not callable(step.get("filter_fn")):
                 problems.append(f"filter `{pipeline['name']}`: function `custom` needs `filter_fn: !function "
                                 f"module.name` (called as filter_fn(resps, docs)), got {step.get('filter_fn')!r}")  # fmt: skip

@@ -24,7 +24,7 @@ import numpy as np
 from hf_replearn.evaluation.fewshot.task import FewShotTask
 
 HIGHER_IS_BETTER = {"ter": False, "perplexity": False, "word_perplexity": False, "byte_perplexity": False,
-                    "bits_per_byte": False}  # fmt: skip
+                    "bits_per_byte": False, "brier_score": False}  # fmt: skip
 
 
 def _sha256(text: str) -> str:

@@ -4,7 +4,8 @@ multiple_choice, with ll_i the log-likelihood of choice i given the prompt:
 - ``acc``: argmax_i ll_i is the gold choice;
 - ``acc_norm``: argmax_i ll_i / len(choice_i in characters) (lm-eval's length normalisation);
 - ``acc_mutual_info``: argmax_i ll_i - ll_i^uncond, where ll_i^uncond is the choice's log-likelihood after
-  an empty context (GPT-3's "unconditional probability of each completion").
+  an empty context (GPT-3's "unconditional probability of each completion");
+- ``brier_score``: sum_i (p_i - [i = gold])^2 with p = softmax(ll), averaged over documents (lower is better).
 
 generate_until: ``exact_match`` after stripping whitespace; ``f1`` over lower-cased, punctuation- and
 article-free word bags (the SQuAD definition).
@@ -30,6 +31,13 @@ def multiple_choice_metrics(lls, gold, choices: list[str], lls_uncond=None) -> d
     if lls_uncond is not None:
         out["acc_mutual_info"] = float(np.argmax(lls - np.asarray(lls_uncond)) in golds)
     return out
+
+
+def choice_probabilities(lls) -> list[float]:
+    """softmax of the choices' log-likelihoods (what ``brier_score`` compares with the gold one-hot)."""
+    lls = np.asarray(lls, dtype=np.float64)
+    probs = np.exp(lls - lls.max())
+    return (probs / probs.sum()).tolist()
 
 
 def _normalize(text: str) -> list[str]:
@@ -103,14 +111,29 @@ def _weighted_mean(pairs) -> float:
     return float(np.sum(lls) / np.sum(counts))
 
 
-AGGREGATIONS = {"mean": lambda items: float(np.mean(items)), "f1": _f1_agg, "matthews_corrcoef": _mcc_agg,
+def _nanmean(items) -> float:
+    values = np.asarray(items, dtype=np.float64)
+    return float("nan") if values.size == 0 or np.isnan(values).all() else float(np.nanmean(values))
+
+
+def _brier_score(items) -> float:
+    """Mean over documents of sum_i (p_i - [i = gold])^2, p the softmax of the choices' log-likelihoods."""
+    golds, probs = _pairs(items)
+    probs = np.asarray(probs, dtype=np.float64)
+    return float(np.mean(np.sum((probs - np.eye(probs.shape[1])[golds]) ** 2, axis=1)))
+
+
+AGGREGATIONS = {"mean": lambda items: float(np.mean(items)), "nanmean": _nanmean,
+                "median": lambda items: float(sorted(items)[len(items) // 2]),
+                "f1": _f1_agg, "matthews_corrcoef": _mcc_agg, "brier_score": _brier_score,
                 "bleu": _sacrebleu("bleu"), "chrf": _sacrebleu("chrf"), "ter": _sacrebleu("ter"),
                 "perplexity": lambda lls: float(np.exp(-np.mean(lls))),
                 "weighted_perplexity": lambda pairs: float(np.exp(-_weighted_mean(pairs))),
                 "bits_per_byte": lambda pairs: float(-_weighted_mean(pairs) / np.log(2))}  # fmt: skip
-"""lm-eval's: ``perplexity``, exp of minus the mean log-likelihood of the targets (one per document);
-``weighted_perplexity`` and ``bits_per_byte`` of (log-likelihood, words or bytes) pairs, the log-likelihoods summed
-over the documents and divided by the summed counts."""
+"""lm-eval's: ``nanmean``, the mean of the values that are not NaN (NaN when none is); ``median``, the upper middle
+value (lm-eval's ``sorted(items)[n // 2]``); ``perplexity``, exp of minus the mean log-likelihood of the targets
+(one per document); ``weighted_perplexity`` and ``bits_per_byte`` of (log-likelihood, words or bytes) pairs, the
+log-likelihoods summed over the documents and divided by the summed counts."""
 
 
 def aggregate(items: list, aggregation) -> float:

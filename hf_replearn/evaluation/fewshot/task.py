@@ -40,6 +40,7 @@ from typing import Any
 
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot import keys as K
+from hf_replearn.evaluation.fewshot.filters import registered_filter
 from hf_replearn.evaluation.fewshot.taskfile import LOCAL, FunctionRef, read_task_file, run_task_code
 
 OUTPUT_TYPES = K.OUTPUT_TYPES
@@ -180,8 +181,9 @@ class FewShotTask:
         return self.filter_list or [{"name": "none", "filter": [{"function": "take_first"}]}]
 
     def resolve_functions(self) -> None:
-        """Imports the module of every ``!function`` the task names (templates, filters, metrics, demonstrations), so
-        that a missing module or name stops a run before any work, not after the model has answered."""
+        """Imports the module of every ``!function`` the task names (templates, filters, metrics, demonstrations),
+        then finds every filter it names from lm-eval's registry (which those modules may add to), so that a missing
+        module, function or filter stops a run before any work, not after the model has answered."""
 
         def walk(value):
             if isinstance(value, FunctionRef):
@@ -195,6 +197,10 @@ class FewShotTask:
 
         for f in dataclasses.fields(self):
             walk(getattr(self, f.name))
+        for pipeline in self.filters:
+            for step in pipeline["filter"]:
+                if isinstance(step["function"], str) and step["function"] not in K.FILTERS:
+                    registered_filter(step["function"], pipeline["name"])
 
     # ------------------------------------------------------------------------------------- rendering
     def process(self, docs, fewshot: bool = False):

@@ -98,8 +98,12 @@ class FunctionRef:
         if self._fn is None:
             if not isinstance(self.files, LocalFiles):
                 raise UserError(f"{self.source}: `!function {self.spec}` can only run from a task file on disk")
-            if self.beside_yaml:
-                name = "hf_replearn_taskfn_" + str(abs(hash(self.module_file)))
+            name = "hf_replearn_taskfn_" + str(abs(hash(self.module_file)))
+            if self.beside_yaml and name in sys.modules:
+                # imported once per run: a module that registers a filter with lm-eval (acpbench's acp_utils) would
+                # fail to register it a second time, and every reference to one file shares its module's state
+                module = sys.modules[name]
+            elif self.beside_yaml:
                 spec = importlib.util.spec_from_file_location(name, self.module_file)
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[name] = module
@@ -110,6 +114,10 @@ class FunctionRef:
                     raise UserError(f"{self.source}: `!function {self.spec}`: {self.module_file} imports `{err.name}`, "
                                     f"which is not installed; install it (pip install {_PIP_NAMES.get(err.name, err.name)})"
                                     " to run this task file") from None
+                except Exception as err:
+                    del sys.modules[name]
+                    raise UserError(f"{self.source}: `!function {self.spec}`: importing {self.module_file} failed: "
+                                    f"{type(err).__name__}: {err}") from None
             else:
                 self.check()
                 module = importlib.import_module(self.module)

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 
 from hf_replearn.errors import UserError
@@ -81,13 +83,15 @@ def test_a_tasks_own_filter_class_custom_function_and_map(tmp_path):
     assert out["mapped"] == [1, 0, -1]
 
 
-def test_a_filter_that_loses_documents_or_lacks_its_function_is_named(tmp_path):
+def test_a_filter_that_loses_documents_or_lacks_its_function_is_named(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "lm_eval", None)  # lm-eval not installed (another test may have imported it)
     task = _task_with_filters(tmp_path, "  - name: lossy\n    filter: [{function: custom, filter_fn: !function utils.drop_one}]\n")
     with pytest.raises(UserError, match=r"filter `lossy` returned 1 values for 2 documents"):
         apply_filters(task.filters, [["a"], ["b"]], [{}, {}])
     with pytest.raises(UserError, match=r"function `custom` needs `filter_fn: !function module.name`"):
         _task_with_filters(tmp_path, "  - name: c\n    filter: [{function: custom}]\n")
-    with pytest.raises(UserError, match=r"function 'format_spam' is not implemented \(one of .*, or a !function\)"):
+    with pytest.raises(UserError, match=r"function 'format_spam' is not one of this evaluator's filters \(take_first, .*\); "
+                                        r"other names run from lm-eval's filter registry, which needs lm-eval installed"):
         _task_with_filters(tmp_path, "  - name: c\n    filter: [{function: format_spam}]\n")
 
 

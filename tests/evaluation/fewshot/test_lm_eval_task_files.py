@@ -8,14 +8,18 @@ prints the rest by reason, then builds prompts from synthetic documents for a se
 import ast
 import collections
 import importlib.util
+import json
 import random
 import re
 import sys
+import types
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hf_replearn.errors import UserError
+from hf_replearn.evaluation.fewshot.keys import FILTERS
 from hf_replearn.evaluation.fewshot.prompts import build_prompts
 from hf_replearn.evaluation.fewshot.task import _environment, task_from_dict
 from hf_replearn.evaluation.fewshot.taskfile import FunctionRef, ZipFiles, read_task_file
@@ -71,9 +75,28 @@ def _refs(value):
             yield from _refs(v)
 
 
+def _registered_filters(files: ZipFiles) -> set[str]:
+    """Every name the wheel's Python registers with ``@register_filter`` (lm-eval's filters and task modules')."""
+    pattern = re.compile(r"""@register_filter\(\s*["']([^"']+)["']""")
+    return {m for n in files.names if n.endswith(".py") for m in pattern.findall(files.read(n))}
+
+
+def _unregistered(raw: dict, registered: set[str]) -> list[str]:
+    steps = [s for p in raw.get("filter_list") or [] for s in p["filter"]]
+    return [s["function"] for s in steps if isinstance(s["function"], str) and s["function"] not in FILTERS
+            and s["function"] not in registered]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def shipped():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(str(WHEEL))  # lm-eval importable, as a user of its tasks has it (its filter registry)
+        return _load_shipped()
+
+
+def _load_shipped():
     files, cache, modules = ZipFiles(WHEEL), {}, {}
+    registered = _registered_filters(files)
     names = sorted(n for n in files.names if n.endswith(".yaml"))
     loaded, failed, groups, templates = {}, collections.defaultdict(list), [], []
     for name in names:
@@ -91,6 +114,9 @@ def shipped():
             task = task_from_dict(raw, source=name)
         except UserError as err:
             failed[_reason(str(err))].append(name)
+            continue
+        if _unregistered(raw, registered):
+            failed["filter neither implemented nor registered in lm-eval"].append(name)
             continue
         refs = list(_refs(raw))
         if any(not files.is_file(r.module_file) for r in refs):
@@ -199,7 +225,6 @@ def test_bbh_chain_of_thought_filters_give_lm_evals_answers(tmp_path, monkeypatc
     """lm-eval 0.4.13's bbh/cot_zeroshot files as shipped: their filter classes (`!function utils.MultiChoiceRegexFilter`,
     `MapRegexFilter`, `WordSortFilter`, written against lm-eval's Filter) run from the task's own utils.py, with
     lm-eval importable (here from its wheel), and every pipeline gives what lm-eval's FilterEnsemble gives."""
-    import types
     import zipfile
 
     from hf_replearn.evaluation.fewshot.filters import apply_filters
@@ -239,11 +264,13 @@ def test_bbh_chain_of_thought_filters_give_lm_evals_answers(tmp_path, monkeypatc
     assert ours["flexible-extract"] == ["apple fig pear", "fig apple pear", ""]  # word_sorting: the words, in order
 
 
-def test_at_least_90_percent_of_shipped_group_configs_load(tmp_path, capsys):
+def test_at_least_90_percent_of_shipped_group_configs_load(tmp_path, capsys, monkeypatch):
     """lm-eval 0.4.13's 855 group files, each as `hf-replearn fewshot --task GROUP --include-path lm_eval/tasks` reads
     it (members from the whole task tree: nested, inline, tagged, or kept in other folders); the rest listed by the
     reason their UserError gives. Any other exception fails the test."""
     import zipfile
+
+    monkeypatch.syspath_prepend(str(WHEEL))  # lm-eval importable, as a user of its tasks has it (its filter registry)
 
     from hf_replearn.evaluation.fewshot.groups import _build, _index
 
@@ -265,3 +292,115 @@ def test_at_least_90_percent_of_shipped_group_configs_load(tmp_path, capsys):
         for reason, items in sorted(failed.items(), key=lambda kv: -len(kv[1])):
             print(f"  {len(items):5d}  {reason}   e.g. {items[0]}")
     assert len(groups) == 855 and loaded / len(groups) >= 0.90
+
+
+REGISTERING_UTILS = '''
+from lm_eval.api.filter import Filter
+from lm_eval.api.registry import register_filter
+
+
+@register_filter("hf_replearn_test_last_word")
+class LastWord(Filter):
+    def apply(self, resps, docs):
+        return [[r.split()[-1] if r.split() else "" for r in rs] for rs in resps]
+
+
+def keep(docs):
+    return docs
+'''
+
+
+def test_filters_lm_eval_registers_run_from_its_registry_as_lm_eval_runs_them(tmp_path, monkeypatch):
+    """`function: format_span` / `regex_pos` (lm-eval's afrobench filters) and a name that the task's own module
+    registers with @register_filter (as acpbench's ACP_grammar_filter) give what lm-eval's FilterEnsemble gives."""
+    from hf_replearn.evaluation.fewshot.filters import apply_filters
+    from hf_replearn.evaluation.fewshot.task import load_task
+
+    monkeypatch.syspath_prepend(str(WHEEL))
+    from lm_eval.filters import build_filter_ensemble
+
+    (tmp_path / "utils.py").write_text(REGISTERING_UTILS)
+    (tmp_path / "t.yaml").write_text(
+        "task: t\ndataset_path: json\noutput_type: generate_until\ndoc_to_text: '{{q}}'\ndoc_to_target: a\n"
+        "process_docs: !function utils.keep\nfilter_list:\n"
+        "  - {name: spans, filter: [{function: format_span}, {function: take_first}]}\n"
+        "  - {name: pos, filter: [{function: regex_pos}, {function: take_first}]}\n"
+        "  - {name: last, filter: [{function: hf_replearn_test_last_word}, {function: take_first}]}\n")  # fmt: skip
+    task = load_task(tmp_path / "t.yaml")
+    task.resolve_functions()  # imports utils.py, which registers its filter
+    answers = ["Person: John Doe $$ Location: Kenya, Uganda", "[('Ali', 'PROPN'), ('runs', 'VERB'), ('.', 'PUNCT')]",
+               "ORG: none\nDATE: monday", "nothing here"]  # fmt: skip
+    docs = [{"q": str(i)} for i in range(len(answers))]
+    ours = apply_filters(task.filters, [[a] for a in answers], docs)
+    for pipeline in task.filters:
+        steps = [(s["function"], {k: v for k, v in s.items() if k != "function"}) for s in pipeline["filter"]]
+        instances = [types.SimpleNamespace(resps=[a], doc=d, filtered_resps={}) for a, d in zip(answers, docs)]
+        build_filter_ensemble(pipeline["name"], steps).apply(instances)
+        assert ours[pipeline["name"]] == [i.filtered_resps[pipeline["name"]] for i in instances], pipeline["name"]
+    assert ours["spans"][0] == "per: john doe $ loc: kenya $ loc: uganda" and ours["spans"][2] == "date: monday"
+    assert ours["pos"][1] == ["PROPN", "VERB", "PUNCT"] and ours["pos"][3] == ["invalid"]
+    assert ours["last"] == ["Uganda", "'PUNCT')]", "monday", "here"]
+
+
+def test_a_filter_name_no_registry_holds_stops_the_command_before_the_model_and_the_output_folder(
+        model, tokenizer, tmp_path, monkeypatch, capsys, write_task):  # fmt: skip
+    from hf_replearn.evaluation.fewshot.cli import main
+
+    monkeypatch.syspath_prepend(str(WHEEL))
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    write_task(tmp_path)
+    raw = {k: v for k, v in yaml.safe_load((tmp_path / "tiny.yaml").read_text()).items() if k not in ("doc_to_choice", "metric_list")}
+    raw.update(output_type="generate_until", generation_kwargs={"until": ["\n"], "max_gen_toks": 8})
+    for name, filters in (("bad", ["format_spam"]), ("good", ["format_span", "take_first"])):
+        raw["filter_list"] = [{"name": "spans", "filter": [{"function": f} for f in filters]}]
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(raw))
+    argv = ["fewshot", "--model", str(tmp_path / "model"), "--shots", "0", "--device", "cpu", "--output-dir"]
+    assert main([*argv, str(tmp_path / "out_bad"), "--task", str(tmp_path / "bad.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "function 'format_spam' is neither one of this evaluator's filters" in err and "Traceback" not in err
+    assert not (tmp_path / "out_bad").exists()
+    assert main([*argv, str(tmp_path / "out"), "--task", str(tmp_path / "good.yaml")]) == 0
+    report = json.loads((tmp_path / "out" / "lm_eval" / "k0" / "results.json").read_text())
+    assert set(report["results"]["tiny"]) >= {"exact_match,spans", "exact_match_stderr,spans"}
+
+
+def test_lm_evals_other_aggregations_and_multiple_choice_metrics(model, tokenizer, tmp_path, monkeypatch, write_task):
+    """nanmean, median and brier_score equal lm-eval's own functions; brier_score and likelihood (with the task's own
+    aggregation, as e2lmc's mmlu_early_training) on a multiple-choice task, from the scored log-likelihoods."""
+    import math
+
+    import numpy as np
+
+    from hf_replearn.evaluation.fewshot.evaluate import evaluate_items
+    from hf_replearn.evaluation.fewshot.metrics import aggregate
+    from hf_replearn.evaluation.fewshot.task import load_task
+
+    monkeypatch.syspath_prepend(str(WHEEL))
+    from lm_eval.api import metrics as lm_metrics
+
+    values = [0.5, float("nan"), 0.25, 1.0]
+    assert aggregate(values, "nanmean") == pytest.approx(lm_metrics.nanmean(values)) == pytest.approx(0.58333333)
+    assert math.isnan(aggregate([float("nan")], "nanmean"))
+    assert aggregate([3, 1, 4, 2], "median") == lm_metrics.median([3, 1, 4, 2]) == 3  # lm-eval's upper middle
+    pairs = [(0, [0.7, 0.2, 0.1]), (2, [0.3, 0.3, 0.4]), (1, [0.1, 0.8, 0.1])]
+    assert aggregate(pairs, "brier_score") == pytest.approx(lm_metrics.brier_score(pairs))
+
+    (tmp_path / "utils.py").write_text("def gold_margin(items):\n"
+                                       "    return sum(lls[g] - max(lls) for g, lls in items) / len(items)\n")  # fmt: skip
+    path = write_task(tmp_path)
+    raw = {k: v for k, v in yaml.safe_load(path.read_text()).items() if k != "metric_list"}
+    text = yaml.safe_dump(raw) + ("metric_list:\n  - metric: brier_score\n  - metric: acc\n  - metric: likelihood\n"
+                                  "    aggregation: !function utils.gold_margin\n")  # fmt: skip
+    path.write_text(text)
+    results, samples = evaluate_items(model, tokenizer, load_task(path), k=0)
+    lls = [[r[0][0] for r in s["resps"]] for s in samples]
+    golds = [s["target"] if isinstance(s["target"], int) else "AB".index(s["target"]) for s in samples]
+    probs = [np.exp(x) / np.exp(x).sum() for x in map(np.array, lls)]
+    want = np.mean([np.sum((p - np.eye(2)[g]) ** 2) for p, g in zip(probs, golds)])
+    assert results["brier_score,none"] == pytest.approx(want) and 0 < want < 2
+    assert results["likelihood,none"] == pytest.approx(np.mean([x[g] - max(x) for x, g in zip(lls, golds)]))
+    with pytest.raises(UserError, match=r"metric `likelihood` gives each document's \(gold, log-likelihoods\), which "
+                                        r"needs the task's own aggregation"):  # fmt: skip
+        path.write_text(text.replace("    aggregation: !function utils.gold_margin\n", ""))
+        load_task(path)

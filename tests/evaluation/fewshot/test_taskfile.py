@@ -153,3 +153,23 @@ def test_generate_until_defaults_are_lm_evals(tmp_path):
         with_kwargs("{repetition_penalty: 1.2}")
     with pytest.raises(UserError, match=r"`do_sample: true` needs a temperature above 0"):
         with_kwargs("{do_sample: true, temperature: 0.0}")
+
+
+def test_a_module_named_by_several_functions_is_imported_once_and_a_failing_import_is_named(tmp_path):
+    """Every `!function` into one file shares one import of it (a module that registers an lm-eval filter, as
+    acpbench's acp_utils, cannot register it twice); a module that raises on import is a UserError naming it."""
+    from hf_replearn.evaluation.fewshot.task import load_task
+
+    (tmp_path / "utils.py").write_text("IMPORTS = []\nIMPORTS.append(1)\n\ndef keep(docs):\n    return docs\n\n"
+                                       "def text(doc):\n    return str(len(IMPORTS))\n")  # fmt: skip
+    (tmp_path / "t.yaml").write_text("task: t\ndataset_path: json\noutput_type: generate_until\n"
+                                     "process_docs: !function utils.keep\ndoc_to_text: !function utils.text\n"
+                                     "doc_to_target: a\n")  # fmt: skip
+    task = load_task(tmp_path / "t.yaml")
+    task.resolve_functions()
+    assert task.text({}) == "1"  # not "2": process_docs and doc_to_text share the module
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "utils.py").write_text("raise ValueError('alias already registered')\n")
+    (tmp_path / "bad" / "t.yaml").write_text((tmp_path / "t.yaml").read_text())
+    with pytest.raises(UserError, match=r"`!function utils\.(keep|text)`: importing .*bad/utils.py failed: ValueError: alias"):
+        load_task(tmp_path / "bad" / "t.yaml").resolve_functions()
