@@ -20,6 +20,7 @@ from pathlib import Path
 from hf_replearn.data.embedded_text import EMBEDDED_TASKS, load_embedded
 from hf_replearn.data.glue_task import GlueTask
 from hf_replearn.data.labelled_text import read_table
+from hf_replearn.data.paths import load_dataset_or_explain
 from hf_replearn.errors import UserError
 
 
@@ -67,7 +68,7 @@ def get_glue_task(name: str, where: str = "recipe") -> GlueTask:
 
 def load_glue(task: GlueTask, data_dir=None, data_files: dict | None = None, seed: int = 0, where="data"):
     """A ``DatasetDict`` with ``train`` and the task's evaluation splits, checked by :func:`validate_glue`."""
-    from datasets import DatasetDict, load_dataset
+    from datasets import DatasetDict
 
     if data_files:
         ds = DatasetDict({split: read_table(Path(path), f"{where}.data_files.{split} = {path}")
@@ -77,14 +78,11 @@ def load_glue(task: GlueTask, data_dir=None, data_files: dict | None = None, see
     elif task.name in EMBEDDED_TASKS:
         ds = load_embedded(task.name, seed=seed)
     else:
-        try:
-            ds = load_dataset(HUB_DATASET, task.name)
-        except Exception as err:  # offline, or the hub refuses: say how to use local files instead
-            raise UserError(
-                f"{where}: could not load `{HUB_DATASET}`/{task.name} from the hub ({type(err).__name__}: "
-                f"{str(err)[:200]}); download GLUE and set data.data_dir=<folder holding {task.tsv_dir}/>, or set "
-                "data.data_files={train: ..., validation: ...} to JSON / CSV / TSV files"
-            ) from None
+        ds = load_dataset_or_explain(
+            HUB_DATASET, task.name, what=f"{where}: could not load `{HUB_DATASET}`/{task.name} from the hub",
+            fix=f"download GLUE and set data.data_dir=<folder holding {task.tsv_dir}/>, or set "
+                "data.data_files={train: ..., validation: ...} to JSON / CSV / TSV files",
+        )  # fmt: skip
         ds = DatasetDict({k: v for k, v in ds.items() if k != "test" and not k.startswith("test_")})
     return validate_glue(ds, task, where)
 

@@ -24,7 +24,7 @@ import subprocess
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from hf_replearn.data.paths import system_path
+from hf_replearn.data.paths import load_dataset_or_explain, system_path
 from hf_replearn.errors import UserError
 
 # ------------------------------------------------------------------------------------- embedded corpora
@@ -247,13 +247,8 @@ def _load_files(paths: Sequence[str | Path], text_column: str, text_unit: str):
 
 
 def _load_hub(name: str, text_column: str):
-    import datasets
-
-    try:
-        ds = datasets.load_dataset(name, split="train")
-    except Exception as err:
-        raise UserError(f"could not load hub dataset `{name}` ({type(err).__name__}: {err}); this machine may be "
-                        "offline: use local files or an embedded corpus instead") from None
+    ds = load_dataset_or_explain(name, split="train", what=f"could not load hub dataset `{name}`",
+                                 fix="this machine may be offline: use local files or an embedded corpus instead")
     if text_column not in ds.column_names:
         raise UserError(f"hub dataset `{name}` has no column `{text_column}` (columns: {', '.join(ds.column_names)})")
     return ds.select_columns([text_column]).rename_column(text_column, "text") if text_column != "text" else ds

@@ -51,7 +51,10 @@ def _shots(text: str) -> list[int]:
 def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("fewshot", help="few-shot prompt evaluation (GPT-3 style, lm-eval task files)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", required=True, help="task or group YAML in lm-eval 0.4's format (see recipes/fewshot/)")
+    p.add_argument("--task", required=True,
+                   help="task or group YAML in lm-eval 0.4's format (see recipes/fewshot/), or the name of a task, group "
+                        "or tag defined under --include-path or, when lm-eval is installed, by its own task files "
+                        "(lm-eval's --tasks NAME)")
     p.add_argument("--include-path", action="append", default=[], metavar="DIR",
                    help="a folder of task files a group's members may come from, besides the group file's own "
                         "(lm-eval's --include_path; repeatable)")
@@ -83,7 +86,7 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
 def run_fewshot_command(args) -> int:
     from hf_replearn.evaluation.fast_inference import fast_inference
     from hf_replearn.evaluation.fewshot.evaluate import evaluate_grid, grid_runs, grid_workload, load_model
-    from hf_replearn.evaluation.fewshot.groups import is_group_file, load_group
+    from hf_replearn.evaluation.fewshot.groups import Group, is_group_file, load_by_name, load_group
     from hf_replearn.evaluation.fewshot.plot import plot_accuracy_vs_k, plot_group_vs_k
     from hf_replearn.evaluation.fewshot.export import export_lm_eval
     from hf_replearn.evaluation.fewshot.task import load_docs, load_task
@@ -95,8 +98,14 @@ def run_fewshot_command(args) -> int:
     check_number(args.limit, "--limit", "fewshot", minimum=1, fix="it counts test documents (leave it out for all)")
     for folder in args.include_path:
         check_folder(folder, "--include-path", "fewshot", needs=(), what="folder of lm-eval task files")
-    group = load_group(args.task, args.include_path, limit=args.limit) if is_group_file(args.task) else None
-    tasks = group.tasks() if group else [load_task(args.task, limit=args.limit)]
+    as_file = Path(args.task).expanduser()
+    if as_file.suffix in (".yaml", ".yml") or as_file.exists():
+        group = load_group(args.task, args.include_path, limit=args.limit) if is_group_file(args.task) else None
+        tasks = group.tasks() if group else [load_task(args.task, limit=args.limit)]
+    else:  # a name, as lm-eval's --tasks takes one
+        found = load_by_name(args.task, args.include_path, limit=args.limit)
+        group = found if isinstance(found, Group) else None
+        tasks = group.tasks() if group else [found]
     if args.export_lm_eval:
         if group:
             raise UserError(f"--export-lm-eval writes one task file; {args.task} is a group")

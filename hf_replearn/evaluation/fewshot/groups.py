@@ -5,11 +5,16 @@ Each ``task:`` entry is a task or group name, resolved against the task files un
 MMLU groups list ``mmlu_stem_tasks``), or an inline mapping: a task config (its ``include`` relative to the
 group file), a known task name with keys that override it, or a group with its own ``task:`` list (as lm-eval's
 FLAN suites nest theirs).
+
+A name instead of a file (lm-eval's ``--tasks hellaswag``) is looked up the same way under the ``--include-path``
+folders, then in lm-eval's own task files when lm-eval is installed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import importlib.util
 from pathlib import Path
 
 from hf_replearn.errors import UserError
@@ -100,3 +105,37 @@ def _build(path, raw, found: _Index, cache, overrides, seen) -> Group:
         else:
             members.append(load_task(sub_path, cache=cache, **extra, **overrides))
     return Group(name, raw.get("group_alias"), members, list(raw.get("aggregate_metric_list") or []))
+
+
+def lm_eval_task_folder() -> Path | None:
+    """lm-eval's own task files (``lm_eval/tasks``) when lm-eval is installed as files, else None."""
+    spec = importlib.util.find_spec("lm_eval")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / "tasks").is_dir():
+            return Path(location) / "tasks"
+    return None
+
+
+def load_by_name(name: str, include_paths=(), **overrides) -> Group | FewShotTask:
+    """What lm-eval's ``--tasks NAME`` runs: the task or group that a file under ``include_paths`` or lm-eval's own
+    task files defines, or the tasks carrying the tag ``name`` (a group without an aggregate)."""
+    folders = [Path(p) for p in include_paths]
+    lm_eval_tasks = lm_eval_task_folder()
+    folders += [lm_eval_tasks] if lm_eval_tasks else []
+    searched = ", ".join(str(f) for f in folders) or "no folder"
+    if not lm_eval_tasks:
+        searched += " (lm-eval, whose own task files are searched too, is not installed: pip install lm_eval)"
+    cache: dict = {}
+    found = _index(folders, cache)
+    if name in found.named:
+        path, raw = found.named[name]
+        if isinstance(raw.get("task"), list):
+            return _build(path, raw, found, cache, overrides, ())
+        return load_task(path, cache=cache, **overrides)
+    if name in found.tagged:
+        return Group(name, None, [load_task(p, cache=cache, **overrides) for p in found.tagged[name]], [])
+    close = difflib.get_close_matches(name, [*found.named, *found.tagged], n=3)
+    hint = f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else "."
+    raise UserError(f"--task {name}: no such file, and no task, group or tag of that name in the task files under "
+                    f"{searched}{hint} Give a task YAML's path, or pass the folder that defines the name with "
+                    "--include-path")  # fmt: skip

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 
+from hf_replearn.data.paths import load_dataset_or_explain
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fewshot import keys as K
 from hf_replearn.evaluation.fewshot.filters import registered_filter
@@ -444,7 +445,11 @@ def load_docs(task: FewShotTask) -> tuple[list[dict], list[dict]]:
         else:
             # datasets >= 4 runs no loading scripts; lm-eval 0.4.13 drops the flag the same way
             kwargs = {k: v for k, v in task.dataset_kwargs.items() if k != "trust_remote_code"}
-            ds = datasets.load_dataset(task.dataset_path, task.dataset_name, **kwargs)
+            ds = load_dataset_or_explain(
+                task.dataset_path, task.dataset_name, **kwargs, what=f"{task.source}: could not load dataset "
+                f"{task.dataset_path!r}", fix="check dataset_path and dataset_kwargs; a Hub dataset needs the Hub "
+                "reachable (or HF_ENDPOINT set to a mirror), else point dataset_path at local files (json, csv, parquet)",
+            )  # fmt: skip
     except (FileNotFoundError, ValueError) as err:
         raise UserError(f"{task.source}: could not load dataset {task.dataset_path!r}: {err}") from None
     needs_shot_split = task.fewshot_config.get("samples") is None or task.fewshot_config.get("split")

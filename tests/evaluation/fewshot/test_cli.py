@@ -69,3 +69,15 @@ def test_a_task_module_that_cannot_import_stops_before_the_model_and_the_output_
     argv = ["fewshot", "--model", str(model_dir), "--task", str(tmp_path / "gen.yaml"), "--output-dir", str(out), "--device", "cpu"]
     assert main(argv) == 2
     assert "imports `not_installed_here`, which is not installed" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_hub_dataset_that_cannot_be_reached_is_named_with_the_fix(model_dir, tmp_path, write_task, capsys):
+    """datasets raises ConnectionError (or DatasetNotFoundError) for a Hub dataset it cannot reach: a UserError naming
+    the task file and the dataset, not a traceback, and no output folder."""
+    path = write_task(tmp_path, dataset_path="no_such_org/no_such_dataset", dataset_kwargs={})
+    out = tmp_path / "out"
+    argv = ["fewshot", "--model", str(model_dir), "--task", str(path), "--output-dir", str(out), "--device", "cpu"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: could not load dataset 'no_such_org/no_such_dataset' (" in err and "Traceback" not in err
+    assert "a Hub dataset needs the Hub reachable (or HF_ENDPOINT set to a mirror)" in err and not out.exists()

@@ -404,3 +404,53 @@ def test_lm_evals_other_aggregations_and_multiple_choice_metrics(model, tokenize
                                         r"needs the task's own aggregation"):  # fmt: skip
         path.write_text(text.replace("    aggregation: !function utils.gold_margin\n", ""))
         load_task(path)
+
+
+def test_a_task_group_or_tag_by_name_as_lm_evals_tasks_option(tmp_path, monkeypatch):
+    """`--task NAME` finds what lm-eval's `--tasks NAME` runs: under --include-path folders first, then in lm-eval's
+    own task files (here its mmlu/default folder, extracted from the wheel, as an installed lm-eval holds them)."""
+    import zipfile
+
+    from hf_replearn.evaluation.fewshot.groups import Group, load_by_name
+
+    with zipfile.ZipFile(WHEEL) as z:
+        z.extractall(tmp_path / "site", ["lm_eval/__init__.py"] + [n for n in z.namelist()
+                                                                   if n.startswith("lm_eval/tasks/mmlu/default/")])  # fmt: skip
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delitem(sys.modules, "lm_eval", raising=False)  # found anew here, not as another test imported it
+    task = load_by_name("mmlu_astronomy", limit=3)
+    assert task.task == "mmlu_astronomy" and task.dataset_name == "astronomy" and task.limit == 3
+    group = load_by_name("mmlu")
+    assert isinstance(group, Group) and group.name == "mmlu" and len(group.tasks()) == 57
+    assert [m.name for m in group.members] == ["mmlu_stem", "mmlu_other", "mmlu_social_sciences", "mmlu_humanities"]
+    tagged = load_by_name("mmlu_stem_tasks")  # a tag: its tasks, without an aggregate
+    assert isinstance(tagged, Group) and len(tagged.tasks()) == 19 and tagged.aggregate_metric_list == []
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "astro.yaml").write_text("task: mmlu_astronomy\ndataset_path: json\noutput_type: generate_until\n"
+                                     "doc_to_text: '{{q}}'\ndoc_to_target: a\n")  # fmt: skip
+    assert load_by_name("mmlu_astronomy", [mine]).dataset_path == "json"  # an --include-path folder comes first
+    with pytest.raises(UserError, match=r"--task mmlu_astronomi: no such file, and no task, group or tag of that name "
+                                        r"in the task files under .*mine, .*lm_eval/tasks; did you mean `mmlu_astronomy`"):
+        load_by_name("mmlu_astronomi", [mine])
+
+
+def test_the_command_runs_a_task_by_name_and_explains_a_name_it_cannot_find(model, tokenizer, tmp_path, monkeypatch,
+                                                                             capsys, write_task):  # fmt: skip
+    from hf_replearn.evaluation.fewshot.cli import main
+
+    monkeypatch.setitem(sys.modules, "lm_eval", None)  # lm-eval not installed
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    folder = tmp_path / "tasks"
+    folder.mkdir()
+    write_task(folder)
+    monkeypatch.chdir(folder)  # the task's data_files are relative to the working directory, as lm-eval reads them
+    argv = ["fewshot", "--model", str(tmp_path / "model"), "--shots", "0", "--device", "cpu"]
+    assert main([*argv, "--task", "tiny", "--include-path", str(folder), "--output-dir", str(tmp_path / "out")]) == 0
+    assert "acc" in json.loads((tmp_path / "out" / "fewshot_results.json").read_text())["results"]["k=0"]
+    assert main([*argv, "--task", "hellaswag", "--output-dir", str(tmp_path / "out2")]) == 2
+    err = capsys.readouterr().err
+    assert "--task hellaswag: no such file, and no task, group or tag of that name in the task files under no folder " \
+           "(lm-eval, whose own task files are searched too, is not installed: pip install lm_eval)" in err
+    assert not (tmp_path / "out2").exists()
