@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hf_replearn.data.paths import system_path
+from hf_replearn.data.paths import load_dataset_or_explain, system_path
 from hf_replearn.errors import UserError
 
 FASHION_MNIST_DIR = system_path("/usr/share/datasets/fashion-mnist")
@@ -270,18 +270,12 @@ def _class_folders(root: Path):
 def _load_user_dataset(cfg: ImageDataConfig):
     import datasets
 
-    try:  # a local directory (image folders, parquet, ...: datasets infers the builder) or a hub id
-        if Path(cfg.name).is_dir():
-            raw = _class_folders(Path(cfg.name)) or datasets.load_dataset(str(cfg.name))
-        else:
-            raw = datasets.load_dataset(cfg.name, trust_remote_code=cfg.trust_remote_code)
-    except UserError:
-        raise
-    except Exception as err:  # datasets raises many types for "not found"; the user's fix is the same
-        raise UserError(
-            f"could not load image dataset `{cfg.name}` ({type(err).__name__}: {err}); data.name must be one of "
-            f"{', '.join(EMBEDDED)}, a local imagefolder directory, or a reachable hub dataset id"
-        ) from None
+    explain = dict(what=f"could not load image dataset `{cfg.name}`", fix=f"data.name must be one of "
+                   f"{', '.join(EMBEDDED)}, a local imagefolder directory, or a reachable hub dataset id")  # fmt: skip
+    if Path(cfg.name).is_dir():  # class folders, else what datasets infers from the files (parquet, ...)
+        raw = _class_folders(Path(cfg.name)) or load_dataset_or_explain(str(cfg.name), **explain)
+    else:
+        raw = load_dataset_or_explain(cfg.name, trust_remote_code=cfg.trust_remote_code, **explain)
     if "test" not in raw:
         split = raw["train"].train_test_split(test_size=cfg.test_size, seed=SPLIT_SEED)
         raw = datasets.DatasetDict(train=split["train"], test=split["test"])

@@ -50,9 +50,10 @@ class SquadRecipe(Recipe):
 
 
 def load_examples(args: SquadDataArgs, where: str):
-    from datasets import DatasetDict, load_dataset
+    from datasets import DatasetDict
 
     from hf_replearn.data.embedded_qa import load_wordnet_qa
+    from hf_replearn.data.paths import load_dataset_or_explain
     from hf_replearn.data.squad import read_squad_file
     from hf_replearn.errors import UserError
 
@@ -62,13 +63,9 @@ def load_examples(args: SquadDataArgs, where: str):
         if not args.data_files or not {"train", "validation"} <= set(args.data_files):
             raise UserError(f"{where}: source `files` needs data.data_files={{train: ..., validation: ...}}")
         return DatasetDict({s: read_squad_file(p, f"{where}: data.data_files.{s}") for s, p in args.data_files.items()})
-    try:
-        return load_dataset(args.source)
-    except Exception as err:
-        raise UserError(
-            f"{where}: could not load data.source={args.source!r} ({type(err).__name__}: {str(err)[:200]}); use "
-            "data.source=wordnet_qa, or data.source=files with data.data_files={train: ..., validation: ...}"
-        ) from None
+    return load_dataset_or_explain(args.source, what=f"{where}: could not load data.source={args.source!r}",
+                                   fix="use data.source=wordnet_qa, or data.source=files with "
+                                       "data.data_files={train: ..., validation: ...}")  # fmt: skip
 
 
 def run(recipe: SquadRecipe) -> dict[str, float]:
