@@ -48,6 +48,18 @@ def _shots(text: str) -> list[int]:
     return sorted(set(shots))
 
 
+def _metadata(text: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"--metadata must be a JSON object like '{{\"key\": 1}}': {err}")
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"--metadata must be a JSON object like '{{\"key\": 1}}', got {text!r}")
+    return value
+
+
 def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("fewshot", help="few-shot prompt evaluation (GPT-3 style, lm-eval task files)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,6 +70,9 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--include-path", action="append", default=[], metavar="DIR",
                    help="a folder of task files a group's members may come from, besides the group file's own "
                         "(lm-eval's --include_path; repeatable)")
+    p.add_argument("--metadata", type=_metadata, default={}, metavar="JSON",
+                   help="keys merged over every task's metadata (lm-eval's --metadata), e.g. '{\"max_seq_lengths\": "
+                        "[4096]}': what a task's custom_dataset function is called with")
     p.add_argument("--model", help="local folder or hub id of an AutoModelForCausalLM, or a LoRA adapter folder")
     p.add_argument("--shots", type=_shots, default=None,
                    help="numbers of demonstrations k (default: the file's num_fewshot, else 0,1,4,8)")
@@ -106,6 +121,8 @@ def run_fewshot_command(args) -> int:
         found = load_by_name(args.task, args.include_path, limit=args.limit)
         group = found if isinstance(found, Group) else None
         tasks = group.tasks() if group else [found]
+    for task in tasks:
+        task.metadata = {**task.metadata, **args.metadata}
     if args.export_lm_eval:
         if group:
             raise UserError(f"--export-lm-eval writes one task file; {args.task} is a group")

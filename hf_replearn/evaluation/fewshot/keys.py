@@ -14,7 +14,8 @@ from hf_replearn.evaluation.fewshot.metrics import AGGREGATIONS as _AGGREGATION_
 
 # lm-eval 0.4 TaskConfig fields this evaluator reads (``include`` is merged away by the reader)
 IMPLEMENTED = (
-    "task", "task_alias", "tag", "group", "dataset_path", "dataset_name", "dataset_kwargs", "training_split",
+    "task", "task_alias", "tag", "group", "dataset_path", "custom_dataset", "dataset_name", "dataset_kwargs",
+    "training_split",
     "validation_split", "test_split", "fewshot_split", "process_docs", "doc_to_text", "doc_to_target",
     "doc_to_choice", "description", "target_delimiter", "fewshot_delimiter", "fewshot_config", "num_fewshot",
     "metric_list", "output_type", "generation_kwargs", "repeats", "filter_list", "metadata",
@@ -23,7 +24,6 @@ IMPLEMENTED = (
 # Keys lm-eval knows that this evaluator does not run, with what they would need
 NOT_IMPLEMENTED = {
     "class": "a custom Python task class",
-    "custom_dataset": "a Python function that builds the dataset",
     "use_prompt": "promptsource templates",
     "doc_to_image": "image inputs",
     "doc_to_audio": "audio inputs",
@@ -107,7 +107,10 @@ def check_keys(raw: dict, source: str) -> None:
     elif repeats != 1 and output_type != "generate_until":
         problems.append(f"`repeats: {repeats}` is implemented for generate_until (several sampled answers per "
                         f"document), not {output_type}")  # fmt: skip
-    required = ["task", "dataset_path", "doc_to_text", "doc_to_target"]
+    required = ["task", *([] if raw.get("custom_dataset") else ["dataset_path"]), "doc_to_text", "doc_to_target"]
+    if raw.get("custom_dataset") is not None and not callable(raw["custom_dataset"]):
+        problems.append(f"custom_dataset must be a !function (module.name) that returns the splits, got "
+                        f"{raw['custom_dataset']!r}")  # fmt: skip
     if output_type == "multiple_choice":
         required.append("doc_to_choice")
     missing = [k for k in required if raw.get(k) is None]

@@ -34,6 +34,7 @@ import functools
 import glob
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,14 @@ class FewShotTask:
     """One few-shot task; field names and defaults are lm-eval's (``limit`` and ``shuffle_seed`` are not)."""
 
     task: str
-    dataset_path: str
     doc_to_text: Any
     doc_to_target: Any
+    dataset_path: str | None = None
+    """A Hub dataset, a loader (``json``, ``csv``) with ``dataset_kwargs.data_files``, a ``save_to_disk`` folder or
+    ``embedded:NAME``; not needed with ``custom_dataset``."""
+    custom_dataset: Any = None
+    """A task function that builds the splits (``{split: dataset or list of documents}``), called as lm-eval calls it:
+    ``custom_dataset(**metadata, **dataset_kwargs)`` (user code)."""
     output_type: str = "generate_until"
     task_alias: str | None = None
     tag: Any = None
@@ -436,9 +442,16 @@ def load_docs(task: FewShotTask) -> tuple[list[dict], list[dict]]:
     """(test documents, few-shot documents) as lists of dicts; columns are checked against the templates."""
     import datasets
 
-    path = Path(task.dataset_path).expanduser()
+    path = Path(task.dataset_path or "").expanduser()
     try:
-        if task.dataset_path.startswith(EMBEDDED_PREFIX):
+        if task.custom_dataset is not None:
+            ds = run_task_code(task.custom_dataset, **task.metadata, **task.dataset_kwargs,
+                               failed=f"{task.source}: custom_dataset ({task.custom_dataset!r}) failed",
+                               fix="it is called with the task's metadata and dataset_kwargs as keyword arguments")  # fmt: skip
+            if not isinstance(ds, Mapping):
+                raise UserError(f"{task.source}: custom_dataset ({task.custom_dataset!r}) returned "
+                                f"{type(ds).__name__}; it returns the splits, as {{split name: dataset}}")  # fmt: skip
+        elif task.dataset_path.startswith(EMBEDDED_PREFIX):
             ds = _load_embedded(task)
         elif path.is_dir() and (path / "dataset_dict.json").is_file():
             ds = datasets.load_from_disk(str(path))

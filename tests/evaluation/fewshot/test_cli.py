@@ -81,3 +81,54 @@ def test_a_hub_dataset_that_cannot_be_reached_is_named_with_the_fix(model_dir, t
     err = capsys.readouterr().err
     assert f"{path}: could not load dataset 'no_such_org/no_such_dataset' (" in err and "Traceback" not in err
     assert "a Hub dataset needs the Hub reachable (or HF_ENDPOINT set to a mirror)" in err and not out.exists()
+
+
+CUSTOM_DATASET_UTILS = '''
+import datasets
+
+CALLS = []
+
+
+def build(**kwargs):
+    CALLS.append(kwargs)
+    rows = [{"input": "abcdefgh"[i % 8], "label": "AB"[i % 2]} for i in range(kwargs["n"] + 4)]
+    return {"test": datasets.Dataset.from_list(rows[4:]), "train": rows[:4]}
+
+
+def not_splits(**kwargs):
+    return [1, 2]
+'''
+
+
+def test_a_dataset_built_by_the_tasks_function_with_the_commands_metadata(model_dir, tmp_path, write_task, capsys):
+    """`custom_dataset: !function utils.build` (lm-eval's babilong / ruler tasks) is called as lm-eval calls it,
+    with the task's metadata (updated by --metadata, as lm-eval's) and dataset_kwargs as keyword arguments."""
+    import sys
+
+    write_task(tmp_path)
+    (tmp_path / "utils.py").write_text(CUSTOM_DATASET_UTILS)
+    raw = {k: v for k, v in yaml.safe_load((tmp_path / "tiny.yaml").read_text()).items() if k != "dataset_path"}
+    raw.update(dataset_kwargs={"flavour": "x"}, metadata={"version": 1.0, "n": 2}, training_split="train",
+               fewshot_split="train")  # fmt: skip
+    text = yaml.safe_dump(raw)
+    (tmp_path / "custom.yaml").write_text(text + "custom_dataset: !function utils.build\n")
+    out = tmp_path / "out"
+    argv = ["fewshot", "--model", str(model_dir), "--task", str(tmp_path / "custom.yaml"), "--shots", "0,2",
+            "--seeds", "1", "--device", "cpu", "--log-samples"]  # fmt: skip
+    assert main([*argv, "--output-dir", str(out), "--metadata", '{"n": 5}']) == 0
+    module = next(m for name, m in sys.modules.items() if name.startswith("hf_replearn_taskfn_") and hasattr(m, "CALLS")
+                  and m.__file__ == str(tmp_path / "utils.py"))  # fmt: skip
+    assert module.CALLS[-1] == {"version": 1.0, "n": 5, "flavour": "x"}
+    samples = (out / "lm_eval" / "k2" / "samples_tiny.jsonl").read_text().splitlines()
+    assert len(samples) == 5 and json.loads(samples[0])["doc"] == {"input": "e", "label": "A"}
+
+    with pytest.raises(SystemExit) as stop:  # argparse's usage error
+        main([*argv, "--output-dir", str(tmp_path / "o2"), "--metadata", "[1]"])
+    assert stop.value.code == 2 and "--metadata must be a JSON object" in capsys.readouterr().err
+    (tmp_path / "bad.yaml").write_text(text + "custom_dataset: !function utils.not_splits\n")
+    assert main([*argv, "--output-dir", str(tmp_path / "o3"), "--task", str(tmp_path / "bad.yaml")]) == 2
+    assert "custom_dataset (!function utils.not_splits) returned list; it returns the splits" in capsys.readouterr().err
+    (tmp_path / "bad2.yaml").write_text(text + "custom_dataset: utils.build\n")
+    assert main([*argv, "--output-dir", str(tmp_path / "o4"), "--task", str(tmp_path / "bad2.yaml")]) == 2
+    assert "custom_dataset must be a !function (module.name)" in capsys.readouterr().err
+    assert not any((tmp_path / o).exists() for o in ("o2", "o3", "o4"))
