@@ -66,7 +66,7 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--task", required=True,
                    help="task or group YAML in lm-eval 0.4's format (see recipes/fewshot/), or the name of a task, group "
                         "or tag defined under --include-path or, when lm-eval is installed, by its own task files "
-                        "(lm-eval's --tasks NAME)")
+                        "(lm-eval's --tasks NAME; several names, comma separated)")
     p.add_argument("--include-path", action="append", default=[], metavar="DIR",
                    help="a folder of task files a group's members may come from, besides the group file's own "
                         "(lm-eval's --include_path; repeatable)")

@@ -118,7 +118,11 @@ def lm_eval_task_folder() -> Path | None:
 
 def load_by_name(name: str, include_paths=(), **overrides) -> Group | FewShotTask:
     """What lm-eval's ``--tasks NAME`` runs: the task or group that a file under ``include_paths`` or lm-eval's own
-    task files defines, or the tasks carrying the tag ``name`` (a group without an aggregate)."""
+    task files defines, or the tasks carrying the tag ``name`` (a group without an aggregate); several names, comma
+    separated, as a group of them without an aggregate."""
+    names = [n.strip() for n in name.split(",") if n.strip()]
+    if len(names) > 1:
+        return Group(name, None, [load_by_name(n, include_paths, **overrides) for n in names], [])
     folders = [Path(p) for p in include_paths]
     lm_eval_tasks = lm_eval_task_folder()
     folders += [lm_eval_tasks] if lm_eval_tasks else []
