@@ -4,7 +4,8 @@
         --shots 0,1,4,8 --seeds 3
 
 --task takes a task file in lm-evaluation-harness 0.4's format (an lm-eval task file runs unchanged, with
-its `include` files beside it) or a group file (`group:` with a `task:` list). Writes, under --output-dir:
+its `include` files beside it), a group file (`group:` with a `task:` list), or names as lm-eval's --tasks takes
+them (found under --include-path and, with lm-eval installed, among its own task files). Writes, under --output-dir:
 fewshot_results.json (mean, std and per-seed value of each metric per k), accuracy_vs_k.png (for a group: its
 score and its members' against k), and for each k
 lm_eval/k<K>/results.json in lm-eval's layout (from the first seed), with --log-samples also
@@ -17,7 +18,8 @@ Demonstrations follow the file's fewshot_config.sampler: lm-eval's `default` (se
 A task file may name Python functions (`!function utils.process_docs`, a filter class such as
 `!function utils.MultiChoiceRegexFilter`): evaluating it imports that module and runs its code, so only run task
 files you trust. A module written against lm-eval (`from lm_eval.filters.extraction import RegexFilter`, as
-lm-eval's own bbh files are) needs lm-eval installed beside this toolkit.
+lm-eval's own bbh files are), and a filter named from lm-eval's registry (`function: format_span`), need lm-eval
+installed beside this toolkit.
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
                         "or tag defined under --include-path or, when lm-eval is installed, by its own task files "
                         "(lm-eval's --tasks NAME; several names, comma separated)")
     p.add_argument("--include-path", action="append", default=[], metavar="DIR",
-                   help="a folder of task files a group's members may come from, besides the group file's own "
-                        "(lm-eval's --include_path; repeatable)")
+                   help="a folder of task files a group's members or --task names may come from, besides the group "
+                        "file's own (lm-eval's --include_path; repeatable)")
     p.add_argument("--metadata", type=_metadata, default={}, metavar="JSON",
                    help="keys merged over every task's metadata (lm-eval's --metadata), e.g. '{\"max_seq_lengths\": "
                         "[4096]}': what a task's custom_dataset function is called with")
