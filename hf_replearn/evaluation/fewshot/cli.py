@@ -268,20 +268,21 @@ def add_task(layout: dict, task, k: int, run: dict, n_docs: int) -> None:
     layout.setdefault("_sizes", {})[task.task] = n_docs
 
 
-def add_group(layout: dict, group) -> dict:
+def add_group(layout: dict, group) -> None:
     from hf_replearn.evaluation.fewshot.groups import Group
 
     sizes = layout["_sizes"]
     for member in group.members:
         if isinstance(member, Group):
             add_group(layout, member)
+    if group.listed:  # a tag or a --task list: its tasks (and groups) are reported alone, as lm-eval reports them
+        return
     members = [(layout["results"][t.task], sizes[t.task]) for t in group.tasks()]
     row = group_aggregate(group.name, group.alias, group.aggregate_metric_list, members)
     layout["results"][group.name] = row
     layout["group_subtasks"][group.name] = [m.name if isinstance(m, Group) else m.task for m in group.members]
     if group.aggregate_metric_list:
         layout.setdefault("groups", {})[group.name] = row
-    return row
 
 
 def main(argv=None) -> int:

@@ -28,6 +28,9 @@ class Group:
     alias: str | None
     members: list  # FewShotTask or Group
     aggregate_metric_list: list[dict]
+    listed: bool = False
+    """A tag or a ``--task a,b`` list rather than a group file: lm-eval reports its tasks alone, with no row of its
+    own."""
 
     def tasks(self) -> list[FewShotTask]:
         return [t for m in self.members for t in (m.tasks() if isinstance(m, Group) else [m])]
@@ -122,7 +125,7 @@ def load_by_name(name: str, include_paths=(), **overrides) -> Group | FewShotTas
     separated, as a group of them without an aggregate."""
     names = [n.strip() for n in name.split(",") if n.strip()]
     if len(names) > 1:
-        return Group(name, None, [load_by_name(n, include_paths, **overrides) for n in names], [])
+        return Group(name, None, [load_by_name(n, include_paths, **overrides) for n in names], [], listed=True)
     folders = [Path(p) for p in include_paths]
     lm_eval_tasks = lm_eval_task_folder()
     folders += [lm_eval_tasks] if lm_eval_tasks else []
@@ -137,7 +140,7 @@ def load_by_name(name: str, include_paths=(), **overrides) -> Group | FewShotTas
             return _build(path, raw, found, cache, overrides, ())
         return load_task(path, cache=cache, **overrides)
     if name in found.tagged:
-        return Group(name, None, [load_task(p, cache=cache, **overrides) for p in found.tagged[name]], [])
+        return Group(name, None, [load_task(p, cache=cache, **overrides) for p in found.tagged[name]], [], listed=True)
     close = difflib.get_close_matches(name, [*found.named, *found.tagged], n=3)
     hint = f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else "."
     raise UserError(f"--task {name}: no such file, and no task, group or tag of that name in the task files under "

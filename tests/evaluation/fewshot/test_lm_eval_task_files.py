@@ -453,6 +453,7 @@ def test_the_command_runs_a_task_by_name_and_explains_a_name_it_cannot_find(mode
     assert main([*argv, "--task", "tiny,tiny2", "--include-path", str(folder), "--output-dir", str(tmp_path / "both")]) == 0
     report = json.loads((tmp_path / "both" / "lm_eval" / "k0" / "results.json").read_text())  # lm-eval's --tasks a,b
     assert report["results"]["tiny"]["acc,none"] == report["results"]["tiny2"]["acc,none"]
+    assert set(report["results"]) == {"tiny", "tiny2"}  # no row of the list's own, as lm-eval reports --tasks a,b
     assert main([*argv, "--task", "hellaswag", "--output-dir", str(tmp_path / "out2")]) == 2
     err = capsys.readouterr().err
     assert "--task hellaswag: no such file, and no task, group or tag of that name in the task files under no folder " \
