@@ -103,9 +103,11 @@ def _per_document(one):
     return lambda values, docs: [one(value, doc) for value, doc in zip(values, docs, strict=True)]
 
 
-def _per_response(one):
-    """``one(response)`` on each response of a document's list (or on its one value, after take_first)."""
-    return _per_document(lambda value, doc: [one(r) for r in value] if isinstance(value, list) else one(value))
+def _per_response(one, reads_doc: bool = False):
+    """``one(response)`` (``one(response, doc)`` when it ``reads_doc``) on each response of a document's list, or on
+    its one value after take_first."""
+    each = one if reads_doc else (lambda response, doc: one(response))
+    return _per_document(lambda value, doc: [each(r, doc) for r in value] if isinstance(value, list) else each(value, doc))
 
 
 def _authors(pipeline: str, fn, run):
@@ -143,8 +145,7 @@ def _step(spec: dict, pipeline: str = "none"):
     if fn == "majority_vote":  # the most frequent answer (the first seen among equals), as a one-answer list
         return _per_document(lambda value, doc: [collections.Counter(value).most_common(1)[0][0]])
     if fn == "multi_choice_regex":
-        pick = _multi_choice_regex(**kwargs)
-        return _per_document(lambda value, doc: [pick(r, doc) for r in value] if isinstance(value, list) else pick(value, doc))
+        return _per_response(_multi_choice_regex(**kwargs), reads_doc=True)
     if fn == "map":
         mapping, default = kwargs.get("mapping_dict") or {}, kwargs.get("default_value")
         return _per_response(lambda r: mapping.get(r, default))
