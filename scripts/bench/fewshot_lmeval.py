@@ -19,9 +19,9 @@ aggregations), a tiny GPT-2 made here (character tokenizer, 2 layers 64 wide, 1,
 task's training lines), k = 0, 1, 5. For each run it compares the prompts, per-item predictions, the choices'
 log-likelihoods and the accuracy of lm-eval's ``simple_evaluate`` (``--log-samples``) with this evaluator's.
 
-``mmlu``: lm-eval's own MMLU suite, its files as the wheel ships them (``mmlu/default``: ``_mmlu.yaml``, a group of
-four groups that each list a tag carried by their subject files, 57 subjects), run unchanged by ``hf-replearn
-fewshot --task _mmlu.yaml`` and by lm-eval's ``simple_evaluate(tasks=["mmlu"])``, with the data (``cais/mmlu``:
+``mmlu``: lm-eval's own MMLU suite, its files as the installed lm-eval holds them (``mmlu/default``: ``_mmlu.yaml``, a
+group of four groups that each list a tag carried by their subject files, 57 subjects), run unchanged by ``hf-replearn
+fewshot --task mmlu`` (found by name among lm-eval's task files) and by lm-eval's ``simple_evaluate(tasks=["mmlu"])``, with the data (``cais/mmlu``:
 57 configurations, made up here, ``--docs`` test questions and 5 dev questions each) served by this project's
 local hub server (``hf-replearn hub serve``) to both; a GPT-2 of 2 layers 64 wide at seeded random init with a
 ``bpe-gpt2`` tokenizer trained on those questions; k = 0, 1, 5. Compares every document's prompt, prediction and
@@ -327,8 +327,9 @@ def mmlu(args):
             t_lm = time.perf_counter() - start
             out = folder / f"ours_k{k}"
             start = time.perf_counter()
-            assert cli(["fewshot", "--model", str(folder / "model"), "--task", str(tasks / "_mmlu.yaml"), "--shots",
-                        str(k), "--log-samples", "--batch-size", str(args.batch_size), "--output-dir", str(out)]) == 0  # fmt: skip
+            # by name, as lm-eval's --tasks mmlu: found among the installed lm-eval's own task files
+            assert cli(["fewshot", "--model", str(folder / "model"), "--task", "mmlu", "--shots", str(k),
+                        "--log-samples", "--batch-size", str(args.batch_size), "--output-dir", str(out)]) == 0  # fmt: skip
             t_ours = time.perf_counter() - start
             ours = json.loads((out / "lm_eval" / f"k{k}" / "results.json").read_text())["results"]
             docs = prompts = preds = 0
