@@ -122,10 +122,7 @@ def lm_eval_task_folder() -> Path | None:
 def load_by_name(name: str, include_paths=(), **overrides) -> Group | FewShotTask:
     """What lm-eval's ``--tasks NAME`` runs: the task or group that a file under ``include_paths`` or lm-eval's own
     task files defines, or the tasks carrying the tag ``name`` (a group without an aggregate); several names, comma
-    separated, as a group of them without an aggregate."""
-    names = [n.strip() for n in name.split(",") if n.strip()]
-    if len(names) > 1:
-        return Group(name, None, [load_by_name(n, include_paths, **overrides) for n in names], [], listed=True)
+    separated, as a group of them without an aggregate. The folders are indexed once for all the names."""
     folders = [Path(p) for p in include_paths]
     lm_eval_tasks = lm_eval_task_folder()
     folders += [lm_eval_tasks] if lm_eval_tasks else []
@@ -134,15 +131,20 @@ def load_by_name(name: str, include_paths=(), **overrides) -> Group | FewShotTas
         searched += " (lm-eval, whose own task files are searched too, is not installed: pip install lm_eval)"
     cache: dict = {}
     found = _index(folders, cache)
-    if name in found.named:
-        path, raw = found.named[name]
-        if isinstance(raw.get("task"), list):
-            return _build(path, raw, found, cache, overrides, ())
-        return load_task(path, cache=cache, **overrides)
-    if name in found.tagged:
-        return Group(name, None, [load_task(p, cache=cache, **overrides) for p in found.tagged[name]], [], listed=True)
-    close = difflib.get_close_matches(name, [*found.named, *found.tagged], n=3)
-    hint = f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else "."
-    raise UserError(f"--task {name}: no such file, and no task, group or tag of that name in the task files under "
-                    f"{searched}{hint} Give a task YAML's path, or pass the folder that defines the name with "
-                    "--include-path")  # fmt: skip
+
+    def one(key: str) -> Group | FewShotTask:
+        if key in found.named:
+            path, raw = found.named[key]
+            if isinstance(raw.get("task"), list):
+                return _build(path, raw, found, cache, overrides, ())
+            return load_task(path, cache=cache, **overrides)
+        if key in found.tagged:
+            return Group(key, None, [load_task(p, cache=cache, **overrides) for p in found.tagged[key]], [], listed=True)
+        close = difflib.get_close_matches(key, [*found.named, *found.tagged], n=3)
+        hint = f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else "."
+        raise UserError(f"--task {key}: no such file, and no task, group or tag of that name in the task files under "
+                        f"{searched}{hint} Give a task YAML's path, or pass the folder that defines the name with "
+                        "--include-path")  # fmt: skip
+
+    names = [n.strip() for n in name.split(",") if n.strip()]
+    return Group(name, None, [one(n) for n in names], [], listed=True) if len(names) > 1 else one(name)
