@@ -10,6 +10,17 @@ class UserError(ValueError):
     """Bad input from the user. The message says what was wrong, where, and how to fix it."""
 
 
+def explained(func, describe, catch: type[Exception] | tuple = Exception):
+    """``func()``; an exception of ``catch`` becomes a UserError reading ``describe(err)``, without a traceback (a
+    UserError passes as it is): where a library or a user's own code fails on input the user can fix."""
+    try:
+        return func()
+    except UserError:
+        raise
+    except catch as err:
+        raise UserError(describe(err)) from None
+
+
 def exit_code(func, *args) -> int:
     """``func(*args)``'s exit status, or 2 with the message on stderr when it raises a UserError: what every
     command-line entry point does with bad input (no traceback)."""

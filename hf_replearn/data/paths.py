@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hf_replearn.errors import UserError
+from hf_replearn.errors import explained
 
 DATA_ROOT_ENV = "HF_REPLEARN_DATA_ROOT"
 
@@ -28,9 +28,5 @@ def load_dataset_or_explain(*args, what: str, fix: str, **kwargs):
     and the user's fix is the same."""
     import datasets
 
-    try:
-        return datasets.load_dataset(*args, **kwargs)
-    except UserError:
-        raise
-    except Exception as err:
-        raise UserError(f"{what} ({type(err).__name__}: {str(err)[:300]}); {fix}") from None
+    return explained(lambda: datasets.load_dataset(*args, **kwargs),
+                     lambda err: f"{what} ({type(err).__name__}: {str(err)[:300]}); {fix}")

@@ -24,7 +24,7 @@ from hf_replearn.config import Recipe
 from hf_replearn.data.images import ImageDataConfig
 from hf_replearn.evaluation.probe import (ProbeConfig, evaluate_representations, features_note, fillable_budgets, knn_k,
                                           probe_table)
-from hf_replearn.errors import UserError
+from hf_replearn.errors import UserError, explained
 from hf_replearn.models.image_encoder import BACKBONE_FIELDS, DATA_FIELDS, SMALL_RESNET_FIELDS
 from hf_replearn.recipe_sections import config_values
 from hf_replearn.training.lifecycle import train_and_save  # noqa: F401  (the image tasks' train -> save step)
@@ -88,12 +88,7 @@ shape (read off the dataset) and the backbone fields (SimCLR, MoCo and VICReg ke
 
 def build_or_explain(recipe, build):
     """``build()`` a model config/model; a ValueError from the config becomes a UserError naming the recipe."""
-    try:
-        return build()
-    except UserError:
-        raise
-    except ValueError as err:
-        raise UserError(f"{recipe.source}: model: {err}") from None
+    return explained(build, lambda err: f"{recipe.source}: model: {err}", catch=ValueError)
 
 
 def build_image_model(recipe, num_channels: int, image_size: int, **task_fields):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from hf_replearn.errors import UserError
+from hf_replearn.errors import UserError, explained
 
 
 class LocalFiles:
@@ -63,12 +63,8 @@ _PIP_NAMES = {"sklearn": "scikit-learn", "yaml": "pyyaml"}
 def run_task_code(fn, *args, failed: str, fix: str = "", **kwargs):
     """``fn(*args, **kwargs)``, a task author's code: any failure but a UserError becomes a UserError reading
     ``failed``, the exception, and ``fix`` when given, not a traceback."""
-    try:
-        return fn(*args, **kwargs)
-    except UserError:
-        raise
-    except Exception as err:
-        raise UserError(f"{failed}: {type(err).__name__}: {err}" + (f"; {fix}" if fix else "")) from None
+    return explained(lambda: fn(*args, **kwargs),
+                     lambda err: f"{failed}: {type(err).__name__}: {err}" + (f"; {fix}" if fix else ""))
 
 
 class FunctionRef:
