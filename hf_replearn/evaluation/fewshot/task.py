@@ -463,6 +463,8 @@ def load_docs(task: FewShotTask) -> tuple[list[dict], list[dict]]:
                 f"{task.dataset_path!r}", fix="check dataset_path and dataset_kwargs; a Hub dataset needs the Hub "
                 "reachable (or HF_ENDPOINT set to a mirror), else point dataset_path at local files (json, csv, parquet)",
             )  # fmt: skip
+    except UserError:  # already names the task file and the fix
+        raise
     except (FileNotFoundError, ValueError) as err:
         raise UserError(f"{task.source}: could not load dataset {task.dataset_path!r}: {err}") from None
     needs_shot_split = task.fewshot_config.get("samples") is None or task.fewshot_config.get("split")

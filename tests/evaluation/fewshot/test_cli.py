@@ -79,7 +79,8 @@ def test_a_hub_dataset_that_cannot_be_reached_is_named_with_the_fix(model_dir, t
     argv = ["fewshot", "--model", str(model_dir), "--task", str(path), "--output-dir", str(out), "--device", "cpu"]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert f"{path}: could not load dataset 'no_such_org/no_such_dataset' (" in err and "Traceback" not in err
+    assert f"error: {path}: could not load dataset 'no_such_org/no_such_dataset' (" in err and "Traceback" not in err
+    assert err.count("could not load dataset") == 1  # said once, not wrapped a second time
     assert "a Hub dataset needs the Hub reachable (or HF_ENDPOINT set to a mirror)" in err and not out.exists()
 
 
@@ -127,7 +128,9 @@ def test_a_dataset_built_by_the_tasks_function_with_the_commands_metadata(model_
     assert stop.value.code == 2 and "--metadata must be a JSON object" in capsys.readouterr().err
     (tmp_path / "bad.yaml").write_text(text + "custom_dataset: !function utils.not_splits\n")
     assert main([*argv, "--output-dir", str(tmp_path / "o3"), "--task", str(tmp_path / "bad.yaml")]) == 2
-    assert "custom_dataset (!function utils.not_splits) returned list; it returns the splits" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "custom_dataset (!function utils.not_splits) returned list; it returns the splits" in err
+    assert "could not load dataset" not in err  # the function's own error, not wrapped in a loader's
     (tmp_path / "bad2.yaml").write_text(text + "custom_dataset: utils.build\n")
     assert main([*argv, "--output-dir", str(tmp_path / "o4"), "--task", str(tmp_path / "bad2.yaml")]) == 2
     assert "custom_dataset must be a !function (module.name)" in capsys.readouterr().err
