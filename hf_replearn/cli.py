@@ -39,18 +39,23 @@ def _eval_probe(args) -> int:
     from hf_replearn.evaluation.probe_runner import ProbeRequest, run_probe
     from hf_replearn.tasks.checks import check_probe_args
 
+    def numbers(text, kind, flag, valid, example):
+        try:
+            values = [kind(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            values = None
+        if values is None or not all(map(valid, values)):
+            raise UserError(f"eval probe: {flag} {text!r}: give comma-separated {example}")
+        return values
+
+    budgets = args.labels_per_class or ",".join(map(str, ProbeConfig().labels_per_class))
+    budgets = numbers(budgets, int, "--labels-per-class", lambda k: k >= 1, "whole numbers >= 1, e.g. 1,10,100")
+    fractions = numbers(args.label_fractions, float, "--label-fractions", lambda f: 0 < f <= 1,
+                        "fractions in (0, 1], e.g. 0.01,0.1")
     check_probe_args(args)  # model folders or hub ids, data set, numbers: before any model or data is loaded
 
-    def numbers(text, kind, flag):
-        try:
-            return [kind(v) for v in text.split(",") if v.strip()]
-        except ValueError:
-            raise UserError(f"{flag} {text!r}: give comma-separated numbers, e.g. 1,10,100") from None
-
     baselines = [] if args.no_baselines else None if args.baselines is None else [b for b in args.baselines.split(",") if b]
-    budgets = args.labels_per_class or ",".join(map(str, ProbeConfig().labels_per_class))
-    probe = ProbeConfig(labels_per_class=numbers(budgets, int, "--labels-per-class"), seeds=args.seeds,
-                        label_fractions=numbers(args.label_fractions, float, "--label-fractions"), cv_c=not args.no_cv,
+    probe = ProbeConfig(labels_per_class=budgets, seeds=args.seeds, label_fractions=fractions, cv_c=not args.no_cv,
                         tsne=not args.no_tsne, feature_stages=args.feature_stages, feature_grid=args.feature_grid)  # fmt: skip
     readout = Readout(pooling=args.pooling, batch_size=args.batch_size, max_length=args.max_length,
                       precision=args.precision, cache=not args.no_cache)  # fmt: skip

@@ -355,8 +355,9 @@ def load_speech_dataset(cfg: SpeechDataConfig, limit: int | None = None, seed: i
         try:
             corpus = datasets.load_from_disk(str(path))
         except (FileNotFoundError, ValueError) as err:
-            raise UserError(f"data.name={cfg.name!r}: could not load a saved DatasetDict ({err}); use `espeak` or "
-                            "a folder written by DatasetDict.save_to_disk") from None
+            raise UserError(f"data.name={cfg.name!r}: neither an audiofolder (no DIR/<class>/*.wav clips) nor a saved "
+                            f"DatasetDict ({err}); use `espeak`, class folders of .wav clips, or a folder written by "
+                            "DatasetDict.save_to_disk") from None
         missing = [s for s in ("train", "test") if s not in corpus]
         if missing or "audio" not in corpus["train"].column_names or "speaker" not in corpus["train"].column_names:
             raise UserError(f"data.name={cfg.name!r} needs train and test splits with `audio` and `speaker` columns; "

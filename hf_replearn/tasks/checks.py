@@ -217,6 +217,7 @@ def check_probe_args(args) -> None:
     directory is checked here when given; the default one (``probe.default_output_dir``) once the models are
     known."""
     from hf_replearn.data.images import EMBEDDED
+    from hf_replearn.data.labelled_text import TEXT_FILES
     from hf_replearn.evaluation.probe_data import TEXT_EMBEDDED
     from hf_replearn.evaluation.probe import PROBE_SYNTAX
 
@@ -226,6 +227,9 @@ def check_probe_args(args) -> None:
         check_number(getattr(args, option), f"--{option.replace('_', '-')}", "eval probe", minimum=1,
                      fix=f"pass --{option.replace('_', '-')} 1 or more")
     if not Path(args.dataset).expanduser().exists():  # a csv/jsonl file or a folder is read as it is
+        if Path(args.dataset).suffix.lower() in TEXT_FILES:
+            raise UserError(f"eval probe: --dataset={args.dataset}: no such file (from {Path.cwd()}); give the path of "
+                            f"an existing {'/'.join(TEXT_FILES)} file")
         check_local_or_hub(args.dataset, "--dataset", "eval probe", [*EMBEDDED, *TEXT_EMBEDDED, "espeak"],
                            kind="dataset", needs=(), cached=dataset_in_cache)
     if args.output_dir:

@@ -106,8 +106,11 @@ def test_user_dataset_with_stereo_or_short_clips_names_the_row(tmp_path):
     path = save_user_corpus(tmp_path / "short", [np.zeros(100, np.float32)], sampling_rate=16000)
     with pytest.raises(UserError, match="shorter than the encoder's receptive field of 465"):
         speech.load_speech_dataset(speech.SpeechDataConfig(name=path), min_samples=465)
-    with pytest.raises(UserError, match="could not load a saved DatasetDict"):
+    with pytest.raises(UserError, match=r"neither an audiofolder .* class folders of \.wav clips"):
         speech.load_speech_dataset(speech.SpeechDataConfig(name=str(tmp_path / "nowhere")))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match=r"neither an audiofolder \(no DIR/<class>/\*\.wav clips\)"):
+        speech.load_speech_dataset(speech.SpeechDataConfig(name=str(tmp_path / "empty")))
 
 
 def test_a_limit_synthesizes_only_the_clips_it_needs(monkeypatch):

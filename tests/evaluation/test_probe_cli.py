@@ -181,6 +181,11 @@ def test_bad_inputs_exit_2_before_any_work(tiny_bert, tmp_path, capsys):
         (["--model", str(tmp_path), "--dataset", "digits"], "no config.json"),
         (["--model", str(simclr), "--dataset", "digits", "--feature-stages", "7"], "the encoder has 2 stages"),
         (["--model", str(tiny_bert), "--dataset", str(data), "--feature-stages", "-2", "-1"], "use --layer for transformers"),
+        (["--model", str(tiny_bert), "--dataset", str(tmp_path / "reveiws.csv")], "reveiws.csv: no such file"),
+        (["--model", str(tiny_bert), "--dataset", str(data), "--labels-per-class", "0,10"],
+         "--labels-per-class '0,10': give comma-separated whole numbers >= 1"),
+        (["--model", str(tiny_bert), "--dataset", str(data), "--label-fractions", "10"],
+         "--label-fractions '10': give comma-separated fractions in (0, 1]"),
     ]
     capsys.readouterr()
     for args, message in cases:
