@@ -409,6 +409,6 @@ def probe_table(results: dict[str, float]) -> str:
             value = row.get(c)
             cv = c.endswith(" cv")
             std = results.get(f"linear_probe{'_cv' if cv else ''}_std/{name}/{c.removesuffix(' cv')}")
-            cells.append("-" if value is None else f"{value:.3f}" + (f" ± {std:.3f}" if std else ""))
+            cells.append("-" if value is None else f"{value:.3f}" + (f" ± {std:.3f}" if std is not None else ""))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -58,6 +58,9 @@ def test_table_and_config_errors():
     table = probe_table({"linear_probe/model/1_per_class": 0.5, "linear_probe/model/all": 0.9, "knn/model": 0.8,
                          "linear_probe_std/model/1_per_class": 0.01})  # fmt: skip
     assert "| model | 0.500 ± 0.010 | 0.900 | 0.800 |" in table
+    # subsets that agree exactly still show their spread, as every other cell of the column does
+    same = probe_table({"linear_probe/model/1_per_class": 0.5, "linear_probe_std/model/1_per_class": 0.0})
+    assert "| model | 0.500 ± 0.000 |" in same
     with pytest.raises(UserError, match="unknown"):
         ProbeConfig(baselines=["ica2"]).validate()
     with pytest.raises(UserError, match="tsne=false"):
