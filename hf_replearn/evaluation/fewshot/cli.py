@@ -259,7 +259,6 @@ def new_layout(args) -> dict:
 
 def add_task(layout: dict, task, k: int, run: dict, n_docs: int) -> None:
     layout["results"][task.task] = task_entry(task, run)
-    layout["group_subtasks"][task.task] = []
     layout["configs"][task.task] = task_config(task, k)
     layout["versions"][task.task] = (task.metadata or {}).get("version")
     layout["n-shot"][task.task] = k
