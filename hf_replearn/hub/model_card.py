@@ -2,8 +2,10 @@
 
 The metadata (built with huggingface_hub's ``ModelCardData``) holds:
 
-- ``model-index``: one entry per number in ``results.json`` (``metric_type`` = its key), on the
-  evaluation dataset, so the Hub shows the run's evaluation results;
+- ``model-index``: one entry per evaluation number in ``results.json`` (``metric_type`` = its key), on the
+  evaluation dataset, so the Hub shows the run's evaluation results; as transformers' own Trainer cards, not
+  the run's bookkeeping (``train/``, ``model/``, ``data/`` keys, timings, spreads over label subsets,
+  a chosen C, chance levels), which the card's body still lists;
 - ``datasets``, ``base_model`` (absent when trained from scratch), ``library_name``, ``tags``
   (``hf_replearn``, the task name, ``representation-learning``);
 - ``hyperparameters``: the recipe, flattened to dotted keys (``training.learning_rate``);
@@ -78,8 +80,33 @@ def flatten(tree: dict, prefix: str = "") -> dict:
         if isinstance(value, dict):
             flat.update(flatten(value, f"{name}."))
         elif value is not None:
-            flat[name] = value if isinstance(value, (bool, int, float, str)) else str(value)
+            flat[name] = _yaml_value(value)
     return flat
+
+
+def _yaml_value(value):
+    """A scalar, or a list of scalars, as it is (YAML writes both); anything else as its text."""
+    scalar = (bool, int, float, str)
+    if isinstance(value, scalar):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, scalar) for v in value):
+        return list(value)
+    return str(value)
+
+
+_BOOKKEEPING = ("train/", "model/", "data/")
+
+
+def is_evaluation_metric(key: str) -> bool:
+    """Whether a ``results.json`` key is an evaluation result of the model (indexed in ``model-index``)."""
+    first, last = key.split("/")[0], key.rsplit("/", 1)[-1]
+    return not (
+        key.startswith(_BOOKKEEPING)
+        or first.endswith(("_std", "_C"))  # a spread over label subsets; the C that cross-validation chose
+        or last.endswith(("_s", "_per_second", "steps", "_loss", "_std"))  # timings, step counts, a baseline's
+        # own training loss, a spread over seeds
+        or last in ("chance", "windows")  # a reference level; how many windows SQuAD scored
+    )  # fmt: skip
 
 
 def eval_results(info: CardInfo) -> list[EvalResult]:
@@ -88,6 +115,8 @@ def eval_results(info: CardInfo) -> list[EvalResult]:
     for metric, value in sorted(info.results.items()):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             continue  # results.json stores a diverged metric as null: nothing to index
+        if not is_evaluation_metric(metric):
+            continue
         out.append(EvalResult(task_type=info.hub_task_type, task_name=info.task, dataset_type=dataset,
                               dataset_name=dataset, dataset_split=info.eval_split, metric_type=metric,
                               metric_name=metric, metric_value=value))

@@ -12,6 +12,7 @@ from hf_replearn.hub.model_card import (
     build_model_card,
     card_info_from_recipe,
     flatten,
+    is_evaluation_metric,
     read_results,
     save_model_card,
     write_model_card,
@@ -51,7 +52,8 @@ def test_card_from_recipe_flattens_the_recipe(tmp_path):
     assert info.model_name == "team/run" and info.plots == ["plots/loss.png"]
     assert info.hyperparameters["seed"] == 3 and info.hyperparameters["training.learning_rate"] == 0.5
     assert not any(k.startswith("hub.") for k in info.hyperparameters)
-    assert flatten({"a": {"b": {"c": 1}, "d": None}, "e": [1, 2]}) == {"a.b.c": 1, "e": "[1, 2]"}
+    assert flatten({"a": {"b": {"c": 1}, "d": None}, "e": [1, 2], "f": [{"g": 1}]}) == {"a.b.c": 1, "e": [1, 2],
+                                                                                       "f": "[{'g': 1}]"}
 
 
 def test_read_results_bad_file_is_a_user_error(tmp_path):
@@ -75,8 +77,9 @@ def test_write_model_card_for_a_recipe_run_keeps_task_sections(tmp_path):
                             dataset_name="digits")
     card = ModelCard.load(path)
     assert str(card).startswith("---\n") and "model-index" in str(card) and "| model |" in card.text
-    assert [(r.metric_type, r.metric_value) for r in card.data.eval_results] == [("probe/linear", 0.9),
-                                                                                 ("train/loss", 1.5)]
+    # model-index holds evaluation results (as transformers' Trainer cards); the body lists the training loss too
+    assert [(r.metric_type, r.metric_value) for r in card.data.eval_results] == [("probe/linear", 0.9)]
+    assert "| train/loss | 1.5 |" in card.text
     assert card.data.to_dict()["hyperparameters"]["training.max_steps"] == 7
     assert card.data.to_dict()["datasets"] == ["digits"]
     assert card.text.count("(tsne.png)") == 1 and "![loss](loss.png)" in card.text  # plots listed once
@@ -115,3 +118,15 @@ def test_clm_card_explains_empty_samples(tmp_path):
     recipe.generation.prompts = []
     write_lm_card(recipe, results, [], causal=True)
     assert "None: generation.prompts is empty" in (tmp_path / "README.md").read_text()
+
+
+def test_model_index_holds_evaluation_results_not_bookkeeping():
+    kept = ["linear_probe/model/10_per_class", "linear_probe/raw/all", "linear_probe_cv/model/5_per_class", "knn/model",
+            "kmeans_nmi/model", "eval/accuracy", "eval/loss", "validation/f1", "zero_shot/group", "retrieval/image/r@1",
+            "disentanglement/mig", "incontext_binary/k=4/acc_norm"]
+    dropped = ["train/loss", "train/runtime_s", "train/steps", "model/total_params", "data/labels_used", "eval/runtime_s",
+               "eval/features_s", "eval/supervised_steps", "eval/supervised_last_loss", "train/samples_per_second",
+               "linear_probe_std/model/all", "linear_probe_cv_std/model/5_per_class", "linear_probe_cv_C/model/5_per_class",
+               "retrieval/chance", "validation/windows", "incontext_binary/k=4/acc_std"]
+    assert [k for k in kept if not is_evaluation_metric(k)] == []
+    assert [k for k in dropped if is_evaluation_metric(k)] == []

@@ -14,6 +14,7 @@ from transformers import AutoModel
 from conftest import TOKEN
 from hf_replearn.tasks import load_recipe, run_recipe
 from hf_replearn.hub.push import push_recipe
+from hf_replearn.hub.model_card import is_evaluation_metric
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 TINY = ["max_steps=2", "dataset_limit=64", "per_device_train_batch_size=32", "save_steps=1",
@@ -40,7 +41,9 @@ def test_quickstart_recipe_pushes_and_loads_back(hub, tmp_path):
         assert torch.equal(value, pulled.state_dict()[key]), key
     card = ModelCard.load(hh.hf_hub_download("team/quick", "README.md"))
     indexed = {r.metric_type: r.metric_value for r in card.data.eval_results}
-    assert indexed["train/steps"] == 2 and indexed == {k: v for k, v in results.items() if v is not None}
+    evaluation = {k: v for k, v in results.items() if v is not None and is_evaluation_metric(k)}
+    assert indexed["linear_probe/model/all"] == results["linear_probe/model/all"] and indexed == evaluation
+    assert "train/steps" not in indexed and "| train/steps | 2 |" in card.text  # bookkeeping: in the body only
     assert card.data.to_dict()["reproduce"] == recipe.command
     assert card.data.to_dict()["datasets"] == ["digits"]
 
