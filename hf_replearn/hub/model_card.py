@@ -94,17 +94,17 @@ def _yaml_value(value):
     return str(value)
 
 
-_BOOKKEEPING = ("train/", "model/", "data/")
+_BOOKKEEPING = ("train/", "train_", "model/", "data/")
 
 
 def is_evaluation_metric(key: str) -> bool:
     """Whether a ``results.json`` key is an evaluation result of the model (indexed in ``model-index``)."""
-    first, last = key.split("/")[0], key.rsplit("/", 1)[-1]
+    *groups, last = key.split("/")
     return not (
         key.startswith(_BOOKKEEPING)
-        or first.endswith(("_std", "_C"))  # a spread over label subsets; the C that cross-validation chose
-        or last.endswith(("_s", "_per_second", "steps", "_loss", "_std"))  # timings, step counts, a baseline's
-        # own training loss, a spread over seeds
+        or any(g.endswith(("_std", "_C")) for g in groups)  # a spread over label subsets; the C cross-validation chose
+        or last.endswith(("_s", "runtime", "_per_second", "steps", "_std"))  # timings, step counts, a spread over seeds
+        or last.startswith("supervised_")  # how the CPC recipe's supervised baseline trained
         or last in ("chance", "windows")  # a reference level; how many windows SQuAD scored
     )  # fmt: skip
 
@@ -139,10 +139,12 @@ def build_model_card(info: CardInfo) -> ModelCard:
     # One Evaluation section: the numbers no task section shows yet, under the task's own Evaluation if any.
     shown = "\n".join(info.sections.values())
     rest = {k: v for k, v in sorted(info.results.items()) if f"| {k} |" not in shown}
-    if rest:
-        title = "Other results" if "Evaluation" in info.sections else "Evaluation"
-        lines += [f"## {title}", "", "| metric | value |", "|---|---|"]
-        lines += [f"| {k} | {_fmt(v)} |" for k, v in rest.items()] + [""]
+    evaluation = {k: v for k, v in rest.items() if is_evaluation_metric(k)}
+    training = {k: v for k, v in rest.items() if k not in evaluation}
+    titles = ("Other results" if "Evaluation" in info.sections else "Evaluation", "Training run")
+    for title, metrics in zip(titles, (evaluation, training)):
+        if metrics:
+            lines += [f"## {title}", "", metrics_table(metrics), ""]
     if info.command:
         lines += ["## Reproduce", "", "```bash", info.command, "```", ""]
     if info.hyperparameters:
@@ -154,6 +156,13 @@ def build_model_card(info: CardInfo) -> ModelCard:
     if info.recipe_yaml:
         lines += ["## Recipe", "", "```yaml", info.recipe_yaml.strip(), "```", ""]
     return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines))
+
+
+def metrics_table(results: dict, evaluation_only: bool = False) -> str:
+    """A markdown table of ``results`` (metric name -> value), by name; ``evaluation_only``: the evaluation
+    results alone (:func:`is_evaluation_metric`), as a task's Evaluation section shows them."""
+    rows = sorted((k, v) for k, v in results.items() if not evaluation_only or is_evaluation_metric(k))
+    return "\n".join(["| metric | value |", "|---|---|"] + [f"| {k} | {_fmt(v)} |" for k, v in rows])
 
 
 def _fmt(value) -> str:

@@ -113,7 +113,7 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
     from transformers import AutoModelForSequenceClassification
 
     from hf_replearn.evaluation import load_metric
-    from hf_replearn.hub.model_card import write_model_card
+    from hf_replearn.hub.model_card import metrics_table, write_model_card
     from hf_replearn.training.args import make_training_args
     from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, save_finetuned
     from hf_replearn.training.lifecycle import bounded_by_dataset_limit, train_and_save
@@ -151,7 +151,7 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
     for split in task.eval_splits:
         metrics = trainer.evaluate(eval_dataset=data[split], metric_key_prefix=split)
         results |= {f"{split}/{k[len(split) + 1:]}": float(v) for k, v in metrics.items() if k != "epoch"}
-    table = "\n".join(["| metric | value |", "|---|---|"] + [f"| {k} | {v:.4g} |" for k, v in sorted(results.items())])
+    table = metrics_table(results, evaluation_only=True)  # the training run's numbers: results.json and the card
     if not is_main_process():  # every process holds the same numbers: only the main one prints, probes and writes
         return results
     print(f"\n{task.name} ({'LoRA' if lora else 'full fine-tuning'}):\n{table}\n")

@@ -74,7 +74,7 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
     from hf_replearn.data.squad import prepare_eval_features, prepare_train_features, validate_squad
     from hf_replearn.evaluation import load_metric
     from hf_replearn.evaluation.qa_postprocess import postprocess_qa_predictions, to_metric_inputs
-    from hf_replearn.hub.model_card import write_model_card
+    from hf_replearn.hub.model_card import metrics_table, write_model_card
     from hf_replearn.training.args import make_training_args
     from hf_replearn.training.finetune import check_max_length, limit, load_tokenizer_and_model, maybe_apply_lora, save_finetuned
     from hf_replearn.training.lifecycle import bounded_by_dataset_limit, train_and_save
@@ -113,7 +113,7 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
     preds, refs = to_metric_inputs(predictions, eval_ex, v2)
     scores = load_metric("squad_v2" if v2 else "squad").compute(predictions=preds, references=refs)
     results |= {f"validation/{k}": float(v) for k, v in scores.items()} | {"validation/windows": len(features)}
-    table = "\n".join(["| metric | value |", "|---|---|"] + [f"| {k} | {v:.4g} |" for k, v in sorted(results.items())])
+    table = metrics_table(results, evaluation_only=True)  # the training run's numbers: results.json and the card
     if is_main_process():  # every process holds the same numbers: print them once
         print(f"\nSQuAD {'v2.0' if v2 else 'v1.1'} on {d.source}:\n{table}\n")
     write_model_card(recipe.output_dir, recipe, results, {"Evaluation": table}, dataset_name=d.source,

@@ -92,7 +92,8 @@ def test_one_evaluation_section_and_a_description_that_fits_the_task():
     results = {"eval_loss": 2.0, "train_loss": 2.5}
     shown = "| metric | value |\n|---|---|\n| eval_loss | 2 |"
     card = str(build_model_card(CardInfo(model_name="m", task="clm", results=results, sections={"Evaluation": shown})))
-    assert card.count("## Evaluation") == 1 and "## Other results" in card and card.count("| eval_loss |") == 1
+    assert card.count("## Evaluation") == 1 and "## Training run" in card and card.count("| eval_loss |") == 1
+    assert card.index("## Training run") > card.index("## Evaluation") and card.count("| train_loss |") == 1
     assert "A causal language model trained" in card and "representation model" not in card
     every = "| metric | value |\n|---|---|\n| eval_loss | 2 |\n| train_loss | 2.5 |"
     card = str(build_model_card(CardInfo(model_name="m", task="glue", results=results, sections={"Evaluation": every})))
@@ -114,7 +115,8 @@ def test_clm_card_explains_empty_samples(tmp_path):
     write_lm_card(recipe, results, ["The", "A computer says hi"], causal=True)
     card = (tmp_path / "README.md").read_text()
     assert "> The *(nothing generated" in card and "> A computer says hi\n" in card
-    assert card.count("## Evaluation") == 1 and "A causal language model" in card
+    assert "A causal language model" in card and card.count("| eval_loss |") == 1  # in the task's Validation table
+    assert "## Evaluation" not in card and "## Training run\n\n| metric | value |\n|---|---|\n| model/total_params | 1000 |" in card
     recipe.generation.prompts = []
     write_lm_card(recipe, results, [], causal=True)
     assert "None: generation.prompts is empty" in (tmp_path / "README.md").read_text()
@@ -122,11 +124,12 @@ def test_clm_card_explains_empty_samples(tmp_path):
 
 def test_model_index_holds_evaluation_results_not_bookkeeping():
     kept = ["linear_probe/model/10_per_class", "linear_probe/raw/all", "linear_probe_cv/model/5_per_class", "knn/model",
-            "kmeans_nmi/model", "eval/accuracy", "eval/loss", "validation/f1", "zero_shot/group", "retrieval/image/r@1",
-            "disentanglement/mig", "incontext_binary/k=4/acc_norm"]
+            "kmeans_nmi/model", "eval/accuracy", "eval/loss", "eval_loss", "validation/f1", "validation/loss", "zero_shot/group", "retrieval/image/r@1",
+            "disentanglement/mig", "incontext_binary/k=4/acc_norm", "probe/linear_probe/finetuned/all"]
     dropped = ["train/loss", "train/runtime_s", "train/steps", "model/total_params", "data/labels_used", "eval/runtime_s",
                "eval/features_s", "eval/supervised_steps", "eval/supervised_last_loss", "train/samples_per_second",
                "linear_probe_std/model/all", "linear_probe_cv_std/model/5_per_class", "linear_probe_cv_C/model/5_per_class",
-               "retrieval/chance", "validation/windows", "incontext_binary/k=4/acc_std"]
+               "retrieval/chance", "validation/windows", "incontext_binary/k=4/acc_std", "validation/runtime",
+               "validation/steps_per_second", "probe/linear_probe_std/finetuned/10_per_class"]
     assert [k for k in kept if not is_evaluation_metric(k)] == []
     assert [k for k in dropped if is_evaluation_metric(k)] == []
