@@ -106,6 +106,7 @@ def is_evaluation_metric(key: str) -> bool:
         or last.endswith(("_s", "runtime", "_per_second", "steps", "_std"))  # timings, step counts, a spread over seeds
         or last.startswith("supervised_")  # how the CPC recipe's supervised baseline trained
         or last in ("chance", "windows")  # a reference level; how many windows SQuAD scored
+        or last.endswith(("epoch", "tokens"))  # how much was seen or scored
     )  # fmt: skip
 
 
