@@ -105,8 +105,9 @@ def is_evaluation_metric(key: str) -> bool:
         or any(g.endswith(("_std", "_C")) for g in groups)  # a spread over label subsets; the C cross-validation chose
         or last.endswith(("_s", "runtime", "_per_second", "steps", "_std"))  # timings, step counts, a spread over seeds
         or last.startswith("supervised_")  # how the CPC recipe's supervised baseline trained
-        or last in ("chance", "windows")  # a reference level; how many windows SQuAD scored
-        or last.endswith(("epoch", "tokens"))  # how much was seen or scored
+        or any(part in ("chance", "majority") for part in key.split("/"))  # a reference level, not the model's
+        or last.endswith(("epoch", "tokens", "windows", "total"))  # how much was seen or scored
+        or last.endswith("_thresh")  # SQuAD v2's best no-answer threshold: a setting the scoring found
     )  # fmt: skip
 
 

@@ -141,16 +141,16 @@ def run(recipe: Word2VecRecipe) -> dict[str, float]:
     report["analogies"] = answers
     atomic_write_text(recipe.output_dir / "neighbours.json", json.dumps(report, indent=1) + "\n")
     results |= {
-        "vocab_size": float(len(vocab)),
-        "pairs": batches.expected_pairs,  # per epoch, expected (text edges make it an upper bound)
-        "corpus_words": float(vocab.counts.sum()),
-        "train_pairs_per_second": batches.expected_pairs * epochs_seen / seconds,
-        "train_words_per_second": float(vocab.counts.sum()) * epochs_seen / seconds,
-        "compiled_loss": float(compile),
+        "data/vocab_size": float(len(vocab)),
+        "data/pairs_per_epoch": batches.expected_pairs,  # expected (text edges make it an upper bound)
+        "data/corpus_words": float(vocab.counts.sum()),
+        "train/pairs_per_second": batches.expected_pairs * epochs_seen / seconds,
+        "train/words_per_second": float(vocab.counts.sum()) * epochs_seen / seconds,
+        "train/compiled_loss": float(compile),
     }
     if asked:
-        results["analogy_accuracy"] = correct / asked
-        results["analogies_asked"] = float(asked)
+        results["eval/analogy_accuracy"] = correct / asked
+        results["data/analogies_asked"] = float(asked)
     write_card(recipe, results, report)
     return results
 
@@ -162,7 +162,7 @@ def write_card(recipe: Word2VecRecipe, results: dict, report: dict) -> None:
     neighbours = "\n".join(f"- **{w}**: " + ", ".join(n for n, _ in nb) for w, nb in report["neighbours"].items())
     analogies = "\n".join(f"- {a} : {b} :: {c} : **{guess}** (expected {d})" for a, b, c, d, guess in report["analogies"])
     sections = {
-        "Model": f"word2vec skip-gram with negative sampling: {int(results['vocab_size']):,} words x {m.embedding_dim} "
+        "Model": f"word2vec skip-gram with negative sampling: {int(results['data/vocab_size']):,} words x {m.embedding_dim} "
                  f"dimensions, window {m.window}{' (dynamic)' if m.dynamic_window else ''}, {m.negative} negatives "
                  f"from unigram^{m.ns_exponent}, subsampling t={m.sample}. `vectors.txt` holds the input vectors in "
                  "word2vec's text format (`gensim.models.KeyedVectors.load_word2vec_format(path, binary=False)`).",

@@ -93,7 +93,7 @@ def word2vec_gensim() -> str:
                              "save_strategy": "no"}})
             results = run_recipe(recipe)
             words, vectors = load_word2vec_format(f"{tmp}/w2v/vectors.txt")
-        seconds = results["corpus_words"] * s["epochs"] / results["train_words_per_second"]
+        seconds = results["data/corpus_words"] * s["epochs"] / results["train/words_per_second"]
         return words, _unit(vectors), n_words * s["epochs"] / seconds
 
     runs = {"gensim": [], "ours": []}

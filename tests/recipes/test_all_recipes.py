@@ -97,11 +97,11 @@ def _check_word2vec(out, results):
     from hf_replearn.evaluation.word_vectors import load_word2vec_format
 
     words, vectors = load_word2vec_format(out / "vectors.txt")
-    assert len(words) == results["vocab_size"] and vectors.shape[1] == 16 and words[0] == "and"
+    assert len(words) == results["data/vocab_size"] and vectors.shape[1] == 16 and words[0] == "and"
     assert json.loads((out / "config.json").read_text())["window"] == 5
     # output vectors start at zero: the first loss is (K + 1) log 2 = 4.16; training lowers it
     assert 2.0 < results["train/loss"] <= 4.16
-    assert results["compiled_loss"] == 0.0  # compile_loss: null keeps a smoke run eager (no compile wait)
+    assert results["train/compiled_loss"] == 0.0  # compile_loss: null keeps a smoke run eager (no compile wait)
     report = json.loads((out / "neighbours.json").read_text())
     assert report["neighbours"] and all(len(n) == 10 for n in report["neighbours"].values())
 
