@@ -81,7 +81,7 @@ def test_the_encoder_sizes_are_the_init_from_runs_over_the_recipe_files(simclr_d
     assert model.config.widths == [8, 16] and model.config.stem_stride == 1 and model.classifier[-1].in_features == 16
     card = (out / "README.md").read_text()
     hyperparameters = yaml.safe_load(card.split("---")[1])["hyperparameters"]
-    assert hyperparameters["model.widths"] == "[8, 16]" and hyperparameters["model.stem_stride"] == 1
+    assert hyperparameters["model.widths"] == [8, 16] and hyperparameters["model.stem_stride"] == 1
 
 
 def test_finetune_with_lora_trains_the_adapter_and_the_head(simclr_dir, tmp_path):
