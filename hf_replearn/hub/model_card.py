@@ -31,7 +31,9 @@ from hf_replearn.utils.files import RESULTS_FILE, atomic_write_text
 CARD_FILE = "README.md"
 # Where a recipe may name its data and its starting checkpoint; the first key present wins.
 _DATASET_KEYS = ("data.dataset", "data.name", "data.path", "dataset")
-_BASE_MODEL_KEYS = ("model.pretrained_model_name_or_path", "model.base_model", "model.name_or_path", "base_model")
+_BASE_MODEL_KEYS = ("model.pretrained_model_name_or_path", "model.base_model", "model.name_or_path", "model.init_from",
+                    "base_model")
+# An image recipe's transformers backbone is its start only when its weights were loaded (backbone_pretrained).
 
 
 # What a card's first line calls the model, by task (image tasks: "A `simclr` representation model").
@@ -43,6 +45,8 @@ DESCRIPTIONS = {
     "cpc": "A speech representation model (contrastive predictive coding)",
     "glue": "A sentence classifier",
     "squad": "An extractive question-answering model",
+    "finetune_images": "An image classifier (a pretrained or fresh encoder fine-tuned end to end with a linear head)",
+    "clip": "An image-text dual encoder (contrastive, CLIP-style)",
 }
 
 
@@ -197,6 +201,8 @@ def card_info_from_recipe(recipe, results: dict, output_dir: Path | None = None,
     flat = flatten({k: v for k, v in recipe.to_dict().items() if k != "hub"})
     datasets = [dataset_name] if dataset_name else [str(flat[k]) for k in _DATASET_KEYS if k in flat][:1]
     base = base_model or next((str(flat[k]) for k in _BASE_MODEL_KEYS if k in flat), None)
+    if base is None and flat.get("model.backbone") and flat.get("model.backbone_pretrained"):
+        base = str(flat["model.backbone"])
     hub = getattr(recipe, "hub", None)
     return CardInfo(
         model_name=(hub.hub_model_id if hub is not None and hub.hub_model_id else recipe.task),

@@ -52,6 +52,17 @@ def test_card_from_recipe_flattens_the_recipe(tmp_path):
     assert info.model_name == "team/run" and info.plots == ["plots/loss.png"]
     assert info.hyperparameters["seed"] == 3 and info.hyperparameters["training.learning_rate"] == 0.5
     assert not any(k.startswith("hub.") for k in info.hyperparameters)
+    from pathlib import Path
+
+    from hf_replearn.tasks import load_recipe
+
+    quickstart = Path(__file__).resolve().parents[2] / "recipes" / "quickstart.yaml"
+    card_for = lambda *overrides: card_info_from_recipe(load_recipe(quickstart, [f"output_dir={tmp_path}", *overrides]), {})  # noqa: E731
+    assert card_for().base_model is None
+    assert card_for("model.init_from=runs/simclr").base_model == "runs/simclr"  # not "from scratch"
+    assert card_for("model.backbone=google/vit-base-patch16-224").base_model is None  # the architecture, fresh weights
+    assert card_for("model.backbone=google/vit-base-patch16-224",
+                    "model.backbone_pretrained=true").base_model == "google/vit-base-patch16-224"
     assert flatten({"a": {"b": {"c": 1}, "d": None}, "e": [1, 2], "f": [{"g": 1}]}) == {"a.b.c": 1, "e": [1, 2],
                                                                                        "f": "[{'g': 1}]"}
 
@@ -99,6 +110,8 @@ def test_one_evaluation_section_and_a_description_that_fits_the_task():
     card = str(build_model_card(CardInfo(model_name="m", task="glue", results=results, sections={"Evaluation": every})))
     assert card.count("| train_loss |") == 1 and "Other results" not in card  # no number printed twice
     assert "A sentence classifier trained with hf_replearn on" in card  # not "fine-tuned trained"
+    card = str(build_model_card(CardInfo(model_name="m", task="finetune_images", results=results)))
+    assert "An image classifier (a pretrained or fresh encoder" in card and "representation model" not in card
     card = str(build_model_card(CardInfo(model_name="m", task="simclr", results=results)))
     assert card.count("## Evaluation") == 1 and "A `simclr` representation model" in card
 
