@@ -384,6 +384,13 @@ def features_note(cfg: ProbeConfig) -> str:
             "`model_h`: h = f(x), the globally pooled output.")
 
 
+def shown_in_probe_table(key: str) -> bool:
+    """Whether :func:`probe_table` shows ``key`` (a cell, or the ± of one)."""
+    parts = key.split("/")
+    cell = parts[0] in ("linear_probe", "linear_probe_cv", "linear_probe_std", "linear_probe_cv_std") and len(parts) == 3
+    return cell or parts[0] in ("knn", "kmeans_nmi") and len(parts) == 2
+
+
 def probe_table(results: dict[str, float]) -> str:
     """Markdown table: one row per feature set, one column per label budget (and its CV-C figure), then k-NN."""
     rows, budgets = {}, []
@@ -394,7 +401,7 @@ def probe_table(results: dict[str, float]) -> str:
             rows.setdefault(parts[1], {})[column] = value
             if column not in budgets:
                 budgets.append(column)
-        elif parts[0] == "knn" and len(parts) == 2 or parts[0] == "kmeans_nmi":
+        elif parts[0] in ("knn", "kmeans_nmi") and len(parts) == 2:
             rows.setdefault(parts[1], {})[parts[0]] = value
     budgets.sort(key=lambda b: (b == "all", "pct" in b, float(b.split("_")[0].removesuffix("pct")) if b[0].isdigit() else 0,
                                 b.endswith(" cv")))  # fmt: skip

@@ -130,8 +130,9 @@ def evaluate_dual_encoders(models: dict, tokenizer, pixels: np.ndarray, captions
     return results, first
 
 
-def zero_shot_table(results: dict, models) -> str:
-    """Markdown: one row per zero-shot task and retrieval recall, columns the models, majority and chance."""
+def zero_shot_table(results: dict, models, shown: set | None = None) -> str:
+    """Markdown: one row per zero-shot task and retrieval recall, columns the models, majority and chance. The keys
+    of ``results`` it shows are added to ``shown`` when given (a model card then does not list them again)."""
     models = list(models)
     lines = ["| metric | " + " | ".join(models) + " | majority class | chance |", "|---|" + "---|" * (len(models) + 2)]
     for key in sorted(k for k in results if k.startswith(("zero_shot/", "retrieval/image", "retrieval/text"))):
@@ -139,11 +140,13 @@ def zero_shot_table(results: dict, models) -> str:
         if parts[-1] != models[0]:
             continue
         row = "/".join(parts[:-1])
-        if row.startswith("zero_shot/"):
-            majority, chance = results.get(f"{row}/majority"), results.get(f"{row}/chance")
-        else:
-            majority, chance = None, results.get(f"retrieval/chance/{parts[-2]}")
-        cells = [results.get(f"{row}/{m}") for m in models] + [majority, chance]
+        zero_shot = row.startswith("zero_shot/")
+        majority = f"{row}/majority" if zero_shot else None
+        chance = f"{row}/chance" if zero_shot else f"retrieval/chance/{parts[-2]}"
+        keys = [f"{row}/{m}" for m in models] + [majority, chance]
+        cells = [results.get(k) if k else None for k in keys]
+        if shown is not None:
+            shown.update(k for k, v in zip(keys, cells) if v is not None)
         lines.append(f"| {row} | " + " | ".join("-" if v is None else f"{v:.3f}" for v in cells) + " |")
     return "\n".join(lines)
 

@@ -74,6 +74,8 @@ class CardInfo:
     library_name: str = "hf_replearn"
     """``hf_replearn`` when the model needs ``import hf_replearn.models`` to load; ``transformers`` if not."""
     eval_split: str = "test"
+    shown: set = dataclasses.field(default_factory=set)
+    """Keys of ``results`` that a section already shows in another form (a probe table's cells): not listed again."""
 
 
 def flatten(tree: dict, prefix: str = "") -> dict:
@@ -144,7 +146,7 @@ def build_model_card(info: CardInfo) -> ModelCard:
         lines += [f"## {title}", "", text.strip(), ""]
     # One Evaluation section: the numbers no task section shows yet, under the task's own Evaluation if any.
     shown = "\n".join(info.sections.values())
-    rest = {k: v for k, v in sorted(info.results.items()) if f"| {k} |" not in shown}
+    rest = {k: v for k, v in sorted(info.results.items()) if f"| {k} |" not in shown and k not in info.shown}
     evaluation = {k: v for k, v in rest.items() if is_evaluation_metric(k)}
     training = {k: v for k, v in rest.items() if k not in evaluation}
     titles = ("Other results" if "Evaluation" in info.sections else "Evaluation", "Training run")
@@ -195,7 +197,7 @@ def find_plots(output_dir: Path) -> list[str]:
 
 
 def card_info_from_recipe(recipe, results: dict, output_dir: Path | None = None, dataset_name: str | None = None,
-                          base_model: str | None = None, sections: dict | None = None) -> CardInfo:
+                          base_model: str | None = None, sections: dict | None = None, shown=()) -> CardInfo:
     """A card for a recipe run: hyperparameters from the recipe, command, datasets and base model
     (``dataset_name`` / ``base_model`` when given, else looked up in the recipe)."""
     flat = flatten({k: v for k, v in recipe.to_dict().items() if k != "hub"})
@@ -209,7 +211,7 @@ def card_info_from_recipe(recipe, results: dict, output_dir: Path | None = None,
         task=recipe.task, results=dict(results), datasets=datasets, base_model=base, hyperparameters=flat,
         command=recipe.command or (f"hf-replearn train {recipe.source}" if recipe.source != "<dict>" else ""),
         plots=find_plots(output_dir or recipe.output_dir), sections=dict(sections or {}),
-        recipe_yaml=yaml.safe_dump(recipe.to_dict(), sort_keys=False),
+        recipe_yaml=yaml.safe_dump(recipe.to_dict(), sort_keys=False), shown=set(shown),
     )
 
 
@@ -230,7 +232,8 @@ def card_metadata(recipe, results: dict, dataset_name: str | None = None, base_m
 
 
 def write_model_card(output_dir, recipe, results: dict, sections: dict | None = None, dataset_name=None,
-                     base_model=None) -> Path:
-    """Write OUTPUT_DIR/README.md for a finished recipe run: metadata, the reproduce command, ``sections``."""
-    info = card_info_from_recipe(recipe, results, Path(output_dir), dataset_name, base_model, sections)
+                     base_model=None, shown=()) -> Path:
+    """Write OUTPUT_DIR/README.md for a finished recipe run: metadata, the reproduce command, ``sections``
+    (``shown``: the result keys they show in another form than ``| key |``)."""
+    info = card_info_from_recipe(recipe, results, Path(output_dir), dataset_name, base_model, sections, shown)
     return save_model_card(output_dir, build_model_card(info))

@@ -215,7 +215,7 @@ def evaluate_and_card(recipe, model, tokenizer, entries, images, train_idx, test
     """Zero-shot, retrieval and probe on the held-out emoji, the picture, the tokenizer and the card."""
     from datasets import ClassLabel, Dataset, DatasetDict
 
-    from hf_replearn.evaluation.probe import evaluate_representations, probe_table
+    from hf_replearn.evaluation.probe import evaluate_representations, probe_table, shown_in_probe_table
     from hf_replearn.evaluation.features import ImageTower
     from hf_replearn.evaluation.zero_shot import evaluate_dual_encoders, retrieval_figure, zero_shot_table
     from hf_replearn.hub.model_card import write_model_card
@@ -242,10 +242,11 @@ def evaluate_and_card(recipe, model, tokenizer, entries, images, train_idx, test
     captions = [e.caption() for e in held]
     zero_shot, similarity = evaluate_dual_encoders(models, tokenizer, images[test_idx], captions, tasks, cfg)
     results.update(zero_shot)
+    shown: set = set()  # the results the card's tables show: not listed again under Evaluation
     sections = {"Zero-shot and retrieval on held-out emoji": (
         f"{len(held)} held-out emoji (never seen in training), {len(groups)} groups, {len(subgroups)} subgroups; "
         f"prompts `{cfg.prompt_template}`. `group_ensemble`: each group's prompt averaged with its subgroups' "
-        f"prompts. Retrieval among the {len(held)} held-out captions.\n\n" + zero_shot_table(results, models))}  # fmt: skip
+        f"prompts. Retrieval among the {len(held)} held-out captions.\n\n" + zero_shot_table(results, models, shown))}  # fmt: skip
     if cfg.figure_examples:
         picks = np.random.default_rng(recipe.seed).choice(len(held), size=min(cfg.figure_examples, len(held)), replace=False)
         retrieval_figure(images[test_idx], captions, similarity, sorted(picks), recipe.output_dir / "retrieval.png")
@@ -263,5 +264,6 @@ def evaluate_and_card(recipe, model, tokenizer, entries, images, train_idx, test
         + probe_table(probe))  # fmt: skip
     results["eval/runtime_s"] = time.perf_counter() - start
     print("\n" + "\n\n".join(f"{title}\n{text}" for title, text in sections.items()) + "\n")
-    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name="emoji (unicode-data, unicode-cldr-core)")
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name="emoji (unicode-data, unicode-cldr-core)",
+                     shown=shown | set(filter(shown_in_probe_table, probe)))
     return results

@@ -23,7 +23,7 @@ from transformers import set_seed
 from hf_replearn.config import Recipe
 from hf_replearn.data.images import ImageDataConfig
 from hf_replearn.evaluation.probe import (ProbeConfig, evaluate_representations, features_note, fillable_budgets, knn_k,
-                                          probe_table)
+                                          probe_table, shown_in_probe_table)
 from hf_replearn.errors import UserError, explained
 from hf_replearn.models.image_encoder import BACKBONE_FIELDS, DATA_FIELDS, SMALL_RESNET_FIELDS
 from hf_replearn.recipe_sections import config_values
@@ -193,7 +193,8 @@ def probe_and_card(recipe, model, dataset, build_random, results: dict, sections
             "The weights here, which the probes above used, are the base with (alpha / r) B A merged in; "
             "the adapter alone is in `adapter/`."
         )
-    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name)
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name,
+                     shown=filter(shown_in_probe_table, probe))
     return results
 
 

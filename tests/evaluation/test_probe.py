@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from hf_replearn.evaluation.probe import ProbeConfig, balanced_subset, knn_accuracy, probe_features, probe_table
+from hf_replearn.evaluation.probe import (ProbeConfig, balanced_subset, knn_accuracy, probe_features, probe_table,
+                                          shown_in_probe_table)
 from hf_replearn.errors import UserError
 
 
@@ -138,3 +139,15 @@ def test_knn_with_a_class_smaller_than_k_votes_among_that_many_neighbours():
     assert knn_k(20, train_y) == 8
     r = probe_features("x", train_x, train_y, test_x, test_y, ProbeConfig(labels_per_class=[], knn_k=20, kmeans_nmi=False))
     assert r["knn/x"] == 1.0
+
+
+def test_shown_in_probe_table_names_exactly_the_keys_the_table_shows():
+    values = iter(np.arange(0.101, 0.999, 0.037))
+    keys = ["linear_probe/model/1_per_class", "linear_probe_std/model/1_per_class", "linear_probe/model/all",
+            "linear_probe_cv/model/1_per_class", "linear_probe_cv_std/model/1_per_class", "linear_probe/raw/1pct",
+            "knn/model", "kmeans_nmi/model", "knn/model/1pct", "linear_probe_cv_C/model/1_per_class", "eval/runtime_s"]
+    results = {k: round(float(next(values)), 3) for k in keys}
+    table = probe_table(results)
+    shown = {k for k in keys if f"{results[k]:.3f}" in table}
+    assert shown == {k for k in keys if shown_in_probe_table(k)}
+    assert shown == set(keys[:8])

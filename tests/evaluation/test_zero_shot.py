@@ -41,3 +41,17 @@ def test_prompt_and_validation():
         ZeroShotConfig(prompt_template="an emoji").validate()
     with pytest.raises(UserError, match="recall_ks"):
         ZeroShotConfig(recall_ks=[0]).validate()
+
+
+def test_zero_shot_table_rows_and_the_keys_it_shows():
+    from hf_replearn.evaluation.zero_shot import zero_shot_table
+
+    results = {"zero_shot/group/model": 0.5, "zero_shot/group/random_init": 0.2, "zero_shot/group/majority": 0.3,
+               "zero_shot/group/chance": 0.111, "retrieval/image_to_text/recall@5/model": 0.25,
+               "retrieval/image_to_text/recall@5/random_init": 0.05, "retrieval/chance/recall@5": 0.018,
+               "linear_probe/model/all": 0.9}
+    shown = set()
+    table = zero_shot_table(results, ["model", "random_init"], shown)
+    assert "| zero_shot/group | 0.500 | 0.200 | 0.300 | 0.111 |" in table
+    assert "| retrieval/image_to_text/recall@5 | 0.250 | 0.050 | - | 0.018 |" in table
+    assert shown == set(results) - {"linear_probe/model/all"}

@@ -110,6 +110,12 @@ def test_one_evaluation_section_and_a_description_that_fits_the_task():
     card = str(build_model_card(CardInfo(model_name="m", task="glue", results=results, sections={"Evaluation": every})))
     assert card.count("| train_loss |") == 1 and "Other results" not in card  # no number printed twice
     assert "A sentence classifier trained with hf_replearn on" in card  # not "fine-tuned trained"
+    probed = {"linear_probe/model/all": 0.9, "knn/model": 0.8, "zero_shot/group/model": 0.5, "train/loss": 2.0}
+    table = "| features | all labels | k-NN (all) |\n|---|---|---|\n| model | 0.900 | 0.800 |"
+    card = str(build_model_card(CardInfo(model_name="m", task="simclr", results=probed, sections={"Probe": table},
+                                         shown={"linear_probe/model/all", "knn/model"})))
+    assert "| linear_probe/model/all |" not in card and "| knn/model |" not in card  # shown by the probe table
+    assert "## Evaluation\n\n| metric | value |\n|---|---|\n| zero_shot/group/model | 0.5 |\n\n## Training run" in card
     card = str(build_model_card(CardInfo(model_name="m", task="finetune_images", results=results)))
     assert "An image classifier (a pretrained or fresh encoder" in card and "representation model" not in card
     card = str(build_model_card(CardInfo(model_name="m", task="simclr", results=results)))
