@@ -105,13 +105,13 @@ _BOOKKEEPING = ("train/", "train_", "model/", "data/")
 
 def is_evaluation_metric(key: str) -> bool:
     """Whether a ``results.json`` key is an evaluation result of the model (indexed in ``model-index``)."""
-    *groups, last = key.split("/")
+    *groups, last = parts = key.split("/")
     return not (
         key.startswith(_BOOKKEEPING)
         or any(g.endswith(("_std", "_C")) for g in groups)  # a spread over label subsets; the C cross-validation chose
         or last.endswith(("_s", "runtime", "_per_second", "steps", "_std"))  # timings, step counts, a spread over seeds
         or last.startswith("supervised_")  # how the CPC recipe's supervised baseline trained
-        or any(part in ("chance", "majority") for part in key.split("/"))  # a reference level, not the model's
+        or "chance" in parts or "majority" in parts  # a reference level, not the model's
         or last.endswith(("epoch", "tokens", "windows", "total"))  # how much was seen or scored
         or last.endswith("_thresh")  # SQuAD v2's best no-answer threshold: a setting the scoring found
     )  # fmt: skip
@@ -144,7 +144,8 @@ def build_model_card(info: CardInfo) -> ModelCard:
              f"{f', starting from `{info.base_model}`' if info.base_model else ', from scratch'}.", ""]
     for title, text in info.sections.items():
         lines += [f"## {title}", "", text.strip(), ""]
-    # One Evaluation section: the numbers no task section shows yet, under the task's own Evaluation if any.
+    # The numbers no task section shows yet: the evaluation results (under the task's own Evaluation if any),
+    # then the run's bookkeeping.
     shown = "\n".join(info.sections.values())
     rest = {k: v for k, v in sorted(info.results.items()) if f"| {k} |" not in shown and k not in info.shown}
     evaluation = {k: v for k, v in rest.items() if is_evaluation_metric(k)}
