@@ -45,6 +45,7 @@ def load_model(path: str, device: str | None = None, masked: bool = False):
 
     folder = Path(path).expanduser()
     missing = ()
+    _check_lm_head_exists(path, masked)
     try:
         if (folder / "adapter_config.json").is_file():
             from peft import AutoPeftModelForCausalLM
@@ -63,6 +64,27 @@ def load_model(path: str, device: str | None = None, masked: bool = False):
     check_vocabulary(tokenizer, path, "--model")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     return model.to(device).eval(), tokenizer
+
+
+def _check_lm_head_exists(path, masked: bool) -> None:
+    """A model whose architecture has no language-model head in transformers (a ViT, a wav2vec2): a short error
+    that says which kind was given, where transformers lists every architecture that has one."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING, MODEL_FOR_MASKED_LM_MAPPING
+
+    folder = Path(path).expanduser()
+    if (folder / "adapter_config.json").is_file() or not (folder / "config.json").is_file():
+        return  # an adapter names its base; a hub id is checked when it loads
+    try:
+        config = AutoConfig.from_pretrained(str(path))
+    except (OSError, ValueError):
+        return  # loading says what is wrong with the folder
+    if type(config) not in (MODEL_FOR_MASKED_LM_MAPPING if masked else MODEL_FOR_CAUSAL_LM_MAPPING):
+        head, other = ("masked-LM", "drop --mlm for a causal LM") if masked else (
+            "causal-LM", "pass --mlm for a masked LM such as BERT or RoBERTa")
+        raise UserError(f"--model {path}: a {config.model_type} model ({type(config).__name__}) has no {head} head "
+                        f"in transformers, so it cannot score or generate text; give a {head.replace('-', ' ')}, or "
+                        f"{other}")
 
 
 def _check_head(path, missing, masked: bool) -> None:

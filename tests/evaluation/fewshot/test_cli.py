@@ -135,3 +135,22 @@ def test_a_dataset_built_by_the_tasks_function_with_the_commands_metadata(model_
     assert main([*argv, "--output-dir", str(tmp_path / "o4"), "--task", str(tmp_path / "bad2.yaml")]) == 2
     assert "custom_dataset must be a !function (module.name)" in capsys.readouterr().err
     assert not any((tmp_path / o).exists() for o in ("o2", "o3", "o4"))
+
+
+def test_a_model_without_the_asked_head_is_named_in_one_line(model_dir, tmp_path, write_task, capsys):
+    """A ViT (or a GPT-2 with --mlm) has no language-model head: one sentence naming the architecture and the fix,
+    before any output folder, where transformers' own error lists every architecture that has one."""
+    from transformers import ViTConfig, ViTModel
+
+    task = write_task(tmp_path)
+    ViTModel(ViTConfig(image_size=8, patch_size=4, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=16)).save_pretrained(tmp_path / "vit")  # fmt: skip
+    out = tmp_path / "out"
+    for model, flags, message in [
+        (tmp_path / "vit", [], "a vit model (ViTConfig) has no causal-LM head in transformers"),
+        (model_dir, ["--mlm"], "a gpt2 model (GPT2Config) has no masked-LM head in transformers"),
+    ]:
+        assert main(["fewshot", "--model", str(model), *flags, "--task", str(task), "--output-dir", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()[-1]) < 300, err
+        assert not out.exists()
