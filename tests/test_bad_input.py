@@ -4,7 +4,7 @@ byte-identical. Every row fails before any data, model or output directory is to
 
 Placeholders in a row's arguments: ``{tmp}`` a scratch folder, ``{out}`` an output directory that does
 not exist yet, ``{run}`` an output directory holding a fake earlier run, ``{fake_model}`` a folder with a
-``config.json``, ``{empty}`` an empty folder, ``{file}`` a plain file, ``{R}`` the shipped recipes folder.
+GPT-2's ``config.json`` (``{fake_vit}``: a ViT's), ``{empty}`` an empty folder, ``{file}`` a plain file, ``{R}`` the shipped recipes folder.
 """
 
 from __future__ import annotations
@@ -161,6 +161,19 @@ ROWS = [
     ("probe-batch-size-zero", ["eval", "probe", "--model", "{fake_model}", "--dataset", "digits", "--batch-size", "0"], ["--batch-size=0 must be >= 1"]),
     ("probe-max-length-zero", ["eval", "probe", "--model", "{fake_model}", "--dataset", "polarity", "--max-length", "0"], ["--max-length=0 must be >= 1"]),
     ("probe-no-dataset", ["eval", "probe", "--model", "{fake_model}"], ["--dataset", "required"]),
+    # -- a starting checkpoint whose architecture has no head of the kind asked ({fake_model} is a GPT-2, {fake_vit} a ViT)
+    ("mlm-path-is-a-gpt2", T("mlm_bert", "model.path={fake_model}"),
+     ["model.path={fake_model}: a gpt2 model (GPT2Config) has no masked-LM head", "a BERT or RoBERTa checkpoint"]),
+    ("clm-path-is-a-vit", T("clm_gpt2", "model.path={fake_vit}"), ["a vit model (ViTConfig) has no causal-LM head"]),
+    ("glue-model-is-a-vit", T("glue", "model.name_or_path={fake_vit}"),
+     ["model.name_or_path={fake_vit}: a vit model (ViTConfig) has no sequence-classification head", "a text encoder"]),
+    ("squad-model-is-a-vit", T("squad", "model.name_or_path={fake_vit}"), ["has no question-answering head"]),
+    ("backbone-is-a-gpt2", T("finetune_images", "model.backbone={fake_model}"),
+     ["model.backbone={fake_model}: a gpt2 model (GPT2Model) takes no images", "a transformers vision model"]),
+    ("fewshot-model-is-a-vit", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_vit}"],
+     ["--model {fake_vit}: a vit model (ViTConfig) has no causal-LM head", "pass --mlm for a masked LM"]),
+    ("fewshot-mlm-is-a-gpt2", ["fewshot", "--task", FEWSHOT_TASK, "--model", "{fake_model}", "--mlm"],
+     ["has no masked-LM head", "drop --mlm"]),
     # -- hub serve / hub push
     ("serve-port-not-a-number", ["hub", "serve", "--root", "{out}", "--token", "t", "--port", "http"], ["--port", "invalid int value"]),
     ("serve-no-token", ["hub", "serve", "--root", "{out}"], ["write token", "--token"]),
@@ -201,14 +214,15 @@ def test_bad_input_exits_2_and_touches_nothing(argv, expected, tmp_path, capsys,
     monkeypatch.chdir(tmp_path)  # a default output directory would land here, and be caught by the hash
     monkeypatch.delenv("HF_REPLEARN_HUB_TOKEN", raising=False)
     names = {"tmp": tmp_path, "out": tmp_path / "out", "run": tmp_path / "earlier_run", "empty": tmp_path / "empty",
-             "fake_model": tmp_path / "fake_model", "file": tmp_path / "a_file", "R": R}
-    for sub in ("run", "empty", "fake_model"):
+             "fake_model": tmp_path / "fake_model", "fake_vit": tmp_path / "fake_vit", "file": tmp_path / "a_file", "R": R}
+    for sub in ("run", "empty", "fake_model", "fake_vit"):
         names[sub].mkdir()
     (names["run"] / "results.json").write_text('{"loss": 1.0}\n')
     (names["run"] / "model.safetensors").write_bytes(b"not really weights")
     (names["run"] / "checkpoint-5").mkdir()
     (names["run"] / "checkpoint-5" / "trainer_state.json").write_text("{}")
     (names["fake_model"] / "config.json").write_text('{"model_type": "gpt2"}')
+    (names["fake_vit"] / "config.json").write_text('{"model_type": "vit"}')
     names["file"].write_text("a file, not a folder\n")
     for name, text in YAML_FILES.items():
         (tmp_path / name).write_text(text.replace("{out}", str(names["out"])))

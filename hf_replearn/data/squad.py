@@ -75,11 +75,13 @@ def _tokenize(examples, tokenizer, max_length: int, doc_stride: int | None, pad_
             return_offsets_mapping=True,
             padding="max_length" if pad_to_max_length else False,
         )
-    except Exception as err:  # the tokenizer refuses a stride that leaves no room for the context
-        if "stride" in str(err) or "truncat" in str(err):
+    except BaseException as err:  # the tokenizer refuses a stride that leaves no room for the context
+        # (a fast tokenizer by a Rust panic, which Python sees as a BaseException, not an Exception)
+        refused = isinstance(err, Exception) or type(err).__name__ == "PanicException"
+        if refused and ("stride" in str(err) or "truncat" in str(err)):
             raise UserError(
                 f"doc_stride={doc_stride} with max_length={max_length} leaves no room for the context after "
-                f"the question ({err}); lower data.doc_stride or raise data.max_length"
+                f"the question ({str(err).splitlines()[0]}); lower data.doc_stride or raise data.max_length"
             ) from None
         raise
     return enc, (1 if pad_on_right else 0)

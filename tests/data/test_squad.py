@@ -66,6 +66,12 @@ def test_long_context_without_stride_is_an_error(tokenizer):
         prepare_train_features(_examples()[:], tokenizer, max_length=48, doc_stride=None)
 
 
+def test_a_stride_that_leaves_no_room_for_the_context_is_an_error(tokenizer):
+    """The fast tokenizer refuses it with a Rust panic, which Python raises as a BaseException (not an Exception)."""
+    with pytest.raises(UserError, match="doc_stride=16 with max_length=20 leaves no room for the context"):
+        prepare_train_features(_examples()[:], tokenizer, max_length=20, doc_stride=16)
+
+
 def test_bad_answer_start_names_the_row():
     bad = _examples([{"text": ["termites"], "answer_start": [3]}])
     with pytest.raises(UserError, match=r"row 0 \(id 'q0'\): answer_start 3 does not match.*occurs at 288"):

@@ -122,3 +122,18 @@ def test_the_trunk_of_an_autoencoders_encoder_loads_unchanged(tmp_path):
     load_encoder_weights(classifier, tmp_path)
     trunk = autoencoder.encoder[0].state_dict()  # the encoder f; encoder[1] maps h to the code z
     assert all(torch.equal(v, trunk[k]) for k, v in classifier.encoder.state_dict().items())
+
+
+def test_a_vit_backbone_reads_images_of_another_size_and_a_language_model_is_refused(tmp_path):
+    """A ViT is built for one image size; as the encoder its position embeddings are interpolated to the data's.
+    A backbone whose model takes no images (a GPT-2) is a UserError when it is built, not a traceback in training."""
+    from transformers import GPT2Config, GPT2Model, ViTConfig, ViTModel
+
+    ViTModel(ViTConfig(image_size=32, patch_size=4, num_channels=1, hidden_size=16, num_hidden_layers=1,
+                       num_attention_heads=2, intermediate_size=16)).save_pretrained(tmp_path / "vit")  # fmt: skip
+    model = AutoModelForImageClassification.from_config(
+        ImageClassifierConfig(**TINY, num_labels=3, backbone=str(tmp_path / "vit"), backbone_pretrained=True)).eval()
+    assert model(pixel_values=torch.rand(2, 1, 8, 8)).logits.shape == (2, 3)  # 8x8 images into a 32x32 ViT
+    GPT2Model(GPT2Config(n_embd=16, n_layer=1, n_head=2)).save_pretrained(tmp_path / "gpt2")
+    with pytest.raises(UserError, match=r"model.backbone='.*gpt2': a gpt2 model \(GPT2Model\) takes no images"):
+        AutoModelForImageClassification.from_config(ImageClassifierConfig(**TINY, num_labels=3, backbone=str(tmp_path / "gpt2")))

@@ -69,22 +69,13 @@ def load_model(path: str, device: str | None = None, masked: bool = False):
 def _check_lm_head_exists(path, masked: bool) -> None:
     """A model whose architecture has no language-model head in transformers (a ViT, a wav2vec2): a short error
     that says which kind was given, where transformers lists every architecture that has one."""
-    from transformers import AutoConfig
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING, MODEL_FOR_MASKED_LM_MAPPING
+    from hf_replearn.models.pretrained import head_problem
 
-    folder = Path(path).expanduser()
-    if (folder / "adapter_config.json").is_file() or not (folder / "config.json").is_file():
-        return  # an adapter names its base; a hub id is checked when it loads
-    try:
-        config = AutoConfig.from_pretrained(str(path))
-    except (OSError, ValueError):
-        return  # loading says what is wrong with the folder
-    if type(config) not in (MODEL_FOR_MASKED_LM_MAPPING if masked else MODEL_FOR_CAUSAL_LM_MAPPING):
-        head, other = ("masked-LM", "drop --mlm for a causal LM") if masked else (
-            "causal-LM", "pass --mlm for a masked LM such as BERT or RoBERTa")
-        raise UserError(f"--model {path}: a {config.model_type} model ({type(config).__name__}) has no {head} head "
-                        f"in transformers, so it cannot score or generate text; give a {head.replace('-', ' ')}, or "
-                        f"{other}")
+    problem = head_problem(path, "masked-LM" if masked else "causal-LM")
+    if problem:
+        kind, other = ("a masked LM", "drop --mlm for a causal LM") if masked else (
+            "a causal LM", "pass --mlm for a masked LM such as BERT or RoBERTa")
+        raise UserError(f"--model {path}: {problem}, so it cannot score or generate text; give {kind}, or {other}")
 
 
 def _check_head(path, missing, masked: bool) -> None:
