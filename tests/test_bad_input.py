@@ -161,6 +161,10 @@ ROWS = [
     ("probe-batch-size-zero", ["eval", "probe", "--model", "{fake_model}", "--dataset", "digits", "--batch-size", "0"], ["--batch-size=0 must be >= 1"]),
     ("probe-max-length-zero", ["eval", "probe", "--model", "{fake_model}", "--dataset", "polarity", "--max-length", "0"], ["--max-length=0 must be >= 1"]),
     ("probe-no-dataset", ["eval", "probe", "--model", "{fake_model}"], ["--dataset", "required"]),
+    ("resume-nothing-to-resume", T("quickstart", "resume_from_checkpoint=true"),
+     ["resume_from_checkpoint=true, but {out} holds no checkpoint-N folder", "drop resume_from_checkpoint"]),
+    ("resume-missing-folder", T("quickstart", "resume_from_checkpoint={tmp}/checkpoint-9"),
+     ["resume_from_checkpoint={tmp}/checkpoint-9: no such checkpoint folder"]),
     # -- a starting checkpoint whose architecture has no head of the kind asked ({fake_model} is a GPT-2, {fake_vit} a ViT)
     ("mlm-path-is-a-gpt2", T("mlm_bert", "model.path={fake_model}"),
      ["model.path={fake_model}: a gpt2 model (GPT2Config) has no masked-LM head", "a BERT or RoBERTa checkpoint"]),

@@ -116,7 +116,23 @@ def check_training(recipe) -> None:
             raise UserError(f"{key_origin(where, 'training.warmup_steps')}: training.warmup_steps={warmup} is longer than "
                             f"the run (max_steps={max_steps}); use at most {max_steps} steps, or a fraction below 1 "
                             "(warmup_steps=0.1: the first 10% of the run)")
+    _check_resume(recipe)
     _build_training_args(recipe)
+
+
+def _check_resume(recipe) -> None:
+    """``resume_from_checkpoint``: true needs a checkpoint in output_dir; a path, a checkpoint folder."""
+    from hf_replearn.training.args import resume_argument, resume_checkpoint_dir
+
+    value = resume_argument(recipe)
+    where = key_origin(recipe.source, "training.resume_from_checkpoint")
+    if value is True and resume_checkpoint_dir(recipe) is None:
+        raise UserError(f"{where}: resume_from_checkpoint=true, but {recipe.output_dir} holds no checkpoint-N folder "
+                        "to resume from; drop resume_from_checkpoint to start a new run there, or set output_dir to "
+                        "the run to continue")
+    if isinstance(value, str) and not Path(value).expanduser().is_dir():
+        raise UserError(f"{where}: resume_from_checkpoint={value}: no such checkpoint folder; give a checkpoint-N "
+                        "folder of an earlier run, or true for the latest one in output_dir")
 
 
 def _from_command_line(where, key: str) -> bool:
