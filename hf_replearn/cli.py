@@ -67,9 +67,9 @@ def _eval_probe(args) -> int:
                            dataset_limit=args.dataset_limit, image_size=args.image_size,
                            trust_remote_code=args.trust_remote_code)  # fmt: skip
     if args.push:
-        from hf_replearn.hub.push import check_repo_id
+        from hf_replearn.hub.probe_card import check_push_target
 
-        check_repo_id(args.push, "--push")
+        check_push_target(args.push)
     results, section, out = run_probe(request)
     print(section)
     print(f"\nresults: {out / 'results.json'}")

@@ -36,6 +36,26 @@ def probe_eval_results(results: dict, dataset: str) -> list:
             if key.startswith(PROBE_PREFIXES) and isinstance(value, (int, float)) and math.isfinite(value)]  # fmt: skip
 
 
+def check_push_target(repo_id: str, token: str | None = None) -> None:
+    """``--push REPO``, before the probe runs: a repo id, a hub that answers, and a repo there to add the card to."""
+    from huggingface_hub import HfApi
+
+    from hf_replearn.utils.inputs import hub_unreachable
+
+    check_repo_id(repo_id, "--push")
+    reason = hub_unreachable()
+    if reason:
+        raise UserError(f"--push {repo_id}: no hub can be reached ({reason}); set HF_ENDPOINT to a reachable hub "
+                        "(see `hf-replearn hub serve`), or probe without --push")
+    try:
+        exists = HfApi().repo_exists(repo_id, token=token)
+    except Exception as err:  # a refused token, a server error: said before the probe's minutes, not after
+        raise UserError(f"--push {repo_id}: could not ask the hub about it ({type(err).__name__}: {str(err)[:200]})") from None
+    if not exists:
+        raise UserError(f"--push {repo_id}: no such repo on the hub; push the model first (hf-replearn hub push DIR "
+                        f"{repo_id})")
+
+
 def push_probe_card(repo_id: str, section: str, results: dict, dataset: str, token: str | None = None):
     """Add the probe ``section`` and ``results`` to ``repo_id``'s card and push it; returns the new card."""
     from huggingface_hub import HfApi, ModelCard, ModelCardData

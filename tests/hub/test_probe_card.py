@@ -23,3 +23,23 @@ def test_push_writes_the_section_and_model_index(hub, tmp_path):
     assert card.text.count("## Linear probe on polarity") == 1 and "| model | 0.800 |" in card.text
     entries = {(r.metric_name, r.metric_value) for r in card.data.eval_results}
     assert entries == {("linear_probe/model/all", 0.8), ("knn/model", 0.7)}  # eval/ timings are not indexed
+
+
+def test_eval_probe_push_checks_the_repo_before_probing(hub, tmp_path, capsys):
+    """--push to a repo that is not on the hub fails before the probe's minutes, leaving no output folder."""
+    from huggingface_hub import create_repo
+
+    from hf_replearn.cli import main
+    from hf_replearn.hub.probe_card import check_push_target
+    from hf_replearn.models.simclr import SimCLRConfig, SimCLRModel
+
+    model = tmp_path / "simclr"
+    SimCLRModel(SimCLRConfig(num_channels=1, image_size=8, widths=[4, 8], projection_dim=4)).save_pretrained(model)
+    out = tmp_path / "probe"
+    argv = ["eval", "probe", "--model", str(model), "--dataset", "digits", "--labels-per-class", "1", "--seeds", "1",
+            "--no-tsne", "--output-dir", str(out), "--push", "me/not-there"]
+    assert main(argv) == 2
+    assert "--push me/not-there: no such repo on the hub; push the model first" in capsys.readouterr().err
+    assert not out.exists()
+    create_repo("me/there")
+    check_push_target("me/there")  # a repo that is there passes
