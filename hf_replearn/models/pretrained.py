@@ -80,17 +80,39 @@ def display_name(source: str) -> str:
     return source if found is None else f"{found[0]} from the {found[1]} package"
 
 
-def load_same_family(model, path: str, key: str = "model.init_from"):
-    """A model of ``model``'s class and config holding the weights saved in folder ``path``.
-
-    The recipe describes the model and the checkpoint must fit it exactly (same weight names and shapes),
-    so that no layer silently starts from random weights. Local folders and safetensors only: nothing is
-    downloaded and no pickle is unpickled.
-    """
-    import json
+def run_folder(value, key: str = "model.init_from"):
+    """The local folder of a run named by ``value``: a path as it is, or a hub repo id a run was pushed to, whose
+    config.json and model.safetensors are fetched into the hub cache (safetensors only: nothing to unpickle)."""
     from pathlib import Path
 
-    folder = Path(path).expanduser()
+    from hf_replearn.utils.inputs import looks_like_path
+
+    path = Path(str(value)).expanduser()
+    if path.exists() or looks_like_path(str(value)):
+        return path
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    try:
+        return Path(snapshot_download(str(value), allow_patterns=["config.json", "model.safetensors"]))
+    except RepositoryNotFoundError:
+        raise UserError(f"{key}={value}: not a local folder, and no such repo on the hub (or not one this token may "
+                        "read); give the output_dir of a run, or the hub repo a run was pushed to") from None
+    except Exception as err:  # no access, no hub: the user's value, said with the fix
+        raise UserError(f"{key}={value}: not a local folder, and the hub did not give it ({type(err).__name__}: "
+                        f"{str(err)[:200]}); give the output_dir of a run, or the hub repo a run was pushed to") from None
+
+
+def load_same_family(model, path: str, key: str = "model.init_from"):
+    """A model of ``model``'s class and config holding the weights saved in the run ``path`` (a folder, or the hub
+    repo a run was pushed to: :func:`run_folder`).
+
+    The recipe describes the model and the checkpoint must fit it exactly (same weight names and shapes),
+    so that no layer silently starts from random weights. Safetensors only: no pickle is unpickled.
+    """
+    import json
+
+    folder = run_folder(path, key)
     weights = folder / "model.safetensors"
     if not (folder / "config.json").is_file() or not weights.is_file():
         raise UserError(

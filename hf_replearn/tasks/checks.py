@@ -213,9 +213,9 @@ def _check_corpus(corpus, where: str) -> None:
 def _check_model(model, where: str) -> None:
     from hf_replearn.models.pretrained import MINILM_ALIASES
 
-    if getattr(model, "init_from", None):
-        check_folder(model.init_from, "model.init_from", key_origin(where, "model.init_from"), ("config.json", "model.safetensors"),
-                     what="run folder of this task")
+    if getattr(model, "init_from", None):  # a run's folder, or the hub repo it was pushed to
+        check_local_or_hub(model.init_from, "model.init_from", key_origin(where, "model.init_from"), [], kind="run",
+                           needs=("config.json", "model.safetensors"), cached=model_in_cache)
     if getattr(model, "path", None):
         check_folder(model.path, "model.path", key_origin(where, "model.path"), ("config.json",), what="checkpoint folder")
     if getattr(model, "name_or_path", None):

@@ -80,15 +80,16 @@ def pretrained_encoder_config(recipe: FinetuneImagesRecipe):
     from transformers import AutoConfig
 
     from hf_replearn.models.image_encoder import ImageEncoderConfig
+    from hf_replearn.models.pretrained import run_folder
     from hf_replearn.utils.inputs import check_folder
 
-    folder = check_folder(recipe.model.init_from, "model.init_from", recipe.source,
+    folder = check_folder(run_folder(recipe.model.init_from), "model.init_from", recipe.source,
                           what="output_dir of an image run of this toolkit (e.g. outputs/simclr_fashion_mnist)")
     config = AutoConfig.from_pretrained(folder, local_files_only=True)
     if not isinstance(config, ImageEncoderConfig):
-        raise UserError(f"{recipe.source}: model.init_from={folder} holds a {config.model_type!r} model, not an image "
+        raise UserError(f"{recipe.source}: model.init_from={recipe.model.init_from} holds a {config.model_type!r} model, not an image "
                         "run of this toolkit; start from one (simclr, moco, rotation, ...), or, for a transformers "
-                        f"vision model, use model.backbone={folder} model.backbone_pretrained=true")  # fmt: skip
+                        f"vision model, use model.backbone={recipe.model.init_from} model.backbone_pretrained=true")  # fmt: skip
     defaults, replaced = FinetuneModelArgs(), []
     for name in ENCODER_SIZES:
         mine, saved = getattr(recipe.model, name), getattr(config, name)
@@ -96,11 +97,11 @@ def pretrained_encoder_config(recipe: FinetuneImagesRecipe):
             continue
         origin = key_origin(recipe.source, f"model.{name}")
         if origin.startswith("command-line override"):  # asked for on purpose: a contradiction, not a default
-            raise UserError(f"{origin}: model.{name}={mine}, but model.init_from={folder} has {name}={saved}; "
+            raise UserError(f"{origin}: model.{name}={mine}, but model.init_from={recipe.model.init_from} has {name}={saved}; "
                             f"drop model.{name} (it is read from that run)")  # fmt: skip
         replaced.append(f"{name}={saved} (the recipe's {mine} sizes the from-scratch network)")
     if replaced:
-        print(f"[finetune] the encoder of model.init_from={folder}: {', '.join(replaced)}", flush=True)
+        print(f"[finetune] the encoder of model.init_from={recipe.model.init_from}: {', '.join(replaced)}", flush=True)
     return config
 
 

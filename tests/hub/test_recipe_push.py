@@ -81,3 +81,37 @@ def test_lora_recipe_pushes_its_adapter_and_peft_loads_it_back(hub, tmp_path):
     for key, value in saved.items():
         assert torch.equal(pulled[key], value), key
     assert any(k.endswith("lora_B.weight") and v.abs().sum() > 0 for k, v in saved.items())  # trained, not the zero init
+
+
+def test_a_run_pushed_to_the_hub_is_a_start_point_by_its_repo_id(hub, tmp_path, capsys):
+    """model.init_from=team/name: a run pushed to a hub starts another (its config.json and model.safetensors fetched
+    into the hub cache), for the same family and for fine-tuning; the card names the repo, not the cache path."""
+    import json
+
+    import torch
+    from transformers import AutoModel, AutoModelForImageClassification
+
+    from hf_replearn.cli import main
+    from hf_replearn.models.pretrained import load_same_family
+
+    pushed = tmp_path / "pushed"
+    overrides = [f"output_dir={pushed}", *TINY, "hub.push_to_hub=true", "hub.hub_model_id=team/start"]
+    run_recipe(load_recipe(RECIPES / "quickstart.yaml", overrides))
+    saved = AutoModel.from_pretrained(pushed)
+    started = load_same_family(type(saved)(saved.config), "team/start")
+    assert all(torch.equal(v, started.state_dict()[k]) for k, v in saved.state_dict().items())
+    again = tmp_path / "again"
+    assert main(["train", str(RECIPES / "quickstart.yaml"), f"output_dir={again}", *TINY,
+                 "model.init_from=team/start"]) == 0  # fmt: skip
+    assert "base_model: team/start" in (again / "README.md").read_text()
+    tuned = tmp_path / "tuned"
+    assert main(["train", str(RECIPES / "finetune_images.yaml"), f"output_dir={tuned}", "model.init_from=team/start",
+                 "data.name=digits", "augment.flip_p=0", "max_steps=1", "per_device_train_batch_size=16",
+                 "data.label_fraction=0.1"]) == 0  # fmt: skip
+    encoder = AutoModelForImageClassification.from_pretrained(tuned).config
+    assert encoder.widths == [8, 16] and json.loads((tuned / "results.json").read_text())["train/steps"] == 1
+    capsys.readouterr()
+    assert main(["train", str(RECIPES / "quickstart.yaml"), f"output_dir={tmp_path / 'none'}", *TINY,
+                 "model.init_from=team/not-pushed"]) == 2  # fmt: skip
+    assert "model.init_from=team/not-pushed: not a local folder, and no such repo" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()

@@ -50,19 +50,20 @@ def load_encoder_weights(model: ImageEncoderForImageClassification, folder, key:
     Every encoder weight must be there with the same shape, so that no layer silently keeps its random
     init; safetensors only (nothing is unpickled).
     """
-    from pathlib import Path
-
     from transformers import AutoModel
 
     import hf_replearn.models  # noqa: F401  (registers the Auto classes)
 
-    weights = Path(folder).expanduser() / "model.safetensors"
+    from hf_replearn.models.pretrained import run_folder
+
+    folder = run_folder(folder, key)
+    weights = folder / "model.safetensors"
     if not weights.is_file():
         raise UserError(f"{key}={folder}: no model.safetensors there; give the output_dir of an image run of this toolkit")
     # Read through transformers, not the raw file: it renames a transformers backbone's saved weights to the names
     # its classes use now (transformers 5 saves ViT's `encoder.layer.N.attention.attention.query` and builds
     # `layers.N.attention.q_proj`), and loads safetensors only.
-    tensors = AutoModel.from_pretrained(Path(folder).expanduser(), use_safetensors=True).state_dict()
+    tensors = AutoModel.from_pretrained(folder, use_safetensors=True).state_dict()
     expected = model.encoder.state_dict()
     prefix = next((p for p in ENCODER_PREFIXES if all(p + k in tensors for k in expected)), ENCODER_PREFIXES[0])
     saved = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
