@@ -31,8 +31,8 @@ from hf_replearn.utils.files import RESULTS_FILE, atomic_write_text
 CARD_FILE = "README.md"
 # Where a recipe may name its data and its starting checkpoint; the first key present wins.
 _DATASET_KEYS = ("data.dataset", "data.name", "data.path", "dataset")
-_BASE_MODEL_KEYS = ("model.pretrained_model_name_or_path", "model.base_model", "model.name_or_path", "model.init_from",
-                    "base_model")
+_BASE_MODEL_KEYS = ("model.pretrained_model_name_or_path", "model.base_model", "model.name_or_path", "model.path",
+                    "model.init_from", "base_model")
 # An image recipe's transformers backbone is its start only when its weights were loaded (backbone_pretrained).
 
 

@@ -80,9 +80,15 @@ def display_name(source: str) -> str:
     return source if found is None else f"{found[0]} from the {found[1]} package"
 
 
-def run_folder(value, key: str = "model.init_from"):
-    """The local folder of a run named by ``value``: a path as it is, or a hub repo id a run was pushed to, whose
-    config.json and model.safetensors are fetched into the hub cache (safetensors only: nothing to unpickle)."""
+RUN_FILES = ("config.json", "model.safetensors")
+"""What a run of this toolkit is, to start another from it (``model.init_from``)."""
+CHECKPOINT_FILES = ("*.json", "*.safetensors", "*.txt", "*.model")
+"""A transformers checkpoint with its tokenizer (config, weights, vocabulary and merges), no pickled weights."""
+
+
+def run_folder(value, key: str = "model.init_from", files=RUN_FILES):
+    """The local folder of a run or checkpoint named by ``value``: a path as it is, or a hub repo id, whose ``files``
+    (patterns) are fetched into the hub cache (safetensors only: nothing to unpickle)."""
     from pathlib import Path
 
     from hf_replearn.utils.inputs import looks_like_path
@@ -94,7 +100,7 @@ def run_folder(value, key: str = "model.init_from"):
     from huggingface_hub.errors import RepositoryNotFoundError
 
     try:
-        return Path(snapshot_download(str(value), allow_patterns=["config.json", "model.safetensors"]))
+        return Path(snapshot_download(str(value), allow_patterns=list(files)))
     except RepositoryNotFoundError:
         raise UserError(f"{key}={value}: not a local folder, and no such repo on the hub (or not one this token may "
                         "read); give the output_dir of a run, or the hub repo a run was pushed to") from None

@@ -216,8 +216,9 @@ def _check_model(model, where: str) -> None:
     if getattr(model, "init_from", None):  # a run's folder, or the hub repo it was pushed to
         check_local_or_hub(model.init_from, "model.init_from", key_origin(where, "model.init_from"), [], kind="run",
                            needs=("config.json", "model.safetensors"), cached=model_in_cache)
-    if getattr(model, "path", None):
-        check_folder(model.path, "model.path", key_origin(where, "model.path"), ("config.json",), what="checkpoint folder")
+    if getattr(model, "path", None):  # a checkpoint folder, or a hub id
+        check_local_or_hub(model.path, "model.path", key_origin(where, "model.path"), [], kind="checkpoint",
+                           cached=model_in_cache)
     if getattr(model, "name_or_path", None):
         check_local_or_hub(model.name_or_path, "model.name_or_path", key_origin(where, "model.name_or_path"), MINILM_ALIASES, cached=model_in_cache)
     if getattr(model, "backbone", None):  # a transformers vision model as the image encoder

@@ -73,7 +73,7 @@ class LMModelConfig:
     architecture: Literal["bert", "roberta", "gpt2"] = "bert"
     """Model family built from a fresh config (ignored when ``path`` is set)."""
     path: str | None = None
-    """Continue from a local checkpoint folder instead of a fresh model (its tokenizer too); needed by ``lora``."""
+    """Continue from a checkpoint folder or hub id instead of a fresh model (its tokenizer too); needed by ``lora``."""
     hidden_size: int = 256
     num_layers: int = 4
     num_heads: int = 4
@@ -152,7 +152,7 @@ def build_tokenizer(recipe, train_rows):
     if cfg.path:
         return load_tokenizer(cfg.path)
     if recipe.model.path:
-        return load_tokenizer(recipe.model.path)
+        return load_tokenizer(start_folder(recipe))
     resumed = resumed_tokenizer(recipe)
     if resumed is not None:
         return resumed
@@ -207,7 +207,7 @@ def build_model(recipe, tokenizer, causal: bool):
 
     auto = AutoModelForCausalLM if causal else AutoModelForMaskedLM
     if recipe.model.path:
-        config = AutoConfig.from_pretrained(recipe.model.path, local_files_only=True)
+        config = AutoConfig.from_pretrained(start_folder(recipe), local_files_only=True)
     else:
         config = build_config(recipe, tokenizer, causal)
     positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
@@ -219,8 +219,16 @@ def build_model(recipe, tokenizer, causal: bool):
             + ("" if recipe.model.path else " or raise model.max_position_embeddings")
         )
     if recipe.model.path:
-        return auto.from_pretrained(recipe.model.path, local_files_only=True)
+        return auto.from_pretrained(start_folder(recipe), local_files_only=True, use_safetensors=True)
     return auto.from_config(config)
+
+
+def start_folder(recipe) -> str:
+    """The local folder of ``model.path``: the folder itself, or the hub checkpoint it names fetched into the hub
+    cache (config, safetensors weights and tokenizer files)."""
+    from hf_replearn.models.pretrained import CHECKPOINT_FILES, run_folder
+
+    return str(run_folder(recipe.model.path, "model.path", CHECKPOINT_FILES))
 
 
 def training_arguments(recipe, **defaults):

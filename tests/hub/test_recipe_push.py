@@ -115,3 +115,27 @@ def test_a_run_pushed_to_the_hub_is_a_start_point_by_its_repo_id(hub, tmp_path, 
                  "model.init_from=team/not-pushed"]) == 2  # fmt: skip
     assert "model.init_from=team/not-pushed: not a local folder, and no such repo" in capsys.readouterr().err
     assert not (tmp_path / "none").exists()
+
+
+def test_model_path_of_a_language_model_recipe_takes_a_hub_checkpoint(hub, tmp_path):
+    """mlm / clm ``model.path=team/name``: the checkpoint and its tokenizer come from the hub (safetensors), as a
+    folder's would."""
+    from huggingface_hub import HfApi
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    from hf_replearn.models.pretrained import shipped_minilm_path
+    from hf_replearn.tasks import build_recipe
+    from hf_replearn.tasks.lm import prepare
+
+    tokenizer = AutoTokenizer.from_pretrained(shipped_minilm_path())
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_embd=16, n_layer=1, n_head=2, n_positions=64))
+    model.save_pretrained(tmp_path / "tiny")
+    tokenizer.save_pretrained(tmp_path / "tiny")
+    HfApi().create_repo("team/tiny-lm")
+    HfApi().upload_folder(folder_path=str(tmp_path / "tiny"), repo_id="team/tiny-lm")
+    recipe = build_recipe({"task": "clm", "seed": 0, "dataset_limit": 50, "data": {"corpus": "fortunes", "block_size": 32},
+                           "model": {"path": "team/tiny-lm"}, "training": {"output_dir": str(tmp_path / "out")}})
+    loaded_tokenizer, loaded, _ = prepare(recipe, causal=True)
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
+    assert loaded_tokenizer.get_vocab() == tokenizer.get_vocab()
