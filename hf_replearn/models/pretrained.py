@@ -151,22 +151,34 @@ HEADS = {"masked-LM": "MODEL_FOR_MASKED_LM_MAPPING", "causal-LM": "MODEL_FOR_CAU
 """The heads a recipe or command puts on a checkpoint, by the transformers Auto mapping that has them."""
 
 
-def head_problem(path, head: str) -> str | None:
-    """Why the local checkpoint at ``path`` cannot take a ``head`` (a key of :data:`HEADS`): its architecture has
-    no such head in transformers. None when it can, or when that is not known before loading (a hub id, an
-    adapter folder, a config that does not load: loading then says what is wrong)."""
+def checkpoint_config(path):
+    """The transformers config of the checkpoint at ``path`` (a folder, or a hub id: its config.json alone is
+    fetched), or None when that is not known before loading (an adapter folder, no config.json, a config that does
+    not load without running its own code, no hub: loading then says what is wrong)."""
     from pathlib import Path
 
     from transformers import AutoConfig
-    from transformers.models.auto import modeling_auto
+
+    from hf_replearn.utils.inputs import hub_unreachable, looks_like_path
 
     folder = Path(str(path)).expanduser()
-    if (folder / "adapter_config.json").is_file() or not (folder / "config.json").is_file():
+    local = folder.exists() or looks_like_path(str(path))
+    if local and ((folder / "adapter_config.json").is_file() or not (folder / "config.json").is_file()):
+        return None
+    if not local and hub_unreachable():
         return None
     try:
-        config = AutoConfig.from_pretrained(str(folder))
-    except (OSError, ValueError):
+        return AutoConfig.from_pretrained(str(folder) if local else str(path))
+    except Exception:  # noqa: BLE001 - whatever the reason, the load itself reports it with the user's value
         return None
-    if type(config) in getattr(modeling_auto, HEADS[head]):
+
+
+def head_problem(path, head: str) -> str | None:
+    """Why the checkpoint at ``path`` (a folder or a hub id) cannot take a ``head`` (a key of :data:`HEADS`): its
+    architecture has no such head in transformers. None when it can, or when that is not known before loading."""
+    from transformers.models.auto import modeling_auto
+
+    config = checkpoint_config(path)
+    if config is None or type(config) in getattr(modeling_auto, HEADS[head]):
         return None
     return f"a {config.model_type} model ({type(config).__name__}) has no {head} head in transformers"

@@ -247,21 +247,19 @@ def _check_head(recipe, where: str) -> None:
 
 
 def _check_vision_backbone(model, where: str) -> None:
-    """A local backbone folder whose model takes no images (a language model): refused before any work. (A hub
-    id is checked when the backbone is built; remote code is not run to check it.)"""
+    """A backbone (a folder or a hub id) whose model takes no images (a language model): refused before any work.
+    Remote code is not run to check it."""
     from hf_replearn.models.encoders import not_a_vision_model
+    from hf_replearn.models.pretrained import checkpoint_config
 
-    folder = Path(str(model.backbone)).expanduser()
-    if getattr(model, "trust_remote_code", False) or not (folder / "config.json").is_file():
+    if getattr(model, "trust_remote_code", False):
         return
-    from transformers import AutoConfig
-
-    try:
-        config = AutoConfig.from_pretrained(str(folder))
-    except (OSError, ValueError) as err:
+    config = checkpoint_config(model.backbone)
+    folder = Path(str(model.backbone)).expanduser()
+    if config is None and (folder / "config.json").is_file():
         raise UserError(f"{key_origin(where, 'model.backbone')}: model.backbone={model.backbone}: its config.json does "
-                        f"not load ({err}); give a transformers vision model's folder") from None
-    problem = not_a_vision_model(config)
+                        "not load; give a transformers vision model's folder")
+    problem = config is not None and not_a_vision_model(config)
     if problem:
         raise UserError(f"{key_origin(where, 'model.backbone')}: model.backbone={model.backbone}: {problem}; give a "
                         "transformers vision model (ViT, DINOv2, ResNet, ConvNeXt, ...)")

@@ -139,3 +139,25 @@ def test_model_path_of_a_language_model_recipe_takes_a_hub_checkpoint(hub, tmp_p
     loaded_tokenizer, loaded, _ = prepare(recipe, causal=True)
     assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
     assert loaded_tokenizer.get_vocab() == tokenizer.get_vocab()
+
+
+def test_a_hub_checkpoint_of_the_wrong_kind_is_named_before_any_work(hub, tmp_path, capsys):
+    """The checks read a hub id's config.json as they read a folder's: a GPT-2 repo as an image backbone or an
+    MLM start point, a ViT repo as a GLUE encoder, each refused before the output folder exists."""
+    from huggingface_hub import HfApi
+    from transformers import GPT2Config, ViTConfig
+
+    from hf_replearn.cli import main
+
+    for repo, config in (("team/a-gpt2", GPT2Config(n_embd=16, n_layer=1, n_head=2)), ("team/a-vit", ViTConfig())):
+        config.save_pretrained(tmp_path / repo)
+        HfApi().create_repo(repo)
+        HfApi().upload_folder(folder_path=str(tmp_path / repo), repo_id=repo)
+    out = tmp_path / "out"
+    for recipe, override, message in [
+        ("finetune_images", "model.backbone=team/a-gpt2", "a gpt2 model (GPT2Model) takes no images"),
+        ("mlm_bert", "model.path=team/a-gpt2", "a gpt2 model (GPT2Config) has no masked-LM head"),
+        ("glue", "model.name_or_path=team/a-vit", "a vit model (ViTConfig) has no sequence-classification head"),
+    ]:
+        assert main(["train", str(RECIPES / f"{recipe}.yaml"), override, f"output_dir={out}"]) == 2
+        assert message in capsys.readouterr().err and not out.exists()
