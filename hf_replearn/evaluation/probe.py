@@ -384,25 +384,32 @@ def features_note(cfg: ProbeConfig) -> str:
             "`model_h`: h = f(x), the globally pooled output.")
 
 
+def _table_cell(key: str) -> tuple[str, str] | None:
+    """(row, column) of ``key``'s cell in :func:`probe_table`: a label budget (or its CV-C figure), k-NN or NMI."""
+    parts = key.split("/")
+    if parts[0] in ("linear_probe", "linear_probe_cv") and len(parts) == 3:
+        return parts[1], parts[2] + (" cv" if parts[0] == "linear_probe_cv" else "")
+    if parts[0] in ("knn", "kmeans_nmi") and len(parts) == 2:
+        return parts[1], parts[0]
+    return None
+
+
 def shown_in_probe_table(key: str) -> bool:
     """Whether :func:`probe_table` shows ``key`` (a cell, or the ± of one)."""
-    parts = key.split("/")
-    cell = parts[0] in ("linear_probe", "linear_probe_cv", "linear_probe_std", "linear_probe_cv_std") and len(parts) == 3
-    return cell or parts[0] in ("knn", "kmeans_nmi") and len(parts) == 2
+    return _table_cell(key.replace("_std/", "/", 1)) is not None
 
 
 def probe_table(results: dict[str, float]) -> str:
     """Markdown table: one row per feature set, one column per label budget (and its CV-C figure), then k-NN."""
     rows, budgets = {}, []
     for key, value in results.items():
-        parts = key.split("/")
-        if parts[0] in ("linear_probe", "linear_probe_cv") and len(parts) == 3:
-            column = parts[2] + (" cv" if parts[0] == "linear_probe_cv" else "")
-            rows.setdefault(parts[1], {})[column] = value
-            if column not in budgets:
-                budgets.append(column)
-        elif parts[0] in ("knn", "kmeans_nmi") and len(parts) == 2:
-            rows.setdefault(parts[1], {})[parts[0]] = value
+        cell = _table_cell(key)
+        if cell is None:
+            continue
+        row, column = cell
+        rows.setdefault(row, {})[column] = value
+        if column not in ("knn", "kmeans_nmi") and column not in budgets:
+            budgets.append(column)
     budgets.sort(key=lambda b: (b == "all", "pct" in b, float(b.split("_")[0].removesuffix("pct")) if b[0].isdigit() else 0,
                                 b.endswith(" cv")))  # fmt: skip
     columns = budgets + ["knn"] + (["kmeans_nmi"] if any("kmeans_nmi" in r for r in rows.values()) else [])

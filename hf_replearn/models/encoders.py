@@ -14,6 +14,8 @@ representations h. Two kinds:
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import nn
 
@@ -62,8 +64,6 @@ class SmallResNet(nn.Module):
 def not_a_vision_model(config) -> str | None:
     """Why a transformers model of ``config`` cannot be an image encoder here (its base model takes no
     ``pixel_values``: a GPT-2, a BERT), or None when it can (or its class is not known without running its code)."""
-    import inspect
-
     from transformers.models.auto.modeling_auto import MODEL_MAPPING
 
     if type(config) not in MODEL_MAPPING:
@@ -113,8 +113,6 @@ class HFBackbone(nn.Module):
         self.output_dim = getattr(cfg, "hidden_size", None) or cfg.hidden_sizes[-1]
         # A ViT-style backbone is built for one image size; with its position embeddings interpolated it reads the
         # data's size (a recipe's data.image_size), as ViT fine-tuning at another resolution does.
-        import inspect
-
         accepts = inspect.signature(self.model.forward).parameters
         self._size_kwargs = {"interpolate_pos_encoding": True} if "interpolate_pos_encoding" in accepts else {}
 

