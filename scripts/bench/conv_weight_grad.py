@@ -1,6 +1,6 @@
 """What ``hf_replearn.training.conv_weight_grad`` buys on this CPU: one thread, bf16 autocast, channels-last.
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/conv_weight_grad.py
+    OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/conv_weight_grad.py [layers] [step] [variants]
 
 ``layers``: every convolution of the Fashion-MNIST SimCLR encoder (``recipes/simclr_fashion_mnist.yaml``: widths
 32-256, stem stride 2, so maps of 14, 7, 4 and 2 pixels) with both views of a batch of 128 (256 images, the
@@ -8,6 +8,9 @@ per-process batch of the two-process run): the weight gradient by oneDNN's backw
 GEMM per kernel offset, milliseconds per call, best of 5 runs of 10 calls, and which the timing keeps.
 ``step``: one SimCLR training step (forward, NT-Xent, backward, AdamW; no augmentation) of the same model at
 batch 128 and 256, plain against routed, alternated, best of 3 runs of 10 steps.
+``variants``: the same step at batch 128 (fused AdamW), best of 3 runs of 20 steps, for levers that might make it
+cheaper: ``torch.compile`` (inductor) with and without the routed weight gradients (routed by the layer sizes the
+timing keeps, as tracing cannot time kernels), and thinner first stages.
 """
 
 from __future__ import annotations
@@ -97,10 +100,56 @@ def step(batches=(128, 256), runs: int = 3) -> None:
               f"{losses['plain']:.4f} / {losses['routed']:.4f} |", flush=True)  # fmt: skip
 
 
+def variants(batch: int = 128) -> None:
+    import functools
+    import types
+
+    def step_ms(widths, routing: str, compiled: bool) -> float:
+        torch.manual_seed(0)
+        model = SimCLRModel(SimCLRConfig(**{**CONFIG, "widths": widths})).to(memory_format=torch.channels_last)
+        if routing == "timed":
+            cwg.use_shifted_weight_grads(model)
+        elif routing == "by size":  # the choice the timing makes here: GEMMs on maps of 4x4 and less, and 1x1 at 7x7
+            sizes = {}
+            hooks = [m.register_forward_hook(lambda m, i, o: sizes.__setitem__(m, o.shape[-1]))
+                     for m in model.modules() if isinstance(m, nn.Conv2d)]  # fmt: skip
+            with torch.no_grad():
+                model.encoder(torch.rand(2, 1, 28, 28))
+            for h in hooks:
+                h.remove()
+            for m, size in sizes.items():
+                force = size <= 4 or (m.kernel_size[0] == 1 and size <= 7)
+                m.forward = types.MethodType(functools.partial(cwg.conv2d, force=force), m)
+        opt = torch.optim.AdamW(model.parameters(), 3e-3, fused=True)
+        forward = torch.compile(model, dynamic=False) if compiled else model
+        x, x2 = (torch.rand(batch, 1, 28, 28).contiguous(memory_format=torch.channels_last) for _ in range(2))
+
+        def train_step():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss = forward(pixel_values=x, pixel_values_2=x2).loss
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+
+        for _ in range(3):  # warm-up, and the compile
+            train_step()
+        return best_ms(train_step, calls=20, runs=3)
+
+    recipe = [32, 64, 128, 256]
+    rows = [("recipe widths, plain", recipe, "none", False), ("recipe widths, routed", recipe, "timed", False),
+            ("recipe widths, torch.compile", recipe, "none", True),
+            ("recipe widths, torch.compile + routed by size", recipe, "by size", True),
+            ("widths [16, 64, 128, 256], routed", [16, 64, 128, 256], "timed", False),
+            ("widths [24, 48, 128, 256], routed", [24, 48, 128, 256], "timed", False)]  # fmt: skip
+    print(f"| step at batch {batch} (two views each) | ms per step |\n|---|---|")
+    for name, widths, routing, compiled in rows:
+        print(f"| {name} | {step_ms(widths, routing, compiled):.1f} |", flush=True)
+
+
 if __name__ == "__main__":
     flags = Path("/proc/cpuinfo").read_text().split("flags", 2)[1].split() if Path("/proc/cpuinfo").exists() else []
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU capability "
           f"{torch.backends.cpu.get_cpu_capability()}, AMX bf16: {'amx_bf16' in flags}\n")
     parts = sys.argv[1:] or ["layers", "step"]
     for part in parts:
-        {"layers": layers, "step": step}[part]()
+        {"layers": layers, "step": step, "variants": variants}[part]()
