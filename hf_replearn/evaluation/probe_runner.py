@@ -111,8 +111,9 @@ def read_text(req: ProbeRequest) -> ProbeData:
 def check_modality(dataset: str, modality: str, models: list[ProbeModel]) -> None:
     held = source_modality(dataset)
     if held is not None and held != modality:
+        article = "an" if modality[0] in "aeiou" else "a"
         raise UserError(f"--dataset {dataset} holds {held}, and --model {models[0].source} reads {modality}; "
-                        f"give a {modality} dataset, or a model that reads {held}")
+                        f"give {article} {modality} dataset, or a model that reads {held}")
 
 
 def check_request(req: ProbeRequest, modality: str) -> list[str]:

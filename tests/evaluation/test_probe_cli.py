@@ -169,7 +169,7 @@ def test_bad_inputs_exit_2_before_any_work(tiny_bert, tmp_path, capsys):
     __import__("shutil").copy(tiny_bert / "tokenizer_config.json", no_hidden)
     cases = [
         (["--model", str(tiny_bert), "--dataset", "digits"], "holds image, and --model"),
-        (["--model", str(simclr), "--dataset", str(data)], "holds text, and --model"),
+        (["--model", str(simclr), "--dataset", str(data)], "reads image; give an image dataset, or a model that reads text"),
         (["--model", str(tiny_bert), "--dataset", str(data), "--labels-per-class", "1,10"],
          "--labels-per-class 10: the smallest class ('neg') has only 3 training examples"),
         (["--model", str(tiny_bert), "--dataset", str(data), "--label-column", "stars"],
