@@ -220,7 +220,12 @@ def load_probe_model(source: str, name: str | None = None, trust_remote_code: bo
     """A local folder (with config.json) or a hub id -> ProbeModel; UserError if it cannot be loaded.
 
     ``dataset_modality`` (``text``, ``image``, ``audio`` or None: unknown) picks the tower of a dual encoder: its
-    text tower for text, else its image tower."""
+    text tower for text, else its image tower. The folder of a LoRA run is read through the merged model it saved."""
+    from hf_replearn.utils.inputs import lora_run_merged
+
+    if merged := lora_run_merged(source):
+        print(f"--model {source}: a LoRA run; probing {merged}, its base with the adapter folded in", flush=True)
+        source = str(merged)
     path = Path(source)
     if path.exists() and not (path / "config.json").is_file():
         raise UserError(f"--model {path}: no config.json there; pass the output_dir of a training run or a transformers model folder")

@@ -210,9 +210,10 @@ def run_glue_probe(recipe: GlueRecipe, req, data, start) -> tuple[dict, str, str
     from pathlib import Path
 
     from hf_replearn.evaluation.features import load_probe_model
+    from hf_replearn.utils.inputs import LORA_MERGED
     from hf_replearn.evaluation.probe_runner import probe_models, probe_section
 
-    folder = Path(recipe.output_dir) / ("merged" if recipe.lora.enabled else "")
+    folder = Path(recipe.output_dir) / (LORA_MERGED if recipe.lora.enabled else "")
     finetuned = load_probe_model(str(folder), "finetuned", recipe.model.trust_remote_code)
     models = [m for m in (start, finetuned) if m is not None]
     results, _ = probe_models(req, models, data, req.baselines)

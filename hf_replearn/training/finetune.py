@@ -82,6 +82,7 @@ def maybe_apply_lora(model, lora: LoraSection | None, task_type: str):
 def save_finetuned(model, tokenizer, output_dir: Path, lora: LoraSection | None) -> None:
     """Full fine-tuning: the model. LoRA: only the adapter (+ head), and ``merged/`` when asked."""
     from hf_replearn.utils.distributed import is_main_process
+    from hf_replearn.utils.inputs import LORA_MERGED
     from hf_replearn.training.outputs import full_state_dict, save_model_atomically
 
     # Every process: under FSDP each one holds a shard of every weight, gathered here (None when unsharded).
@@ -91,8 +92,8 @@ def save_finetuned(model, tokenizer, output_dir: Path, lora: LoraSection | None)
         return
     tokenizer.save_pretrained(output_dir)
     if is_peft_model(model) and lora is not None and lora.merge_on_save:
-        export_merged(model, Path(output_dir) / "merged", state_dict=gathered)
-        tokenizer.save_pretrained(Path(output_dir) / "merged")
+        export_merged(model, Path(output_dir) / LORA_MERGED, state_dict=gathered)
+        tokenizer.save_pretrained(Path(output_dir) / LORA_MERGED)
 
 
 def limit(dataset, n: int | None):

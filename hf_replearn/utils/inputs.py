@@ -17,6 +17,9 @@ from pathlib import Path
 from hf_replearn.errors import UserError
 
 CONNECT_TIMEOUT_S = 3.0
+LORA_MERGED = "merged"
+"""The subfolder in which a text run trained with LoRA saves its base with the adapter folded in, a plain model
+(``lora.merge_on_save``); the run's folder itself holds the adapter alone."""
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -70,6 +73,15 @@ def did_you_mean(value: str, choices) -> str:
     return f"; did you mean `{close[0]}`?" if close else ""
 
 
+def lora_run_merged(value) -> Path | None:
+    """``value/merged`` when ``value`` is the folder of a LoRA run (an adapter, no config.json) that saved its merged
+    model there; else None."""
+    path = Path(str(value)).expanduser()
+    merged = path / LORA_MERGED
+    adapter_only = (path / "adapter_config.json").is_file() and not (path / "config.json").is_file()
+    return merged if adapter_only and (merged / "config.json").is_file() else None
+
+
 def check_folder(value, key: str, where: str, needs: tuple[str, ...] = ("config.json",), what: str = "model folder") -> Path:
     """``value`` is an existing folder holding each of ``needs``."""
     path = Path(str(value)).expanduser()
@@ -78,6 +90,12 @@ def check_folder(value, key: str, where: str, needs: tuple[str, ...] = ("config.
     if not path.is_dir():
         raise UserError(f"{where}: {key}={value} is a file; give a {what}")
     missing = [name for name in needs if not (path / name).is_file()]
+    if "config.json" in missing and (path / "adapter_config.json").is_file():
+        merged = lora_run_merged(path)
+        fix = (f"give {merged}, the base with the adapter folded in" if merged else
+               "give the base model with the adapter merged in (a run with lora.merge_on_save=true saves it under "
+               f"{LORA_MERGED}/)")
+        raise UserError(f"{where}: {key}={value} holds a LoRA adapter (adapter_config.json), not a whole model; {fix}")
     if missing:
         raise UserError(f"{where}: {key}={value}: no {' and '.join(missing)} in this folder; give a {what} "
                         "(the output_dir of a training run, or a save_pretrained folder)")

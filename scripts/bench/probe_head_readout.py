@@ -1,11 +1,12 @@
-"""What a SimCLR checkpoint's projection head holds for the few-label probe, against the recipe's readout.
+"""What other readouts of a SimCLR checkpoint give the few-label probe, against the recipe's.
 
     OMP_NUM_THREADS=2 PYTHONPATH=. python scripts/bench/probe_head_readout.py RUN_DIR
 
 RUN_DIR: the output_dir of ``recipes/simclr_fashion_mnist.yaml``. The 10-labels-per-class linear probe (the recipe's
 3 seeded subsets, C = 1 on standardised features) on Fashion-MNIST's test split, reading: the encoder's last two
-stage maps pooled to 4x4 (the recipe's readout), h = f(x), the head's hidden layer g1 = ReLU(BN(W1 h)) (SimCLRv2
-reads the middle of a deeper head), its output z, and the stage maps with g1 beside them.
+stage maps pooled to 4x4 (the recipe's readout); other stages and grids; the same maps averaged over the image and
+its mirror image, or the two side by side (test-time flips); h = f(x); the head's hidden layer g1 = ReLU(BN(W1 h))
+(SimCLRv2 reads the middle of a deeper head), its output z, and the stage maps with g1 beside them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from hf_replearn.data.images import ImageDataConfig, load_image_dataset  # noqa:
 from hf_replearn.evaluation.image_features import extract_features  # noqa: E402
 from hf_replearn.evaluation.probe import ProbeConfig, probe_features  # noqa: E402
 
+STAGE_READOUTS = [([-2, -1], 4), ([-3, -2, -1], 4), ([-3, -2, -1], 2), ([-2, -1], 2), ([-2], 4)]
+"""(stages, grid) pairs; the first is the recipe's."""
+
 
 def main(run: str) -> None:
     from transformers import AutoModel
@@ -33,12 +37,17 @@ def main(run: str) -> None:
     for split in ("train", "test"):
         pixels = np.asarray(data[split]["pixel_values"], dtype=np.uint8)
         labels[split] = np.asarray(data[split]["label"])
-        stages, h = extract_features(model, pixels, 512, [-2, -1], 4, with_h=True)
+        recipe, h = extract_features(model, pixels, 512, [-2, -1], 4, with_h=True)
+        mirrored = extract_features(model, np.ascontiguousarray(pixels[..., ::-1]), 512, [-2, -1], 4)
         with torch.no_grad():
             g1 = model.projection[:3](torch.from_numpy(h)).numpy()
             z = model.projection(torch.from_numpy(h)).numpy()
-        feats[split] = {"stage maps -2,-1 at 4x4": stages, "h": h, "g1": g1, "z": z,
-                        "stage maps and g1": np.concatenate([stages, g1], 1)}  # fmt: skip
+        feats[split] = {f"stage maps {stages} at {grid}x{grid}": extract_features(model, pixels, 512, stages, grid)
+                        for stages, grid in STAGE_READOUTS[1:]}  # fmt: skip
+        feats[split] = {"stage maps [-2, -1] at 4x4 (the recipe)": recipe, **feats[split],
+                        "the recipe's maps averaged with the mirror image's": (recipe + mirrored) / 2,
+                        "the recipe's maps and the mirror image's side by side": np.concatenate([recipe, mirrored], 1),
+                        "h": h, "g1": g1, "z": z, "the recipe's maps and g1": np.concatenate([recipe, g1], 1)}  # fmt: skip
     cfg = ProbeConfig(labels_per_class=[10], seeds=3, all_labels=False, kmeans_nmi=False, tsne=False)
     print("| readout | dims | 10/class |\n|---|---|---|")
     for name in feats["train"]:

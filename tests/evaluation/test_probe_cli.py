@@ -318,6 +318,30 @@ def test_default_output_folder_is_beside_a_run_and_never_inside_a_plain_model_fo
     assert (run / "probe-reviews" / "probe.md").is_file()
 
 
+def test_a_lora_run_is_probed_through_its_merged_model(tiny_bert, tmp_path, capsys):
+    """A text run trained with LoRA holds the adapter, its merged model under merged/: the probe reads merged/ and
+    writes beside the run; a recipe key that wants a whole model names merged/ as the fix."""
+    import shutil
+
+    from hf_replearn.errors import UserError
+    from hf_replearn.utils.inputs import check_folder
+
+    run = tmp_path / "lora_run"
+    shutil.copytree(tiny_bert, run / "merged")
+    (run / "adapter_config.json").write_text('{"peft_type": "LORA"}\n')
+    (run / "results.json").write_text('{"train/loss": 1.0}\n')
+    data = write_csv(tmp_path / "reviews.csv", per_class=6)
+    assert main(["eval", "probe", "--model", str(run), "--dataset", str(data), "--no-baselines", *FAST,
+                 "--labels-per-class", "1"]) == 0  # fmt: skip
+    assert f"probing {run / 'merged'}" in capsys.readouterr().out
+    assert (run / "probe-reviews" / "results.json").is_file()
+    with pytest.raises(UserError, match=r"holds a LoRA adapter .*; give .*lora_run/merged, the base with the adapter"):
+        check_folder(run, "model.name_or_path", "glue.yaml")
+    shutil.rmtree(run / "merged")
+    with pytest.raises(UserError, match=r"holds a LoRA adapter .*lora.merge_on_save=true"):
+        check_folder(run, "model.name_or_path", "glue.yaml")
+
+
 @pytest.mark.parametrize("case", ["missing-label", "one-example-class"])
 def test_a_labels_file_with_a_hole_is_refused_with_its_row(case, tiny_bert, tmp_path, capsys, monkeypatch):
     """... before any model is loaded: a text file's rows do not depend on the model."""
