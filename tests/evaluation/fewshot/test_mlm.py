@@ -53,6 +53,33 @@ def test_fewshot_command_with_mlm(mlm, tokenizer, tmp_path, write_task):
     assert report["scoring"] == "pseudo-log-likelihood" and list(report["results"]) == ["k=0", "k=1"]
 
 
+@pytest.mark.parametrize("layout", ["adapter", "run with merged/"])
+def test_a_masked_lm_lora_adapter_loads_with_mlm(mlm, tokenizer, tmp_path, layout):
+    """--mlm on a LoRA folder (an mlm recipe's run, or a bare adapter) scores as the adapted model: it was a
+    traceback (the adapter loaded as a causal LM)."""
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+
+    from hf_replearn.evaluation.fewshot.evaluate import load_model
+
+    mlm.save_pretrained(tmp_path / "base")
+    peft_model = get_peft_model(copy.deepcopy(mlm), LoraConfig(r=2, target_modules=["query", "value"],
+                                                               init_lora_weights=False)).eval()  # fmt: skip
+    peft_model.peft_config["default"].base_model_name_or_path = str(tmp_path / "base")
+    run = tmp_path / "run"
+    peft_model.save_pretrained(run)
+    tokenizer.save_pretrained(run)
+    if layout == "run with merged/":
+        copy.deepcopy(peft_model).merge_and_unload().save_pretrained(run / "merged")
+        (tmp_path / "base" / "model.safetensors").unlink()  # the merged model alone must be read
+    loaded, _ = load_model(str(run), "cpu", masked=True)
+    reqs = [(tokenizer("ab -> ")["input_ids"], [tokenizer("BA")["input_ids"], tokenizer("AB")["input_ids"]])]
+    ours = [ll for ll, _ in score_choices_pll(loaded, tokenizer, reqs)[0]]
+    assert ours == pytest.approx([ll for ll, _ in score_choices_pll(peft_model, tokenizer, reqs)[0]], abs=1e-5)
+    assert ours != pytest.approx([ll for ll, _ in score_choices_pll(mlm, tokenizer, reqs)[0]], abs=1e-3)
+
+
 @pytest.fixture(scope="module")
 def wordpiece():
     """all-MiniLM-L6-v2's tokenizer: [CLS] / [SEP] / [MASK], and neither a BOS nor an EOS token."""
