@@ -93,12 +93,18 @@ def _list_recipes(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import PackageNotFoundError, version
+
     parser = argparse.ArgumentParser(prog="hf-replearn", description="Representation learning on the Hugging Face stack.")
+    try:
+        parser.add_argument("--version", action="version", version=f"hf-replearn {version('hf_replearn')}")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        pass
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="run a recipe: train, evaluate, save, write results.json")
     train.add_argument("recipe", help="a recipe YAML file, e.g. recipes/quickstart.yaml")
-    train.add_argument("overrides", nargs="*", help="key=value overrides, dotted for nested keys (model.widths=[16,32])")
+    train.add_argument("overrides", nargs="*", default=[], help="key=value overrides, dotted for nested keys (model.widths=[16,32])")
     train.set_defaults(func=_train)
 
     ev = sub.add_parser("eval", help="evaluate a trained model").add_subparsers(dest="what", required=True)

@@ -265,7 +265,9 @@ def _convert(value, tp, where: str, key: str):
         return from_dict(tp, value if value is not None else {}, where, key + ".")
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
-            raise UserError(f"{key_origin(where, key)}: `{key}` must be a list, got {value!r}")
+            example = f"[{value}]" if isinstance(value, (int, float, str)) else "[...]"
+            raise UserError(f"{key_origin(where, key)}: `{key}` must be a list, got {value!r}; write it in brackets, "
+                            f"e.g. {key}={example}")
         (item_tp, *_) = typing.get_args(tp) or (typing.Any,)
         return [_convert(v, item_tp, where, f"{key}[{i}]") for i, v in enumerate(value)]
     if origin is dict or tp is dict:

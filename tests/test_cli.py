@@ -20,3 +20,11 @@ def test_recipes_listing():
     proc = run_cli("recipes")
     assert proc.returncode == 0
     assert "quickstart.yaml" in proc.stdout and "simclr_fashion_mnist.yaml" in proc.stdout
+
+
+def test_version_and_a_missing_recipe_name_only_what_is_missing():
+    from importlib.metadata import version
+
+    assert run_cli("--version").stdout.strip() == f"hf-replearn {version('hf_replearn')}"
+    proc = run_cli("train")
+    assert proc.returncode == 2 and proc.stderr.strip().endswith("the following arguments are required: recipe")

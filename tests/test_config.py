@@ -44,7 +44,8 @@ def test_wrong_type_names_key_and_expected_type():
         build_recipe(BASE, ["model.blocks_per_stage=two"])
     with pytest.raises(UserError, match=r"`training.max_steps` must be int"):
         build_recipe(BASE, ["max_steps=ten"])
-    with pytest.raises(UserError, match=r"`augment.crop_scale` must be a list"):
+    with pytest.raises(UserError, match=r"`augment.crop_scale` must be a list, got 0.5; write it in brackets, "
+                                         r"e.g. augment.crop_scale=\[0.5\]"):
         build_recipe(BASE, ["augment.crop_scale=0.5"])
     with pytest.raises(UserError, match=r"`model.contrastive_temperature` must be float"):
         build_recipe(BASE, ["model.contrastive_temperature=true"])
