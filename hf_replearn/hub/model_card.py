@@ -156,7 +156,7 @@ def build_model_card(info: CardInfo) -> ModelCard:
             lines += [f"## {title}", "", metrics_table(metrics), ""]
     if info.command:
         lines += ["## Reproduce", "", "```bash", info.command, "```", ""]
-    if info.hyperparameters:
+    if info.hyperparameters and not info.recipe_yaml:  # the recipe below holds the same settings, as YAML
         lines += ["## Hyperparameters", "", "| key | value |", "|---|---|"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(info.hyperparameters.items())] + [""]
     plots = [p for p in info.plots if f"({p})" not in shown]  # not already in a task's section

@@ -97,10 +97,13 @@ def run(recipe: AutoencoderRecipe) -> dict[str, float]:
     if recipe.task == "beta_vae" and recipe.data.name == "sprites" and recipe.data.image_size in (None, 32):
         from hf_replearn.data.sprites import FACTOR_NAMES, sprites_split
         from hf_replearn.evaluation.disentanglement import mutual_information_gap
+        from hf_replearn.hub.model_card import metrics_table
 
         _, factors = sprites_split("test")
         mig = mutual_information_gap(extract_features(model, test_pixels), factors)
         results["disentanglement/mig"] = mig["mig"]
         results.update({f"disentanglement/mig/{name}": mig[f"mig/{k}"] for k, name in enumerate(FACTOR_NAMES)})
-        sections["Disentanglement"] = f"Mutual information gap on the sprites test split: {mig['mig']:.3f}"
+        sections["Disentanglement"] = ("Mutual information gap (Chen et al. 2018) on the sprites test split, overall "
+                                       "and per generative factor:\n\n" +
+                                       metrics_table({k: v for k, v in results.items() if k.startswith("disentanglement/")}))
     return probe_and_card(recipe, model, dataset, task.build, results, sections)

@@ -95,6 +95,7 @@ def test_write_model_card_for_a_recipe_run_keeps_task_sections(tmp_path):
     assert card.data.to_dict()["datasets"] == ["digits"]
     assert card.text.count("(tsne.png)") == 1 and "![loss](loss.png)" in card.text  # plots listed once
     assert "## Recipe" in card.text and "max_steps: 7" in card.text
+    assert "## Hyperparameters" not in card.text  # the recipe's YAML holds them: the settings once in the body
 
 
 def test_one_evaluation_section_and_a_description_that_fits_the_task():
