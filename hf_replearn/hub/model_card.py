@@ -36,7 +36,6 @@ _BASE_MODEL_KEYS = ("model.pretrained_model_name_or_path", "model.base_model", "
 # An image recipe's transformers backbone is its start only when its weights were loaded (backbone_pretrained).
 
 
-# What a card's first line calls the model, by task (image tasks: "A `simclr` representation model").
 DESCRIPTIONS = {
     "clm": "A causal language model",
     "clm_incontext": "A causal language model for in-context learning",
@@ -47,7 +46,17 @@ DESCRIPTIONS = {
     "squad": "An extractive question-answering model",
     "finetune_images": "An image classifier (a pretrained or fresh encoder fine-tuned end to end with a linear head)",
     "clip": "An image-text dual encoder (contrastive, CLIP-style)",
+    "simclr": "An image encoder (SimCLR: contrastive, two augmented views)",
+    "moco": "An image encoder (MoCo: contrastive, momentum encoder and queue)",
+    "vicreg": "An image encoder (VICReg: variance-invariance-covariance)",
+    "rotation": "An image encoder (pretext task: predicting the rotation)",
+    "context": "An image encoder (pretext task: the relative position of two patches)",
+    "inpainting": "An image encoder (pretext task: inpainting a masked region)",
+    "colorization": "An image encoder (pretext task: colorization)",
+    "autoencoder": "An autoencoder",
+    "beta_vae": "A beta-VAE",
 }
+"""The card's first sentence: what the run made. Every task of ``tasks.TASKS`` has one (tests/hub)."""
 
 
 @dataclasses.dataclass

@@ -120,7 +120,7 @@ def test_one_evaluation_section_and_a_description_that_fits_the_task():
     card = str(build_model_card(CardInfo(model_name="m", task="finetune_images", results=results)))
     assert "An image classifier (a pretrained or fresh encoder" in card and "representation model" not in card
     card = str(build_model_card(CardInfo(model_name="m", task="simclr", results=results)))
-    assert card.count("## Evaluation") == 1 and "A `simclr` representation model" in card
+    assert card.count("## Evaluation") == 1 and "An image encoder (SimCLR: contrastive, two augmented views) trained" in card
 
 
 def test_clm_card_explains_empty_samples(tmp_path):
@@ -158,3 +158,10 @@ def test_model_index_holds_evaluation_results_not_bookkeeping():
                "validation/windows", "validation/HasAns_total", "validation/total", "validation/best_f1_thresh"]
     assert [k for k in kept if not is_evaluation_metric(k)] == []
     assert [k for k in dropped if is_evaluation_metric(k)] == []
+
+
+def test_every_task_opens_its_card_with_what_it_made():
+    from hf_replearn.hub.model_card import DESCRIPTIONS
+    from hf_replearn.tasks import TASKS
+
+    assert set(TASKS) <= set(DESCRIPTIONS), set(TASKS) - set(DESCRIPTIONS)
