@@ -228,12 +228,23 @@ def probe_speech_feature_sets(feature_sets: dict, dataset, cfg: SpeechProbeConfi
     return results
 
 
-def speech_probe_table(results: dict[str, float]) -> str:
-    """Markdown: one row per feature set, phone (when probed) and speaker accuracy (then the other speaker poolings)."""
+def _speech_table_layout(results: dict[str, float]) -> tuple[list[str], list[str]]:
+    """(rows: feature sets, columns: phone when probed, speaker, then the other speaker poolings)."""
     names = [k.split("/")[1] for k in results if k.startswith("linear_probe/") and k.endswith("/speaker")]
     phones = ["phone"] if any(k.startswith("linear_probe/") and k.endswith("/phone") for k in results) else []
-    columns = [*phones, "speaker", *sorted({k.split("/")[2] for k in results
-                                            if k.startswith("linear_probe/") and "/speaker_" in k})]
+    return names, [*phones, "speaker", *sorted({k.split("/")[2] for k in results
+                                                 if k.startswith("linear_probe/") and "/speaker_" in k})]
+
+
+def shown_in_speech_table(results: dict[str, float]) -> set[str]:
+    """The result keys :func:`speech_probe_table` shows."""
+    names, columns = _speech_table_layout(results)
+    return {f"linear_probe/{n}/{c}" for n in names for c in columns} & set(results)
+
+
+def speech_probe_table(results: dict[str, float]) -> str:
+    """Markdown: one row per feature set, phone (when probed) and speaker accuracy (then the other speaker poolings)."""
+    names, columns = _speech_table_layout(results)
     lines = ["| features | " + " | ".join(c.replace("speaker_", "speaker, pooling ") for c in columns) + " |",
              "|---" * (len(columns) + 1) + "|"]
     for n in names:

@@ -118,7 +118,8 @@ def is_evaluation_metric(key: str) -> bool:
     return not (
         key.startswith(_BOOKKEEPING)
         or any(g.endswith(("_std", "_C")) for g in groups)  # a spread over label subsets; the C cross-validation chose
-        or last.endswith(("_s", "runtime", "_per_second", "steps", "_std"))  # timings, step counts, a spread over seeds
+        or last.endswith(("_s", "runtime", "_per_second", "steps"))  # timings, step counts
+        or last.endswith("_std") and not last.endswith("mean_std")  # a spread over seeds (not the mean_std pooling)
         or last.startswith("supervised_")  # how the CPC recipe's supervised baseline trained
         or "chance" in parts or "majority" in parts  # a reference level, not the model's
         or last.endswith(("epoch", "tokens", "windows", "total"))  # how much was seen or scored

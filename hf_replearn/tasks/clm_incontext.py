@@ -226,7 +226,9 @@ def run(recipe: CLMInContextRecipe) -> dict[str, float]:
                 results[f"{task.task}/{k}/{metric}_std"] = value["std"]
     plots = {name: f"fewshot_{name}.png" for name in grids}
     atomic_write_text(recipe.output_dir / "fewshot_card.md", model_card_section(grids, plots))
+    shown = [f"{name}/{k}/{metric}{std}" for name, grid in grids.items() for k, metrics in grid.items()
+             for metric in metrics for std in ("", "_std")]  # the section's tables: mean ± std per k
     write_model_card(recipe.output_dir, recipe, results,
                      {"Few-shot evaluation": model_card_section(grids, plots, heading=False)},
-                     dataset_name="synthetic in-context demonstrations")
+                     dataset_name="synthetic in-context demonstrations", shown=shown)
     return results

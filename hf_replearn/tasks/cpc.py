@@ -16,7 +16,8 @@ from transformers import set_seed
 
 from hf_replearn.config import Recipe
 from hf_replearn.data.speech import SpeechDataConfig, WaveformCropCollator, load_speech_dataset
-from hf_replearn.evaluation.speech_probes import SpeechProbeConfig, evaluate_speech_representations, speech_probe_table
+from hf_replearn.evaluation.speech_probes import (SpeechProbeConfig, evaluate_speech_representations, shown_in_speech_table,
+                                                speech_probe_table)
 
 
 @dataclass
@@ -101,5 +102,6 @@ def run(recipe: CPCRecipe) -> dict[str, float]:
     sections = {title: table}
     if evaluation.tsne:
         sections["t-SNE of test utterances"] = "![t-SNE of mean CPC features per utterance, by speaker](tsne_speakers.png)"
-    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name)
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name,
+                     shown=shown_in_speech_table(probe))
     return results

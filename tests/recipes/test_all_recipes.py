@@ -113,6 +113,8 @@ def _check_cpc(out, results):
             assert 0 <= results[f"linear_probe/{features}/{target}"] <= 1
     assert results["eval/supervised_steps"] == STEPS  # bounded by max_steps, not the recipe's 1000
     assert results["linear_probe/mfcc/phone"] > 0.1  # 50+ phone classes: MFCC frames are far above chance
+    card = (out / "README.md").read_text()  # every probe once, in the task's table
+    assert "## Evaluation" not in card and "| linear_probe/cpc/speaker_mean_std |" not in card
 
 
 def _check_incontext(out, results):
@@ -120,6 +122,7 @@ def _check_incontext(out, results):
     assert 0.0 <= results["incontext_binary/k=2/acc"] <= 1.0
     assert (out / "tokenizer.json").is_file() and (out / "fewshot_incontext_binary.png").is_file()
     assert "### incontext_binary" in (out / "fewshot_card.md").read_text()
+    assert "| incontext_binary/k=2/acc |" not in (out / "README.md").read_text()  # shown once, in the k table
 
 
 def _check_mig(out, results):
