@@ -407,9 +407,11 @@ def write_lm_card(recipe, results: dict, samples: list[str], causal: bool) -> No
     sections = {
         "Model": f"A {family}{what} language model ({int(results['model/total_params']):,} parameters) {start} on "
                  f"`{recipe.data.corpus}` in blocks of {recipe.data.block_size} tokens, with its tokenizer saved beside it.",
-        "Validation": "On the held-out validation split (token-weighted):\n\n| metric | value |\n|---|---|\n" + "\n".join(
-            f"| {k} | {results[k]:.4g} |" for k in ("eval_loss", "eval_perplexity", "eval_accuracy", "eval_tokens")
-            if k in results),
+        "Validation": ("On the held-out validation split: eval_token_loss is the mean negative log-likelihood over its "
+                       "predicted tokens, eval_perplexity its exp, eval_accuracy the share of tokens predicted right; "
+                       "eval_loss is Trainer's mean over batches.\n\n| metric | value |\n|---|---|\n" + "\n".join(
+            f"| {k} | {results[k]:.4g} |" for k in ("eval_token_loss", "eval_perplexity", "eval_accuracy", "eval_tokens",
+                                                    "eval_loss") if k in results)),
     }
     if lora.enabled:
         merged = " `merged/` holds the base with (alpha / r) B A folded in, a plain model." if lora.merge_on_save else ""

@@ -131,11 +131,12 @@ def test_clm_card_explains_empty_samples(tmp_path):
 
     recipes = Path(__file__).resolve().parents[2] / "recipes"
     recipe = load_recipe(recipes / "clm_gpt2.yaml", [f"output_dir={tmp_path}"])
-    results = {"eval_loss": 3.0, "eval_perplexity": 20.0, "model/total_params": 1000}
+    results = {"eval_loss": 3.0, "eval_token_loss": 2.9957, "eval_perplexity": 20.0, "model/total_params": 1000}
     write_lm_card(recipe, results, ["The", "A computer says hi"], causal=True)
     card = (tmp_path / "README.md").read_text()
     assert "> The *(nothing generated" in card and "> A computer says hi\n" in card
     assert "A causal language model" in card and card.count("| eval_loss |") == 1  # in the task's Validation table
+    assert card.count("| eval_token_loss | 2.996 |") == 1  # the loss its perplexity is the exp of, shown there too
     assert "## Evaluation" not in card and "## Training run\n\n| metric | value |\n|---|---|\n| model/total_params | 1000 |" in card
     recipe.generation.prompts = []
     write_lm_card(recipe, results, [], causal=True)
