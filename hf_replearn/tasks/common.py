@@ -186,13 +186,9 @@ def probe_and_card(recipe, model, dataset, build_random, results: dict, sections
     if recipe.evaluation.tsne:
         sections["t-SNE of test features"] = "![t-SNE of the test features, coloured by class](tsne.png)"
     if recipe.lora.enabled:
-        lora = recipe.lora
-        sections["LoRA"] = (
-            f"Started from `{recipe.model.init_from}` and adapted with LoRA (r={lora.r}, alpha={lora.alpha:g}): "
-            f"{results['model/trainable_params']:,} of {results['model/total_params']:,} parameters trained. "
-            "The weights here, which the probes above used, are the base with (alpha / r) B A merged in; "
-            "the adapter alone is in `adapter/`."
-        )
+        from hf_replearn.training.lora import card_section
+
+        sections["LoRA"] = card_section(recipe.lora, results, merged_here=True)
     write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name,
                      shown=filter(shown_in_probe_table, probe))
     return results

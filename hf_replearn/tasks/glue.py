@@ -156,6 +156,10 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
         return results
     print(f"\n{task.name} ({'LoRA' if lora else 'full fine-tuning'}):\n{table}\n")
     sections = {"Evaluation": table}
+    if lora:
+        from hf_replearn.training.lora import card_section
+
+        sections["LoRA"] = card_section(recipe.lora, results, merged_here=False)
     probed = {}
     if probe is not None:
         probed, title, sections[title] = run_glue_probe(recipe, *probe)

@@ -414,9 +414,9 @@ def write_lm_card(recipe, results: dict, samples: list[str], causal: bool) -> No
                                                     "eval_loss") if k in results)),
     }
     if lora.enabled:
-        merged = " `merged/` holds the base with (alpha / r) B A folded in, a plain model." if lora.merge_on_save else ""
-        sections["LoRA"] = (f"Trained with LoRA (r={lora.r}, alpha={lora.alpha:g}): {results['model/trainable_params']:,} "
-                            f"of {results['model/total_params']:,} parameters. This folder holds the adapter.{merged}")
+        from hf_replearn.training.lora import card_section
+
+        sections["LoRA"] = card_section(lora, results, merged_here=False)
     if causal and not samples:
         prompts = recipe.generation.prompts
         sections["Samples"] = ("None: generation.prompts is empty; set prompts to see samples in this card." if not prompts

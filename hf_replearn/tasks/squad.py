@@ -116,6 +116,11 @@ def run(recipe: SquadRecipe) -> dict[str, float]:
     table = metrics_table(results, evaluation_only=True)  # the training run's numbers: results.json and the card
     if is_main_process():  # every process holds the same numbers: print them once
         print(f"\nSQuAD {'v2.0' if v2 else 'v1.1'} on {d.source}:\n{table}\n")
-    write_model_card(recipe.output_dir, recipe, results, {"Evaluation": table}, dataset_name=d.source,
+    sections = {"Evaluation": table}
+    if recipe.lora.enabled:
+        from hf_replearn.training.lora import card_section
+
+        sections["LoRA"] = card_section(recipe.lora, results, merged_here=False)
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=d.source,
                      base_model=recipe.model.name_or_path)  # fmt: skip
     return results

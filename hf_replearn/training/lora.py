@@ -142,6 +142,20 @@ def count_parameters(model) -> tuple[int, int]:
     return trainable, sum(p.numel() for p in model.parameters())
 
 
+def card_section(lora: LoraSection, results: dict, merged_here: bool) -> str:
+    """A card's LoRA section: the rank, how much was trained, where the adapter and the merged model are
+    (``merged_here``: the image tasks' layout, the merged model in the run's folder; else the text tasks')."""
+    from hf_replearn.utils.inputs import LORA_MERGED
+
+    trained = (f"Adapted with LoRA (r={lora.r}, alpha={lora.alpha:g}): {results['model/trainable_params']:,} of "
+               f"{results['model/total_params']:,} parameters trained.")
+    if merged_here:
+        return f"{trained} The weights here are the base with (alpha / r) B A merged in; the adapter alone is in `adapter/`."
+    merged = (f" `{LORA_MERGED}/` holds the base with (alpha / r) B A folded in, a plain model (what `hf-replearn eval "
+              f"probe` reads)." if lora.merge_on_save else "")
+    return f"{trained} This folder holds the adapter.{merged}"
+
+
 def is_peft_model(model) -> bool:
     from peft import PeftModel
 

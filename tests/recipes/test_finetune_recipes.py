@@ -41,7 +41,9 @@ def test_glue_full_and_lora_with_resume(tmp_path):
     assert r["model/trainable_params"] == 2048 + 66 and r["model/total_params"] > 10 * r["model/trainable_params"]
     for folder in (lora, lora / "checkpoint-2"):  # adapter-only final save and checkpoints
         assert (folder / "adapter_model.safetensors").is_file() and not (folder / "model.safetensors").exists()
-    assert (lora / "merged" / "model.safetensors").is_file() and "| model/trainable_params | 2114 |" in (lora / "README.md").read_text()
+    card = (lora / "README.md").read_text()
+    assert (lora / "merged" / "model.safetensors").is_file() and "| model/trainable_params | 2114 |" in card
+    assert "## LoRA\n\nAdapted with LoRA (r=8, alpha=16): 2,114 of " in card and "`merged/` holds the base" in card
     assert _run("glue_lora.yaml", lora, "max_steps=3", "dataset_limit=48", "data.eval_limit=40", "resume_from_checkpoint=latest") == 0
     assert json.loads((lora / "results.json").read_text())["train/steps"] == 3
 
