@@ -46,7 +46,7 @@ DESCRIPTIONS = {
     "squad": "An extractive question-answering model",
     "finetune_images": "An image classifier (a pretrained or fresh encoder fine-tuned end to end with a linear head)",
     "clip": "An image-text dual encoder (contrastive, CLIP-style)",
-    "simclr": "An image encoder (SimCLR: contrastive, two augmented views)",
+    "simclr": "An image encoder (SimCLR: contrastive, augmented views of each image)",
     "moco": "An image encoder (MoCo: contrastive, momentum encoder and queue)",
     "vicreg": "An image encoder (VICReg: variance-invariance-covariance)",
     "rotation": "An image encoder (pretext task: predicting the rotation)",

@@ -120,7 +120,7 @@ def test_one_evaluation_section_and_a_description_that_fits_the_task():
     card = str(build_model_card(CardInfo(model_name="m", task="finetune_images", results=results)))
     assert "An image classifier (a pretrained or fresh encoder" in card and "representation model" not in card
     card = str(build_model_card(CardInfo(model_name="m", task="simclr", results=results)))
-    assert card.count("## Evaluation") == 1 and "An image encoder (SimCLR: contrastive, two augmented views) trained" in card
+    assert card.count("## Evaluation") == 1 and "An image encoder (SimCLR: contrastive, augmented views of each image) trained" in card
 
 
 def test_clm_card_explains_empty_samples(tmp_path):
