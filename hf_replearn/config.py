@@ -213,6 +213,10 @@ def from_dict(cls, raw: dict, where: str, prefix: str = ""):
         if key in renamed and key not in fields:
             raise UserError(f"{where}: `{prefix}{key}` was renamed `{prefix}{renamed[key]}` (the name its model config "
                             f"and config.json use); write `{prefix}{renamed[key]}` instead")  # fmt: skip
+        if key == "lora" and not prefix and key not in fields:
+            raise UserError(f"{key_origin(where, key)}: `lora`: this task trains its model from scratch, so LoRA has no trained model "
+                            "to adapt; drop the lora keys (LoRA is a section of the recipes that start from one: glue, "
+                            "squad, mlm / clm with model.path, the image tasks with model.init_from)")
         if key not in fields:
             raise UserError(_unknown_key(where, prefix + str(key), key, fields))
     kwargs = {}

@@ -98,3 +98,9 @@ def test_a_file_the_recipe_names_is_found_from_any_directory(tmp_path, monkeypat
     assert recipe.resolve_path("task.yaml") == Path("task.yaml")  # the working directory's comes first
     assert recipe.resolve_path("fewshot/incontext_binary.yaml") == RECIPES_DIR / "fewshot" / "incontext_binary.yaml"
     assert recipe.resolve_path("nowhere.yaml") == Path("nowhere.yaml")
+
+
+def test_lora_on_a_task_that_trains_from_scratch_says_why_it_is_refused():
+    recipe = {"task": "word2vec", "training": {"output_dir": "out"}}
+    with pytest.raises(UserError, match=r"command-line override `lora.r=4`.*this task trains its model from scratch"):
+        build_recipe(recipe, ["lora.r=4"])
