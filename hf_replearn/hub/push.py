@@ -88,6 +88,8 @@ def push_output_dir(
 
     output_dir = Path(output_dir)
     check_repo_id(repo_id)
+    if retries < 0:
+        raise UserError(f"--retries {retries}: give 0 or more (0: one try, no retry)")
     if constants.is_offline_mode():
         raise UserError(f"cannot push {output_dir}: HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) is set; unset it "
                         "for the push (HF_HUB_OFFLINE=0 hf-replearn hub push ...)")

@@ -132,6 +132,8 @@ def test_server_down_is_retried_then_fails_clearly(tmp_path):
         push_output_dir(tmp_path / "run", "team/x", endpoint=f"http://127.0.0.1:{port}", token=TOKEN,
                         retries=2, sleep=waits.append)
     assert waits == [1.0, 2.0]
+    with pytest.raises(UserError, match=r"--retries -1: give 0 or more"):  # it made no try and reported success
+        push_output_dir(tmp_path / "run", "team/x", endpoint=f"http://127.0.0.1:{port}", token=TOKEN, retries=-1)
 
 
 def test_garbage_bad_token_and_bad_input_fail_at_once(canned, hub, tmp_path, monkeypatch):
