@@ -64,9 +64,17 @@ def run_serve(args) -> int:
     tokens = read_tokens(args.token, args.token_file)
     if args.max_concurrent < 1:
         raise UserError(f"--max-concurrent {args.max_concurrent}: pass at least 1")
+    if args.max_body_mb < 1:
+        raise UserError(f"--max-body-mb {args.max_body_mb}: pass at least 1 (every commit larger is refused)")
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: pass a TCP port from 1 to 65535, or 0 for a free one")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.root.exists() and not args.root.is_dir():
         raise UserError(f"--root {args.root} is a file; pass a directory (it is created if missing)")
+    try:
+        args.root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--root {args.root}: cannot create it ({err}); pass a directory you can write in") from None
     try:
         server = HubServer(args.root, tokens, host=args.host, port=args.port, user=args.user,
                            max_body_bytes=args.max_body_mb * 1024**2, max_concurrent=args.max_concurrent)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import huggingface_hub as hh
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,3 +45,16 @@ def test_serve_without_a_token_is_refused(tmp_path):
                          capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 2
     assert "needs a write token: pass --token" in out.stderr
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--port", "70000"], "--port 70000: pass a TCP port from 1 to 65535"),
+    (["--max-body-mb", "0"], "--max-body-mb 0: pass at least 1"),
+    (["--root", "/proc/no-such-root"], "--root /proc/no-such-root: cannot create it"),
+])
+def test_serve_refuses_bad_flags_before_it_binds(tmp_path, flags, message):
+    root = ["--root", str(tmp_path / "root")] if "--root" not in flags else []
+    out = subprocess.run([sys.executable, "-m", "hf_replearn.hub.cli", "serve", "--token", "t", *root, *flags],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=60)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "root").exists()
