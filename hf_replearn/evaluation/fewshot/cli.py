@@ -83,7 +83,9 @@ def add_fewshot_parser(subparsers) -> argparse.ArgumentParser:
                         "std over them (default 3 for per_document, else 1)")
     p.add_argument("--fewshot-seed", type=int, default=None,
                    help="seed of the first draw (default 1234 for lm-eval's samplers, 0 for per_document)")
-    p.add_argument("--batch-size", type=int, default=8, help="questions per forward pass; results do not depend on it")
+    p.add_argument("--batch-size", type=int, default=8,
+                   help="questions per forward pass; results do not depend on it (but for beam search with a stop "
+                        "string, as in lm-eval)")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N test documents only")
     p.add_argument("--truncation", choices=["error", "left"], default="error",
                    help="a prompt longer than the model's context: error (default) or drop its oldest tokens")

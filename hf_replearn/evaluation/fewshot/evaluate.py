@@ -192,7 +192,7 @@ def _run_model(model, tokenizer, task, test_docs, prompts, names, batch_size, tr
         draws = task.generations
         preds = generate_until(model, tokenizer, [p.context for p in prompts for _ in range(draws)], task.until,
                                task.max_gen_toks, batch_size, truncation, sampling=task.sampling, seed=seed,
-                               progress=label)  # fmt: skip
+                               progress=label, num_beams=task.num_beams)  # fmt: skip
         answers = [preds[i * draws : (i + 1) * draws] * (task.repeats // draws) for i in range(len(prompts))]
         arguments = [[[p.context, dict(task.generation_kwargs)]] for p in prompts]
         resps = [[a] for a in answers]

@@ -8,6 +8,13 @@ in that order, then one draw from the softmax. Each document draws from its own 
 seed and the document's index, so a document's answer does not depend on the batch size or on its batch mates
 (lm-eval draws from torch's global generator: the same distribution, other draws).
 
+With ``num_beams`` above 1 (lm-eval's ``generation_kwargs: {num_beams: N}``) each batch goes through transformers'
+``generate`` as lm-eval sends it there: left-padded prompts, beam search with the model's generation config, at most
+``max_gen_toks`` new tokens, and lm-eval's stop rule, which shapes what the search returns: per stop string, the
+whole batch stops once each of the first B of generate's B x N rows has held that string among its last new tokens
+(:class:`_FirstRowsStop`). Prompts are batched in lm-eval's order (longest first, ties by text), as the rule
+depends on which prompts share a batch; greedy and sampled answers do not.
+
 A row stops at an end-of-sequence token (the model's ``generation_config.eos_token_id``, else the tokenizer's)
 or once its text holds a stop string, and the batch stops when every row has. The stop test
 reads the new tokens on the host once per step: one step's forward pass costs far more than that read, and
@@ -35,6 +42,7 @@ def generate_until(
     sampling: dict | None = None,
     seed: int = 0,
     progress: str | None = None,
+    num_beams: int = 1,
 ) -> list[str]:
     """The continuation of each context, cut before the first stop string in ``until``: greedy, or drawn with
     ``sampling`` (``temperature`` / ``top_k`` / ``top_p``, each defaulting to the model's generation config, then to
@@ -48,13 +56,16 @@ def generate_until(
     eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
     eos = tokenizer.eos_token_id if eos is None else eos
     eos = set(eos if isinstance(eos, (list, tuple)) else [] if eos is None else [eos])
-    order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
+    order = sorted(range(len(encoded)), key=lambda i: (-len(encoded[i]), contexts[i]))  # lm-eval's order
     outputs: list = [None] * len(encoded)
     warpers = None if sampling is None else _warpers(model, sampling)
     for start in batches(len(order), batch_size, progress):
         idx = order[start : start + batch_size]
-        pick = _argmax if warpers is None else _sampler(warpers, [_seed(seed, i) for i in idx])
-        generated = _decode(model, tokenizer, [encoded[i] for i in idx], until, max_gen_toks, eos, pick)
+        if num_beams > 1:
+            generated = _beam_search(model, tokenizer, [encoded[i] for i in idx], until, max_gen_toks, eos, num_beams)
+        else:
+            pick = _argmax if warpers is None else _sampler(warpers, [_seed(seed, i) for i in idx])
+            generated = _decode(model, tokenizer, [encoded[i] for i in idx], until, max_gen_toks, eos, pick)
         for i, tokens in zip(idx, generated):
             text = tokenizer.decode(tokens, skip_special_tokens=True)
             for stop in until:
@@ -102,6 +113,46 @@ def _sampler(warpers, seeds: list[int]):
         return torch.cat([torch.multinomial(p, 1, generator=g) for p, g in zip(probs, generators)]).to(logits.device)
 
     return pick
+
+
+def _beam_search(model, tokenizer, prompts: list[list[int]], until, max_gen_toks: int, eos: set,
+                 num_beams: int) -> list[list[int]]:
+    """The best beam's new tokens for each prompt (up to its end-of-sequence token), from transformers' ``generate``
+    on the left-padded batch. Hand-written decoding (:func:`_decode`) keeps one sequence per row; beam search is
+    ``generate``'s own."""
+    device = next(model.parameters()).device
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else prefix_token_id(tokenizer)
+    width = max(map(len, prompts))
+    ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
+    from transformers import StoppingCriteriaList
+
+    stops = StoppingCriteriaList([_FirstRowsStop(tokenizer, s, width, len(prompts)) for s in until])
+    out = model.generate(input_ids=ids, attention_mask=mask, num_beams=num_beams, do_sample=False,
+                         max_new_tokens=max_gen_toks, pad_token_id=pad, eos_token_id=sorted(eos) or None,
+                         stopping_criteria=stops)  # fmt: skip
+    generated = []
+    for row in out[:, width:].tolist():
+        end = next((t for t, token in enumerate(row) if token in eos), len(row))
+        generated.append(row[:end])
+    return generated
+
+
+class _FirstRowsStop:
+    """lm-eval's stop rule for ``generate`` (``MultiTokenEOSCriteria``), written here to give its beams: row r of the
+    first ``rows`` is done once the decoded last len(tokens of ``stop``) + 2 new tokens hold ``stop`` (and stays done);
+    ``generate`` stops every row once all of those are done. Under beam search the first rows are the beams of the
+    first prompts only. (A plain callable: ``generate`` calls its stopping criteria and ORs what they return.)"""
+
+    def __init__(self, tokenizer, stop: str, prompt_width: int, rows: int):
+        self.tokenizer, self.stop, self.prompt_width = tokenizer, stop, prompt_width
+        self.lookback = len(tokenizer.encode(stop, add_special_tokens=False)) + 2
+        self.done = [False] * rows
+
+    def __call__(self, input_ids, scores, **kwargs) -> bool:
+        tails = self.tokenizer.batch_decode(input_ids[: len(self.done), self.prompt_width :][:, -self.lookback :])
+        self.done = [done or self.stop in tail for done, tail in zip(self.done, tails)]
+        return all(self.done)
 
 
 def _decode(model, tokenizer, prompts: list[list[int]], until, max_gen_toks: int, eos: set, pick) -> list[list[int]]:

@@ -74,9 +74,12 @@ GENERATION_KEYS = ("until", "do_sample", "num_beams", *MAX_TOKEN_KEYS, *SAMPLING
 def check_generation_kwargs(kwargs: dict, source: str) -> None:
     """A UserError naming each ``generation_kwargs`` key that decoding here would not honour."""
     problems = [f"`{k}` is not implemented" for k in kwargs if k not in GENERATION_KEYS]
-    if kwargs.get("num_beams", 1) != 1:
-        problems.append(f"`num_beams: {kwargs['num_beams']}` (beam search) is not implemented; decoding is greedy "
-                        "or sampled, one sequence per document")  # fmt: skip
+    beams = kwargs.get("num_beams", 1)
+    if isinstance(beams, bool) or not isinstance(beams, int) or beams < 1:
+        problems.append(f"`num_beams: {beams!r}` must be a whole number >= 1 (1: no beam search)")
+    elif beams > 1 and kwargs.get("do_sample"):
+        problems.append(f"`num_beams: {beams}` with `do_sample: true` (beam sampling) is not implemented; beam search "
+                        "here is deterministic (do_sample: false)")  # fmt: skip
     if kwargs.get("do_sample") and not float(kwargs.get("temperature", 1.0)) > 0:
         problems.append("`do_sample: true` needs a temperature above 0 (transformers refuses 0 when sampling)")
     if problems:

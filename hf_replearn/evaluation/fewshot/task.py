@@ -178,6 +178,11 @@ class FewShotTask:
         return {k: kwargs[k] for k in K.SAMPLING_DEFAULTS if k in kwargs}
 
     @property
+    def num_beams(self) -> int:
+        """Beams of a beam search (lm-eval's ``generation_kwargs.num_beams``); 1: greedy or sampled decoding."""
+        return int(self.generation_kwargs.get("num_beams", 1))
+
+    @property
     def generations(self) -> int:
         """Answers generated per document: ``repeats`` when they are sampled, else one (the greedy answer, which
         ``repeats`` copies)."""

@@ -70,3 +70,39 @@ def test_sampled_answers_are_seeded_per_document_not_per_batch(model, tokenizer)
     assert other != ref  # another seed, other draws
     greedy = generate_until(model, tokenizer, CONTEXTS, until=["\n"], max_gen_toks=8)
     assert generate_until(model, tokenizer, CONTEXTS, until=["\n"], max_gen_toks=8, sampling={"top_k": 1}) == greedy
+
+
+def test_beam_search_is_transformers_generate_prompt_by_prompt(model, tokenizer):
+    """num_beams: the best beam of generate on each prompt alone, whatever the batch (left padding masked); with a
+    stop string, cut before it."""
+    contexts = CONTEXTS + ["ab -> B\nba -> A\naab ->"]
+
+    def alone(ctx, stop):
+        ids = torch.tensor([tokenizer(ctx, add_special_tokens=False)["input_ids"]])
+        out = model.generate(ids, num_beams=3, do_sample=False, max_new_tokens=6, pad_token_id=tokenizer.eos_token_id)
+        return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+
+    beams = None
+    for batch_size in (1, 4):
+        beams = generate_until(model, tokenizer, contexts, until=[], max_gen_toks=6, batch_size=batch_size, num_beams=3)
+        assert beams == [alone(ctx, []) for ctx in contexts], batch_size
+    assert beams != generate_until(model, tokenizer, contexts, until=[], max_gen_toks=6)  # not the greedy answers
+    never = generate_until(model, tokenizer, contexts, until=["#"], max_gen_toks=6, batch_size=4, num_beams=3)
+    assert "#" not in "".join(beams) and never == beams  # a stop string that never comes changes nothing
+    cut = generate_until(model, tokenizer, contexts, until=[beams[0][2]], max_gen_toks=6, batch_size=4, num_beams=3)
+    assert not any(beams[0][2] in text for text in cut)
+
+
+def test_the_beam_stop_rule_is_lm_evals_first_rows_rule(tokenizer):
+    """Per stop string: row r of the first B rows is done once its last len(stop tokens) + 2 new tokens hold the
+    string, and stays done; generation stops when all B are; the rows after the first B (other beams) are not read."""
+    from hf_replearn.evaluation.fewshot.generation import _FirstRowsStop
+
+    enc = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    rule = _FirstRowsStop(tokenizer, "\n", prompt_width=2, rows=2)
+    rows = lambda *texts: torch.tensor([[0, 0] + enc(t) for t in texts])  # noqa: E731  (2 prompt tokens each)
+    assert not rule(rows("ab", "cd", "\n\n"), None)  # row 2 is a third beam: not read
+    assert not rule(rows("a\n", "cd", "ef"), None) and rule.done == [True, False]
+    assert rule(rows("abc", "cd\n", "efg"), None)  # row 0 stays done once it was
+    late = _FirstRowsStop(tokenizer, "\n", prompt_width=2, rows=1)
+    assert not late(rows("\nabcd"), None)  # the string left the lookback window (1 + 2 tokens) before it was read

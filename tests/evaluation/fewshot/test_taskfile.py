@@ -147,8 +147,11 @@ def test_generate_until_defaults_are_lm_evals(tmp_path):
     # the most tokens: max_gen_toks > max_new_tokens > max_tokens > max_completion_tokens
     assert with_kwargs("{max_new_tokens: 16, max_tokens: 8}").max_gen_toks == 16
     assert with_kwargs("{max_gen_toks: 4, max_new_tokens: 16, num_beams: 1}").max_gen_toks == 4
-    with pytest.raises(UserError, match=r"`num_beams: 4` \(beam search\) is not implemented"):
-        with_kwargs("{num_beams: 4}")
+    assert with_kwargs("{num_beams: 4}").num_beams == 4
+    with pytest.raises(UserError, match=r"`num_beams: 4` with `do_sample: true` \(beam sampling\) is not implemented"):
+        with_kwargs("{num_beams: 4, do_sample: true, temperature: 0.7}")
+    with pytest.raises(UserError, match=r"`num_beams: 0` must be a whole number >= 1"):
+        with_kwargs("{num_beams: 0}")
     with pytest.raises(UserError, match=r"`repetition_penalty` is not implemented .*implemented: until, do_sample"):
         with_kwargs("{repetition_penalty: 1.2}")
     with pytest.raises(UserError, match=r"`do_sample: true` needs a temperature above 0"):
