@@ -103,6 +103,7 @@ class ProbeModel:
     processor: object = None
     kind: str = "transformers"  # or this toolkit's "image_family" (get_representation), "word2vec", "cpc", or TOWERS
     seed: int | None = None  # set for a random-init copy: it is part of the cache key
+    shown_as: str | None = None  # how tables name the source when it is not ``source`` (a LoRA run's merged model)
 
     @property
     def toolkit_image(self) -> bool:
@@ -119,7 +120,7 @@ class ProbeModel:
         """``source`` as tables and cards show it: a folder inside an installed package by the package's name."""
         from hf_replearn.models.pretrained import display_name
 
-        return display_name(self.source)
+        return self.shown_as or display_name(self.source)
 
     @property
     def num_layers(self) -> int:
@@ -220,12 +221,21 @@ def load_probe_model(source: str, name: str | None = None, trust_remote_code: bo
     """A local folder (with config.json) or a hub id -> ProbeModel; UserError if it cannot be loaded.
 
     ``dataset_modality`` (``text``, ``image``, ``audio`` or None: unknown) picks the tower of a dual encoder: its
-    text tower for text, else its image tower. The folder of a LoRA run is read through the merged model it saved."""
-    from hf_replearn.utils.inputs import lora_run_merged
+    text tower for text, else its image tower. A LoRA run (its folder, or the hub repo it was pushed to) is read
+    through the merged model it saved."""
+    from hf_replearn.models.pretrained import lora_merged_model
+    from hf_replearn.utils.inputs import LORA_MERGED
 
-    if merged := lora_run_merged(source):
-        print(f"--model {source}: a LoRA run; probing {merged}, its base with the adapter folded in", flush=True)
-        source = str(merged)
+    merged = lora_merged_model(source)
+    if merged is None:
+        return _load_probe_model(source, name, trust_remote_code, dataset_modality)
+    print(f"--model {source}: a LoRA run; probing {merged}, its base with the adapter folded in", flush=True)
+    pm = _load_probe_model(str(merged), name, trust_remote_code, dataset_modality)
+    pm.shown_as = f"{source} ({LORA_MERGED}/)"
+    return pm
+
+
+def _load_probe_model(source: str, name: str | None, trust_remote_code: bool, dataset_modality: str | None) -> ProbeModel:
     path = Path(source)
     if path.exists() and not (path / "config.json").is_file():
         raise UserError(f"--model {path}: no config.json there; pass the output_dir of a training run or a transformers model folder")

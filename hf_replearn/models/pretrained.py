@@ -18,6 +18,8 @@ id's) has no head of the kind asked (a ViT given where a GPT-2 or a BERT belongs
 
 from __future__ import annotations
 
+import functools
+
 from hf_replearn.errors import UserError
 
 MINILM_ALIASES = ("minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
@@ -106,6 +108,37 @@ def run_folder(value, key: str = "model.init_from", files=RUN_FILES):
     except Exception as err:  # no access, no hub: the user's value, said with the fix
         raise UserError(f"{key}={value}: not a local folder, and the hub did not give it ({type(err).__name__}: "
                         f"{str(err)[:200]}); give the output_dir of a run, or the hub repo a run was pushed to") from None
+
+
+def lora_merged_model(value):
+    """The merged model of a LoRA text run named by ``value``, or None when it is not one: for a folder,
+    ``utils.inputs.lora_run_merged``; for a hub repo a run was pushed to (an adapter_config.json, no config.json,
+    a ``merged/config.json``), its ``merged/`` fetched into the hub cache, safetensors only. The adapter's
+    ``base_model_name_or_path`` names the base as it was on the machine that trained it, often a local folder, so
+    the merged copy is what loads anywhere. Asked once per process and repo."""
+    from hf_replearn.utils.inputs import is_local, lora_run_merged
+
+    return lora_run_merged(value) if is_local(value) else _hub_lora_merged(str(value))
+
+
+@functools.lru_cache(maxsize=32)
+def _hub_lora_merged(repo_id: str):
+    from pathlib import Path
+
+    from huggingface_hub import list_repo_files, snapshot_download
+
+    from hf_replearn.utils.inputs import LORA_MERGED, hub_unreachable
+
+    if repo_id.count("/") != 1 or hub_unreachable() is not None:
+        return None
+    try:
+        files = set(list_repo_files(repo_id))
+    except Exception:  # no such repo, no access: the model's own loading says so, with its fix
+        return None
+    if "config.json" in files or not {"adapter_config.json", f"{LORA_MERGED}/config.json"} <= files:
+        return None
+    folder = snapshot_download(repo_id, allow_patterns=[f"{LORA_MERGED}/{p}" for p in CHECKPOINT_FILES])
+    return Path(folder) / LORA_MERGED
 
 
 def load_same_family(model, path: str, key: str = "model.init_from"):

@@ -20,7 +20,6 @@ from hf_replearn.utils.files import check_output_dir
 from hf_replearn.utils.inputs import (
     check_folder,
     check_local_or_hub,
-    lora_run_merged,
     check_number,
     dataset_in_cache,
     did_you_mean,
@@ -280,9 +279,10 @@ def check_probe_args(args) -> None:
     from hf_replearn.data.labelled_text import TEXT_FILES
     from hf_replearn.evaluation.probe_data import TEXT_EMBEDDED
     from hf_replearn.evaluation.probe import PROBE_SYNTAX
+    from hf_replearn.models.pretrained import lora_merged_model
 
     for model in args.model:  # a LoRA run is probed through its merged model (load_probe_model)
-        check_local_or_hub(lora_run_merged(model) or model, "--model", "eval probe", (), kind="model")
+        check_local_or_hub(lora_merged_model(model) or model, "--model", "eval probe", (), kind="model")
     for option in ("seeds", "dataset_limit", "image_size", "feature_grid", "batch_size", "max_length"):
         check_number(getattr(args, option), f"--{option.replace('_', '-')}", "eval probe", minimum=1,
                      fix=f"pass --{option.replace('_', '-')} 1 or more")

@@ -43,12 +43,12 @@ def load_model(path: str, device: str | None = None, masked: bool = False):
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
     from hf_replearn.data.tokenizer_training import check_vocabulary
-    from hf_replearn.utils.inputs import lora_run_merged
+    from hf_replearn.models.pretrained import lora_merged_model
 
     folder = Path(path).expanduser()
     adapter = (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file()
-    weights = lora_run_merged(folder) if adapter else path
-    _check_lm_head_exists(path, masked)
+    weights = lora_merged_model(path) or (None if adapter else path)
+    _check_lm_head_exists(weights or path, masked)
     auto = AutoModelForMaskedLM if masked else AutoModelForCausalLM
     try:
         if weights is None:
@@ -56,7 +56,7 @@ def load_model(path: str, device: str | None = None, masked: bool = False):
         else:
             model, info = auto.from_pretrained(str(weights), output_loading_info=True)
             missing = info["missing_keys"]
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        tokenizer = AutoTokenizer.from_pretrained(str(weights or path))
     except (OSError, ValueError) as err:
         kind = "a masked LM" if masked else "a causal LM"
         raise UserError(f"could not load {kind} and its tokenizer from {path!r}: {err}") from None
