@@ -56,7 +56,7 @@ def load_model(path: str, device: str | None = None, masked: bool = False):
         else:
             model, info = auto.from_pretrained(str(weights), output_loading_info=True)
             missing = info["missing_keys"]
-        tokenizer = AutoTokenizer.from_pretrained(str(weights or path))
+        tokenizer = AutoTokenizer.from_pretrained(str(path))  # a LoRA run keeps its tokenizer beside the adapter too
     except (OSError, ValueError) as err:
         kind = "a masked LM" if masked else "a causal LM"
         raise UserError(f"could not load {kind} and its tokenizer from {path!r}: {err}") from None
