@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import warnings
 from pathlib import Path
 
 import torch
@@ -107,7 +108,9 @@ def apply_lora(model, section: LoraSection, task_type: str | None = None):
         task_type=task_type,
     )
     try:
-        peft_model = get_peft_model(model, config)
+        with warnings.catch_warnings():  # PEFT asks transformers' renamed is_gradient_checkpointing: not the user's to fix
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            peft_model = get_peft_model(model, config)
         freeze_saved_norms(peft_model, section.modules_to_save or [])
     except ValueError as err:  # PEFT: no module matched, or one of a type it cannot wrap (BatchNorm2d, ...)
         found = "names no layer of the model" if "not found" in str(err) or "No modules were targeted" in str(err) \
@@ -117,8 +120,10 @@ def apply_lora(model, section: LoraSection, task_type: str | None = None):
             f"(a name's last parts match): {', '.join(adaptable_layer_names(model)[:30])}"
         ) from None
     trainable, total = count_parameters(peft_model)
-    logger.warning("LoRA r=%d alpha=%g on %s: %d trainable of %d parameters (%.2f%%)",
-                   section.r, section.alpha, config.target_modules, trainable, total, 100 * trainable / total)  # fmt: skip
+    targets = config.target_modules  # names (a set once PEFT resolved them) or one regular expression
+    logger.warning("LoRA r=%d alpha=%g on %s: %d trainable of %d parameters (%.2f%%)", section.r, section.alpha,
+                   targets if isinstance(targets, str) else ", ".join(sorted(targets)), trainable, total,
+                   100 * trainable / total)  # fmt: skip
     return peft_model
 
 
