@@ -120,13 +120,13 @@ def _beam_search(model, tokenizer, prompts: list[list[int]], until, max_gen_toks
     """The best beam's new tokens for each prompt (up to its end-of-sequence token), from transformers' ``generate``
     on the left-padded batch. Hand-written decoding (:func:`_decode`) keeps one sequence per row; beam search is
     ``generate``'s own."""
+    from transformers import StoppingCriteriaList
+
     device = next(model.parameters()).device
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else prefix_token_id(tokenizer)
     width = max(map(len, prompts))
     ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=device)
     mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
-    from transformers import StoppingCriteriaList
-
     stops = StoppingCriteriaList([_FirstRowsStop(tokenizer, s, width, len(prompts)) for s in until])
     out = model.generate(input_ids=ids, attention_mask=mask, num_beams=num_beams, do_sample=False,
                          max_new_tokens=max_gen_toks, pad_token_id=pad, eos_token_id=sorted(eos) or None,
