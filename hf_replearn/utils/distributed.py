@@ -13,6 +13,7 @@ tell the main process (the only writer) from the others, and a barrier.
 from __future__ import annotations
 
 import os
+import warnings
 from contextlib import contextmanager
 
 import torch
@@ -71,6 +72,14 @@ def main_process_first():
         barrier()
 
 
+# torch 2.13 deprecates torch.distributed.nn.functional.all_gather for its functional collectives
+# (all_gather_single_autograd); a 70-epoch two-process gloo run with that one aborted at step 7,768 on heap corruption
+# ("malloc(): unaligned tcache chunk"), where this one has run every long training here. Kept, and its warning (raised
+# at the call below) silenced once at import rather than around every training step's call.
+warnings.filterwarnings("ignore", message=".*all_gather is deprecated.*", category=FutureWarning,
+                        module=r"hf_replearn\.utils\.distributed")
+
+
 def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     """Concatenate ``x`` (B, ...) from every process along dim 0 -> (P*B, ...), gradient flowing back.
 
@@ -79,13 +88,6 @@ def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     _, size = world()
     if size == 1:
         return x
-    import warnings
-
     from torch.distributed.nn.functional import all_gather
 
-    # torch 2.13 deprecates this gather for its functional collectives (all_gather_single_autograd); a 70-epoch
-    # two-process gloo run with that one aborted at step 7,768 on heap corruption ("malloc(): unaligned tcache chunk"),
-    # where this one has run every long training here. Kept, its warning silenced.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*all_gather is deprecated.*", category=FutureWarning)
-        return torch.cat(all_gather(x.contiguous()), dim=0)
+    return torch.cat(all_gather(x.contiguous()), dim=0)

@@ -73,13 +73,17 @@ def did_you_mean(value: str, choices) -> str:
     return f"; did you mean `{close[0]}`?" if close else ""
 
 
-def lora_run_merged(value) -> Path | None:
-    """``value/merged`` when ``value`` is the folder of a LoRA run (an adapter, no config.json) that saved its merged
-    model there; else None."""
+def is_adapter_folder(value) -> bool:
+    """Whether ``value`` is a folder holding a PEFT adapter and no whole model (adapter_config.json, no config.json)."""
     path = Path(str(value)).expanduser()
-    merged = path / LORA_MERGED
-    adapter_only = (path / "adapter_config.json").is_file() and not (path / "config.json").is_file()
-    return merged if adapter_only and (merged / "config.json").is_file() else None
+    return (path / "adapter_config.json").is_file() and not (path / "config.json").is_file()
+
+
+def lora_run_merged(value) -> Path | None:
+    """``value/merged`` when ``value`` is the folder of a LoRA run (:func:`is_adapter_folder`) that saved its merged
+    model there; else None."""
+    merged = Path(str(value)).expanduser() / LORA_MERGED
+    return merged if is_adapter_folder(value) and (merged / "config.json").is_file() else None
 
 
 def check_folder(value, key: str, where: str, needs: tuple[str, ...] = ("config.json",), what: str = "model folder") -> Path:
@@ -90,7 +94,7 @@ def check_folder(value, key: str, where: str, needs: tuple[str, ...] = ("config.
     if not path.is_dir():
         raise UserError(f"{where}: {key}={value} is a file; give a {what}")
     missing = [name for name in needs if not (path / name).is_file()]
-    if "config.json" in missing and (path / "adapter_config.json").is_file():
+    if "config.json" in needs and is_adapter_folder(path):
         merged = lora_run_merged(path)
         fix = (f"give {merged}, the base with the adapter folded in" if merged else
                "give the base model with the adapter merged in (a run with lora.merge_on_save=true saves it under "

@@ -44,10 +44,10 @@ def load_model(path: str, device: str | None = None, masked: bool = False):
 
     from hf_replearn.data.tokenizer_training import check_vocabulary
     from hf_replearn.models.pretrained import lora_merged_model
+    from hf_replearn.utils.inputs import is_adapter_folder
 
     folder = Path(path).expanduser()
-    adapter = (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file()
-    weights = lora_merged_model(path) or (None if adapter else path)
+    weights = lora_merged_model(path) or (None if is_adapter_folder(folder) else path)
     _check_lm_head_exists(weights or path, masked)
     auto = AutoModelForMaskedLM if masked else AutoModelForCausalLM
     try:
