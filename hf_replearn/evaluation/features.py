@@ -104,6 +104,9 @@ class ProbeModel:
     kind: str = "transformers"  # or this toolkit's "image_family" (get_representation), "word2vec", "cpc", or TOWERS
     seed: int | None = None  # set for a random-init copy: it is part of the cache key
     shown_as: str | None = None  # how tables name the source when it is not ``source`` (a LoRA run's merged model)
+    hidden_count: int | None = None
+    """How many hidden states the model returns, as ``check_hidden_states`` counted them: configs do not say it
+    alike (a ResNet's or ConvNeXT's has no ``num_hidden_layers``, a MobileViT returns no embeddings)."""
 
     @property
     def toolkit_image(self) -> bool:
@@ -124,7 +127,9 @@ class ProbeModel:
 
     @property
     def num_layers(self) -> int:
-        return self.model.config.num_hidden_layers + 1 if self.kind == "transformers" else 1
+        if self.kind != "transformers":
+            return 1
+        return self.hidden_count or self.model.config.num_hidden_layers + 1
 
     def identity(self) -> dict:
         """What the features depend on besides the inputs: the weights files, or config and seed for a fresh copy."""
@@ -153,10 +158,11 @@ class ProbeModel:
         if self.kind in TOWERS:
             fresh = self.model.fresh()
         elif self.kind == "transformers":
-            fresh = _auto_model().from_config(self.model.config)
+            fresh = readable_part(_auto_model().from_config(self.model.config))
         else:
             fresh = type(self.model)(self.model.config)
-        return ProbeModel("random_init", self.source, fresh.eval().to(self.device), self.modality, self.processor, self.kind, seed)
+        return ProbeModel("random_init", self.source, fresh.eval().to(self.device), self.modality, self.processor,
+                          self.kind, seed, hidden_count=self.hidden_count)
 
     @property
     def device(self) -> torch.device:
@@ -168,6 +174,12 @@ def _auto_model():
     from transformers import AutoModel
 
     return AutoModel
+
+
+def readable_part(model):
+    """What the probe reads of a model: an encoder-decoder's encoder (T5, BART: its decoder needs decoder inputs
+    and describes the target, not the input), else the model itself."""
+    return model.get_encoder() if getattr(model.config, "is_encoder_decoder", False) else model
 
 
 def tower_embeddings(output) -> torch.Tensor:
@@ -266,7 +278,7 @@ def _load_probe_model(source: str, name: str | None, trust_remote_code: bool, da
     if modality is None:
         raise UserError(f"--model {source}: a {type(model).__name__} takes `{model.main_input_name}`, which the probe "
                         f"does not read; it reads text (input_ids), images (pixel_values) and audio (input_values)")
-    return ProbeModel(name, source, model, modality, _load_processor(source, modality, trust_remote_code))
+    return ProbeModel(name, source, readable_part(model), modality, _load_processor(source, modality, trust_remote_code))
 
 
 def _optional_image_processor(source: str, trust_remote_code: bool):
@@ -305,14 +317,16 @@ def _call(model, inputs: dict, bf16: bool, device: torch.device):
 
 
 def check_hidden_states(pm: ProbeModel, sample) -> None:
-    """One example through the model: a UserError, before the real work, if it returns no hidden states."""
+    """One example through the model: a UserError, before the real work, if it returns no hidden states; else
+    their count goes to ``pm.hidden_count``."""
     if pm.kind != "transformers" or pm.modality == "audio":  # audio: the speech probes read one hidden state per clip
         return
     with torch.inference_mode():
         out = _call(pm.model, _encode(pm, sample, Readout(precision="fp32"))[0], False, pm.device)
-    if getattr(out, "hidden_states", None) is None:
+    if not getattr(out, "hidden_states", None):
         raise UserError(f"--model {pm.source}: a {type(pm.model).__name__} returns no hidden_states with "
                         "output_hidden_states=True, so there is nothing to probe; pass its base model (AutoModel)")
+    pm.hidden_count = len(out.hidden_states)
 
 
 def token_limit(pm: ProbeModel, readout: Readout) -> int:
@@ -343,8 +357,9 @@ def _encode(pm: ProbeModel, batch, readout: Readout) -> tuple[dict, torch.Tensor
     raise UserError(f"--model {pm.source}: audio models are probed on speech data, not here")
 
 
-def compute_hidden_states(pm: ProbeModel, inputs, readout: Readout) -> np.ndarray:
-    """Raw inputs (texts, (a, b) pairs, or (N, C, H, W) uint8 images) -> (layers, N, D) float32 pooled features."""
+def compute_hidden_states(pm: ProbeModel, inputs, readout: Readout) -> np.ndarray | list[np.ndarray]:
+    """Raw inputs (texts, (a, b) pairs, or (N, C, H, W) uint8 images) -> (layers, N, D) float32 pooled features;
+    a list of (N, D_l) arrays where the layers differ in width (the stages of a ResNet, ConvNeXT or Swin)."""
     if pm.toolkit_image:
         from hf_replearn.evaluation.probe import extract_features
 
@@ -366,13 +381,15 @@ def compute_hidden_states(pm: ProbeModel, inputs, readout: Readout) -> np.ndarra
                     embeddings = pm.model.text_features({k: v.to(device) for k, v in enc.items()})
                 pooled = embeddings.float()[None].cpu().numpy()  # (1, B, D): one "layer", the joint space
             else:
-                hidden = _call(pm.model, enc, bf16, device).hidden_states  # tuple of layers+1 (B, T, D)
-                if mask is None:
-                    mask = torch.ones(hidden[0].shape[:2])
-                pooled = torch.stack([pool(h, mask, pooling) for h in hidden]).cpu().numpy()  # (layers, B, D)
+                hidden = _call(pm.model, enc, bf16, device).hidden_states  # layers+1 of (B, T, D) or (B, C, H, W)
+                # images: every token counts; a Swin's stages hold fewer tokens each
+                pooled = [pool(h, torch.ones(h.shape[:2]) if mask is None else mask, pooling).cpu().numpy() for h in hidden]
             if out is None:
-                out = np.empty((len(pooled), len(inputs), pooled.shape[-1]), dtype=np.float32)
-            out[:, idx] = pooled
+                widths = {p.shape[-1] for p in pooled}
+                out = (np.empty((len(pooled), len(inputs), widths.pop()), dtype=np.float32) if len(widths) == 1
+                       else [np.empty((len(inputs), p.shape[-1]), dtype=np.float32) for p in pooled])  # fmt: skip
+            for layer, p in zip(out, pooled):
+                layer[idx] = p
     return out
 
 
@@ -426,16 +443,24 @@ def _write_atomically(path: Path, save) -> None:
 
 
 def hidden_states(pm: ProbeModel, inputs, readout: Readout, dataset_id: str = "") -> np.ndarray:
-    """``compute_hidden_states`` through the disk cache: (layers, N, D)."""
+    """``compute_hidden_states`` through the disk cache: (layers, N, D), or a list of (N, D_l) per layer
+    (kept as one ``.npz`` entry) where the widths differ."""
     if not readout.cache:
         return compute_hidden_states(pm, inputs, readout)
     pooling = readout.pooling or default_pooling(pm.model.config) if pm.kind == "transformers" else pm.kind
     path = _cache_entry(pm, inputs, dataset_id, {"pooling": pooling, "max_length": readout.max_length,
                                                  "bf16": readout.use_bf16(pm.device)}, ".npy")  # fmt: skip
+    ragged = path.with_suffix(".npz")
     if path.is_file():
         return np.load(path)
+    if ragged.is_file():
+        with np.load(ragged) as entry:
+            return [entry[f"layer_{i}"] for i in range(len(entry.files))]
     features = compute_hidden_states(pm, inputs, readout)
-    _write_atomically(path, lambda tmp: np.save(tmp, features))
+    if isinstance(features, np.ndarray):
+        _write_atomically(path, lambda tmp: np.save(tmp, features))
+    else:
+        _write_atomically(ragged, lambda tmp: np.savez(tmp, **{f"layer_{i}": f for i, f in enumerate(features)}))
     return features
 
 

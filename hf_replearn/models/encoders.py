@@ -96,6 +96,7 @@ class HFBackbone(nn.Module):
             self.model = AutoModel.from_config(AutoConfig.for_model(fields.pop("model_type"), **fields))
         elif config.backbone_pretrained:
             self.model = AutoModel.from_pretrained(config.backbone, trust_remote_code=remote)
+            config.backbone_normalization = processor_normalization(config.backbone, remote)
         else:  # a remote-code backbone's architecture is rebuilt through its own code, from its folder or hub id
             cfg = AutoConfig.from_pretrained(config.backbone, trust_remote_code=remote)
             if hasattr(cfg, "num_channels"):
@@ -110,6 +111,20 @@ class HFBackbone(nn.Module):
         config.backbone_architecture = self.model.config.to_dict()
         config.backbone_pretrained = False
         cfg = self.model.config
+        # Grey images go to a colour backbone (an ImageNet ResNet or ViT on Fashion-MNIST) as three equal channels,
+        # as the probe feeds them; any other mismatch has no such reading.
+        self.in_channels = getattr(cfg, "num_channels", config.num_channels)
+        if config.num_channels not in (1, self.in_channels):
+            from hf_replearn.errors import UserError
+
+            raise UserError(f"model.backbone={config.backbone!r} takes {self.in_channels}-channel images and the data has "
+                            f"{config.num_channels} channels; use a backbone for {config.num_channels}-channel images")
+        # Pretrained weights expect their own pixel statistics; the pipeline's images are in [0, 1].
+        # Kept as lists, not buffers: transformers builds a model on the meta device before loading its weights,
+        # and a non-persistent buffer would come out of that unset.
+        norm = getattr(config, "backbone_normalization", None)
+        fits = norm and not {len(norm["mean"]), len(norm["std"])} - {1, self.in_channels}
+        self.normalization = (norm["mean"], norm["std"]) if fits else None
         self.output_dim = getattr(cfg, "hidden_size", None) or cfg.hidden_sizes[-1]
         # A ViT-style backbone is built for one image size; with its position embeddings interpolated it reads the
         # data's size (a recipe's data.image_size), as ViT fine-tuning at another resolution does.
@@ -118,6 +133,11 @@ class HFBackbone(nn.Module):
 
     def features(self, x) -> tuple[torch.Tensor, torch.Tensor]:
         """(the model's last hidden state, the pooled (B, D) vector)."""
+        if x.shape[1] != self.in_channels:
+            x = x.expand(-1, self.in_channels, -1, -1)  # grey -> the backbone's channels (a view, no copy)
+        if self.normalization:
+            mean, std = (torch.tensor(v, dtype=x.dtype, device=x.device).view(1, -1, 1, 1) for v in self.normalization)
+            x = (x - mean) / std
         out = self.model(pixel_values=x, **self._size_kwargs)
         hidden = out.last_hidden_state
         pooled = getattr(out, "pooler_output", None)
@@ -127,6 +147,22 @@ class HFBackbone(nn.Module):
 
     def forward(self, x):
         return self.features(x)[1]
+
+
+def processor_normalization(source: str, trust_remote_code: bool = False) -> dict | None:
+    """The ``image_mean`` / ``image_std`` of the image processor saved beside a model ({"mean", "std"}), or None
+    when there is none or it does not normalise."""
+    from transformers import AutoImageProcessor
+
+    try:
+        processor = AutoImageProcessor.from_pretrained(source, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, TypeError):
+        return None
+    mean, std = getattr(processor, "image_mean", None), getattr(processor, "image_std", None)
+    if not getattr(processor, "do_normalize", False) or mean is None or std is None:
+        return None
+    as_list = lambda v: [float(x) for x in v] if isinstance(v, (list, tuple)) else [float(v)]  # noqa: E731
+    return {"mean": as_list(mean), "std": as_list(std)}
 
 
 def build_image_encoder(config) -> nn.Module:

@@ -214,6 +214,26 @@ def test_a_transformers_vision_model_on_images(tmp_path):
     assert results["linear_probe/model/all"] > 0.3  # a random tiny ViT still beats chance (0.1)
 
 
+
+def test_a_convnet_from_transformers_with_a_row_per_stage(tmp_path, capsys):
+    """A ResNet's stages differ in width and its config has no num_hidden_layers: --layer all gives one row each."""
+    from transformers import ConvNextImageProcessor, ResNetConfig, ResNetModel
+
+    torch.manual_seed(0)
+    resnet = tmp_path / "tiny_resnet"
+    ResNetModel(ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1])).save_pretrained(resnet)
+    ConvNextImageProcessor(size={"shortest_edge": 16}).save_pretrained(resnet)
+    out = tmp_path / "p"
+    assert main(["eval", "probe", "--model", str(resnet), "--dataset", "digits", "--dataset-limit", "300", "--layer", "all",
+                 "--baselines", "random_init", "--output-dir", str(out), *FAST]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    for row in ("model@0", "model@1", "model@2", "random_init@2"):
+        assert 0.1 < results[f"linear_probe/{row}/all"] <= 1
+    assert "linear_probe/model@3/all" not in results
+    assert main(["eval", "probe", "--model", str(resnet), "--dataset", "digits", "--layer", "3", "--output-dir",
+                 str(tmp_path / "q"), *FAST]) == 2  # fmt: skip
+    assert "has 3 hidden states" in capsys.readouterr().err and not (tmp_path / "q").exists()
+
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory):
     """A tiny wav2vec2 and a tiny CPC checkpoint, a save_to_disk speech set with phone spans, and an audiofolder of

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from hf_replearn.evaluation.features import (Readout, compute_hidden_states, default_pooling, hidden_states,
-                                             layer_names, load_probe_model, pool)  # fmt: skip
+from hf_replearn.evaluation.features import (Readout, check_hidden_states, compute_hidden_states, default_pooling,
+                                             hidden_states, layer_names, load_probe_model, pool)  # fmt: skip
 from tests.evaluation.packed_calls import count_packed_calls
 
 TEXTS = ["a good film", "bad", "a truly wonderful and moving picture about nothing", "dull , flat and far too long"]
@@ -188,3 +188,87 @@ def test_fp32_features_come_through_packed_weights_and_bf16_through_autocast(pre
     compute_hidden_states(pm, TEXTS, Readout(precision=precision, batch_size=3, cache=False))
     assert (len(calls) > 0) == (precision == "fp32")
     assert [n for n, m in pm.model.named_modules() if "forward" in vars(m)] == []  # every layer restored
+
+
+def digits_images(n: int = 5) -> np.ndarray:
+    from sklearn.datasets import load_digits
+
+    return (load_digits().images[:n] * 255 / 16).astype(np.uint8)[:, None]  # (N, 1, 8, 8) uint8
+
+
+def hand_pooled(pm, images) -> list[np.ndarray]:
+    """Naive reference: each image alone through the processor and the model, every hidden state averaged over its
+    positions (a conv map over H and W, a token sequence over its tokens)."""
+    per_image = []
+    for image in images:
+        enc = pm.processor(images=[image.repeat(3, axis=0).transpose(1, 2, 0)], return_tensors="pt")
+        with torch.no_grad():
+            hs = pm.model(pixel_values=enc["pixel_values"], output_hidden_states=True).hidden_states
+        per_image.append([h[0].mean(dim=(1, 2)) if h.dim() == 4 else h[0].mean(dim=0) for h in hs])
+    return [torch.stack(layer).numpy() for layer in zip(*per_image)]
+
+
+@pytest.fixture(scope="module")
+def vision_models(tmp_path_factory):
+    """A ResNet (conv maps, a width per stage) and a Swin (fewer tokens and more channels per stage)."""
+    from transformers import ConvNextImageProcessor, ResNetConfig, ResNetModel, SwinConfig, SwinModel, ViTImageProcessor
+
+    root = tmp_path_factory.mktemp("vision")
+    torch.manual_seed(0)
+    ResNetModel(ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1])).save_pretrained(root / "resnet")
+    ConvNextImageProcessor(size={"shortest_edge": 32}).save_pretrained(root / "resnet")
+    SwinModel(SwinConfig(image_size=32, patch_size=4, embed_dim=8, depths=[1, 1], num_heads=[1, 2],
+                         window_size=4)).save_pretrained(root / "swin")  # fmt: skip
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(root / "swin")
+    return root
+
+
+@pytest.mark.parametrize("name, widths", [("resnet", [8, 8, 16]), ("swin", [8, 16, 16])])
+def test_vision_hidden_states_of_other_widths_and_lengths_are_pooled_per_layer(name, widths, vision_models, tmp_path,
+                                                                                monkeypatch):  # fmt: skip
+    monkeypatch.setenv("HF_REPLEARN_CACHE", str(tmp_path))
+    pm = load_probe_model(str(vision_models / name))
+    images = digits_images()
+    check_hidden_states(pm, images[:1])
+    assert pm.hidden_count == len(widths) and pm.num_layers == len(widths)  # neither config says num_hidden_layers
+    readout = Readout(precision="fp32", batch_size=2)
+    got = hidden_states(pm, images, readout, "digits")
+    assert [layer.shape for layer in got] == [(len(images), w) for w in widths]
+    for layer, want in zip(got, hand_pooled(pm, images)):
+        np.testing.assert_allclose(layer, want, atol=1e-5)
+    again = hidden_states(pm, images, readout, "digits")  # from the cache: one .npz entry, a layer per array
+    assert len(list((tmp_path / "features").glob("*.npz"))) == 1
+    for a, b in zip(got, again):
+        np.testing.assert_array_equal(a, b)
+    assert layer_names(pm, "all") == {f"{pm.name}@{i}": i for i in range(len(widths))}
+    assert pm.random_init(seed=0).num_layers == len(widths)
+
+
+@pytest.fixture(scope="module")
+def tiny_t5(tmp_path_factory):
+    from transformers import T5Config, T5Model
+
+    tok = minilm_tokenizer()
+    torch.manual_seed(0)
+    T5Model(T5Config(vocab_size=tok.vocab_size, d_model=32, d_kv=16, d_ff=37, num_layers=2, num_decoder_layers=1,
+                     num_heads=2, decoder_start_token_id=0)).save_pretrained(path := tmp_path_factory.mktemp("t5"))  # fmt: skip
+    tok.save_pretrained(path)
+    return path
+
+
+def test_an_encoder_decoder_is_read_through_its_encoder(tiny_t5):
+    from transformers import T5Model
+
+    pm = load_probe_model(str(tiny_t5))
+    assert pm.modality == "text" and default_pooling(pm.model.config) == "mean"
+    got = compute_hidden_states(pm, TEXTS, Readout(pooling="mean", **FP32))
+    assert got.shape == (3, len(TEXTS), 32)  # the encoder's embeddings + its 2 layers (the decoder has 1)
+    encoder = T5Model.from_pretrained(tiny_t5).encoder
+    want = []
+    for text in TEXTS:  # one text at a time, unpadded
+        with torch.no_grad():
+            hs = encoder(**pm.processor([text], return_tensors="pt"), output_hidden_states=True).hidden_states
+        want.append(torch.stack([h[0].mean(0) for h in hs]))
+    np.testing.assert_allclose(got, torch.stack(want, dim=1).numpy(), atol=1e-5)
+    fresh = pm.random_init(seed=0)
+    assert type(fresh.model) is type(pm.model) and fresh.num_layers == 3

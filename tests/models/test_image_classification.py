@@ -137,3 +137,50 @@ def test_a_vit_backbone_reads_images_of_another_size_and_a_language_model_is_ref
     GPT2Model(GPT2Config(n_embd=16, n_layer=1, n_head=2)).save_pretrained(tmp_path / "gpt2")
     with pytest.raises(UserError, match=r"model.backbone='.*gpt2': a gpt2 model \(GPT2Model\) takes no images"):
         AutoModelForImageClassification.from_config(ImageClassifierConfig(**TINY, num_labels=3, backbone=str(tmp_path / "gpt2")))
+
+
+def test_grey_images_go_to_a_colour_backbone_as_three_equal_channels(tmp_path):
+    """A pretrained backbone is an RGB one (an ImageNet ResNet); Fashion-MNIST is grey: it reads each grey image as
+    the image in all three channels. Data of a channel count it cannot read is refused when the model is built."""
+    from transformers import ResNetConfig, ResNetModel
+
+    torch.manual_seed(0)
+    backbone = ResNetModel(ResNetConfig(num_channels=3, embedding_size=4, hidden_sizes=[4, 8], depths=[1, 1])).eval()
+    backbone.save_pretrained(tmp_path / "resnet")
+    config = ImageClassifierConfig(**TINY, num_labels=2, backbone=str(tmp_path / "resnet"), backbone_pretrained=True)
+    model = AutoModelForImageClassification.from_config(config).eval()
+    x = torch.rand(2, 1, 8, 8)
+    with torch.no_grad():
+        want = backbone(pixel_values=x.repeat(1, 3, 1, 1)).pooler_output.flatten(1)
+        torch.testing.assert_close(model.get_representation(x), want)
+    with pytest.raises(UserError, match="takes 3-channel images and the data has 2 channels"):
+        AutoModelForImageClassification.from_config(ImageClassifierConfig(**{**TINY, "num_channels": 2}, num_labels=2,
+                                                                          backbone=str(tmp_path / "resnet"),
+                                                                          backbone_pretrained=True))  # fmt: skip
+
+
+def test_a_pretrained_backbone_reads_pixels_normalised_as_its_image_processor_says(tmp_path):
+    """[0, 1] pixels become (x - image_mean) / image_std of the processor saved beside the weights, in training and
+    after a reload (the statistics are kept in the config); a backbone without a processor reads them as they are."""
+    from transformers import ConvNextImageProcessor, ResNetConfig, ResNetModel
+
+    torch.manual_seed(0)
+    backbone = ResNetModel(ResNetConfig(num_channels=3, embedding_size=4, hidden_sizes=[4, 8], depths=[1, 1])).eval()
+    backbone.save_pretrained(tmp_path / "resnet")
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    ConvNextImageProcessor(image_mean=mean, image_std=std).save_pretrained(tmp_path / "resnet")
+    config = ImageClassifierConfig(**TINY, num_labels=2, backbone=str(tmp_path / "resnet"), backbone_pretrained=True)
+    model = AutoModelForImageClassification.from_config(config).eval()
+    assert model.config.backbone_normalization == {"mean": pytest.approx(mean), "std": pytest.approx(std)}
+    x = torch.rand(2, 1, 8, 8)
+    by_hand = (x.repeat(1, 3, 1, 1) - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    with torch.no_grad():
+        want = backbone(pixel_values=by_hand).pooler_output.flatten(1)
+        torch.testing.assert_close(model.get_representation(x), want)
+        model.save_pretrained(tmp_path / "run")
+        again = AutoModelForImageClassification.from_pretrained(tmp_path / "run").eval()
+        torch.testing.assert_close(again.get_representation(x), want)
+    (tmp_path / "resnet" / "preprocessor_config.json").unlink()
+    plain = AutoModelForImageClassification.from_config(ImageClassifierConfig(**TINY, num_labels=2,
+        backbone=str(tmp_path / "resnet"), backbone_pretrained=True)).eval()  # fmt: skip
+    assert plain.config.backbone_normalization is None

@@ -35,7 +35,9 @@ class ImageEncoderConfig(PreTrainedConfig):
         trust_remote_code (`bool`, defaults to `False`): allow the backbone's own code to run.
 
     A model built with a ``backbone`` also holds ``backbone_architecture``: the backbone's own config as a dict,
-    written when the backbone is built (``models/encoders.HFBackbone``) and read back when a saved model loads.
+    written when the backbone is built (``models/encoders.HFBackbone``) and read back when a saved model loads;
+    and, for pretrained weights saved with an image processor that normalises, ``backbone_normalization``: its
+    ``{"mean": [...], "std": [...]}``, applied to the [0, 1] pixels before the backbone.
     """
 
     model_type = "image_encoder"
