@@ -18,6 +18,25 @@ HELD_OUT_FRACTION = 0.25
 """Of a single labelled file, the seeded, stratified share held out for testing."""
 
 
+def check_held_out_split(counts: dict, where: str, unit: str, fix: str) -> None:
+    """Whether examples of these class ``counts`` ({class: examples}) can be split into a stratified training set and
+    ``HELD_OUT_FRACTION`` held out: every class needs 2 examples, and each side one example of every class, so
+    ``ceil(fraction N)`` and ``N - ceil(fraction N)`` must both reach the class count (scikit-learn's and datasets'
+    condition). A UserError opening with ``where``, counting ``unit`` (rows, clips), ending with ``fix``."""
+    import math
+
+    rare = [c for c, n in counts.items() if n < 2]
+    if rare:
+        raise UserError(f"{where}: class(es) {', '.join(map(repr, rare[:5]))} have a single {unit.rstrip('s')}; holding "
+                        f"out a test quarter needs at least 2 per class ({fix})")  # fmt: skip
+    n, k = sum(counts.values()), len(counts)
+    held = lambda m: math.ceil(HELD_OUT_FRACTION * m)  # noqa: E731
+    if held(n) < k or n - held(n) < k:
+        need = next(m for m in range(n, 4 * n + 4 * k) if held(m) >= k and m - held(m) >= k)
+        raise UserError(f"{where}: {n} {unit} of {k} classes; a test quarter held out with every class on both sides "
+                        f"needs at least {need} ({fix})")  # fmt: skip
+
+
 def read_table(path: Path, located: str, column_names=None, names_key: str = "data.column_names"):
     """One file as a ``datasets.Dataset``; a UserError opening with ``located`` (the option that named the file:
     ``data.data_files.train = FILE``) when it is absent, of another format or cannot be parsed. ``column_names``:
@@ -174,13 +193,9 @@ def load_text_classification(data_files: dict | None, columns, label_column: str
         for split, table in tables.items()
     })  # fmt: skip
     if len(ds) == 1:
-        counts = Counter(labels["train"])
-        rare = [c for c in classes if counts[c] < 2]
-        if rare:
-            give = f", or give {where}.data_files.validation" if where else ""
-            raise UserError(f"{located['train']}: class(es) {', '.join(map(repr, rare[:5]))} of `{label_column}` have a single "
-                            f"example; holding out a test quarter needs at least 2 per class (add examples, drop those "
-                            f"rows{give})")  # fmt: skip
+        give = f", or give {where}.data_files.validation" if where else ""
+        check_held_out_split(Counter(labels["train"]), f"{located['train']}, `{label_column}`", "rows",
+                             f"add rows, or drop the rows of the rarest classes{give}")
         held = ds["train"].train_test_split(test_size=HELD_OUT_FRACTION, seed=seed, stratify_by_column="label")
         ds = DatasetDict(train=held["train"], validation=held["test"])
     task = GlueTask(name, cols, tuple(features.names), "classification", eval_splits=tuple(s for s in EVAL_SPLITS if s in ds),

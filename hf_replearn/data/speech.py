@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hf_replearn.data.labelled_text import HELD_OUT_FRACTION
+from hf_replearn.data.labelled_text import HELD_OUT_FRACTION, check_held_out_split
 from hf_replearn.data.paths import system_path
 from hf_replearn.errors import UserError
 from hf_replearn.utils.progress import stage
@@ -426,10 +426,8 @@ def read_audio_folder(root: Path, where: str, test_fraction: float = HELD_OUT_FR
     from sklearn.model_selection import train_test_split
 
     clips, labels = read(root, classes)
-    rare = [cls for i, cls in enumerate(classes) if (labels == i).sum() < 2]
-    if rare:
-        raise UserError(f"{where}: class folder(s) {', '.join(rare)} hold fewer than 2 .wav clips; each class is split "
-                        "between train and test (add clips, or drop those folders)")
+    check_held_out_split({cls: int((labels == i).sum()) for i, cls in enumerate(classes)}, where, "clips",
+                         "add clips, drop the class folders with fewer, or give train/ and test/ folders")
     train_i, test_i = train_test_split(np.arange(len(labels)), test_size=test_fraction, random_state=seed, stratify=labels)
     return ([clips[i] for i in train_i], labels[train_i]), ([clips[i] for i in test_i], labels[test_i]), classes
 

@@ -7,8 +7,16 @@ from pathlib import Path
 import numpy as np
 
 
+TSNE_MIN_POINTS = 5
+"""Fewer test points than this draw no t-SNE (its perplexity, (N - 1) / 3, would be under 1): nothing is written."""
+
+
 def tsne_plot(features: np.ndarray, labels: np.ndarray, path, class_names=None, max_points: int = 2000, seed: int = 0):
-    """2-D t-SNE (van der Maaten & Hinton 2008) of ``features`` (N, D), saved as a PNG at ``path``."""
+    """2-D t-SNE (van der Maaten & Hinton 2008) of ``features`` (N, D), saved as a PNG at ``path``; None, with a
+    line saying so, for fewer than ``TSNE_MIN_POINTS`` points."""
+    if len(features) < TSNE_MIN_POINTS:
+        print(f"t-SNE: {len(features)} test point(s), fewer than {TSNE_MIN_POINTS}; no picture", flush=True)
+        return None
     import matplotlib
 
     matplotlib.use("Agg")

@@ -180,7 +180,7 @@ def probe_models(req: ProbeRequest, models: list[ProbeModel], data: ProbeData, b
 
 def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
     """Probe every model and baseline; write the outputs. Returns (results, markdown section, output dir)."""
-    from hf_replearn.utils.files import atomic_write_text, prepare_output_dir, write_results
+    from hf_replearn.utils.files import atomic_write_text, check_output_dir, prepare_output_dir, write_results
 
     text = None
     if source_modality(req.dataset) == "text":  # text rows do not depend on the model: refuse bad ones before any loads
@@ -198,10 +198,10 @@ def run_probe(req: ProbeRequest) -> tuple[dict[str, float], str, Path]:
         check_modality(req.dataset, modality, models)
     data = text if text is not None else load_data(req, modality, models)
     check_models(req, models, data)
-    default_out = default_output_dir(req.models, req.dataset)
-    out = prepare_output_dir(Path(req.output_dir or default_out), overwrite=req.overwrite, syntax=PROBE_SYNTAX)
-
+    out = Path(req.output_dir or default_output_dir(req.models, req.dataset))
+    check_output_dir(out, overwrite=req.overwrite, syntax=PROBE_SYNTAX)
     results, pictured = probe_models(req, models, data, baselines)
+    out = prepare_output_dir(out, overwrite=req.overwrite, syntax=PROBE_SYNTAX)  # created once there is something to write
     section = probe_section(req, data, models, results)
     write_results(out, results)
     atomic_write_text(out / "probe.md", section + "\n")

@@ -119,13 +119,33 @@ def frame_geometry(config) -> tuple[int, int]:
     return hop, field_ // 2
 
 
+def whisper_frame_geometry(feature_extractor) -> tuple[int, int]:
+    """(hop, centre offset) in samples of Whisper's encoder frames: log-mel frames every ``hop_length`` samples
+    (centred STFT windows: mel frame m is centred on sample m x hop_length), then a stride-2 convolution, so
+    encoder frame t is centred on sample 2 x hop_length x t (320 = 20 ms at 16 kHz, as wav2vec 2.0's)."""
+    return 2 * feature_extractor.hop_length, 0
+
+
 @torch.no_grad()
-def transformers_audio_features(model, feature_extractor, wav: np.ndarray, layer: int = -1) -> np.ndarray:
-    """Frozen features of one clip from a transformers audio model (wav2vec2, HuBERT): (L,) -> (T, D), one hidden state."""
+def transformers_audio_features(model, feature_extractor, wav: np.ndarray, layer: int = -1,
+                                hop: int | None = None) -> np.ndarray:  # fmt: skip
+    """Frozen features of one clip from a transformers audio model: (L,) -> (T, D), one hidden state.
+
+    wav2vec2-style models read the waveform (``input_values``); Whisper's encoder reads log-mel ``input_features``
+    padded to its 30-second window, of which the frames that cover the clip (``ceil(L / hop)``) are kept."""
     model.eval()
-    inputs = feature_extractor(np.asarray(wav, dtype=np.float32), sampling_rate=SAMPLING_RATE, return_tensors="pt")
-    out = model(inputs["input_values"].to(next(model.parameters()).device), output_hidden_states=True)
-    return out.hidden_states[layer][0].float().cpu().numpy()
+    wav = np.asarray(wav, dtype=np.float32)
+    inputs = feature_extractor(wav, sampling_rate=SAMPLING_RATE, return_tensors="pt")
+    key = model.main_input_name
+    window = getattr(feature_extractor, "n_samples", None)
+    if key == "input_features" and window and len(wav) > window:
+        raise UserError(f"a clip of {len(wav) / SAMPLING_RATE:.1f} s is longer than {type(model).__name__}'s "
+                        f"{window / SAMPLING_RATE:.0f}-second window; cut the clips to at most that length")
+    out = model(inputs[key].to(next(model.parameters()).device), output_hidden_states=True)
+    hidden = out.hidden_states[layer][0]
+    if key == "input_features":
+        hidden = hidden[: -(-len(wav) // hop)]
+    return hidden.float().cpu().numpy()
 
 
 def utterance_features(extract, dataset, offset: int, hop: int = HOP):

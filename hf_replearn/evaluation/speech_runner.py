@@ -1,7 +1,7 @@
 """``hf-replearn eval probe`` on speech: the cpc recipe's phone and speaker probes for any audio model.
 
-Models: this toolkit's CPC checkpoints (the context c_t) and transformers audio models (wav2vec2, HuBERT
-through ``AutoModel`` + ``AutoFeatureExtractor``; one hidden state, ``--layer``, default the last). Each
+Models: this toolkit's CPC checkpoints (the context c_t) and transformers audio models (wav2vec2, HuBERT, WavLM,
+Whisper's encoder through ``AutoModel`` + ``AutoFeatureExtractor``; one hidden state, ``--layer``, default the last). Each
 frame is labelled with the phone at the centre of the samples it sees, from the model's own hop and
 receptive field (``speech_probes.frame_geometry``), so every row is scored against the same alignment.
 Baselines: ``mfcc`` (13 MFCCs + deltas + delta-deltas) and ``random_init`` (the first model's architecture,
@@ -21,16 +21,34 @@ from hf_replearn.evaluation.probe import PROBE_SYNTAX, default_output_dir
 def extractor(pm, layer):
     """(extract(wav) -> (T, D), frame centre offset, hop) for one loaded audio ProbeModel."""
     from hf_replearn.data.speech import HOP
-    from hf_replearn.evaluation.speech_probes import cpc_features, frame_geometry, transformers_audio_features
+    from hf_replearn.evaluation.speech_probes import (cpc_features, frame_geometry, transformers_audio_features,
+                                                      whisper_frame_geometry)  # fmt: skip
 
     if pm.kind == "cpc":
         return (lambda wav: cpc_features(pm.model, wav, "c")), pm.model.config.receptive_field // 2, HOP
+    index = -1 if layer is None else int(layer)
+    if pm.model.config.model_type == "whisper":
+        hop, offset = whisper_frame_geometry(pm.processor)
+        return (lambda wav: transformers_audio_features(pm.model, pm.processor, wav, index, hop)), offset, hop
     if not hasattr(pm.model.config, "conv_stride"):
         raise UserError(f"--model {pm.source}: a {type(pm.model).__name__} has no conv feature encoder (conv_stride), "
-                        "so its frames cannot be aligned with phone labels; the speech probes read wav2vec2-style models")
+                        "so its frames cannot be aligned with phone labels; the speech probes read wav2vec2-style "
+                        "models (wav2vec2, HuBERT, WavLM, data2vec-audio) and Whisper's encoder")
     hop, offset = frame_geometry(pm.model.config)
-    index = -1 if layer is None else int(layer)
     return (lambda wav: transformers_audio_features(pm.model, pm.processor, wav, index)), offset, hop
+
+
+def check_clip_lengths(models, clips, dataset: str) -> None:
+    """A clip longer than a model's input window (Whisper's 30 seconds): a UserError before any work."""
+    from hf_replearn.data.speech import SAMPLING_RATE
+
+    longest = max((len(c) for c in clips), default=0)
+    for pm in models:
+        window = getattr(pm.processor, "n_samples", None) if pm.kind == "transformers" else None
+        if window and longest > window:
+            raise UserError(f"--dataset {dataset}: its longest clip is {longest / SAMPLING_RATE:.1f} s, longer than the "
+                            f"{window / SAMPLING_RATE:.0f}-second window of {pm.source} ({type(pm.model).__name__}); "
+                            "cut the clips to at most that length")
 
 
 def cached(pm, layer, extract, splits: dict, readout, dataset_id: str):
@@ -83,9 +101,11 @@ def run_speech_probe(req, models, baselines):
     if missing:
         raise UserError(f"--dataset {req.dataset}: no {', '.join(missing)} column(s) (found {', '.join(dataset['train'].column_names)}); "
                         "the phone probe needs phone_ids and phone_starts (start sample at 16 kHz)")
+    clips = {s: [row["audio"] for row in dataset[s].with_format("numpy")] for s in ("train", "test")}
+    check_clip_lengths(models, clips["train"] + clips["test"], req.dataset)
     default_out = default_output_dir(req.models, req.dataset)
     out = prepare_output_dir(Path(req.output_dir or default_out), overwrite=req.overwrite, syntax=PROBE_SYNTAX)
-    splits = {s: [row["audio"] for row in dataset[s].with_format("numpy")] for s in ("train", "test")} if req.readout.cache else {}
+    splits = clips if req.readout.cache else {}
     feature_sets = model_extractors(req, models, baselines, splits)
     if "mfcc" in baselines:
         feature_sets["mfcc"] = (mfcc, MFCC_WINDOW // 2)
@@ -120,6 +140,7 @@ def run_clip_probe(req, models, baselines):
 
     data = load_audio_folder(req.dataset, req.dataset_limit)
     data.check_budgets(req.probe.labels_per_class)
+    check_clip_lengths(models, list(data.train_x) + list(data.test_x), req.dataset)
     default_out = default_output_dir(req.models, req.dataset)
     out = prepare_output_dir(Path(req.output_dir or default_out), overwrite=req.overwrite, syntax=PROBE_SYNTAX)
     feature_sets = model_extractors(req, models, baselines, {"train": data.train_x, "test": data.test_x})

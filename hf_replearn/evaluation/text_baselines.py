@@ -11,6 +11,8 @@ vocabulary and the two are placed side by side, so a linear probe can weigh each
 
 from __future__ import annotations
 
+from hf_replearn.errors import UserError
+
 TEXT_BASELINES = ("tfidf_word", "tfidf_char", "random_init")
 
 _VECTORIZERS = {
@@ -30,7 +32,11 @@ def tfidf_features(name: str, train_texts, test_texts):
                for i in range(sides)]  # fmt: skip
     # n-grams seen once are noise on real corpora; a toy corpus of a few dozen texts keeps them
     vectorizer = TfidfVectorizer(sublinear_tf=True, **{**_VECTORIZERS[name], "min_df": 2 if len(train_texts) >= 50 else 1})
-    vectorizer.fit([text for train, _ in columns for text in train])
+    try:
+        vectorizer.fit([text for train, _ in columns for text in train])
+    except ValueError as err:  # scikit-learn: "empty vocabulary" (texts without a word of two characters, say)
+        raise UserError(f"--baselines {name}: no n-gram of the training texts to weigh ({err}); leave {name} out of "
+                        "--baselines") from None
     train = hstack([vectorizer.transform(tr) for tr, _ in columns]).tocsr()
     test = hstack([vectorizer.transform(te) for _, te in columns]).tocsr()
     return train, test

@@ -183,7 +183,7 @@ def probe_and_card(recipe, model, dataset, build_random, results: dict, sections
     table = probe_table(probe) + features_note(ev)
     print(f"\nLinear probe (test accuracy) on {recipe.data.name}; k-NN with k={knn_k(ev.knn_k, train_labels)}:\n{table}\n")
     sections = {"Representation quality": table, **(sections or {})}
-    if recipe.evaluation.tsne:
+    if (recipe.output_dir / "tsne.png").is_file():
         sections["t-SNE of test features"] = "![t-SNE of the test features, coloured by class](tsne.png)"
     if recipe.lora.enabled:
         from hf_replearn.training.lora import card_section

@@ -100,7 +100,7 @@ def run(recipe: CPCRecipe) -> dict[str, float]:
     title = ("Phone and speaker probes (linear, frozen features)" if "phone_ids" in dataset["train"].column_names
              else "Class probes (linear, frozen features; the speaker column is each clip's class folder)")
     sections = {title: table}
-    if evaluation.tsne:
+    if (recipe.output_dir / "tsne_speakers.png").is_file():
         sections["t-SNE of test utterances"] = "![t-SNE of mean CPC features per utterance, by speaker](tsne_speakers.png)"
     write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=recipe.data.name,
                      shown=shown_in_speech_table(probe))

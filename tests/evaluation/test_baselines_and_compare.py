@@ -84,3 +84,12 @@ def test_fewer_training_images_than_components_keep_the_baseline_honest(name):
     probe = ProbeConfig(labels_per_class=[], kmeans_nmi=False)
     r = probe_features(name, ftr, np.asarray(data["train"]["label"]), fte, np.asarray(data["test"]["label"]), probe)
     assert r[f"linear_probe/{name}/all"] > 0.25  # chance 0.1; with the null direction: pca 0.08, ica 0.10
+
+
+def test_a_tfidf_baseline_without_a_word_to_weigh_is_named():
+    from hf_replearn.evaluation.text_baselines import tfidf_features
+
+    with pytest.raises(UserError, match="--baselines tfidf_word: no n-gram of the training texts to weigh"):
+        tfidf_features("tfidf_word", ["a b", "c", "d e f"], ["a"])  # scikit-learn's words have two characters or more
+    train, _ = tfidf_features("tfidf_char", ["a b", "c", "d e f"], ["a"])  # character n-grams take " a "
+    assert train.shape[0] == 3 and train.nnz > 0

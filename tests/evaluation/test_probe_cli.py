@@ -294,6 +294,52 @@ def test_speech_probe_for_a_transformers_audio_model(speech, tmp_path, monkeypat
     assert (out / "probe.md").read_text().startswith(f"## Linear probe on {speech / 'tones'} (12 train / 4 test clips, 2 classes)")
 
 
+
+def test_speech_probe_reads_whispers_encoder_frame_by_frame(speech, tmp_path, capsys):
+    """Whisper pads every clip to its 30-second window; the probe keeps the encoder frames that cover the clip (one
+    per 320 samples, centred on sample 320 t) and refuses a longer clip by name."""
+    import numpy as np
+    from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
+
+    from hf_replearn.errors import UserError
+    from hf_replearn.evaluation.speech_probes import transformers_audio_features, whisper_frame_geometry
+
+    torch.manual_seed(0)
+    whisper = tmp_path / "tiny_whisper"
+    WhisperModel(WhisperConfig(d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                               decoder_attention_heads=2, encoder_ffn_dim=16, decoder_ffn_dim=16, num_mel_bins=80,
+                               max_source_positions=1500)).save_pretrained(whisper)  # fmt: skip
+    extractor = WhisperFeatureExtractor()
+    extractor.save_pretrained(whisper)
+    assert whisper_frame_geometry(extractor) == (320, 0)
+    wav = np.random.default_rng(0).normal(size=1600).astype(np.float32)
+    encoder = WhisperModel.from_pretrained(whisper).get_encoder().eval()
+    got = transformers_audio_features(encoder, extractor, wav, -1, 320)
+    with torch.no_grad():
+        full = encoder(extractor(wav, sampling_rate=16000, return_tensors="pt")["input_features"]).last_hidden_state[0]
+    assert got.shape == (5, 16)  # ceil(1600 / 320) of the window's 1500 frames
+    np.testing.assert_allclose(got, full[:5].numpy(), atol=1e-5)
+    with pytest.raises(UserError, match="a clip of 31.0 s is longer than WhisperEncoder's 30-second window"):
+        transformers_audio_features(encoder, extractor, np.zeros(31 * 16000, dtype=np.float32), -1, 320)
+
+    out = tmp_path / "p"
+    assert main(["eval", "probe", "--model", str(whisper), "--dataset", str(speech / "phones"), "--no-tsne",
+                 "--baselines", "random_init", "--output-dir", str(out)]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    assert {f"linear_probe/{n}/{t}" for n in ("model", "random_init") for t in ("phone", "speaker")} <= set(results)
+    assert "(WhisperEncoder)" in (out / "probe.md").read_text()
+
+    from scipy.io import wavfile
+
+    folder = tmp_path / "long"  # an audiofolder with one clip past the window: refused before anything is written
+    for label, seconds in (("a", 1), ("a", 2), ("a", 3), ("b", 31), ("b", 1), ("b", 2)):
+        (folder / label).mkdir(parents=True, exist_ok=True)
+        wavfile.write(folder / label / f"{seconds}.wav", 16000, np.zeros(seconds * 16000, dtype=np.int16))
+    assert main(["eval", "probe", "--model", str(whisper), "--dataset", str(folder), "--output-dir", str(tmp_path / "q"),
+                 *FAST, "--labels-per-class", "1"]) == 2  # fmt: skip
+    assert "its longest clip is 31.0 s, longer than the 30-second window" in capsys.readouterr().err
+    assert not (tmp_path / "q").exists()
+
 @pytest.mark.parametrize("dataset, clips, flags", [("phones", 12, []), ("tones", 16, ["--seeds", "2", "--labels-per-class", "1,5"])])
 def test_a_second_speech_probe_reads_every_frame_from_the_cache(speech, dataset, clips, flags, tmp_path, monkeypatch):
     """CPC, wav2vec2 and the random init: the second run does no forward pass and gives the same numbers."""
@@ -362,29 +408,31 @@ def test_a_lora_run_is_probed_through_its_merged_model(tiny_bert, tmp_path, caps
         check_folder(run, "model.name_or_path", "glue.yaml")
 
 
-@pytest.mark.parametrize("case", ["missing-label", "one-example-class"])
+@pytest.mark.parametrize("case", ["missing-label", "one-example-class", "too-few-to-split"])
 def test_a_labels_file_with_a_hole_is_refused_with_its_row(case, tiny_bert, tmp_path, capsys, monkeypatch):
     """... before any model is loaded: a text file's rows do not depend on the model."""
     import hf_replearn.evaluation.probe_runner as runner
 
     loaded = []
     monkeypatch.setattr(runner, "load_probe_model", lambda *a, **k: loaded.append(a) or pytest.fail("a model was loaded"))
-    data = write_csv(tmp_path / "reviews.csv", per_class=6)
-    lines = data.read_text().splitlines()
-    row = lines[3].rsplit(",", 1)[0]
-    lines[3] = f"{row}," if case == "missing-label" else f"{row},meh"
-    data.write_text("\n".join(lines) + "\n")
+    data = write_csv(tmp_path / "reviews.csv", per_class=2 if case == "too-few-to-split" else 6)
+    if case != "too-few-to-split":  # 4 rows, 2 per class: a quarter held out is 1 row, not one of each class
+        lines = data.read_text().splitlines()
+        row = lines[3].rsplit(",", 1)[0]
+        lines[3] = f"{row}," if case == "missing-label" else f"{row},meh"
+        data.write_text("\n".join(lines) + "\n")
     out = tmp_path / "never"
     assert main(["eval", "probe", "--model", str(tiny_bert), "--dataset", str(data), "--output-dir", str(out),
                  *FAST]) == 2  # fmt: skip
     err = capsys.readouterr().err
-    expected = ["1 row(s) without a `label` label", "data row 3"] if case == "missing-label" else \
-        ["'meh'", "single example", "at least 2"]
+    expected = {"missing-label": ["1 row(s) without a `label` label", "data row 3"],
+                "one-example-class": ["'meh'", "have a single row", "at least 2 per class"],
+                "too-few-to-split": ["4 rows of 2 classes", "needs at least 5"]}[case]
     assert all(text in err for text in expected), err
     assert not out.exists() and not loaded
 
 
-@pytest.mark.parametrize("case", ["not-a-wav", "one-clip-class"])
+@pytest.mark.parametrize("case", ["not-a-wav", "one-clip-class", "too-few-to-split"])
 def test_an_audiofolder_with_a_bad_clip_or_a_one_clip_class_is_refused(case, speech, tmp_path, capsys):
     import shutil
 
@@ -392,14 +440,19 @@ def test_an_audiofolder_with_a_bad_clip_or_a_one_clip_class_is_refused(case, spe
     shutil.copytree(speech / "tones", tones)
     if case == "not-a-wav":
         (tones / "low" / "broken.wav").write_bytes(b"RIFF, but not a wave")
-    else:
+    elif case == "one-clip-class":
         (tones / "rare").mkdir()
         shutil.copy(tones / "low" / "0.wav", tones / "rare" / "0.wav")
+    else:  # 2 clips per class: a quarter held out is 1 clip, not one of each class
+        for wav in [*sorted(tones.glob("*/*.wav"))]:
+            if int(wav.stem) >= 2:
+                wav.unlink()
     out = tmp_path / "never"
     assert main(["eval", "probe", "--model", str(speech / "tiny_w2v"), "--dataset", str(tones), "--output-dir", str(out),
                  *FAST]) == 2  # fmt: skip
     err = capsys.readouterr().err
-    expected = ["broken.wav is not a WAV file", "remove it or convert it"] if case == "not-a-wav" else \
-        ["rare", "fewer than 2 .wav clips"]
+    expected = {"not-a-wav": ["broken.wav is not a WAV file", "remove it or convert it"],
+                "one-clip-class": ["'rare' have a single clip"],
+                "too-few-to-split": ["4 clips of 2 classes", "needs at least 5", "give train/ and test/ folders"]}[case]
     assert all(text in err for text in expected), err
     assert "Traceback" not in err and not out.exists()
