@@ -142,6 +142,11 @@ def init_and_adapt(recipe, model):
     from hf_replearn.models.pretrained import load_same_family
     from hf_replearn.training.lora import apply_lora
 
+    backbone = getattr(recipe.model, "backbone", None)
+    if backbone and not recipe.evaluation.reads_h:  # the recipe's stage readout was chosen for its built-in encoder
+        print(f"[probe] model.backbone={backbone}: the probe reads h = f(x) (evaluation.feature_stages / feature_grid "
+              "read the built-in small ResNet's stage maps)", flush=True)
+        recipe.evaluation.feature_stages, recipe.evaluation.feature_grid = [-1], 1
     if not recipe.evaluation.reads_h:
         try:
             check_feature_stages(model, recipe.evaluation.feature_stages)

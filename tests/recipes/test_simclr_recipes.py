@@ -89,6 +89,26 @@ def test_view_size_with_a_transformers_backbone_is_refused(tmp_path, capsys):
     assert not out.exists()
 
 
+
+def test_the_fashion_mnist_recipe_on_a_pretrained_colour_backbone(tmp_path, capsys):
+    """The README's row: model.backbone=PATH model.backbone_pretrained=true on simclr_fashion_mnist.yaml. Its stage
+    readout is the built-in ResNet's, so the probe reads h; the grey images go into the RGB backbone, normalised."""
+    import torch
+    from transformers import ConvNextImageProcessor, ResNetConfig, ResNetModel
+
+    torch.manual_seed(0)
+    ResNetModel(ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1])).save_pretrained(tmp_path / "resnet")
+    ConvNextImageProcessor(image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225]).save_pretrained(tmp_path / "resnet")
+    out = tmp_path / "run"
+    assert main(["train", str(RECIPES / "simclr_fashion_mnist.yaml"), f"output_dir={out}", "max_steps=2",
+                 "dataset_limit=64", f"model.backbone={tmp_path / 'resnet'}", "model.backbone_pretrained=true",
+                 "evaluation.seeds=1", "evaluation.tsne=false"]) == 0  # fmt: skip
+    assert "the probe reads h = f(x)" in capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())
+    assert 0 <= results["linear_probe/model/all"] <= 1 and "linear_probe/model_h/all" not in results
+    config = json.loads((out / "config.json").read_text())
+    assert config["backbone_normalization"]["mean"] == pytest.approx([0.485, 0.456, 0.406])  # the processor's
+
 @pytest.mark.parametrize(
     "override, message",
     [
