@@ -126,9 +126,9 @@ def load_by_name(name: str, include_paths=(), **overrides) -> Group | FewShotTas
     folders = [Path(p) for p in include_paths]
     lm_eval_tasks = lm_eval_task_folder()
     folders += [lm_eval_tasks] if lm_eval_tasks else []
-    searched = ", ".join(str(f) for f in folders) or "no folder"
+    searched = f"in the task files under {', '.join(str(f) for f in folders)}" if folders else "(no --include-path given)"
     if not lm_eval_tasks:
-        searched += " (lm-eval, whose own task files are searched too, is not installed: pip install lm_eval)"
+        searched += "; lm-eval, whose own task files are searched too, is not installed (pip install lm_eval)"
     cache: dict = {}
     found = _index(folders, cache)
 
@@ -142,9 +142,8 @@ def load_by_name(name: str, include_paths=(), **overrides) -> Group | FewShotTas
             return Group(key, None, [load_task(p, cache=cache, **overrides) for p in found.tagged[key]], [], listed=True)
         close = difflib.get_close_matches(key, [*found.named, *found.tagged], n=3)
         hint = f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else "."
-        raise UserError(f"--task {key}: no such file, and no task, group or tag of that name in the task files under "
-                        f"{searched}{hint} Give a task YAML's path, or pass the folder that defines the name with "
-                        "--include-path")  # fmt: skip
+        raise UserError(f"--task {key}: no such file, and no task, group or tag of that name {searched}{hint} Give a task "
+                        "YAML's path, or pass the folder that defines the name with --include-path")  # fmt: skip
 
     names = [n.strip() for n in name.split(",") if n.strip()]
     return Group(name, None, [one(n) for n in names], [], listed=True) if len(names) > 1 else one(name)

@@ -456,6 +456,6 @@ def test_the_command_runs_a_task_by_name_and_explains_a_name_it_cannot_find(mode
     assert set(report["results"]) == {"tiny", "tiny2"}  # no row of the list's own, as lm-eval reports --tasks a,b
     assert main([*argv, "--task", "hellaswag", "--output-dir", str(tmp_path / "out2")]) == 2
     err = capsys.readouterr().err
-    assert "--task hellaswag: no such file, and no task, group or tag of that name in the task files under no folder " \
-           "(lm-eval, whose own task files are searched too, is not installed: pip install lm_eval)" in err
+    assert "--task hellaswag: no such file, and no task, group or tag of that name (no --include-path given); lm-eval, " \
+           "whose own task files are searched too, is not installed (pip install lm_eval)" in err
     assert not (tmp_path / "out2").exists()
