@@ -126,6 +126,14 @@ class ProbeModel:
         return self.shown_as or display_name(self.source)
 
     @property
+    def shown_class(self) -> str:
+        """The class tables name: a tower's model, an encoder-decoder's encoder as such (``readable_part``)."""
+        name = type(self.model.model if self.kind in TOWERS else self.model).__name__
+        if self.kind == "transformers" and getattr(self.model.config, "is_encoder_decoder", False):
+            return f"the encoder of a {(self.model.config.architectures or ['encoder-decoder model'])[0]}: {name}"
+        return name
+
+    @property
     def num_layers(self) -> int:
         if self.kind != "transformers":
             return 1

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from hf_replearn.errors import UserError
-from hf_replearn.evaluation.features import (POOLINGS, TOWERS, ProbeModel, Readout, check_hidden_states, default_pooling,
+from hf_replearn.evaluation.features import (POOLINGS, ProbeModel, Readout, check_hidden_states, default_pooling,
                                              hidden_states, layer_names, load_probe_model)
 from hf_replearn.evaluation.probe import (BASELINES, PROBE_SYNTAX, ProbeConfig, check_feature_stages, default_output_dir,
                                           features_note, fillable_budgets, knn_k, model_and_h_features, pixel_baseline_sets,
@@ -217,9 +217,10 @@ def probe_section(req: ProbeRequest, data: ProbeData, models: list[ProbeModel], 
     """The table under a heading naming the dataset, and what each row read: a model-card section."""
     counts = f"{len(data.train_y)} train / {len(data.test_y)} test, {len(np.unique(data.train_y))} classes"
     lines = [f"## Linear probe on {data.name} ({counts})", "",
-             f"Test accuracy of a logistic-regression probe on frozen features (C = 1, and C chosen by "
-             f"{'cross-validation on the labelled subset' if req.probe.cv_c else '-'}), mean ± std over {req.probe.seeds} "
-             f"label subsets; k-NN (k={knn_k(req.probe.knn_k, data.train_y)}, cosine) with every label.", "",
+             f"Test accuracy of a logistic-regression probe on frozen features (C = 1"
+             f"{', and C chosen by cross-validation on the labelled subset' if req.probe.cv_c else ''}), mean ± std over "
+             f"{req.probe.seeds} label subset{'s' if req.probe.seeds != 1 else ''}; k-NN "
+             f"(k={knn_k(req.probe.knn_k, data.train_y)}, cosine) with every label.", "",
              probe_table({k: v for k, v in results.items() if not k.startswith("eval/")}), ""]
     for pm in models:
         if pm.kind == "word2vec":
@@ -232,9 +233,8 @@ def probe_section(req: ProbeRequest, data: ProbeData, models: list[ProbeModel], 
         else:
             pooling = req.readout.pooling or default_pooling(pm.model.config)
             what = f"{pooling}-pooled hidden state " + ("of every layer (`@i`: layer i, 0 = embeddings)" if req.layer == "all"
-                                                         else f"{req.layer if req.layer is not None else 'of the last layer'}")
-        shown_class = type(pm.model.model if pm.kind in TOWERS else pm.model).__name__
-        lines.append(f"- `{pm.name}`: {pm.shown_source} ({shown_class}), {what}")
+                                                         else "of the last layer" if req.layer is None else f"of layer {req.layer}")
+        lines.append(f"- `{pm.name}`: {pm.shown_source} ({pm.shown_class}), {what}")
     if any(pm.toolkit_image for pm in models):
         lines.append(features_note(req.probe).strip())
     return "\n".join(lines).strip()

@@ -122,7 +122,7 @@ def write_section(out: Path, results: dict, models, heading: str, what: str, tab
     from hf_replearn.utils.files import atomic_write_text, write_results
 
     section = "\n".join([f"## {heading}", "", what, "", table, ""] +
-                        [f"- `{pm.name}`: {pm.shown_source} ({type(pm.model).__name__})" for pm in models])  # fmt: skip
+                        [f"- `{pm.name}`: {pm.shown_source} ({pm.shown_class})" for pm in models])  # fmt: skip
     write_results(out, results)
     atomic_write_text(out / "probe.md", section + "\n")
     return results, section, out

@@ -261,6 +261,7 @@ def test_an_encoder_decoder_is_read_through_its_encoder(tiny_t5):
 
     pm = load_probe_model(str(tiny_t5))
     assert pm.modality == "text" and default_pooling(pm.model.config) == "mean"
+    assert pm.shown_class == "the encoder of a T5Model: T5Stack"  # what the probe's table says it read
     got = compute_hidden_states(pm, TEXTS, Readout(pooling="mean", **FP32))
     assert got.shape == (3, len(TEXTS), 32)  # the encoder's embeddings + its 2 layers (the decoder has 1)
     encoder = T5Model.from_pretrained(tiny_t5).encoder
