@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from hf_replearn.errors import UserError
-from hf_replearn.evaluation.fewshot.scoring import _check_length, max_context_length
+from hf_replearn.evaluation.fewshot.scoring import _check_length, check_choices, max_context_length
 
 
 @torch.no_grad()
@@ -27,8 +27,7 @@ def score_choices_pll(model, tokenizer, requests, batch_size: int = 32, truncati
     # one row per (request, choice, masked position): (sequence, masked index, true token, key)
     rows = []
     for r, ((ctx, conts), where) in enumerate(zip(requests, names)):
-        if not conts or any(len(c) == 0 for c in conts):
-            raise UserError(f"{where}: an empty choice list or an empty choice; every choice needs at least one token")
+        check_choices(conts, where)
         ctx = _check_length(ctx, conts, max_len, truncation, where)
         for c, cont in enumerate(conts):
             seq = cls + list(ctx) + list(cont) + sep

@@ -92,6 +92,14 @@ def rolling_windows(tokens: list[int], prefix: int, max_len: int) -> list[tuple[
     return windows
 
 
+def check_choices(conts: list[list[int]], where: str) -> None:
+    """A UserError for a request without choices or with a choice of no tokens of its own."""
+    if not conts or any(len(c) == 0 for c in conts):
+        raise UserError(f"{where}: {'no choices' if not conts else 'a choice that adds no token to the context'} (an empty "
+                        "choice, or one the tokenizer merges into the context's last token, as a word-piece tokenizer "
+                        "may with target_delimiter ''); every choice needs a token of its own")
+
+
 def _check_length(ctx: list[int], conts: list[list[int]], max_len: int, truncation: str, where: str):
     """The context as it fits: context + continuation - 1 tokens are fed (lm-eval's limit); a UserError, or with
     ``truncation="left"`` the oldest context tokens dropped, when they do not fit ``max_len``."""
@@ -131,8 +139,7 @@ def score_choices(
     names = names or [f"document {i}" for i in range(len(requests))]
     fixed = []
     for (ctx, conts), where in zip(requests, names):
-        if not conts or any(len(c) == 0 for c in conts):
-            raise UserError(f"{where}: an empty choice list or an empty choice; every choice needs at least one token")
+        check_choices(conts, where)
         fixed.append((_check_length(ctx, conts, max_len, truncation, where), conts))
     if not shared_prefix:  # one request per choice, regrouped below
         sizes = [len(conts) for _, conts in fixed]

@@ -113,8 +113,11 @@ def test_long_prompt_is_an_error_or_truncated_from_the_left(model, tokenizer):
 
 
 def test_empty_choice_list_is_an_error(model):
-    with pytest.raises(UserError, match="empty choice list"):
+    with pytest.raises(UserError, match="tiny.yaml: test document 3: no choices"):
         score_choices(model, [([5, 6], [])], names=["tiny.yaml: test document 3"])
+    with pytest.raises(UserError, match="document 0: a choice that adds no token to the context .* merges into the "
+                                        "context's last token"):  # fmt: skip
+        score_choices(model, [([5, 6], [[7], []])])
 
 
 @pytest.mark.parametrize("n, max_len", [(1, 4), (4, 4), (5, 4), (13, 4), (300, 128)])
