@@ -7,7 +7,8 @@ The metadata (built with huggingface_hub's ``ModelCardData``) holds:
   the run's bookkeeping (``train/``, ``model/``, ``data/`` keys, timings, spreads over label subsets,
   a chosen C, chance levels), which the card's body still lists;
 - ``datasets``, ``base_model`` (absent when trained from scratch), ``library_name``, ``tags``
-  (``hf_replearn``, the task name, ``representation-learning``);
+  (``hf_replearn``, the task name, ``representation-learning``); ``datasets`` and ``base_model`` only as repo ids
+  (:func:`metadata_id`: the Hub refuses a push whose card names a local path there), the body names any source;
 - ``hyperparameters``: the recipe, flattened to dotted keys (``training.learning_rate``);
 - ``reproduce``: the command that reproduces the run.
 
@@ -141,9 +142,32 @@ def eval_results(info: CardInfo) -> list[EvalResult]:
     return out
 
 
+def metadata_id(value: str | None) -> str | None:
+    """``value`` as the card's ``base_model`` / ``datasets`` metadata may hold it: a repo id (the shipped MiniLM's
+    folder or alias as its hub id); None for a local path or a name no repo could have, which the Hub's metadata
+    check refuses ("... is not valid. Use a model id from https://hf.co/models"), failing the whole push."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    from hf_replearn.models.pretrained import MINILM_ALIASES, package_model
+
+    if not value:
+        return None
+    found = package_model(value)
+    if value in MINILM_ALIASES or (found and found[0] == MINILM_ALIASES[1]):
+        return MINILM_ALIASES[-1]
+    if Path(value).expanduser().exists():
+        return None
+    try:
+        validate_repo_id(value)
+    except HFValidationError:
+        return None
+    return value
+
+
 def build_model_card(info: CardInfo) -> ModelCard:
+    datasets = [d for d in map(metadata_id, info.datasets) if d]
     data = ModelCardData(
-        model_name=info.model_name, base_model=info.base_model, datasets=info.datasets or None,
+        model_name=info.model_name, base_model=metadata_id(info.base_model), datasets=datasets or None,
         library_name=info.library_name, tags=["hf_replearn", info.task, "representation-learning"],
         eval_results=eval_results(info) or None,
         hyperparameters=info.hyperparameters or None, reproduce=info.command or None,

@@ -144,6 +144,11 @@ def push_output_dir(
                        if status in (401, 403) else "fix the request named above and push again")
                 raise UserError(f"the hub refused the push of {output_dir} to {where} (HTTP {status}: "
                                 f"{_describe(err)}); {fix}; the local output is intact") from err
+            if isinstance(err, ValueError) and str(err).startswith("Invalid metadata in README.md"):
+                reasons = "; ".join(line.removeprefix("- ") for line in str(err).splitlines()[1:]) or "no reason given"
+                raise UserError(f"the hub refused the push of {output_dir} to {where}: its {CARD_FILE}'s metadata "
+                                f"({reasons}); fix the front matter of {output_dir / CARD_FILE} (or delete the file to "
+                                "have a card written) and push again; the local output is intact") from err
             if isinstance(err, (ValueError, KeyError, TypeError)):
                 raise UserError(
                     f"the server at {api.endpoint} answered something that is not the Hub API ({_describe(err)}); "

@@ -29,6 +29,9 @@ def _lora_run(folder):
     merged.save_pretrained(folder / "merged")
     tokenizer.save_pretrained(folder / "merged")
     (folder / "results.json").write_text('{"train/loss": 1.0}\n')
+    # PEFT's own README.md names the base as its folder in the card's metadata, which the Hub refuses; a run of this
+    # toolkit holds its own card there instead (hub push writes one when there is none)
+    (folder / "README.md").unlink()
     return merged, tokenizer
 
 

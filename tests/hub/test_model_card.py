@@ -19,6 +19,27 @@ from hf_replearn.hub.model_card import (
 )
 
 
+@pytest.mark.parametrize("base, datasets, want_base, want_datasets", [
+    ("team/start", ["digits", "team/reviews"], "team/start", ["digits", "team/reviews"]),
+    ("all-MiniLM-L6-v2", ["polarity"], "sentence-transformers/all-MiniLM-L6-v2", ["polarity"]),
+    ("{tmp}/models/bert", ["{tmp}/my_images"], None, None),  # local folders: the Hub refuses them as metadata
+    (None, ["emoji (unicode-data, unicode-cldr-core)"], None, None),  # no repo id has spaces and brackets
+])  # fmt: skip
+def test_card_metadata_names_only_repo_ids_and_the_body_names_every_source(base, datasets, want_base, want_datasets,
+                                                                           tmp_path):  # fmt: skip
+    (tmp_path / "models" / "bert").mkdir(parents=True)
+    (tmp_path / "my_images").mkdir()
+    base = base and base.format(tmp=tmp_path)
+    datasets = [d.format(tmp=tmp_path) for d in datasets]
+    info = CardInfo(model_name="run", task="glue", results={"eval/accuracy": 0.8}, datasets=datasets, base_model=base)
+    card = ModelCard.load(save_model_card(tmp_path / "out", build_model_card(info)))
+    meta = card.data.to_dict()
+    assert meta.get("base_model") == want_base and meta.get("datasets") == want_datasets
+    assert f"trained with hf_replearn on {', '.join(datasets)}" in card.text  # the body keeps what the run read
+    if base:
+        assert f"starting from `{base}`" in card.text
+
+
 def test_card_metadata_round_trips_results_and_hyperparameters(tmp_path):
     info = CardInfo(model_name="team/simclr-digits", task="simclr",
                     results={"linear_probe_accuracy": 0.9125, "knn_accuracy": 0.875, "diverged": None},

@@ -161,3 +161,24 @@ def test_a_hub_checkpoint_of_the_wrong_kind_is_named_before_any_work(hub, tmp_pa
     ]:
         assert main(["train", str(RECIPES / f"{recipe}.yaml"), override, f"output_dir={out}"]) == 2
         assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_a_run_started_from_a_local_folder_pushes_and_the_hub_refuses_a_path_as_base_model(hub, tmp_path, capsys):
+    """The Hub checks a card's base_model and datasets: a local path there fails the whole push. A run started from a
+    local folder names it in the card's body only, and pushes; the project's hub server makes the Hub's check."""
+    from hf_replearn.cli import main
+
+    start, run = tmp_path / "start", tmp_path / "run"
+    assert main(["train", str(RECIPES / "quickstart.yaml"), f"output_dir={start}", *TINY]) == 0
+    assert main(["train", str(RECIPES / "quickstart.yaml"), f"output_dir={run}", *TINY, f"model.init_from={start}"]) == 0
+    card = ModelCard.load(run / "README.md")
+    assert "base_model" not in card.data.to_dict() and f"starting from `{start}`" in card.text
+    assert main(["hub", "push", str(run), "team/from-local", "--endpoint", hub.url, "--token", TOKEN]) == 0
+    assert "README.md" in {f.rfilename for f in hh.HfApi().repo_info("team/from-local").siblings}
+
+    (run / "README.md").write_text(f"---\nbase_model: {start}\ndatasets:\n- digits\n---\n# a card\n")
+    capsys.readouterr()
+    assert main(["hub", "push", str(run), "team/from-local", "--endpoint", hub.url, "--token", TOKEN]) != 0
+    err = capsys.readouterr().err
+    assert f"the hub refused the push of {run} to team/from-local" in err and "README.md's metadata" in err
+    assert f'"base_model" with value "{start}" is not valid' in err
