@@ -243,11 +243,14 @@ def load_probe_model(source: str, name: str | None = None, trust_remote_code: bo
     ``dataset_modality`` (``text``, ``image``, ``audio`` or None: unknown) picks the tower of a dual encoder: its
     text tower for text, else its image tower. A LoRA run (its folder, or the hub repo it was pushed to) is read
     through the merged model it saved."""
-    from hf_replearn.models.pretrained import lora_merged_model
+    from hf_replearn.models.pretrained import adapter_base_problem, lora_merged_model
     from hf_replearn.utils.inputs import LORA_MERGED
 
     merged = lora_merged_model(source)
     if merged is None:
+        problem = adapter_base_problem(source)
+        if problem:
+            raise UserError(problem)
         return _load_probe_model(source, name, trust_remote_code, dataset_modality)
     print(f"--model {source}: a LoRA run; probing {merged}, its base with the adapter folded in", flush=True)
     pm = _load_probe_model(str(merged), name, trust_remote_code, dataset_modality)

@@ -141,6 +141,51 @@ def _hub_lora_merged(repo_id: str):
     return Path(folder) / LORA_MERGED
 
 
+def adapter_base_problem(value, key: str = "--model") -> str | None:
+    """Why the LoRA adapter ``value`` (a folder, or a hub repo a run was pushed to, with ``adapter_config.json`` and
+    neither a whole model nor a ``merged/`` one) cannot load here: its ``base_model_name_or_path`` names a folder that
+    this machine does not have (the machine that trained it wrote its own path). None when it is not such an adapter."""
+    import json
+    from pathlib import Path
+
+    from hf_replearn.utils.inputs import LORA_MERGED, is_adapter_folder, is_local
+
+    if lora_merged_model(value) is not None:
+        return None
+    if is_local(value):
+        if not is_adapter_folder(value):
+            return None
+        config = Path(str(value)).expanduser() / "adapter_config.json"
+    else:
+        config = _hub_adapter_config(str(value))
+        if config is None:
+            return None
+    base = json.loads(Path(config).read_text()).get("base_model_name_or_path") or ""
+    if not (base.startswith(("/", "./", "../", "~")) or "\\" in base) or Path(base).expanduser().exists():
+        return None
+    return (f"{key} {value} is a LoRA adapter without its merged model ({LORA_MERGED}/), and the base it names, {base}, "
+            "is a folder of the machine that trained it, not of this one; give the run's merged model (runs save it "
+            "with lora.merge_on_save=true, the default), or put the base model at that path")
+
+
+@functools.lru_cache(maxsize=32)
+def _hub_adapter_config(repo_id: str):
+    """The adapter_config.json of a hub repo that holds an adapter and no whole model, fetched; else None."""
+    from huggingface_hub import hf_hub_download, list_repo_files
+
+    from hf_replearn.utils.inputs import hub_unreachable
+
+    if repo_id.count("/") != 1 or hub_unreachable() is not None:
+        return None
+    try:
+        files = set(list_repo_files(repo_id))
+        if "config.json" in files or "adapter_config.json" not in files:
+            return None
+        return hf_hub_download(repo_id, "adapter_config.json")
+    except Exception:  # no such repo, no access: the model's own loading says so, with its fix
+        return None
+
+
 def load_same_family(model, path: str, key: str = "model.init_from"):
     """A model of ``model``'s class and config holding the weights saved in the run ``path`` (a folder, or the hub
     repo a run was pushed to: :func:`run_folder`).

@@ -49,3 +49,27 @@ def test_fewshot_and_the_probe_load_a_pushed_lora_run(hub, tmp_path, capsys):
     assert probed.shown_source == "team/lora-run (merged/)"
     assert "--model team/lora-run: a LoRA run; probing" in capsys.readouterr().out
     torch.testing.assert_close(probed.model(ids).last_hidden_state, merged.transformer(ids).last_hidden_state)
+
+
+def test_an_adapter_without_its_merged_model_names_the_base_it_cannot_find(hub, tmp_path, capsys):
+    """Pushed (or copied) without merged/, an adapter names its base as a folder of the machine that trained it:
+    fewshot and the probe say so, for the folder and for the hub repo alike, before loading anything."""
+    import shutil
+
+    from hf_replearn.cli import main
+
+    _lora_run(tmp_path / "run")
+    shutil.rmtree(tmp_path / "run" / "merged")
+    push_output_dir(tmp_path / "run", "team/adapter-only", endpoint=hub.url, token=TOKEN)
+    local = str(tmp_path / "run")
+    fewshot = ["fewshot", "--task", "recipes/fewshot/incontext_binary.yaml", "--shots", "0", "--model"]
+    probe = ["eval", "probe", "--dataset", "polarity", "--dataset-limit", "40", "--model"]
+    for argv in ([*fewshot, "team/adapter-only"], [*probe, "team/adapter-only"], [*fewshot, local]):
+        capsys.readouterr()
+        assert main([*argv, "--output-dir", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert f"--model {argv[-1]} is a LoRA adapter without its merged model (merged/)" in err, err
+        assert "/machine/that/trained/it/base, is a folder of the machine that trained it" in err
+        assert not (tmp_path / "out").exists()
+    assert main([*probe, local, "--output-dir", str(tmp_path / "out")]) == 2  # the probe's folder check comes first
+    assert "holds a LoRA adapter (adapter_config.json), not a whole model" in capsys.readouterr().err

@@ -43,9 +43,12 @@ def load_model(path: str, device: str | None = None, masked: bool = False):
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
     from hf_replearn.data.tokenizer_training import check_vocabulary
-    from hf_replearn.models.pretrained import lora_merged_model
+    from hf_replearn.models.pretrained import adapter_base_problem, lora_merged_model
     from hf_replearn.utils.inputs import is_adapter_folder
 
+    problem = adapter_base_problem(path)
+    if problem:
+        raise UserError(problem)
     folder = Path(path).expanduser()
     weights = lora_merged_model(path) or (None if is_adapter_folder(folder) else path)
     _check_lm_head_exists(weights or path, masked)
