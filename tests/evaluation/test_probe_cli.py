@@ -327,7 +327,7 @@ def test_speech_probe_reads_whispers_encoder_frame_by_frame(speech, tmp_path, ca
                  "--baselines", "random_init", "--output-dir", str(out)]) == 0  # fmt: skip
     results = json.loads((out / "results.json").read_text())
     assert {f"linear_probe/{n}/{t}" for n in ("model", "random_init") for t in ("phone", "speaker")} <= set(results)
-    assert "(WhisperEncoder)" in (out / "probe.md").read_text()
+    assert "(the encoder of a WhisperModel: WhisperEncoder)" in (out / "probe.md").read_text()
 
     from scipy.io import wavfile
 
