@@ -122,20 +122,32 @@ def lora_merged_model(value):
 
 
 @functools.lru_cache(maxsize=32)
-def _hub_lora_merged(repo_id: str):
-    from pathlib import Path
+def _hub_adapter_files(repo_id: str) -> frozenset | None:
+    """The files of a hub repo that holds a PEFT adapter and no whole model (adapter_config.json, no config.json);
+    None for any other repo, a name that is not a repo id, or no hub."""
+    from huggingface_hub import list_repo_files
 
-    from huggingface_hub import list_repo_files, snapshot_download
-
-    from hf_replearn.utils.inputs import LORA_MERGED, hub_unreachable
+    from hf_replearn.utils.inputs import hub_unreachable
 
     if repo_id.count("/") != 1 or hub_unreachable() is not None:
         return None
     try:
-        files = set(list_repo_files(repo_id))
+        files = frozenset(list_repo_files(repo_id))
     except Exception:  # no such repo, no access: the model's own loading says so, with its fix
         return None
-    if "config.json" in files or not {"adapter_config.json", f"{LORA_MERGED}/config.json"} <= files:
+    return files if "adapter_config.json" in files and "config.json" not in files else None
+
+
+@functools.lru_cache(maxsize=32)
+def _hub_lora_merged(repo_id: str):
+    from pathlib import Path
+
+    from huggingface_hub import snapshot_download
+
+    from hf_replearn.utils.inputs import LORA_MERGED
+
+    files = _hub_adapter_files(repo_id)
+    if files is None or f"{LORA_MERGED}/config.json" not in files:
         return None
     folder = snapshot_download(repo_id, allow_patterns=[f"{LORA_MERGED}/{p}" for p in CHECKPOINT_FILES])
     return Path(folder) / LORA_MERGED
@@ -168,22 +180,11 @@ def adapter_base_problem(value, key: str = "--model") -> str | None:
             "with lora.merge_on_save=true, the default), or put the base model at that path")
 
 
-@functools.lru_cache(maxsize=32)
 def _hub_adapter_config(repo_id: str):
     """The adapter_config.json of a hub repo that holds an adapter and no whole model, fetched; else None."""
-    from huggingface_hub import hf_hub_download, list_repo_files
+    from huggingface_hub import hf_hub_download
 
-    from hf_replearn.utils.inputs import hub_unreachable
-
-    if repo_id.count("/") != 1 or hub_unreachable() is not None:
-        return None
-    try:
-        files = set(list_repo_files(repo_id))
-        if "config.json" in files or "adapter_config.json" not in files:
-            return None
-        return hf_hub_download(repo_id, "adapter_config.json")
-    except Exception:  # no such repo, no access: the model's own loading says so, with its fix
-        return None
+    return None if _hub_adapter_files(repo_id) is None else hf_hub_download(repo_id, "adapter_config.json")
 
 
 def load_same_family(model, path: str, key: str = "model.init_from"):
