@@ -30,7 +30,7 @@ MODULES = ["scripts.bench.bench_simclr", "scripts.bench.bench_text", "scripts.be
            "scripts.bench.bench_images", "scripts.bench.bench_cpc", "scripts.bench.bench_dist",
            "scripts.bench.bench_finetune", "scripts.bench.bench_fewshot", "scripts.bench.fewshot_vs_lmeval",
            "scripts.bench.bench_threads", "scripts.bench.bench_semisup", "scripts.bench.bench_probe_tables",
-           "scripts.bench.bench_probe_images", "scripts.bench.bench_minutes"]
+           "scripts.bench.bench_probe_images", "scripts.bench.bench_minutes", "scripts.bench.bench_model_families"]
 
 
 def machine() -> str:
