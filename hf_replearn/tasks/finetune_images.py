@@ -23,7 +23,7 @@ from hf_replearn.data.augment import AugmentConfig, build_augmentation
 from hf_replearn.data.images import ImageDataConfig, load_image_dataset
 from hf_replearn.errors import UserError
 from hf_replearn.models.image_classification.configuration_image_classification import ImageClassifierConfig
-from hf_replearn.models.image_encoder import DATA_FIELDS, SMALL_RESNET_FIELDS
+from hf_replearn.models.image_encoder import BACKBONE_RECORD, DATA_FIELDS, SMALL_RESNET_FIELDS
 from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import BackboneSizesMixin, ImageModelArgs, build_or_explain, train_and_save
 from hf_replearn.training.lora import LoraSection
@@ -194,8 +194,8 @@ def build_classifier(recipe, dataset, num_channels: int, image_size: int, pretra
     fields = recipe.model.config_kwargs()
     if pretrained is not None:  # its sizes (in the recipe already); its backbone weights come from its safetensors below
         fields.update(backbone_pretrained=False)
-        if getattr(pretrained, "backbone_architecture", None):  # a transformers backbone: built as the run built it
-            fields["backbone_architecture"] = pretrained.backbone_architecture
+        # a transformers backbone: built as the run built it, reading pixels as it read them
+        fields.update({k: getattr(pretrained, k) for k in BACKBONE_RECORD if getattr(pretrained, k, None)})
     config = build_or_explain(recipe, lambda: ImageClassifierConfig(
         num_channels=num_channels, image_size=image_size, id2label=dict(enumerate(names)),
         label2id={name: i for i, name in enumerate(names)}, **fields,

@@ -108,6 +108,10 @@ def test_the_fashion_mnist_recipe_on_a_pretrained_colour_backbone(tmp_path, caps
     assert 0 <= results["linear_probe/model/all"] <= 1 and "linear_probe/model_h/all" not in results
     config = json.loads((out / "config.json").read_text())
     assert config["backbone_normalization"]["mean"] == pytest.approx([0.485, 0.456, 0.406])  # the processor's
+    tuned = tmp_path / "tuned"  # fine-tuned from that run: its encoder reads pixels as the run's did
+    assert main(["train", str(RECIPES / "finetune_images.yaml"), f"output_dir={tuned}", f"model.init_from={out}",
+                 "max_steps=1", "dataset_limit=64", "data.label_fraction=0.5"]) == 0  # fmt: skip
+    assert json.loads((tuned / "config.json").read_text())["backbone_normalization"] == config["backbone_normalization"]
 
 @pytest.mark.parametrize(
     "override, message",

@@ -14,6 +14,9 @@ DATA_FIELDS = ("num_channels", "image_size")
 """Fields a task reads off its dataset, not off the recipe's ``model`` section."""
 BACKBONE_FIELDS = ("backbone", "backbone_pretrained", "trust_remote_code")
 """Fields that swap the small ResNet for a transformers vision model."""
+BACKBONE_RECORD = ("backbone_architecture", "backbone_normalization")
+"""What a built backbone writes into the config (``models/encoders.HFBackbone``): a model of the same encoder carries
+them over."""
 SMALL_RESNET_FIELDS = ("widths", "blocks_per_stage", "stem_stride")
 """The small ResNet's sizes, which a model with a ``backbone`` does not use."""
 
