@@ -2,7 +2,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from hf_replearn.data.images import ImageDataConfig, load_image_dataset
 from hf_replearn.errors import UserError

@@ -1,4 +1,3 @@
-import json
 
 from hf_replearn.hub.probe_card import push_probe_card, replace_section
 
