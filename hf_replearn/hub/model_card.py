@@ -136,7 +136,7 @@ def eval_results(info: CardInfo) -> list[EvalResult]:
             continue  # results.json stores a diverged metric as null: nothing to index
         if not is_evaluation_metric(metric):
             continue
-        out.append(EvalResult(task_type=info.hub_task_type, task_name=info.task, dataset_type=dataset,
+        out.append(EvalResult(task_type=info.hub_task_type, task_name=info.task, dataset_type=dataset_type(dataset),
                               dataset_name=dataset, dataset_split=info.eval_split, metric_type=metric,
                               metric_name=metric, metric_value=value))
     return out
@@ -162,6 +162,14 @@ def metadata_id(value: str | None) -> str | None:
     except HFValidationError:
         return None
     return value
+
+
+def dataset_type(name: str) -> str:
+    """A model-index entry's ``dataset.type`` (a dataset id there, its ``name`` free text): ``name`` as
+    :func:`metadata_id` takes it, else its last path part with what no repo id holds turned to dashes."""
+    import re
+
+    return metadata_id(name) or re.sub(r"[^\w.-]+", "-", Path(name).name or name).strip("-.") or "unspecified"
 
 
 def build_model_card(info: CardInfo) -> ModelCard:

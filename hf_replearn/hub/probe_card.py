@@ -30,8 +30,11 @@ def replace_section(text: str, section: str) -> str:
 def probe_eval_results(results: dict, dataset: str) -> list:
     from huggingface_hub import EvalResult
 
-    return [EvalResult(task_type="feature-extraction", task_name="linear probe", dataset_type=dataset, dataset_name=dataset,
-                       dataset_split="test", metric_type=key, metric_name=key, metric_value=float(value))
+    from hf_replearn.hub.model_card import dataset_type
+
+    return [EvalResult(task_type="feature-extraction", task_name="linear probe", dataset_type=dataset_type(dataset),
+                       dataset_name=dataset, dataset_split="test", metric_type=key, metric_name=key,
+                       metric_value=float(value))
             for key, value in sorted(results.items())
             if key.startswith(PROBE_PREFIXES) and isinstance(value, (int, float)) and math.isfinite(value)]  # fmt: skip
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from huggingface_hub import ModelCard
@@ -36,6 +37,10 @@ def test_card_metadata_names_only_repo_ids_and_the_body_names_every_source(base,
     meta = card.data.to_dict()
     assert meta.get("base_model") == want_base and meta.get("datasets") == want_datasets
     assert f"trained with hf_replearn on {', '.join(datasets)}" in card.text  # the body keeps what the run read
+    (result,) = card.data.eval_results  # model-index: the name as it is, the type id-shaped
+    assert result.dataset_name == datasets[0]
+    assert result.dataset_type == (want_datasets[0] if want_datasets else {"my_images": "my_images"}.get(
+        Path(datasets[0]).name, "emoji-unicode-data-unicode-cldr-core"))
     if base:
         assert f"starting from `{base}`" in card.text
 
