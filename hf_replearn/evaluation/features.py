@@ -453,7 +453,7 @@ def _write_atomically(path: Path, save) -> None:
     os.replace(tmp, path)
 
 
-def hidden_states(pm: ProbeModel, inputs, readout: Readout, dataset_id: str = "") -> np.ndarray:
+def hidden_states(pm: ProbeModel, inputs, readout: Readout, dataset_id: str = "") -> np.ndarray | list[np.ndarray]:
     """``compute_hidden_states`` through the disk cache: (layers, N, D), or a list of (N, D_l) per layer
     (kept as one ``.npz`` entry) where the widths differ."""
     if not readout.cache:
