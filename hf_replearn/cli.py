@@ -143,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--output-dir", help="where results.json and probe.md go (default: MODEL/probe-DATASET for one "
                                             "run of this toolkit, else outputs/probe-DATASET)")
     probe.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
-    probe.add_argument("--image-size", type=int, help="resize images (default: the model's image_size)")
+    probe.add_argument("--image-size", type=int, help="resize the dataset's images, which the pixel baselines read too "
+                       "(default: a toolkit model's image_size, else as stored); a transformers model's image "
+                       "processor then resizes them to its own size")
     probe.add_argument("--dataset-limit", type=int, help="use the first N training examples only")
     probe.add_argument("--feature-stages", type=int, nargs="+", default=[-1], metavar="STAGE",
                        help="this toolkit's image encoders: stages the probe reads, e.g. -2 -1 (default -1: h = f(x))")

@@ -327,9 +327,9 @@ def _call(model, inputs: dict, bf16: bool, device: torch.device):
         return model(**inputs, output_hidden_states=True, return_dict=True)
 
 
-def check_hidden_states(pm: ProbeModel, sample) -> None:
-    """One example through the model: a UserError, before the real work, if it returns no hidden states; else
-    their count goes to ``pm.hidden_count``."""
+def check_hidden_states(pm: ProbeModel, sample, pooling: str | None = None) -> None:
+    """One example through the model: a UserError, before the real work, if it returns no hidden states, or feature
+    maps (a CNN's) where ``pooling`` asks for one token; else their count goes to ``pm.hidden_count``."""
     if pm.kind != "transformers" or pm.modality == "audio":  # audio: the speech probes read one hidden state per clip
         return
     with torch.inference_mode():
@@ -337,6 +337,9 @@ def check_hidden_states(pm: ProbeModel, sample) -> None:
     if not getattr(out, "hidden_states", None):
         raise UserError(f"--model {pm.source}: a {type(pm.model).__name__} returns no hidden_states with "
                         "output_hidden_states=True, so there is nothing to probe; pass its base model (AutoModel)")
+    if pooling in ("cls", "last") and any(h.dim() == 4 for h in out.hidden_states):
+        raise UserError(f"--pooling {pooling}: a {type(pm.model).__name__}'s hidden states are feature maps, with no "
+                        "token to pick; they are averaged over space (leave --pooling out, or give mean)")
     pm.hidden_count = len(out.hidden_states)
 
 

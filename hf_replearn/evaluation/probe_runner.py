@@ -145,7 +145,7 @@ def check_models(req: ProbeRequest, models: list[ProbeModel], data: ProbeData) -
         req.probe = fillable_budgets(req.probe, data.train_y)
     data.check_budgets(req.probe.labels_per_class)
     for pm in models:
-        check_hidden_states(pm, data.train_x[:1])  # counts the hidden states that --layer picks from
+        check_hidden_states(pm, data.train_x[:1], req.readout.pooling)  # counts the hidden states --layer picks from
         layer_names(pm, req.layer if pm.kind == "transformers" else None)
         if not req.probe.reads_h:
             if not pm.toolkit_image:

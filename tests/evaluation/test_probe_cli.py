@@ -233,6 +233,9 @@ def test_a_convnet_from_transformers_with_a_row_per_stage(tmp_path, capsys):
     assert main(["eval", "probe", "--model", str(resnet), "--dataset", "digits", "--layer", "3", "--output-dir",
                  str(tmp_path / "q"), *FAST]) == 2  # fmt: skip
     assert "has 3 hidden states" in capsys.readouterr().err and not (tmp_path / "q").exists()
+    assert main(["eval", "probe", "--model", str(resnet), "--dataset", "digits", "--pooling", "cls", "--output-dir",
+                 str(tmp_path / "q"), *FAST]) == 2  # fmt: skip
+    assert "--pooling cls: a ResNetModel's hidden states are feature maps" in capsys.readouterr().err
 
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory):
