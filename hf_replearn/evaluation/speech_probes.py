@@ -135,12 +135,12 @@ def transformers_audio_features(model, feature_extractor, wav: np.ndarray, layer
     padded to its 30-second window, of which the frames that cover the clip (``ceil(L / hop)``) are kept."""
     model.eval()
     wav = np.asarray(wav, dtype=np.float32)
-    inputs = feature_extractor(wav, sampling_rate=SAMPLING_RATE, return_tensors="pt")
     key = model.main_input_name
     window = getattr(feature_extractor, "n_samples", None)
     if key == "input_features" and window and len(wav) > window:
         raise UserError(f"a clip of {len(wav) / SAMPLING_RATE:.1f} s is longer than {type(model).__name__}'s "
                         f"{window / SAMPLING_RATE:.0f}-second window; cut the clips to at most that length")
+    inputs = feature_extractor(wav, sampling_rate=SAMPLING_RATE, return_tensors="pt")
     out = model(inputs[key].to(next(model.parameters()).device), output_hidden_states=True)
     hidden = out.hidden_states[layer][0]
     if key == "input_features":

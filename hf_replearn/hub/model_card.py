@@ -142,12 +142,22 @@ def eval_results(info: CardInfo) -> list[EvalResult]:
     return out
 
 
+def is_repo_id(value) -> bool:
+    """Whether ``value`` has the form of a hub repo id (``name`` or ``namespace/name``, huggingface_hub's
+    ``validate_repo_id``): what the Hub's check of a card's ``base_model`` and ``datasets`` takes."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(value)
+    except (HFValidationError, TypeError):
+        return False
+    return True
+
+
 def metadata_id(value: str | None) -> str | None:
     """``value`` as the card's ``base_model`` / ``datasets`` metadata may hold it: a repo id (the shipped MiniLM's
     folder or alias as its hub id); None for a local path or a name no repo could have, which the Hub's metadata
     check refuses ("... is not valid. Use a model id from https://hf.co/models"), failing the whole push."""
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
     from hf_replearn.models.pretrained import MINILM_ALIASES, package_model
 
     if not value:
@@ -155,13 +165,7 @@ def metadata_id(value: str | None) -> str | None:
     found = package_model(value)
     if value in MINILM_ALIASES or (found and found[0] == MINILM_ALIASES[1]):
         return MINILM_ALIASES[-1]
-    if Path(value).expanduser().exists():
-        return None
-    try:
-        validate_repo_id(value)
-    except HFValidationError:
-        return None
-    return value
+    return value if is_repo_id(value) and not Path(value).expanduser().exists() else None
 
 
 def dataset_type(name: str) -> str:

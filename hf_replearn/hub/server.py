@@ -53,26 +53,20 @@ logger = logging.getLogger(__name__)
 def _metadata_id_errors(meta: dict) -> list[str]:
     """The Hub's check of the ids a card's metadata names: ``base_model`` (one or a list) and ``datasets`` must be repo
     ids, not local paths or free text (the Hub answers a push of such a card with these messages, failing it)."""
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
-    def bad(value) -> bool:
-        try:
-            validate_repo_id(value)
-        except (HFValidationError, TypeError):
-            return True
-        return False
+    from hf_replearn.hub.model_card import is_repo_id
 
     errors = []
     bases = meta.get("base_model")
     for i, value in enumerate(bases if isinstance(bases, list) else [] if bases is None else [bases]):
-        if bad(value):
+        if not is_repo_id(value):
             at = f"base_model[{i}]" if isinstance(bases, list) else "base_model"
             errors.append(f'"{at}" with value "{value}" is not valid. Use a model id from https://hf.co/models.')
     for i, value in enumerate(meta.get("datasets") or []):
-        if bad(value):
+        if not is_repo_id(value):
             errors.append(f'"datasets[{i}]" with value "{value}" is not valid. If possible, use a dataset id from '
                           "https://hf.co/datasets.")
     return errors
+
 
 class HubServer(ThreadingHTTPServer):
     daemon_threads = True
