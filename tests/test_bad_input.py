@@ -57,6 +57,8 @@ ROWS = [
     ("view-size-finetune", T("finetune_images", "augment.view_size=8"), ["augment.view_size=8", "simclr, moco and vicreg", "finetune_images"]),
     ("multicrop-scale", T("quickstart", "multicrop.local_crops=2", "multicrop.scale=[0.5,0.2]"), ["multicrop.scale", "0 < low <= high <= 1"]),
     ("contrastive-loss-typo", T("quickstart", "model.contrastive_loss=dlc"), ["contrastive_loss must be one of", "'dcl'", "'dlc'"]),
+    ("nnclr-support-size", T("quickstart", "model.contrastive_loss=nnclr", "model.support_set_size=100"), ["model.support_set_size=100", "not a multiple of the global batch size", "set model.support_set_size to a multiple"]),
+    ("nnclr-multicrop", T("quickstart", "model.contrastive_loss=nnclr", "multicrop.local_crops=2"), ["model.contrastive_loss=nnclr", "no multi-crop form"]),
     ("dcl-multicrop", T("quickstart", "model.contrastive_loss=dcl", "multicrop.local_crops=2"), ["model.contrastive_loss=dcl", "no multi-crop form", "multicrop.local_crops=0"]),
     # -- train: keys, with did-you-mean and where the key came from
     ("bare-key-typo", T("quickstart", "max_step=5"), ["`max_step`", "did you mean `max_steps=5`", "command-line override"]),

@@ -116,12 +116,14 @@ def test_moco_section_round_trips_every_field():
 
 def test_docstring_args_sections_are_parsed_per_class():
     docs = documented_args(SimCLRConfig)
-    assert set(docs) == {"projection_hidden_dim", "projection_dim", "contrastive_temperature", "contrastive_loss"}
+    assert set(docs) == {"projection_hidden_dim", "projection_dim", "contrastive_temperature", "contrastive_loss",
+                         "support_set_size"}
     assert docs["projection_hidden_dim"] == "hidden width of g; defaults to the width of h, as in the paper."
     assert set(documented_args(BetaVAEConfig)) == {"beta", "latent_dim"}
     names = list(config_arguments(SimCLRConfig))
     assert names[:3] == ["num_channels", "image_size", "widths"]  # the encoder's first, then the family's
-    assert names[-4:] == ["projection_hidden_dim", "projection_dim", "contrastive_temperature", "contrastive_loss"]
+    assert names[-5:] == ["projection_hidden_dim", "projection_dim", "contrastive_temperature", "contrastive_loss",
+                          "support_set_size"]
 
 
 class UndocumentedConfig(PreTrainedConfig):

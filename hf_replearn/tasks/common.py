@@ -225,6 +225,18 @@ def single_view_trainer(recipe, model, train_dataset, **task_defaults):
     return ReplearnTrainer(model=model, args=args, train_dataset=train_dataset, data_collator=ImageCollator())
 
 
+def check_whole_batches(recipe, args, key: str) -> None:
+    """A FIFO of projections (MoCo's queue, NNCLR's support set) takes whole global batches: ``model.<key>`` must be
+    a multiple of per_device_train_batch_size x processes, the batch the trainer runs with."""
+    size, batch = getattr(recipe.model, key), args.per_device_train_batch_size * args.world_size
+    if size % batch:
+        raise UserError(
+            f"{recipe.source}: model.{key}={size} is not a multiple of the global batch size {batch} "
+            f"(per_device_train_batch_size x processes); set model.{key} to a multiple of {batch}, "
+            f"e.g. {max(batch, size // batch * batch)}"
+        )
+
+
 def two_view_trainer(recipe, task: ImageSetup, train_dataset=None, data_collator=None, **trainer_kwargs):
     """``TwoViewTrainer`` for the two-view methods (simclr, moco, vicreg): two views of each image drawn by the
     recipe's ``augment`` at the views' side, channels-last when the recipe asks, ``IMAGE_TRAINING_DEFAULTS``.

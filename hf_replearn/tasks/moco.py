@@ -19,6 +19,7 @@ from hf_replearn.models.image_encoder import DATA_FIELDS
 from hf_replearn.models.moco.configuration_moco import MoCoConfig
 from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
+    check_whole_batches,
     ImageModelArgs,
     ImageRecipe,
     probe_and_card,
@@ -53,13 +54,8 @@ class MoCoRecipe(ImageRecipe):
 
 def check_queue(recipe: MoCoRecipe, args) -> None:
     """The queue must take whole batches: K a multiple of the global batch (per device x processes)."""
-    batch = args.per_device_train_batch_size * args.world_size
-    if recipe.model.key_mechanism == "moco" and recipe.model.queue_size % batch:
-        raise UserError(
-            f"{recipe.source}: model.queue_size={recipe.model.queue_size} is not a multiple of the global batch size "
-            f"{batch} (per_device_train_batch_size x processes); set model.queue_size to a multiple of {batch}, "
-            f"e.g. {max(batch, recipe.model.queue_size // batch * batch)}"
-        )
+    if recipe.model.key_mechanism == "moco":
+        check_whole_batches(recipe, args, "queue_size")
     if recipe.model.shuffle_bn_groups > 1 and args.per_device_train_batch_size % recipe.model.shuffle_bn_groups:
         raise UserError(
             f"{recipe.source}: per_device_train_batch_size={args.per_device_train_batch_size} does not split into "

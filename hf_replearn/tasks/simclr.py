@@ -17,6 +17,7 @@ from hf_replearn.models.image_encoder import DATA_FIELDS
 from hf_replearn.models.simclr.configuration_simclr import SimCLRConfig
 from hf_replearn.recipe_sections import config_section
 from hf_replearn.tasks.common import (
+    check_whole_batches,
     ImageModelArgs,
     ImageRecipe,
     probe_and_card,
@@ -51,5 +52,8 @@ def run(recipe: SimCLRRecipe) -> dict[str, float]:
         local_augmentation=build_augmentation(recipe.augment, local.size, task.num_channels, crop_scale=local.scale),
         local_crops=local.local_crops,
     ) if local.local_crops else {}  # fmt: skip
-    model, results = train_and_save(recipe, two_view_trainer(recipe, task, **local_views), task.model)
+    trainer = two_view_trainer(recipe, task, **local_views)
+    if recipe.model.contrastive_loss == "nnclr":
+        check_whole_batches(recipe, trainer.args, "support_set_size")  # the batch it trains with
+    model, results = train_and_save(recipe, trainer, task.model)
     return probe_and_card(recipe, model, task.dataset, task.build, results)

@@ -54,6 +54,29 @@ def test_dcl_loss_is_a_config_choice_that_saves_and_trains(tmp_path):
     assert losses[-1] < losses[0] - 0.5  # DCL's loss can go below 0: compared by difference, not ratio
 
 
+def test_nnclr_loss_reads_and_fills_its_support_set(tmp_path):
+    from hf_replearn.losses.nnclr import NNCLRLoss
+
+    torch.manual_seed(0)
+    model = SimCLRModel(tiny_config(contrastive_loss="nnclr", support_set_size=12))
+    before = model.support.queue.clone()
+    x = torch.rand(6, 1, 8, 8)
+    out = model(pixel_values=x, pixel_values_2=x.flip(-1))
+    # The loss read the support set as it was before this step, then the first view's projections replaced its oldest.
+    expected = NNCLRLoss(model.config.contrastive_temperature)(out.projections, out.projections_2, before)
+    torch.testing.assert_close(out.loss, expected)
+    torch.testing.assert_close(model.support.queue[:6], torch.nn.functional.normalize(out.projections.detach(), dim=1))
+    torch.testing.assert_close(model.support.queue[6:], before[6:])
+    model.eval()(pixel_values=x, pixel_values_2=x)  # evaluation reads the support set and leaves it
+    torch.testing.assert_close(model.support.queue[6:], before[6:])
+    model.save_pretrained(tmp_path)
+    loaded = AutoModel.from_pretrained(tmp_path)
+    assert loaded.config.contrastive_loss == "nnclr"
+    torch.testing.assert_close(loaded.support.queue, model.support.queue)  # a resumed run keeps its neighbours
+    losses = losses_on_noisy_views(SimCLRModel(tiny_config(contrastive_loss="nnclr", support_set_size=32)))
+    assert losses[-1] < 0.8 * losses[0]
+
+
 def test_init_from_a_run_with_a_vit_backbone(tmp_path):
     """A recipe's init_from of a run whose encoder is a ViT: its weights are saved under transformers' older names
     and read back under the current ones."""

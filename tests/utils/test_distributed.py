@@ -6,12 +6,22 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from hf_replearn.losses import DecoupledContrastiveLoss, NTXentLoss, VICRegLoss
+from hf_replearn.losses import DecoupledContrastiveLoss, NNCLRLoss, NTXentLoss, VICRegLoss
 from tests.distributed import gloo_group
 
 B, D_IN, D = 4, 6, 5
-LOSSES = {"ntxent": lambda: NTXentLoss(0.5), "dcl": lambda: DecoupledContrastiveLoss(0.5), "vicreg": VICRegLoss}
-"""Losses whose statistics span the whole batch: NT-Xent's and DCL's negatives, VICReg's variance and covariance."""
+SUPPORT = torch.randn(16, D, generator=torch.Generator().manual_seed(3))
+
+
+def _nnclr():
+    loss = NNCLRLoss(0.5)
+    return lambda z1, z2: loss(z1, z2, SUPPORT)
+
+
+LOSSES = {"ntxent": lambda: NTXentLoss(0.5), "dcl": lambda: DecoupledContrastiveLoss(0.5), "vicreg": VICRegLoss,
+          "nnclr": _nnclr}
+"""Losses whose statistics span the whole batch: NT-Xent's, DCL's and NNCLR's negatives, VICReg's variance and
+covariance."""
 
 
 def _data():

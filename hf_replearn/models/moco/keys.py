@@ -24,8 +24,11 @@ from hf_replearn.utils.distributed import gather_with_grad, world
 
 
 class KeyQueue(nn.Module):
-    def __init__(self, queue_size: int, dim: int):
+    """``size_key``: the config field that sets ``queue_size``, for the error message (NNCLR's support set is one too)."""
+
+    def __init__(self, queue_size: int, dim: int, size_key: str = "MoCo queue_size"):
         super().__init__()
+        self.size_key = size_key
         # Random unit keys to start, as in the paper's code; replaced after K / batch steps.
         self.register_buffer("queue", F.normalize(torch.randn(queue_size, dim), dim=1))
         self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
@@ -40,7 +43,7 @@ class KeyQueue(nn.Module):
         n, size = len(k), len(self.queue)
         if size % n != 0:
             raise ValueError(
-                f"MoCo queue_size {size} is not a multiple of the global batch size {n}; set queue_size to a "
+                f"{self.size_key} {size} is not a multiple of the global batch size {n}; set it to a "
                 f"multiple of {n} (e.g. {max(n, size // n * n)}) or change the batch size (keep dataloader_drop_last)"
             )
         ptr = int(self.queue_ptr)

@@ -10,9 +10,11 @@ from transformers.utils import ModelOutput
 
 from hf_replearn.losses.dcl import DecoupledContrastiveLoss
 from hf_replearn.losses.multicrop_ntxent import MultiCropNTXentLoss
+from hf_replearn.losses.nnclr import NNCLRLoss
 from hf_replearn.losses.ntxent import NTXentLoss
 from hf_replearn.models.encoders import build_image_encoder
 from hf_replearn.models.image_encoder import ImagePreTrainedModel
+from hf_replearn.models.moco.keys import KeyQueue
 from hf_replearn.models.simclr.configuration_simclr import SimCLRConfig
 
 
@@ -44,8 +46,11 @@ class SimCLRModel(ImagePreTrainedModel):
         self.projection = nn.Sequential(
             nn.Linear(dim_h, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, config.projection_dim)
         )
-        two_view_loss = DecoupledContrastiveLoss if config.contrastive_loss == "dcl" else NTXentLoss
+        two_view_loss = {"ntxent": NTXentLoss, "dcl": DecoupledContrastiveLoss, "nnclr": NNCLRLoss}[config.contrastive_loss]
         self.loss_fn = two_view_loss(config.contrastive_temperature)
+        # NNCLR's support set: a FIFO of the first view's projections, MoCo's queue (a buffer, so checkpoints keep it).
+        self.support = (KeyQueue(config.support_set_size, config.projection_dim, "SimCLR support_set_size")
+                        if config.contrastive_loss == "nnclr" else None)  # fmt: skip
         self.multicrop_loss_fn = MultiCropNTXentLoss(config.contrastive_temperature)
         self.post_init()
 
@@ -69,7 +74,12 @@ class SimCLRModel(ImagePreTrainedModel):
         if pixel_values_local is None:
             z = self.projection(h)
             z1, z2 = z.chunk(2)
-            loss = self.loss_fn(z1, z2)
+            if self.support is None:
+                loss = self.loss_fn(z1, z2)
+            else:
+                loss = self.loss_fn(z1, z2, self.support.queue)
+                if self.training:
+                    self.support.enqueue(z1)
             return SimCLROutput(loss=loss, representations=h[:n], projections=z1, projections_2=z2)
         # Local crops in a pass of their own (another resolution), then one projection over every view.
         h_local = self.encoder(pixel_values_local.flatten(0, 1))
