@@ -34,34 +34,6 @@ SKIN_TONES = frozenset(chr(c) for c in range(0x1F3FB, 0x1F400))  # Fitzpatrick m
 VS16 = "\ufe0f"  # emoji presentation selector
 
 
-@dataclass
-class EmojiTextConfig:
-    """The emoji image-text pairs (``data`` section of the clip recipe)."""
-
-    image_size: int = 32
-    """Emoji are rendered at 109 px and resized to image_size x image_size."""
-    held_out_fraction: float = 0.15
-    """Fraction of base emoji (with their skin-tone variants) held out for evaluation, seeded by ``seed``."""
-    skin_tones: bool = False
-    """Keep the skin-tone variants (1,785 more emoji, each its base in another colour)."""
-    max_keywords: int = 8
-    """At most this many keywords in a training caption (a random subset each time it is drawn)."""
-    category_captions: float = 0.0
-    """Probability that a training caption also names the emoji's group and subgroup ("an emoji of dog face,
-    animals and nature, animal mammal: dog, pet"), as web captions often name what a picture is of: zero-shot
-    classification of held-out emoji then meets the class names in the text it was trained on (CLIP's premise)."""
-
-    def validate(self) -> None:
-        if not 0 < self.held_out_fraction < 1:
-            raise UserError(f"data.held_out_fraction must lie in (0, 1), got {self.held_out_fraction}")
-        if self.image_size < 8:
-            raise UserError(f"data.image_size must be at least 8 pixels, got {self.image_size}")
-        if self.max_keywords < 0:
-            raise UserError(f"data.max_keywords must be >= 0, got {self.max_keywords}")
-        if not 0 <= self.category_captions <= 1:
-            raise UserError(f"data.category_captions is a probability and must lie in [0, 1], got {self.category_captions}")
-
-
 @dataclass(frozen=True)
 class EmojiText:
     emoji: str

@@ -151,8 +151,10 @@ def zero_shot_table(results: dict, models, shown: set | None = None) -> str:
     return "\n".join(lines)
 
 
-def retrieval_figure(pixels: np.ndarray, captions: list[str], similarity: torch.Tensor, indices, path: str | Path, top: int = 3) -> Path:
-    """A row per image in ``indices``: the image, then its ``top`` most similar captions (the true one in green)."""
+def retrieval_figure(pixels: np.ndarray, captions: list[str], similarity: torch.Tensor, indices, path: str | Path, top: int = 3,
+                     what: str = "emoji") -> Path:
+    """A row per image in ``indices``: the image, then its ``top`` most similar distinct captions (the true one in
+    green)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -162,13 +164,14 @@ def retrieval_figure(pixels: np.ndarray, captions: list[str], similarity: torch.
     fig, axes = plt.subplots(len(indices), 2, figsize=(9, 1.3 * len(indices)), gridspec_kw={"width_ratios": [1, 7]}, squeeze=False)
     for row, i in zip(axes, indices):
         row[0].imshow(np.asarray(pixels[i]).transpose(1, 2, 0))
-        ranked = similarity[i].argsort(descending=True)[:top].tolist()
-        for place, j in enumerate(ranked):
-            text = textwrap.shorten(f"{place + 1}. {captions[j]}", 90)
-            row[1].text(0, 0.8 - 0.3 * place, text, color="green" if j == i else "black", fontsize=8, va="center")
+        # The top distinct texts: a caption several images share is one text, shown once.
+        ranked = list(dict.fromkeys(captions[j] for j in similarity[i].argsort(descending=True).tolist()))[:top]
+        for place, caption in enumerate(ranked):
+            text = textwrap.shorten(f"{place + 1}. {caption}", 90)
+            row[1].text(0, 0.8 - 0.3 * place, text, color="green" if caption == captions[i] else "black", fontsize=8, va="center")
         for ax in row:
             ax.axis("off")
-    fig.suptitle("Held-out emoji and their top-3 texts among the held-out captions (true caption in green)", fontsize=9)
+    fig.suptitle(f"Held-out {what} and their top-{top} texts among the held-out captions (true caption in green)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -1,27 +1,30 @@
-"""Image-text contrastive learning (CLIP, Radford et al. 2021) on emoji: train -> save -> zero-shot and probe.
+"""Image-text contrastive learning (CLIP, Radford et al. 2021): train -> save -> zero-shot, retrieval and probe.
 
 Setup: emoji images paired with their names and keywords (``data/emoji_text.py``), a seeded held-out
-split by emoji; a WordPiece tokenizer trained on the training emoji's texts; a small transformers
+split by emoji, or the user's own captioned images (``data/image_text.py``); a WordPiece tokenizer trained on
+the training texts; a small transformers
 ``CLIPModel`` (ViT image tower, causal text transformer), or with ``model.image_tower: resnet`` a
 ``VisionTextDualEncoderModel`` of this toolkit's ResNet (``ImageEncoderModel``) and CLIP's text transformer;
 either saves and loads through ``AutoModel``.
 Train: ``ImageTextTrainer`` with the symmetric InfoNCE of ``losses/clip.py``.
-Evaluate on the held-out emoji (``evaluation/zero_shot.py``), the trained model beside the same
-architecture at random init: zero-shot group and subgroup from prompts, retrieval recall@k both ways,
-a picture of retrieved texts, and the image tower's few-label probe on the groups against raw pixels.
+Evaluate on the held-out pairs (``evaluation/zero_shot.py``), the trained model beside the same
+architecture at random init: retrieval recall@k both ways, a picture of retrieved texts, and where there are
+classes (the emoji's groups and subgroups, a label column of the user's) zero-shot classification from prompts
+and the image tower's few-label probe against raw pixels.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 from transformers import set_seed
 
 from hf_replearn.config import Recipe
 from hf_replearn.data.augment import AugmentConfig
-from hf_replearn.data.emoji_text import EmojiTextConfig
+from hf_replearn.data.image_text import ImageTextConfig
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.zero_shot import ZeroShotConfig
 from hf_replearn.models.image_encoder import ImageEncoderConfig
@@ -76,7 +79,7 @@ def _emoji_augment() -> AugmentConfig:
 
 @dataclass
 class ClipRecipe(Recipe):
-    data: EmojiTextConfig = field(default_factory=EmojiTextConfig)
+    data: ImageTextConfig = field(default_factory=ImageTextConfig)
     model: ClipModelArgs = field(default_factory=ClipModelArgs)
     augment: AugmentConfig = field(default_factory=_emoji_augment)
     evaluation: ZeroShotConfig = field(default_factory=ZeroShotConfig)
@@ -174,9 +177,84 @@ def build_tokenizer(recipe: ClipRecipe, texts: list[str]):
                            lowercase=True, model_max_length=recipe.model.max_text_length)  # fmt: skip
 
 
+@dataclass
+class Pairs:
+    """What training and evaluation need of an image-text source: ``images`` uint8 (N, 3, H, W), ``train`` / ``test``
+    indices, the texts a tokenizer learns, the training collator (given the tokenizer), each held-out image's
+    caption, the zero-shot tasks (name -> (labels of the held-out images, prompts per class)) and the probe's classes
+    (names, labels of all N) or None."""
+
+    images: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    tokenizer_texts: list[str]
+    collator: Callable
+    captions: list[str]
+    tasks: dict
+    probe_classes: tuple[list[str], np.ndarray] | None
+    what: str  # "emoji" / "images", as the card and the picture say it
+    dataset_name: str
+
+
+def _subset(recipe, train: np.ndarray) -> np.ndarray:
+    """A smoke run's ``dataset_limit``: a seeded subset of the training indices, not the first N (emoji-test.txt
+    lists the emoji group by group, a user's folder is often sorted by class)."""
+    if recipe.dataset_limit is None:
+        return train
+    return np.sort(np.random.default_rng(recipe.seed).permutation(train)[: recipe.dataset_limit])
+
+
+def emoji_pairs(recipe: ClipRecipe) -> Pairs:
+    from hf_replearn.data.emoji_text import EmojiTextCollator, held_out_split, load_emoji_text, render_entries, training_texts
+
+    entries = load_emoji_text(recipe.data.skin_tones)
+    train, test = held_out_split(entries, recipe.data.held_out_fraction, recipe.seed)
+    train = _subset(recipe, train)
+    cfg = recipe.evaluation
+    groups = sorted({e.group for e in entries})
+    subgroups = sorted({e.subgroup for e in entries})
+    held = [entries[i] for i in test]
+    group_labels = np.array([groups.index(e.group) for e in held])
+    subgroups_of = {g: sorted({e.subgroup for e in entries if e.group == g}) for g in groups}
+    tasks = {
+        "group": (group_labels, [[cfg.prompt(g)] for g in groups]),
+        # A group as the ensemble of its name's prompt and its subgroups' prompts (CLIP's prompt ensembling)
+        "group_ensemble": (group_labels, [[cfg.prompt(g)] + [cfg.prompt(s) for s in subgroups_of[g]] for g in groups]),
+        "subgroup": (np.array([subgroups.index(e.subgroup) for e in held]), [[cfg.prompt(s)] for s in subgroups]),
+    }
+    data = recipe.data
+    return Pairs(
+        images=render_entries(entries, data.image_size), train=train, test=test,
+        tokenizer_texts=training_texts([entries[i] for i in train], data.category_captions > 0),
+        collator=lambda tokenizer: EmojiTextCollator(entries, tokenizer, recipe.model.max_text_length, data.max_keywords,
+                                                     seed=recipe.seed, category_captions=data.category_captions),
+        captions=[e.caption() for e in held], tasks=tasks,
+        probe_classes=(groups, np.array([groups.index(e.group) for e in entries])),
+        what="emoji", dataset_name="emoji (unicode-data, unicode-cldr-core)",
+    )  # fmt: skip
+
+
+def captioned_pairs(recipe: ClipRecipe) -> Pairs:
+    from hf_replearn.data.image_text import CaptionCollator, load_captioned_images
+
+    data = load_captioned_images(recipe.data, recipe.seed)
+    train = _subset(recipe, data.train)
+    tasks, probe_classes = {}, None
+    if data.labels is not None:
+        names = data.class_names
+        tasks["label"] = (data.labels[data.test], [[recipe.evaluation.prompt(c)] for c in names])
+        probe_classes = (names, data.labels)
+    return Pairs(
+        images=data.images, train=train, test=data.test,
+        tokenizer_texts=[t for i in train for t in data.captions[i]],
+        collator=lambda tokenizer: CaptionCollator(data.captions, tokenizer, recipe.model.max_text_length, seed=recipe.seed),
+        captions=[data.captions[i][0] for i in data.test], tasks=tasks, probe_classes=probe_classes,
+        what="images", dataset_name=recipe.data.name,
+    )  # fmt: skip
+
+
 def run(recipe: ClipRecipe) -> dict[str, float]:
     from hf_replearn.data.augment import build_augmentation
-    from hf_replearn.data.emoji_text import EmojiTextCollator, held_out_split, load_emoji_text, render_entries, training_texts
     from hf_replearn.tasks.common import train_and_save
     from hf_replearn.training.args import make_training_args
     from hf_replearn.training.image_text import ImageTextTrainer
@@ -185,34 +263,27 @@ def run(recipe: ClipRecipe) -> dict[str, float]:
     recipe.augment.validate()
     recipe.evaluation.validate()
     if recipe.model.text_backbone:
-        check_text_backbone(recipe)  # before any work: the emoji, the tokenizer
+        check_text_backbone(recipe)  # before any work: the images, the tokenizer
     set_seed(recipe.seed)
-    entries = load_emoji_text(recipe.data.skin_tones)
-    train_idx, test_idx = held_out_split(entries, recipe.data.held_out_fraction, recipe.seed)
-    images = render_entries(entries, recipe.data.image_size)
-    if recipe.dataset_limit is not None:
-        # a seeded subset, not the first N: emoji-test.txt lists the emoji group by group
-        train_idx = np.sort(np.random.default_rng(recipe.seed).permutation(train_idx)[: recipe.dataset_limit])
-    tokenizer = build_tokenizer(recipe, training_texts([entries[i] for i in train_idx], recipe.data.category_captions > 0))
+    pairs = emoji_pairs(recipe) if recipe.data.is_emoji else captioned_pairs(recipe)
+    tokenizer = build_tokenizer(recipe, pairs.tokenizer_texts)
     model = build_model(recipe, tokenizer)
 
     args = make_training_args(
         recipe, per_device_train_batch_size=128, learning_rate=1e-3, weight_decay=0.1, lr_scheduler_type="cosine",
         warmup_steps=0.05, num_train_epochs=100, remove_unused_columns=False, dataloader_drop_last=True,
     )  # fmt: skip
-    collator = EmojiTextCollator(entries, tokenizer, recipe.model.max_text_length, recipe.data.max_keywords,
-                                 seed=recipe.seed, category_captions=recipe.data.category_captions)  # fmt: skip
     trainer = ImageTextTrainer(
-        model=model, args=args, train_dataset=[{"pixel_values": images[i], "index": int(i)} for i in train_idx],
-        data_collator=collator, augmentation=build_augmentation(recipe.augment, recipe.data.image_size, 3),
+        model=model, args=args, train_dataset=[{"pixel_values": pairs.images[i], "index": int(i)} for i in pairs.train],
+        data_collator=pairs.collator(tokenizer), augmentation=build_augmentation(recipe.augment, recipe.data.image_size, 3),
         processing_class=tokenizer,  # saved in every checkpoint, for a resumed run
     )  # fmt: skip
     model, results = train_and_save(recipe, trainer, model)
-    return evaluate_and_card(recipe, model, tokenizer, entries, images, train_idx, test_idx, results)
+    return evaluate_and_card(recipe, model, tokenizer, pairs, results)
 
 
-def evaluate_and_card(recipe, model, tokenizer, entries, images, train_idx, test_idx, results: dict) -> dict:
-    """Zero-shot, retrieval and probe on the held-out emoji, the picture, the tokenizer and the card."""
+def evaluate_and_card(recipe, model, tokenizer, pairs: Pairs, results: dict) -> dict:
+    """Zero-shot, retrieval and probe on the held-out pairs, the picture, the tokenizer and the card."""
     from datasets import ClassLabel, Dataset, DatasetDict
 
     from hf_replearn.evaluation.probe import evaluate_representations, probe_table, shown_in_probe_table
@@ -228,42 +299,41 @@ def evaluate_and_card(recipe, model, tokenizer, entries, images, train_idx, test
     set_seed(recipe.seed + 1)  # the baseline: same architecture, fresh weights
     models = {"model": model, "random_init": build_model(recipe, tokenizer, pretrained_text=False).to(model.device)}
 
-    groups = sorted({e.group for e in entries})
-    subgroups = sorted({e.subgroup for e in entries})
-    held = [entries[i] for i in test_idx]
-    group_labels = np.array([groups.index(e.group) for e in held])
-    subgroups_of = {g: sorted({e.subgroup for e in entries if e.group == g}) for g in groups}
-    tasks = {
-        "group": (group_labels, [[cfg.prompt(g)] for g in groups]),
-        # A group as the ensemble of its name's prompt and its subgroups' prompts (CLIP's prompt ensembling)
-        "group_ensemble": (group_labels, [[cfg.prompt(g)] + [cfg.prompt(s) for s in subgroups_of[g]] for g in groups]),
-        "subgroup": (np.array([subgroups.index(e.subgroup) for e in held]), [[cfg.prompt(s)] for s in subgroups]),
-    }
-    captions = [e.caption() for e in held]
-    zero_shot, similarity = evaluate_dual_encoders(models, tokenizer, images[test_idx], captions, tasks, cfg)
+    held = pairs.images[pairs.test]
+    zero_shot, similarity = evaluate_dual_encoders(models, tokenizer, held, pairs.captions, pairs.tasks, cfg)
     results.update(zero_shot)
     shown: set = set()  # the results the card's tables show: not listed again under Evaluation
-    sections = {"Zero-shot and retrieval on held-out emoji": (
-        f"{len(held)} held-out emoji (never seen in training), {len(groups)} groups, {len(subgroups)} subgroups; "
-        f"prompts `{cfg.prompt_template}`. `group_ensemble`: each group's prompt averaged with its subgroups' "
-        f"prompts. Retrieval among the {len(held)} held-out captions.\n\n" + zero_shot_table(results, models, shown))}  # fmt: skip
+    n, what = len(pairs.test), pairs.what
+    if pairs.what == "emoji":
+        groups, subgroups = (len(pairs.tasks[t][1]) for t in ("group", "subgroup"))
+        about = (f"{n} held-out emoji (never seen in training), {groups} groups, {subgroups} subgroups; prompts "
+                 f"`{cfg.prompt_template}`. `group_ensemble`: each group's prompt averaged with its subgroups' prompts. ")
+    else:
+        about = f"{n} held-out images of `{pairs.dataset_name}` (never seen in training)"
+        about += (f", {len(pairs.tasks['label'][1])} classes; prompts `{cfg.prompt_template}`. " if pairs.tasks
+                  else " (no label column: retrieval only). ")  # fmt: skip
+    sections = {f"Zero-shot and retrieval on held-out {what}": (
+        f"{about}Retrieval among the {n} held-out captions.\n\n" + zero_shot_table(results, models, shown))}  # fmt: skip
     if cfg.figure_examples:
-        picks = np.random.default_rng(recipe.seed).choice(len(held), size=min(cfg.figure_examples, len(held)), replace=False)
-        retrieval_figure(images[test_idx], captions, similarity, sorted(picks), recipe.output_dir / "retrieval.png")
-        sections["Retrieved texts"] = "![held-out emoji and their top-3 retrieved texts](retrieval.png)"
+        picks = np.random.default_rng(recipe.seed).choice(n, size=min(cfg.figure_examples, n), replace=False)
+        retrieval_figure(held, pairs.captions, similarity, sorted(picks), recipe.output_dir / "retrieval.png", what=what)
+        sections["Retrieved texts"] = f"![held-out {what} and their top-3 retrieved texts](retrieval.png)"
 
-    splits = {}
-    for split, idx in (("train", train_idx), ("test", test_idx)):
-        splits[split] = Dataset.from_dict({"pixel_values": images[idx], "label": [groups.index(entries[i].group) for i in idx]})
-        splits[split] = splits[split].cast_column("label", ClassLabel(names=groups))
-    dataset = DatasetDict(splits).with_format("numpy", columns=["pixel_values"], dtype=np.uint8, output_all_columns=True)
-    probe, _ = evaluate_representations(ImageTower(model), dataset, cfg.probe, random_init_model=ImageTower(models["random_init"]))
-    results.update(probe)
-    sections["Image tower, linear probe on the groups"] = (
-        "The image tower's embedding probed with few group labels of the training emoji, tested on the held-out ones.\n\n"
-        + probe_table(probe))  # fmt: skip
+    if pairs.probe_classes is not None:
+        names, labels = pairs.probe_classes
+        splits = {}
+        for split, idx in (("train", pairs.train), ("test", pairs.test)):
+            splits[split] = Dataset.from_dict({"pixel_values": pairs.images[idx], "label": labels[idx].tolist()})
+            splits[split] = splits[split].cast_column("label", ClassLabel(names=names))
+        dataset = DatasetDict(splits).with_format("numpy", columns=["pixel_values"], dtype=np.uint8, output_all_columns=True)
+        probe, _ = evaluate_representations(ImageTower(model), dataset, cfg.probe, random_init_model=ImageTower(models["random_init"]))
+        results.update(probe)
+        label, labels = ("group", "groups") if what == "emoji" else ("class", "classes")
+        sections[f"Image tower, linear probe on the {labels}"] = (
+            f"The image tower's embedding probed with few {label} labels of the training {what}, tested on the "
+            f"held-out ones.\n\n" + probe_table(probe))  # fmt: skip
+        shown |= set(filter(shown_in_probe_table, probe))
     results["eval/runtime_s"] = time.perf_counter() - start
     print("\n" + "\n\n".join(f"{title}\n{text}" for title, text in sections.items()) + "\n")
-    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name="emoji (unicode-data, unicode-cldr-core)",
-                     shown=shown | set(filter(shown_in_probe_table, probe)))
+    write_model_card(recipe.output_dir, recipe, results, sections, dataset_name=pairs.dataset_name, shown=shown)
     return results
