@@ -12,7 +12,7 @@ The held-out images are the dataset's ``test`` split, else a seeded ``held_out_f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from hf_replearn.errors import UserError
 EMOJI = "emoji"
 CAPTION_COLUMNS = ("text", "caption", "captions", "sentence", "sentences")
 LABEL_COLUMNS = ("label", "labels")
+EMOJI_ONLY = ("skin_tones", "max_keywords", "category_captions")
 
 
 @dataclass
@@ -70,8 +71,7 @@ class ImageTextConfig:
         if not 0 <= self.category_captions <= 1:
             raise UserError(f"data.category_captions is a probability and must lie in [0, 1], got {self.category_captions}")
         if not self.is_emoji:
-            emoji_only = {"skin_tones": False, "max_keywords": 8, "category_captions": 0.0}
-            set_here = [k for k, default in emoji_only.items() if getattr(self, k) != default]
+            set_here = [f.name for f in fields(self) if f.name in EMOJI_ONLY and getattr(self, f.name) != f.default]
             if set_here:
                 raise UserError(f"data.{set_here[0]} applies to the emoji only (data.name=emoji), not to "
                                 f"data.name={self.name}; remove it")
