@@ -20,6 +20,7 @@ import numpy as np
 from hf_replearn.errors import UserError
 
 EMOJI = "emoji"
+IMAGE_COLUMNS = ("image", "img", "file_name", "path", "image_path", "filepath")  # images, or their files' paths
 CAPTION_COLUMNS = ("text", "caption", "captions", "sentence", "sentences")
 LABEL_COLUMNS = ("label", "labels")
 EMOJI_ONLY = ("skin_tones", "max_keywords", "category_captions")
@@ -116,28 +117,48 @@ def _pick_column(columns, wanted: str | None, candidates, key: str, where: str, 
     return found
 
 
+def _image_files(values, source: Path, where: str) -> list[dict]:
+    """A column of image paths as datasets' undecoded Image entries; a relative path is read from the folder of the
+    data file (or the data folder) that lists it."""
+    base = source if source.is_dir() else source.parent if source.exists() else Path.cwd()
+    entries = []
+    for row, value in enumerate(values):
+        file = Path(str(value)).expanduser()
+        file = file if file.is_absolute() else base / file
+        if not isinstance(value, str) or not file.is_file():
+            raise UserError(f"{where}, row {row}: {value!r} is not an image file (looked for {file}); an image column "
+                            "holds images or paths relative to the data file's folder")
+        entries.append({"path": str(file), "bytes": None})
+    return entries
+
+
 def load_captioned_images(cfg: ImageTextConfig, seed: int) -> CaptionedImages:
     """``cfg.name``'s pairs, every image resized to ``cfg.image_size`` and in RGB, split as the module says."""
     import datasets
 
-    from hf_replearn.data.images import _image_arrays
+    from hf_replearn.data.images import _decode_each, _image_arrays
     from hf_replearn.data.paths import load_dataset_or_explain
 
     where, path = f"dataset `{cfg.name}`", Path(cfg.name).expanduser()
     if not path.exists() and (cfg.name.startswith(("/", ".", "~")) or path.suffix in (".csv", ".json", ".jsonl", ".parquet")):
         raise UserError(f"data.name={cfg.name}: no such file or folder; give a folder of images with a metadata.jsonl "
-                        "(file_name and a caption per image), a dataset datasets reads, or emoji")
-    raw = load_dataset_or_explain(
-        str(path) if path.exists() else cfg.name,
-        trust_remote_code=cfg.trust_remote_code, what=f"could not load image-text dataset `{cfg.name}`",
-        fix="data.name must be emoji, a folder of images with a metadata.jsonl / metadata.csv (file_name, text), "
-            "or a reachable hub dataset id")  # fmt: skip
+                        "(file_name and a caption per image), a CSV / JSON file of image paths and captions, or emoji")
+    if path.is_file():  # a CSV / JSON(L) / TSV of captions and image paths
+        from hf_replearn.data.labelled_text import read_table
+
+        raw = datasets.DatasetDict(train=read_table(path, f"data.name = {cfg.name}"))
+    else:
+        raw = load_dataset_or_explain(
+            str(path) if path.exists() else cfg.name,
+            trust_remote_code=cfg.trust_remote_code, what=f"could not load image-text dataset `{cfg.name}`",
+            fix="data.name must be emoji, a folder of images with a metadata.jsonl / metadata.csv (file_name, text), "
+                "a CSV / JSON file of image paths and captions, or a reachable hub dataset id")  # fmt: skip
     if "train" not in raw:
         raise UserError(f"{where} has no train split (it has {', '.join(raw)}); name the training split train")
     columns = raw["train"].column_names
     features = raw["train"].features
     image_col = cfg.image_column or next((c for c in columns if isinstance(features[c], datasets.Image)), None)
-    image_col = _pick_column(columns, image_col, ("image", "img"), "image_column", where, required=False)
+    image_col = _pick_column(columns, image_col, IMAGE_COLUMNS, "image_column", where, required=False)
     if image_col is None:
         raise UserError(f"{where} has no image column (its columns: {columns}); a folder needs its image files beside "
                         "a metadata.jsonl whose file_name names them, or name the column with data.image_column=<column>")
@@ -152,7 +173,10 @@ def load_captioned_images(cfg: ImageTextConfig, seed: int) -> CaptionedImages:
         if caption_col not in table.column_names:
             raise UserError(f"{where}, split {split}, has no column `{caption_col}`; give every split the same columns")
         captions += _caption_cells(table[caption_col], f"{where}, split {split}")
-        arrays = _image_arrays(table, image_col, cfg, split)
+        if isinstance(table.features[image_col], datasets.Image):
+            arrays = _image_arrays(table, image_col, cfg, split)
+        else:  # paths, as a CSV of captions beside (or below) its images gives them
+            arrays = _decode_each(_image_files(table[image_col], path, f"{where}, split {split}, column `{image_col}`"), cfg, split)
         images += [np.repeat(a, 3, axis=0) if a.shape[0] == 1 else a for a in arrays]  # grey as RGB: both towers see colour
         if label_col is not None:
             labels += [str(v) if not isinstance(table.features[label_col], datasets.ClassLabel)

@@ -116,6 +116,28 @@ def test_a_test_split_is_the_held_out_set(tmp_path):
     assert pairs.class_names == ["bar", "circle", "square"] and pairs.captions[30] == ("a red circle",)
 
 
+def _csv_of_paths(tmp_path: Path, missing: bool = False) -> Path:
+    """A captions CSV beside an images folder: paths relative to the CSV."""
+    folder = make_pairs(tmp_path / "images", n=12)
+    rows = [json.loads(line) for line in (folder / "metadata.jsonl").read_text().splitlines()]
+    (folder / "metadata.jsonl").unlink()
+    if missing:
+        rows[5]["file_name"] = "gone.png"
+    lines = ["path,caption"] + [f"images/{r['file_name']},{r['text']}" for r in rows]
+    (tmp_path / "captions.csv").write_text("\n".join(lines) + "\n")
+    return tmp_path / "captions.csv"
+
+
+def test_a_csv_of_image_paths_and_captions(tmp_path):
+    from hf_replearn.data.image_text import ImageTextConfig, load_captioned_images
+
+    pairs = load_captioned_images(ImageTextConfig(name=str(_csv_of_paths(tmp_path)), image_size=16), seed=0)
+    assert pairs.images.shape == (12, 3, 16, 16) and pairs.labels is None
+    assert pairs.captions[:2] == [("a red circle",), ("a red square",)]
+    # the images are the files the rows name, in row order (row 1 a square: corners coloured, row 0 a circle: not)
+    assert pairs.images[1, 0, 4, 4] > 200 and pairs.images[1, 1, 4, 4] < 100 and pairs.images[0, :, 1, 1].min() > 240
+
+
 @pytest.mark.parametrize("case, overrides, message", [
     ("no-folder", ["data.name={tmp}/nowhere"], "no such file or folder"),
     ("emoji-key", ["data.name={data}", "data.max_keywords=3"], "data.max_keywords applies to the emoji only"),
@@ -125,6 +147,7 @@ def test_a_test_split_is_the_held_out_set(tmp_path):
     ("no-caption-column", ["data.name={nocaps}"], "has no caption column (looked for text, caption"),
     ("empty-caption", ["data.name={empty}"], "row 4: the caption is ''"),
     ("too-few", ["data.name={few}"], "retrieval needs at least 2 of each"),
+    ("missing-file", ["data.name={csv}"], "column `path`, row 5: 'images/gone.png' is not an image file"),
 ])  # fmt: skip
 def test_bad_own_pairs_fail_before_writing(tmp_path, capsys, case, overrides, message):
     data = make_pairs(tmp_path / "shapes", n=12)
@@ -133,8 +156,10 @@ def test_bad_own_pairs_fail_before_writing(tmp_path, capsys, case, overrides, me
         rows = [edit(json.loads(line)) for line in (folder / "metadata.jsonl").read_text().splitlines()]
         (folder / "metadata.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     make_pairs(tmp_path / "few", n=2)
+    csv = _csv_of_paths(tmp_path / "csv", missing=True)
     out = tmp_path / "out"
-    filled = [o.format(tmp=tmp_path, data=data, nocaps=tmp_path / "nocaps", empty=tmp_path / "empty", few=tmp_path / "few") for o in overrides]
+    filled = [o.format(tmp=tmp_path, data=data, nocaps=tmp_path / "nocaps", empty=tmp_path / "empty", few=tmp_path / "few",
+                       csv=csv) for o in overrides]  # fmt: skip
     assert main(["train", str(RECIPE), f"output_dir={out}", *TINY, *filled]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
