@@ -241,7 +241,10 @@ def captioned_pairs(recipe: ClipRecipe) -> Pairs:
     train = _subset(recipe, data.train)
     tasks, probe_classes = {}, None
     if data.labels is not None:
-        names = data.class_names
+        names, template = data.class_names, recipe.evaluation.prompt_template
+        if "emoji" in template:
+            print(f"[clip] zero-shot prompts read `{template}`, the emoji's; for your classes set "
+                  'evaluation.prompt_template, e.g. "a photo of a {}"', flush=True)
         tasks["label"] = (data.labels[data.test], [[recipe.evaluation.prompt(c)] for c in names])
         probe_classes = (names, data.labels)
     return Pairs(

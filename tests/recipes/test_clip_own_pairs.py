@@ -81,6 +81,14 @@ def test_without_labels_it_reports_retrieval_only_and_draws_among_several_captio
     assert "no label column: retrieval only" in (out / "README.md").read_text()
 
 
+def test_the_emoji_prompt_on_your_classes_is_pointed_out(tmp_path, capsys):
+    data, out = make_pairs(tmp_path / "shapes", n=40), tmp_path / "clip"
+    tiny = [o for o in TINY if not o.startswith("evaluation.prompt_template")] + ["max_steps=1"]
+    assert main(["train", str(RECIPE), f"data.name={data}", f"output_dir={out}", *tiny]) == 0
+    assert "zero-shot prompts read `an emoji of {}`, the emoji's; for your classes set evaluation.prompt_template" in capsys.readouterr().out
+    assert "an emoji of {}" in (out / "README.md").read_text()  # the card says which prompts it used
+
+
 def test_caption_collator_draws_one_of_each_images_captions_reproducibly():
     from hf_replearn.data.image_text import CaptionCollator
 
