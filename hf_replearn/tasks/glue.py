@@ -79,6 +79,12 @@ class GlueRecipe(Recipe):
     evaluation: GlueEvalArgs = field(default_factory=GlueEvalArgs)
 
 
+def _class_logits(outputs, labels):
+    """The logits alone of each evaluation batch: an encoder-decoder's classifier (T5, BART) also returns its encoder's
+    hidden states, which the Trainer would otherwise gather for the whole split and hand to the metric as a tuple."""
+    return outputs[0] if isinstance(outputs, tuple) else outputs
+
+
 def _compute_metrics(metric, regression: bool):
     def compute(eval_pred):
         logits, labels = eval_pred
@@ -145,6 +151,7 @@ def run(recipe: GlueRecipe) -> dict[str, float]:
     trainer = ReplearnTrainer(
         model=model, args=args, train_dataset=data["train"], processing_class=tokenizer,
         compute_metrics=_compute_metrics(load_metric("glue", task.metric_config), task.is_regression),
+        preprocess_logits_for_metrics=_class_logits,
     )  # fmt: skip
     model, results = train_and_save(recipe, trainer, model,
                                     save=lambda m, out: save_finetuned(m, tokenizer, out, recipe.lora))

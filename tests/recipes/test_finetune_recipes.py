@@ -66,6 +66,50 @@ def test_glue_recipe_on_the_users_own_csv(tmp_path):
     assert "- tickets" in card and "Linear probe on tickets (27 train / 9 test, 3 classes)" in card
 
 
+def _encoder_decoder(kind: str, folder: Path) -> Path:
+    """A tiny random T5 or BART with a tokenizer of its own kind (T5: unigram pieces, each text ended by </s>; BART:
+    byte-level BPE between <s> and </s>), trained here on a few sentences: none ships offline."""
+    import transformers as T
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+
+    texts = [f"{w} film was {q} and {w}" for w in ("a", "the", "this", "that") for q in ("good", "bad", "dull", "fun")]
+    if kind == "t5":
+        tok = Tokenizer(models.Unigram())
+        tok.pre_tokenizer = pre_tokenizers.Metaspace()
+        tok.train_from_iterator(texts, trainers.UnigramTrainer(vocab_size=60, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"))
+        tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)])
+        tokenizer = T.T5TokenizerFast(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>", unk_token="<unk>", extra_ids=0)
+        model = T.T5Model(T.T5Config(vocab_size=len(tokenizer), d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2,
+                                     decoder_start_token_id=0, pad_token_id=0, eos_token_id=1))  # fmt: skip
+    else:
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=300, special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+                                                           initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))  # fmt: skip
+        tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+        tokenizer = T.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+                                              unk_token="<unk>", cls_token="<s>", sep_token="</s>")  # fmt: skip
+        model = T.BartModel(T.BartConfig(vocab_size=len(tokenizer), d_model=16, encoder_layers=1, decoder_layers=1,
+                                         encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                                         decoder_ffn_dim=32, pad_token_id=1, bos_token_id=0, eos_token_id=2))  # fmt: skip
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["t5", "bart"])
+def test_glue_on_an_encoder_decoder_with_its_own_tokenizer(tmp_path, kind):
+    """T5 / BART sequence classification returns the encoder's states beside the logits; the metrics read the logits
+    (the evaluation was a numpy traceback on the tuple)."""
+    out = tmp_path / "out"
+    args = ["train", str(RECIPES / "glue.yaml"), f"output_dir={out}", f"model.name_or_path={_encoder_decoder(kind, tmp_path / kind)}",
+            "max_steps=2", "dataset_limit=32", "data.eval_limit=24", "per_device_train_batch_size=8", "per_device_eval_batch_size=8"]  # fmt: skip
+    assert main(args) == 0
+    r = json.loads((out / "results.json").read_text())
+    assert r["train/steps"] == 2 and 0 <= r["validation/accuracy"] <= 1
+    assert json.loads((out / "config.json").read_text())["architectures"][0].endswith("ForSequenceClassification")
+
+
 def test_squad_v2_recipe_on_official_json(tmp_path):
     data = tmp_path / "squad.json"
     data.write_text(json.dumps(SQUAD))
