@@ -14,8 +14,8 @@ other model type is an error listing its layers. Everything else (embeddings, La
 affine weights, the MLM / LM head) stays frozen. BatchNorm running statistics are buffers that training
 still updates, so BatchNorm layers are saved with the adapter (PEFT's ``modules_to_save``, their affine
 weights kept frozen): the adapter on its base, and a resumed checkpoint, then equal the trained model. The
-task head (``classifier``, ``qa_outputs``) is trained fully and saved with the adapter, which PEFT
-arranges for the ``SEQ_CLS`` and ``QUESTION_ANS`` task types.
+task head (every top-level module besides the base model: ``classifier``, ``qa_outputs``, DistilBERT's
+``pre_classifier``, T5's and BART's ``classification_head``) is trained fully and saved with the adapter.
 """
 
 from __future__ import annotations
@@ -65,14 +65,20 @@ ADAPTABLE = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d,
 """Layer types PEFT's LoRA wraps (besides transformers' ``Conv1D``, which PEFT's defaults for GPT-2 name)."""
 
 
+# Encoders PEFT's default mapping leaves out (peft 0.21), with the same choice it makes for BERT: the attention's
+# query and value projections (ModernBERT computes them in one fused Wqkv layer).
+MORE_DEFAULT_TARGETS = {"distilbert": ["q_lin", "v_lin"], "albert": ["query", "value"], "modernbert": ["Wqkv"]}
+
+
 def default_target_modules(model) -> list[str]:
     from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as DEFAULTS
 
     from hf_replearn.models.auto import FAMILIES
 
     model_type = getattr(getattr(model, "config", None), "model_type", None)
-    if model_type in DEFAULTS:
-        return list(DEFAULTS[model_type])
+    defaults = {**MORE_DEFAULT_TARGETS, **DEFAULTS}
+    if model_type in defaults:
+        return list(defaults[model_type])
     if model_type in FAMILIES:  # full names: MoCo's key encoder repeats its query encoder's layer names
         return [name for name, m in model.named_modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
     raise UserError(
@@ -94,17 +100,32 @@ def adaptable_layer_names(model) -> list[str]:
     return sorted(names)
 
 
+HEAD_TASKS = ("SEQ_CLS", "QUESTION_ANS", "TOKEN_CLS")  # PEFT task types whose head is new and trained in full
+
+
+def task_head_names(model) -> list[str]:
+    """The top-level modules of a transformers task model besides its base model: its task head, trained fully and
+    saved with the adapter. PEFT's ``SEQ_CLS`` type saves only modules named ``classifier`` or ``score``, which
+    leaves T5's and BART's ``classification_head`` and DistilBERT's ``pre_classifier`` frozen at their random start
+    and out of the adapter. A model whose layers do not sit in a base-model child gets none here."""
+    base = getattr(model, getattr(model, "base_model_prefix", "") or "_", None)
+    if not isinstance(base, torch.nn.Module):  # no base-model child to tell the head from (T5ForQuestionAnswering)
+        return []  # PEFT's own choice stands
+    return [name for name, child in model.named_children() if child is not base and next(child.parameters(), None) is not None]
+
+
 def apply_lora(model, section: LoraSection, task_type: str | None = None):
     """Wrap ``model`` in a ``PeftModel``; only the LoRA matrices (and the task head) stay trainable."""
     from peft import LoraConfig, get_peft_model
 
     norms = [name for name, m in model.named_modules() if isinstance(m, BATCH_NORMS) and m.track_running_stats]
+    heads = task_head_names(model) if task_type in HEAD_TASKS else []  # a language model's head stays frozen
     config = LoraConfig(
         r=section.r,
         lora_alpha=section.alpha,
         lora_dropout=section.dropout,
         target_modules=section.target_modules or default_target_modules(model),
-        modules_to_save=list(section.modules_to_save or []) + norms or None,
+        modules_to_save=list(section.modules_to_save or []) + heads + norms or None,
         task_type=task_type,
     )
     try:
