@@ -105,18 +105,6 @@ def _caption_cells(values, where: str) -> list[tuple[str, ...]]:
     return out
 
 
-def _pick_column(columns, wanted: str | None, candidates, key: str, where: str, required: bool) -> str | None:
-    if wanted is not None:
-        if wanted not in columns:
-            raise UserError(f"{where} has no column `{wanted}` (data.{key}); its columns: {columns}")
-        return wanted
-    found = next((c for c in candidates if c in columns), None)
-    if found is None and required:
-        raise UserError(f"{where} has no caption column (looked for {', '.join(candidates)}); its columns are "
-                        f"{columns}; name it with data.{key}=<column>")
-    return found
-
-
 def _image_files(values, source: Path, where: str) -> list[dict]:
     """A column of image paths as datasets' undecoded Image entries; a relative path is read from the folder of the
     data file (or the data folder) that lists it."""
@@ -136,7 +124,7 @@ def load_captioned_images(cfg: ImageTextConfig, seed: int) -> CaptionedImages:
     """``cfg.name``'s pairs, every image resized to ``cfg.image_size`` and in RGB, split as the module says."""
     import datasets
 
-    from hf_replearn.data.images import _decode_each, _image_arrays
+    from hf_replearn.data.images import _decode_each, _detect, _image_arrays
     from hf_replearn.data.paths import load_dataset_or_explain
 
     where, path = f"dataset `{cfg.name}`", Path(cfg.name).expanduser()
@@ -155,16 +143,13 @@ def load_captioned_images(cfg: ImageTextConfig, seed: int) -> CaptionedImages:
                 "a CSV / JSON file of image paths and captions, or a reachable hub dataset id")  # fmt: skip
     if "train" not in raw:
         raise UserError(f"{where} has no train split (it has {', '.join(raw)}); name the training split train")
-    columns = raw["train"].column_names
-    features = raw["train"].features
-    image_col = cfg.image_column or next((c for c in columns if isinstance(features[c], datasets.Image)), None)
-    image_col = _pick_column(columns, image_col, IMAGE_COLUMNS, "image_column", where, required=False)
+    columns, features = raw["train"].column_names, raw["train"].features
+    image_col = _detect(columns, features, cfg.image_column, "image", IMAGE_COLUMNS, cfg, required=False)
     if image_col is None:
         raise UserError(f"{where} has no image column (its columns: {columns}); a folder needs its image files beside "
                         "a metadata.jsonl whose file_name names them, or name the column with data.image_column=<column>")
-    caption_col = _pick_column(columns, cfg.caption_column, CAPTION_COLUMNS, "caption_column", where, required=True)
-    label_col = cfg.label_column or next((c for c in columns if isinstance(features[c], datasets.ClassLabel)), None)
-    label_col = _pick_column(columns, label_col, LABEL_COLUMNS, "label_column", where, required=False)
+    caption_col = _detect(columns, features, cfg.caption_column, "caption", CAPTION_COLUMNS, cfg)
+    label_col = _detect(columns, features, cfg.label_column, "label", LABEL_COLUMNS, cfg, required=False)
 
     splits = ["train"] + (["test"] if "test" in raw else [])
     images, captions, labels = [], [], []

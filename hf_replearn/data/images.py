@@ -204,17 +204,22 @@ def resize_images(images: np.ndarray, size: int, batch_size: int = 4096) -> np.n
 # ------------------------------------------------------------------------------------------ user datasets
 
 
-def _detect(columns, features, wanted: str | None, kind: str, candidates, cfg) -> str:
+def _detect(columns, features, wanted: str | None, kind: str, candidates, cfg, required: bool = True) -> str | None:
+    """The column of ``kind`` (``data.<kind>_column``): ``wanted`` if given, else the first column of datasets' Image /
+    ClassLabel type (for images / labels), else the first of ``candidates``; None or a UserError when there is none."""
     if wanted is not None:
         if wanted not in columns:
             raise UserError(f"dataset `{cfg.name}` has no column `{wanted}` (data.{kind}_column); its columns: {columns}")
         return wanted
+    feature = {"image": "Image", "label": "ClassLabel"}.get(kind)
     for name in columns:
-        if type(features[name]).__name__ == ("Image" if kind == "image" else "ClassLabel"):
+        if type(features[name]).__name__ == feature:
             return name
     for name in candidates:
         if name in columns:
             return name
+    if not required:
+        return None
     raise UserError(
         f"dataset `{cfg.name}` has no {kind} column (looked for {', '.join(candidates)}); its columns are "
         f"{columns}; name it with data.{kind}_column=<column>"

@@ -48,9 +48,8 @@ class NNCLRLoss(nn.Module):
     @staticmethod
     @torch.no_grad()
     def nearest_neighbours(z: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
-        """For each row of ``z`` (N, D), the row of ``support`` (M, D) with the largest cosine similarity."""
-        scores = F.normalize(z.float(), dim=1) @ F.normalize(support.float(), dim=1).T  # (N, M)
-        return support[scores.argmax(dim=1)].float()
+        """For each row of ``z`` (N, D), the row of ``support`` (M, D, unit rows) with the largest cosine similarity."""
+        return support[(z @ support.T).argmax(dim=1)]  # a row's norm does not change which support row it is closest to
 
     def forward(self, z1: torch.Tensor, z2: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
         check_paired_batch(type(self).__name__, z1, z2)
@@ -58,12 +57,12 @@ class NNCLRLoss(nn.Module):
             raise ValueError(f"{type(self).__name__} support set must be (M, {z1.shape[1]}) with M >= 1, got "
                              f"{tuple(support.shape)}")
         z1, z2 = F.normalize(z1.float(), dim=1), F.normalize(z2.float(), dim=1)
+        support = F.normalize(support.float(), dim=1)  # once for both views
         rank, _ = world() if self.gather_distributed else (0, 1)
         all1 = gather_with_grad(z1) if self.gather_distributed else z1  # (P*N, D)
         all2 = gather_with_grad(z2) if self.gather_distributed else z2
         own = rank * len(z1) + torch.arange(len(z1), device=z1.device)  # this process's samples among the candidates
-        nn1 = F.normalize(self.nearest_neighbours(z1, support), dim=1)
-        nn2 = F.normalize(self.nearest_neighbours(z2, support), dim=1)
+        nn1, nn2 = self.nearest_neighbours(z1, support), self.nearest_neighbours(z2, support)
         loss_12 = F.cross_entropy(nn1 @ all2.T / self.temperature, own)
         loss_21 = F.cross_entropy(nn2 @ all1.T / self.temperature, own)
         return (loss_12 + loss_21) / 2
