@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from scripts.bench.common import ROOT  # noqa: E402
+from scripts.bench.common import train_side_by_side  # noqa: E402
 
 
 def export(root: Path, image_size: int = 32, held_out_fraction: float = 0.15, seed: int = 0) -> None:
@@ -58,17 +56,8 @@ def main() -> None:
         export(folder)
         runs = {"emoji (the recipe's data)": "emoji", "the same emoji as a captioned folder": str(folder)}
         start = time.time()
-        procs = [
-            subprocess.Popen([sys.executable, "-m", "hf_replearn", "train", str(ROOT / "recipes" / "clip_emoji.yaml"),
-                              f"data.name={data}", f"output_dir={tmp}/run{i}", f"max_steps={args.steps}"],
-                             env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL)  # fmt: skip
-            for i, data in enumerate(runs.values())
-        ]
-        for proc in procs:
-            if proc.wait():
-                raise SystemExit(f"a run failed (exit {proc.returncode})")
+        results = train_side_by_side("clip_emoji.yaml", list(runs.values()), Path(tmp), f"max_steps={args.steps}")
         print(f"both runs: {time.time() - start:.0f} s wall")
-        results = [json.loads((Path(tmp) / f"run{i}" / "results.json").read_text()) for i in range(len(runs))]
         print("| metric | " + " | ".join(runs) + " |\n|---|" + "---|" * len(runs))
         rows = [(r, r, r) for r in ROWS] + [("zero_shot/group (prompt \"an emoji of GROUP\")", "zero_shot/group", "zero_shot/label"),
                                             ("image tower probe, 10 labels per group", "linear_probe", "linear_probe")]  # fmt: skip

@@ -21,6 +21,24 @@ def benchmark(name: str):
     return decorator
 
 
+def train_side_by_side(recipe_file: str, data_names: list[str], out: Path, *overrides: str) -> list[dict]:
+    """``recipes/RECIPE_FILE`` trained once per ``data.name`` in ``data_names``, all at once, one thread each (into
+    ``out/run<i>``); their results.json, in order. A run that fails stops the bench."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-m", "hf_replearn", "train", str(ROOT / "recipes" / recipe_file),
+                               f"data.name={data}", f"output_dir={out}/run{i}", *overrides],
+                              env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL)
+             for i, data in enumerate(data_names)]  # fmt: skip
+    for proc in procs:
+        if proc.wait():
+            raise SystemExit(f"a {recipe_file} run failed (exit {proc.returncode})")
+    return [json.loads((out / f"run{i}" / "results.json").read_text()) for i in range(len(data_names))]
+
+
 def run_probe_recipe(recipe_file: str, *overrides: str) -> tuple[dict, float, str]:
     """Train and probe ``recipes/RECIPE_FILE`` as shipped (plus overrides); return (results, wall s, probe table).
 

@@ -12,9 +12,6 @@ The folder has no phone labels, so its run reports the speaker probe only; the s
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from scripts.bench.bench_cpc import SMALL  # noqa: E402
-from scripts.bench.common import ROOT  # noqa: E402
+from scripts.bench.common import train_side_by_side  # noqa: E402
 
 
 def export(root: Path) -> None:
@@ -48,22 +45,14 @@ def main() -> None:
         folder = Path(tmp) / "espeak_folder"
         export(folder)
         runs = {"espeak": "espeak", "audiofolder": str(folder)}
-        procs = {
-            name: subprocess.Popen([sys.executable, "-m", "hf_replearn", "train", str(ROOT / "recipes" / "cpc_speech.yaml"),
-                                    f"data.name={data}", f"output_dir={tmp}/{name}", f"max_steps={args.steps}",
-                                    f"evaluation.supervised_steps={args.supervised_steps}", *SMALL],
-                                   env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL)  # fmt: skip
-            for name, data in runs.items()
-        }
-        for proc in procs.values():
-            proc.wait()
+        results = train_side_by_side("cpc_speech.yaml", list(runs.values()), Path(tmp), f"max_steps={args.steps}",
+                                     f"evaluation.supervised_steps={args.supervised_steps}", *SMALL)
         print("| corpus | features | phone | speaker |\n|---|---|---|---|")
-        for name in runs:
-            results = json.loads((Path(tmp) / name / "results.json").read_text())
+        for name, result in zip(runs, results):
             for features in ("cpc", "mfcc", "random_init", "supervised"):
-                phone = results.get(f"linear_probe/{features}/phone")
+                phone = result.get(f"linear_probe/{features}/phone")
                 print(f"| {name} | {features} | {'-' if phone is None else f'{phone:.3f}'} | "
-                      f"{results[f'linear_probe/{features}/speaker']:.3f} |")
+                      f"{result[f'linear_probe/{features}/speaker']:.3f} |")
 
 
 if __name__ == "__main__":
