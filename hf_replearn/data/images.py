@@ -318,13 +318,18 @@ def _image_arrays(table, column: str, cfg, split: str) -> list[np.ndarray]:
 
     if not isinstance(table.features[column], datasets.Image):
         return [_to_array(img, cfg, split, row) for row, img in enumerate(table[column])]
-    from hf_replearn.utils.progress import stage
-
-    with stage("data", f"{cfg.name}, {split}: reading {len(table)} image files") if len(table) >= 2000 else nullcontext():
-        return _decode_each(table.cast_column(column, datasets.Image(decode=False))[column], cfg, split)
+    return _decode_each(table.cast_column(column, datasets.Image(decode=False))[column], cfg, split)
 
 
 def _decode_each(entries, cfg, split: str) -> list[np.ndarray]:
+    """Datasets' undecoded Image entries (``path`` / ``bytes``) as arrays, one file at a time (a line for thousands)."""
+    from hf_replearn.utils.progress import stage
+
+    with stage("data", f"{cfg.name}, {split}: reading {len(entries)} image files") if len(entries) >= 2000 else nullcontext():
+        return _decode_files(entries, cfg, split)
+
+
+def _decode_files(entries, cfg, split: str) -> list[np.ndarray]:
     import io
 
     from PIL import Image, UnidentifiedImageError
