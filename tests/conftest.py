@@ -14,6 +14,9 @@ _CACHE = tempfile.mkdtemp(prefix="hf_replearn_tests_cache_")
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 os.environ["HF_HUB_CACHE"] = os.path.join(_CACHE, "hub")
 os.environ["HF_DATASETS_CACHE"] = os.path.join(_CACHE, "datasets")
+# and this toolkit's own (cached features; the convolution weight-gradient choices, shared by the session's
+# processes so that a run here and its twin in a subprocess choose alike)
+os.environ["HF_REPLEARN_CACHE"] = os.path.join(_CACHE, "hf_replearn")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # Every model in the tests is tiny: one intra-op thread beats two that spin against each other (and

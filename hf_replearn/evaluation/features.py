@@ -34,6 +34,7 @@ import torch
 
 from hf_replearn.errors import UserError
 from hf_replearn.evaluation.fast_inference import fast_inference
+from hf_replearn.utils.files import cache_dir
 
 POOLINGS = ("mean", "cls", "last")
 # model_type of decoder-only LMs whose configs do not say is_decoder (GPT-2's does not)
@@ -45,7 +46,7 @@ CACHE_VERSION = 1  # bump when the way features are computed changes, so old cac
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("HF_REPLEARN_CACHE", Path.home() / ".cache" / "hf_replearn")) / "features"
+    return cache_dir("features")
 
 
 def default_pooling(config) -> str:

@@ -20,6 +20,12 @@ from hf_replearn.errors import UserError
 RESULTS_FILE = "results.json"
 
 
+def cache_dir(kind: str) -> Path:
+    """Where this toolkit keeps what it computed once for later runs: ``$HF_REPLEARN_CACHE/<kind>``, by default
+    ``~/.cache/hf_replearn/<kind>``."""
+    return Path(os.environ.get("HF_REPLEARN_CACHE", Path.home() / ".cache" / "hf_replearn")) / kind
+
+
 TRAIN_SYNTAX = ("output_dir=<a new directory>", "overwrite_output_dir=true", "resume_from_checkpoint=true")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import torch
@@ -78,25 +79,81 @@ def test_under_bf16_autocast_it_matches_the_plain_layer_to_bf16_rounding():
     torch.testing.assert_close(got[1], ref[1], rtol=2e-2, atol=2e-2 * ref[1].abs().max().item())
 
 
-def test_the_faster_way_is_timed_once_per_shape_and_kept(monkeypatch):
-    monkeypatch.setattr(conv_weight_grad, "_FASTER_BY_SHIFTS", {})
+def _fake_timings(monkeypatch, seconds: tuple[float, float]) -> list:
+    """best_seconds_interleaved replaced: calls both ways once and reports ``seconds`` (oneDNN's, the GEMMs')."""
     timed = []
 
-    def fake_best_seconds(fn, repeats):  # the shifted GEMMs are timed second: make them the slower
-        timed.append(fn())
-        return float(len(timed) % 2 == 0)
+    def fake(first, second, repeats):
+        timed.append((first(), second()))
+        return seconds
 
-    monkeypatch.setattr(conv_weight_grad, "best_seconds", fake_best_seconds)
+    monkeypatch.setattr(conv_weight_grad, "best_seconds_interleaved", fake)
+    monkeypatch.setattr(conv_weight_grad, "_FASTER_BY_SHIFTS", {})
+    return timed
+
+
+def test_the_faster_way_is_timed_once_per_shape_and_kept(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_REPLEARN_CACHE", str(tmp_path))
+    timed = _fake_timings(monkeypatch, (1.0, 2.0))  # oneDNN's kernel the faster
     calls = []
     real = conv_weight_grad.weight_grad_by_shifts
     monkeypatch.setattr(conv_weight_grad, "weight_grad_by_shifts", lambda *a: calls.append(1) or real(*a))
     conv = nn.Conv2d(2, 3, 3, padding=1)
     for _ in range(3):
         conv2d(conv, torch.randn(2, 2, 5, 5)).sum().backward()
-    assert len(timed) == 2 and list(conv_weight_grad._FASTER_BY_SHIFTS.values()) == [False]
+    assert len(timed) == 1 and list(conv_weight_grad._FASTER_BY_SHIFTS.values()) == [False]
     assert len(calls) == 1  # only while timing: oneDNN's kernel won and computed every gradient
     conv2d(conv, torch.randn(4, 2, 5, 5)).sum().backward()  # another batch size is another shape
-    assert len(timed) == 4 and len(conv_weight_grad._FASTER_BY_SHIFTS) == 2
+    assert len(timed) == 2 and len(conv_weight_grad._FASTER_BY_SHIFTS) == 2
+
+
+@pytest.mark.parametrize("seconds, shifts", [((2.0, 1.0), True), ((1.1, 1.0), False), ((1.0, 2.0), False)])
+def test_the_gemms_are_chosen_only_when_faster_by_the_margin(monkeypatch, tmp_path, seconds, shifts):
+    monkeypatch.setenv("HF_REPLEARN_CACHE", str(tmp_path))
+    _fake_timings(monkeypatch, seconds)
+    conv2d(nn.Conv2d(2, 3, 3), torch.randn(2, 2, 5, 5)).sum().backward()
+    assert list(conv_weight_grad._FASTER_BY_SHIFTS.values()) == [shifts]
+
+
+def test_a_machines_choices_are_kept_for_its_later_runs(monkeypatch, tmp_path):
+    """A second process (the in-memory choices emptied) reads the choice from the file and times nothing, even
+    when a timing now would choose the other way; another thread count is another machine, timed anew."""
+    monkeypatch.setenv("HF_REPLEARN_CACHE", str(tmp_path))
+    conv, x = nn.Conv2d(2, 3, 3), torch.randn(2, 2, 5, 5)
+    _fake_timings(monkeypatch, (2.0, 1.0))
+    conv2d(conv, x).sum().backward()
+    saved = json.loads(conv_weight_grad.choices_file().read_text())
+    assert conv_weight_grad.choices_file().parent == tmp_path / "conv_weight_grad"
+    assert [list(layers.values()) for layers in saved.values()] == [[True]]
+    assert list(saved) == [conv_weight_grad.machine()] and "thread(s)" in conv_weight_grad.machine()
+
+    timed = _fake_timings(monkeypatch, (1.0, 2.0))
+    conv2d(conv, x).sum().backward()
+    assert timed == [] and list(conv_weight_grad._FASTER_BY_SHIFTS.values()) == [True]
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads + 1)
+        conv2d(conv, x).sum().backward()
+    finally:
+        torch.set_num_threads(threads)
+    assert len(timed) == 1 and len(json.loads(conv_weight_grad.choices_file().read_text())) == 2
+
+
+def test_an_unreadable_or_unwritable_choices_file_only_costs_a_timing(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_REPLEARN_CACHE", str(tmp_path))
+    conv_weight_grad.choices_file().parent.mkdir(parents=True)
+    conv_weight_grad.choices_file().write_text("not json")
+    timed = _fake_timings(monkeypatch, (2.0, 1.0))
+    conv2d(nn.Conv2d(2, 3, 3), torch.randn(2, 2, 5, 5)).sum().backward()
+    assert len(timed) == 1 and list(json.loads(conv_weight_grad.choices_file().read_text()).values())[0]
+
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    monkeypatch.setenv("HF_REPLEARN_CACHE", str(blocked))  # its conv_weight_grad folder cannot be made
+    timed = _fake_timings(monkeypatch, (2.0, 1.0))
+    conv2d(nn.Conv2d(2, 3, 3), torch.randn(2, 2, 5, 5)).sum().backward()
+    assert len(timed) == 1 and list(conv_weight_grad._FASTER_BY_SHIFTS.values()) == [True]
 
 
 def test_use_shifted_weight_grads_routes_only_plain_conv2d_and_changes_no_output():
