@@ -26,7 +26,7 @@ from hf_replearn.errors import UserError
 TOKENIZER_KINDS = ("wordpiece", "bpe-roberta", "bpe-gpt2")
 
 
-def _wordpiece(vocab_size: int, min_frequency: int, lowercase: bool):
+def _wordpiece(vocab_size: int, min_frequency: int, lowercase: bool, texts: Iterable[str]):
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -34,16 +34,47 @@ def _wordpiece(vocab_size: int, min_frequency: int, lowercase: bool):
     tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=lowercase or None)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece(prefix="##")
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials)
+    texts = list(texts)
+    pieces = _continuation_characters(tok, texts)
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials + pieces)
 
     def finish(tok):
+        tok = _unmark_special(tok, set(pieces))
         cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         tok.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
         )
-        return dict(unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+        return tok, dict(unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
 
-    return tok, trainer, finish
+    return tok, trainer, texts, finish
+
+
+# Why the WordPiece trainer is handed every "##c" piece: `tokenizers` numbers the continuation pieces it creates in
+# the iteration order of a hash map, and breaks ties between equally frequent merges by those numbers, so two
+# trainings on one corpus give different vocabularies (huggingface/tokenizers#1794; 30 of 30 differed on a small
+# corpus). Named up front (as special tokens, the one way in) they are numbered in sorted order; _unmark_special
+# then makes them ordinary vocabulary entries again.
+
+
+def _continuation_characters(tok, texts: list[str]) -> list[str]:
+    """``##c`` for every character c that follows another inside a word of ``texts`` (normalised and split as
+    ``tok`` does), sorted."""
+    chars: set[str] = set()
+    for text in texts:
+        for word, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(text)):
+            chars.update(word[1:])
+    return [f"##{c}" for c in sorted(chars)]
+
+
+def _unmark_special(tok, names: set[str]):
+    """``tok`` with ``names`` no longer added (special) tokens, kept as plain entries of its model's vocabulary."""
+    import json
+
+    from tokenizers import Tokenizer
+
+    state = json.loads(tok.to_str())
+    state["added_tokens"] = [t for t in state["added_tokens"] if t["content"] not in names]
+    return Tokenizer.from_str(json.dumps(state))
 
 
 def _byte_bpe(vocab_size: int, min_frequency: int, specials: list[str]):
@@ -61,7 +92,7 @@ def _byte_bpe(vocab_size: int, min_frequency: int, specials: list[str]):
     return tok, trainer
 
 
-def _bpe_roberta(vocab_size: int, min_frequency: int, lowercase: bool):
+def _bpe_roberta(vocab_size: int, min_frequency: int, lowercase: bool, texts: Iterable[str]):
     from tokenizers import processors
 
     tok, trainer = _byte_bpe(vocab_size, min_frequency, ["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
@@ -70,13 +101,13 @@ def _bpe_roberta(vocab_size: int, min_frequency: int, lowercase: bool):
         tok.post_processor = processors.RobertaProcessing(
             ("</s>", tok.token_to_id("</s>")), ("<s>", tok.token_to_id("<s>")), trim_offsets=True, add_prefix_space=False
         )
-        return dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>", cls_token="<s>",
-                    sep_token="</s>", mask_token="<mask>")
+        return tok, dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>", cls_token="<s>",
+                         sep_token="</s>", mask_token="<mask>")
 
-    return tok, trainer, finish
+    return tok, trainer, texts, finish
 
 
-def _bpe_gpt2(vocab_size: int, min_frequency: int, lowercase: bool):
+def _bpe_gpt2(vocab_size: int, min_frequency: int, lowercase: bool, texts: Iterable[str]):
     from tokenizers import processors
 
     tok, trainer = _byte_bpe(vocab_size, min_frequency, ["<|endoftext|>", "<|pad|>"])
@@ -86,10 +117,10 @@ def _bpe_gpt2(vocab_size: int, min_frequency: int, lowercase: bool):
         tok.post_processor = processors.TemplateProcessing(
             single="$A", pair="$A <|endoftext|> $B:1", special_tokens=[("<|endoftext|>", eos)],
         )
-        return dict(bos_token="<|endoftext|>", eos_token="<|endoftext|>", unk_token="<|endoftext|>",
-                    pad_token="<|pad|>")
+        return tok, dict(bos_token="<|endoftext|>", eos_token="<|endoftext|>", unk_token="<|endoftext|>",
+                         pad_token="<|pad|>")
 
-    return tok, trainer, finish
+    return tok, trainer, texts, finish
 
 
 _BUILDERS = {"wordpiece": _wordpiece, "bpe-roberta": _bpe_roberta, "bpe-gpt2": _bpe_gpt2}
@@ -113,9 +144,9 @@ def train_tokenizer(
         raise UserError(f"tokenizer.kind `{kind}` is not one of {', '.join(TOKENIZER_KINDS)}")
     if vocab_size < 300 and kind != "wordpiece":
         raise UserError(f"tokenizer.vocab_size={vocab_size} is below the 256 bytes + specials of byte-level BPE; use >= 300")
-    tok, trainer, finish = _BUILDERS[kind](vocab_size, min_frequency, lowercase)
+    tok, trainer, texts, finish = _BUILDERS[kind](vocab_size, min_frequency, lowercase, texts)
     tok.train_from_iterator(texts, trainer=trainer)
-    specials = finish(tok)
+    tok, specials = finish(tok)
     return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, **specials)
 
 

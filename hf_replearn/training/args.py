@@ -72,9 +72,8 @@ def resume_checkpoint_dir(recipe) -> str | None:
 
 def resumed_tokenizer(recipe):
     """The tokenizer in the checkpoint a resumed run starts from (``Trainer`` saves its ``processing_class``
-    there), or None. A task that trains its tokenizer takes this one on resume: WordPiece training
-    (``tokenizers``) breaks ties in an order that changes from process to process, so training it again
-    could number the tokens differently from the steps already trained."""
+    there), or None. A task that trains its tokenizer takes this one on resume: the steps already trained read
+    its numbering, which training it again gives only with the same corpus and the same ``tokenizers`` version."""
     import os
 
     from hf_replearn.data.tokenizer_training import load_tokenizer

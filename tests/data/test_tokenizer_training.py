@@ -48,3 +48,23 @@ def test_gpt2_kind_adds_nothing_to_a_prompt_and_packing_still_closes_each_text()
     texts = datasets.DatasetDict(train=datasets.Dataset.from_dict({"text": ["the fox", "a dog"] * 8}))
     blocks = build_lm_blocks(texts, tok, block_size=len(a) + len(b) + 2, causal=True)
     assert blocks["train"][0]["input_ids"] == a + [eos] + b + [eos]
+
+
+@pytest.mark.parametrize("kind", ["wordpiece", "bpe-roberta", "bpe-gpt2"])
+def test_one_corpus_trains_one_vocabulary(kind):
+    """The same texts give the same tokenizer every time. WordPiece did not: `tokenizers` numbered its "##" pieces
+    in hash order (huggingface/tokenizers#1794), and on this corpus each of 30 trainings in a row differed."""
+    texts = ["Wel come to the Tok en izers libr ary.", "the quick brown fox jumps over the lazy dog",
+             "tokenizers are fun", "libraries everywhere", "welcome welcome"]  # fmt: skip
+    vocabularies = {tuple(sorted(train_tokenizer(iter(texts), kind=kind, vocab_size=60 if kind == "wordpiece" else 300,
+                                                 min_frequency=1).get_vocab().items())) for _ in range(8)}  # fmt: skip
+    assert len(vocabularies) == 1
+
+
+def test_wordpiece_continuation_pieces_are_plain_vocabulary():
+    tok = train_tokenizer(TEXTS, kind="wordpiece", vocab_size=60, min_frequency=1)
+    assert sorted(tok.all_special_tokens) == ["[CLS]", "[MASK]", "[PAD]", "[SEP]", "[UNK]"]
+    assert {"##o", "##g"} <= set(tok.get_vocab())
+    ids = tok("the lazy dogs")["input_ids"]
+    assert tok.decode(ids, skip_special_tokens=True) == "the lazy dogs"
+    assert tok.tokenize("##o") == ["[UNK]", "[UNK]", "o"]  # the text "##o" is not the piece "##o"

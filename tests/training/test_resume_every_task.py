@@ -3,10 +3,8 @@ tests/recipes/test_all_recipes.py), SIGKILLed when step 3 of 6 ends (checkpoint-
 ``resume_from_checkpoint=true``, ends with the weights (model.safetensors, bit for bit) and the results.json
 metrics of an uninterrupted run with the same seed.
 
-WordPiece tokenizer training (``tokenizers``) numbers tied pieces in an order that changes from process to
-process, so two runs of mlm_bert or clip in two processes differ from the start whatever the seed. A resumed
-run keeps the tokenizer its checkpoint holds (``training.args.resumed_tokenizer``); here the uninterrupted
-run is given the killed run's tokenizer too (:data:`TRAINED_TOKENIZER`), and then matches bit for bit.
+The recipes that train a tokenizer (mlm_bert, clip) train it in both runs: one corpus gives one vocabulary
+(``data/tokenizer_training.py``), so the two runs match from the start.
 
 Tolerance: ``train/loss`` is the whole run's mean loss. Trainer sums the step losses in a float32 tensor
 between logging steps; a resumed run sums them in two parts (before the checkpoint, kept in it, and after),
@@ -17,7 +15,6 @@ compared exactly. Runtime and throughput are measured, not compared: they must c
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
@@ -54,9 +51,6 @@ FAMILIES = {  # task family -> the recipe that stands for it (inpainting for the
     "finetune_images": "finetune_images.yaml",
 }
 
-
-TRAINED_TOKENIZER = {"mlm": "hf_replearn.tasks.lm", "clip": "hf_replearn.tasks.clip"}
-"""Families whose task module's ``build_tokenizer`` trains a WordPiece tokenizer (see the module docstring)."""
 
 EPOCH_CROSSING = {"word2vec.yaml": ["dataset_limit=12"], "mlm_bert.yaml": ["dataset_limit=24"]}
 """Smaller corpora where 6 steps would stay inside the first epoch: the run crosses an epoch boundary after
@@ -109,17 +103,10 @@ def test_killed_run_resumes_to_the_uninterrupted_result(family, tmp_path, monkey
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     job = subprocess.Popen([sys.executable, str(JOB), "3", recipe, *overrides(name, killed, cache)], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    if family in TRAINED_TOKENIZER:  # the reference waits for the killed run's tokenizer
-        log, _ = job.communicate(timeout=300)
-        from hf_replearn.data.tokenizer_training import load_tokenizer
-
-        monkeypatch.setattr(importlib.import_module(TRAINED_TOKENIZER[family]), "build_tokenizer",
-                            lambda *args: load_tokenizer(killed / "checkpoint-2"))  # fmt: skip
     assert main(["train", recipe, *overrides(name, tmp_path / "whole", cache)]) == 0
     monkeypatch.undo()
     monkeypatch.chdir(ROOT)
-    if job.returncode is None:
-        log, _ = job.communicate(timeout=300)
+    log, _ = job.communicate(timeout=300)
     assert job.returncode == -signal.SIGKILL, log[-3000:]
     assert sorted(p.name for p in killed.glob("checkpoint-*")) == ["checkpoint-2"]
     assert not (killed / "results.json").exists()
