@@ -27,7 +27,8 @@ import weakref
 import torch
 from torch import nn
 
-from hf_replearn.utils.timing import best_seconds
+from hf_replearn.utils.machine_cache import remembered
+from hf_replearn.utils.timing import best_seconds_interleaved
 
 _BATCH_HINT = 8  # rows oneDNN picks its blocking for (a decoding step at batch 8); other row counts use it as well
 
@@ -148,6 +149,8 @@ _BLOCKS: weakref.WeakSet = weakref.WeakSet()
 """The models inside a ``fast_inference`` block now."""
 
 
+_KIND = "fast_inference"  # the machine cache's file for the layer timings
+
 _CALIBRATION_ROWS = 64  # above this the saving per call grows slowly (BENCHMARKS.md fewshot_lmeval): timed here
 
 
@@ -171,19 +174,34 @@ def saved_seconds(per_call: dict[int, tuple[float, float]], workload: list[tuple
 
 
 def _layer_timings(module: nn.Module, weight: torch.Tensor, rows: set[int]) -> tuple[float, dict]:
-    """(seconds to reorder ``weight``, rows -> (seconds of the layer's own forward, of the packed one))."""
+    """(seconds to reorder ``weight``, rows -> (seconds of the layer's own forward, of the packed one)), timed once
+    per machine and kept for its later runs (``utils/machine_cache.py``: the packed layer rounds differently, so
+    a decision that changed with the load would change a run's numbers in their last digits)."""
     bias = None if module.bias is None else module.bias.detach()
-    with torch.no_grad():
+    layer = f"{type(module).__name__} {tuple(weight.shape)}{'' if bias is None else ' with bias'}"
+    packed = []
+
+    def reorder() -> float:
         start = time.perf_counter()
-        packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), _BATCH_HINT)
-        reorder = time.perf_counter() - start
-        per_call = {}
-        for n in sorted(rows):
-            x = torch.randn(n, weight.shape[1], generator=torch.Generator().manual_seed(0))
-            per_call[n] = (best_seconds(lambda: type(module).forward(module, x), repeats=2),
-                           best_seconds(lambda: torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], ""),
-                                        repeats=2))  # fmt: skip
-    return reorder, per_call
+        packed.append(torch.ops.mkldnn._reorder_linear_weight(weight.detach(), _BATCH_HINT))
+        return time.perf_counter() - start
+
+    def per_call(n: int) -> list[float]:
+        x = torch.randn(n, weight.shape[1], generator=torch.Generator().manual_seed(0))
+        w = packed[0] if packed else torch.ops.mkldnn._reorder_linear_weight(weight.detach(), _BATCH_HINT)
+        return list(best_seconds_interleaved(lambda: type(module).forward(module, x),
+                                             lambda: torch.ops.mkldnn._linear_pointwise(x, w, bias, "none", [], ""),
+                                             repeats=2))  # fmt: skip
+
+    def seconds(v) -> bool:
+        return isinstance(v, float) and v >= 0
+
+    with torch.no_grad():
+        reorder_s = remembered(_KIND, f"reorder {layer}", reorder, valid=seconds)
+        calls = {n: tuple(remembered(_KIND, f"{layer} at {n} rows", lambda: per_call(n),
+                                     valid=lambda v: isinstance(v, list) and len(v) == 2 and all(map(seconds, v))))
+                 for n in sorted(rows)}  # fmt: skip
+    return reorder_s, calls
 
 
 def _agrees(module: nn.Module, in_features: int) -> bool:

@@ -10,27 +10,21 @@ backward-weights kernel (what ``torch.nn.Conv2d`` calls on the CPU) is slow on s
 AMX, bf16, 256 images of 2x2 and 4x4 maps, it ran 4-8x slower than these GEMMs, the largest share of a SimCLR
 step of the small ResNet (BENCHMARKS.md conv_weight_grad). On large maps oneDNN's kernel is faster. So each
 layer shape is timed both ways the first time it runs backward on this machine, and the GEMMs are kept where they
-win by :data:`SHIFTS_MARGIN`. The two ways round differently, so a choice that changed with the load would make two
-runs of one seed differ, and a resumed run differ from the one it continues: the choices are kept for the machine in
-``$HF_REPLEARN_CACHE/conv_weight_grad/choices.json`` (default ``~/.cache/hf_replearn``), made under a file lock
-that processes starting together share, and every later run reads them.
+win by :data:`SHIFTS_MARGIN`, a choice made once per machine and kept for its later runs (``utils/machine_cache.py``:
+the two ways round differently, and a choice that changed with the load would make two runs of one seed differ).
 
 Only the weight (and bias) gradient changes; the forward pass and the input gradient stay oneDNN's.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import platform
 import types
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hf_replearn.utils.files import atomic_write_text, cache_dir
+from hf_replearn.utils.machine_cache import machine, remembered
 from hf_replearn.utils.timing import best_seconds_interleaved
 
 SHIFTS_MARGIN = 1.2
@@ -63,66 +57,19 @@ def _onednn_grads(grad_out, x, weight, stride, padding, mask):
     )  # fmt: skip
 
 
-@functools.cache
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
-def machine() -> str:
-    """What the timings depend on besides the layer: the CPU model, torch's version and its thread count."""
-    return f"{_cpu()}; torch {torch.__version__}; {torch.get_num_threads()} thread(s)"
-
-
-def choices_file() -> Path:
-    return cache_dir("conv_weight_grad") / "choices.json"
-
-
-def _read_choices(path: Path) -> dict:
-    try:
-        choices = json.loads(path.read_text())
-    except (OSError, ValueError):  # none yet, or not this file's format: timed again and rewritten
-        return {}
-    return choices if isinstance(choices, dict) else {}
-
-
-def _choose(layer: str, time_both) -> bool:
-    """This machine's choice for ``layer``: from the choices file, else timed (``time_both()`` -> (oneDNN's seconds,
-    the GEMMs' seconds)) and added to it. A machine where the file cannot be written times once per process."""
-    from filelock import FileLock, Timeout
-
-    def timed() -> bool:
-        onednn, shifts = time_both()
-        return onednn >= SHIFTS_MARGIN * shifts
-
-    path, here = choices_file(), machine()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(f"{path}.lock", timeout=600):  # another process timing meanwhile would skew both timings
-            choices = _read_choices(path)
-            known = choices.get(here)
-            if not isinstance(known, dict):
-                known = choices[here] = {}
-            if not isinstance(known.get(layer), bool):
-                known[layer] = timed()
-                atomic_write_text(path, json.dumps(choices, indent=1, sort_keys=True) + "\n")
-            return known[layer]
-    except (OSError, Timeout):
-        return timed()
-
-
 def _use_shifts(grad_out, x, weight, stride, padding) -> bool:
     layer = (f"input {tuple(x.shape)} strides {x.stride()} {x.dtype}, weight {tuple(weight.shape)}, stride {tuple(stride)}, "
              f"padding {tuple(padding)}")  # fmt: skip
+
+    def shifts_win() -> bool:
+        onednn, shifts = best_seconds_interleaved(
+            lambda: _onednn_grads(grad_out, x, weight, stride, padding, (False, True, False)),
+            lambda: weight_grad_by_shifts(grad_out, x, weight.shape, stride, padding), repeats=5)  # fmt: skip
+        return onednn >= SHIFTS_MARGIN * shifts
+
     key = machine(), layer
     if key not in _FASTER_BY_SHIFTS:
-        mask = (False, True, False)
-        _FASTER_BY_SHIFTS[key] = _choose(layer, lambda: best_seconds_interleaved(
-            lambda: _onednn_grads(grad_out, x, weight, stride, padding, mask),
-            lambda: weight_grad_by_shifts(grad_out, x, weight.shape, stride, padding), repeats=5))  # fmt: skip
+        _FASTER_BY_SHIFTS[key] = remembered("conv_weight_grad", layer, shifts_win, valid=lambda v: isinstance(v, bool))
     return _FASTER_BY_SHIFTS[key]
 
 

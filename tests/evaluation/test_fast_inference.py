@@ -1,5 +1,7 @@
 """fast_inference: packed linear layers and a fused tanh-GELU give the model's own outputs, and leave no trace."""
 
+import json
+
 import pytest
 import torch
 from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
@@ -208,3 +210,25 @@ def test_layer_timings_are_measured():
     fc = model.transformer.h[0].mlp.c_fc
     reorder, per_call = F._layer_timings(fc, fc.weight.t(), {1, 64})
     assert reorder > 0 and set(per_call) == {1, 64} and all(own > 0 and fast > 0 for own, fast in per_call.values())
+
+
+def test_layer_timings_are_kept_for_the_machines_later_runs(monkeypatch, tmp_path):
+    """A second timing of the same layer reads the first from the machine's file, so a packing decision does
+    not change with the load from one run to the next; another layer shape is timed."""
+    from hf_replearn.utils import machine_cache
+
+    monkeypatch.setenv("HF_REPLEARN_CACHE", str(tmp_path))
+    model = gpt2()
+    fc, proj = model.transformer.h[0].mlp.c_fc, model.transformer.h[0].mlp.c_proj
+    first = F._layer_timings(fc, fc.weight.t(), {1, 64})
+    calls = []
+    real = F.best_seconds_interleaved
+    monkeypatch.setattr(F, "best_seconds_interleaved", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert F._layer_timings(fc, fc.weight.t(), {1, 64}) == first and calls == []
+    F._layer_timings(fc, fc.weight.t(), {1, 8})  # a row count not timed yet: that one only
+    F._layer_timings(proj, proj.weight.t(), {1})
+    assert len(calls) == 2
+    kept = json.loads(machine_cache.choices_file("fast_inference").read_text())[machine_cache.machine()]
+    assert sorted(kept) == ["Conv1D (256, 64) with bias at 1 rows", "Conv1D (256, 64) with bias at 64 rows",
+                            "Conv1D (256, 64) with bias at 8 rows", "Conv1D (64, 256) with bias at 1 rows",
+                            "reorder Conv1D (256, 64) with bias", "reorder Conv1D (64, 256) with bias"]  # fmt: skip

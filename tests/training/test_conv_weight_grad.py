@@ -16,6 +16,7 @@ from hf_replearn.models.simclr.modeling_simclr import SimCLRModel
 from hf_replearn.training import conv_weight_grad
 from hf_replearn.training.conv_weight_grad import conv2d, use_shifted_weight_grads, weight_grad_by_shifts
 from hf_replearn.training.trainer import ImageCollator, ReplearnTrainer
+from hf_replearn.utils import machine_cache
 
 LAYERS = [  # in, out, kernel, stride, padding, side, bias, channels-last
     (3, 8, 3, 1, 1, 9, False, False),
@@ -122,10 +123,10 @@ def test_a_machines_choices_are_kept_for_its_later_runs(monkeypatch, tmp_path):
     conv, x = nn.Conv2d(2, 3, 3), torch.randn(2, 2, 5, 5)
     _fake_timings(monkeypatch, (2.0, 1.0))
     conv2d(conv, x).sum().backward()
-    saved = json.loads(conv_weight_grad.choices_file().read_text())
-    assert conv_weight_grad.choices_file().parent == tmp_path / "conv_weight_grad"
+    saved = json.loads(machine_cache.choices_file("conv_weight_grad").read_text())
+    assert machine_cache.choices_file("conv_weight_grad").parent == tmp_path / "conv_weight_grad"
     assert [list(layers.values()) for layers in saved.values()] == [[True]]
-    assert list(saved) == [conv_weight_grad.machine()] and "thread(s)" in conv_weight_grad.machine()
+    assert list(saved) == [machine_cache.machine()] and "thread(s)" in machine_cache.machine()
 
     timed = _fake_timings(monkeypatch, (1.0, 2.0))
     conv2d(conv, x).sum().backward()
@@ -137,16 +138,16 @@ def test_a_machines_choices_are_kept_for_its_later_runs(monkeypatch, tmp_path):
         conv2d(conv, x).sum().backward()
     finally:
         torch.set_num_threads(threads)
-    assert len(timed) == 1 and len(json.loads(conv_weight_grad.choices_file().read_text())) == 2
+    assert len(timed) == 1 and len(json.loads(machine_cache.choices_file("conv_weight_grad").read_text())) == 2
 
 
 def test_an_unreadable_or_unwritable_choices_file_only_costs_a_timing(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_REPLEARN_CACHE", str(tmp_path))
-    conv_weight_grad.choices_file().parent.mkdir(parents=True)
-    conv_weight_grad.choices_file().write_text("not json")
+    machine_cache.choices_file("conv_weight_grad").parent.mkdir(parents=True)
+    machine_cache.choices_file("conv_weight_grad").write_text("not json")
     timed = _fake_timings(monkeypatch, (2.0, 1.0))
     conv2d(nn.Conv2d(2, 3, 3), torch.randn(2, 2, 5, 5)).sum().backward()
-    assert len(timed) == 1 and list(json.loads(conv_weight_grad.choices_file().read_text()).values())[0]
+    assert len(timed) == 1 and list(json.loads(machine_cache.choices_file("conv_weight_grad").read_text()).values())[0]
 
     blocked = tmp_path / "a_file"
     blocked.write_text("")
