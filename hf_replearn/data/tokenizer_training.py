@@ -57,13 +57,19 @@ def _wordpiece(vocab_size: int, min_frequency: int, lowercase: bool, texts: Iter
 
 
 def _continuation_characters(tok, texts: list[str]) -> list[str]:
-    """``##c`` for every character c that follows another inside a word of ``texts`` (normalised and split as
-    ``tok`` does), sorted."""
-    chars: set[str] = set()
+    """``##c`` for every character c of ``texts`` (normalised as ``tok`` does) that ``tok``'s pre-tokenizer keeps
+    inside a word (not a space or punctuation), sorted. A character only ever seen at a word's start would get an
+    unused piece; in practice every letter and digit appears inside some word."""
+    raw: set[str] = set()
     for text in texts:
-        for word, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(text)):
-            chars.update(word[1:])
-    return [f"##{c}" for c in sorted(chars)]
+        raw.update(text)
+    # per distinct character (BERT's normalizer maps each alone): normalising every text cost as much as the training
+    chars = set().union(*(tok.normalizer.normalize_str(c) for c in raw))
+
+    def inside_a_word(c: str) -> bool:
+        return len(tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(f"a{c}a"))) == 1
+
+    return [f"##{c}" for c in sorted(chars) if inside_a_word(c)]
 
 
 def _unmark_special(tok, names: set[str]):
