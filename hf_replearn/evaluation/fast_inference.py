@@ -21,6 +21,7 @@ rows on some CPUs: in generation on a 12-layer GPT-2 their six passes were 3-4% 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 import weakref
 
@@ -71,12 +72,14 @@ def _enough_memory(nbytes: int) -> bool:
     return nbytes <= psutil.virtual_memory().available // 4
 
 
-def _inference_forward(module: nn.Module, fast):
-    """``module``'s forward through ``fast`` for fp32 inputs without gradients or autocast, its own otherwise."""
+def _inference_forward(module: nn.Module, fast, up_to_rows: float = math.inf):
+    """``module``'s forward through ``fast`` for fp32 inputs of at most ``up_to_rows`` rows without gradients or
+    autocast, its own otherwise."""
     original = module.forward
 
     def forward(x: torch.Tensor) -> torch.Tensor:
-        if torch.is_grad_enabled() or x.dtype != torch.float32 or torch.is_autocast_enabled(x.device.type):
+        if (torch.is_grad_enabled() or x.dtype != torch.float32 or torch.is_autocast_enabled(x.device.type)
+                or x.numel() > up_to_rows * x.shape[-1]):  # fmt: skip
             return original(x)
         return fast(x)
 
@@ -98,8 +101,9 @@ def fast_inference(model: nn.Module, enabled: bool = True, workload=None):
 
     ``workload``: ``(rows, calls)`` pairs, the forward passes the block will run (rows per linear-layer call, how
     many such passes), or a function returning them, called only when the choice is to be made. Packing costs a
-    reorder of every weight, and on some CPUs it gains little per call (or loses, at a few rows): with a workload
-    the weights are packed only when :func:`_packing_pays` (the GELUs are fused either way).
+    reorder of every weight, and how much a packed call saves depends on its rows and the CPU (on some it loses at
+    a few rows, on others at a few hundred): with a workload the packed weights serve the calls of up to the rows
+    :func:`_packed_rows` chooses, or none (the GELUs are fused either way).
 
     A block nested in another block of the same model keeps the outer block's choice, packed or not: a caller
     that knows the whole workload (every task, k and seed of a suite) decides once for all of it.
@@ -114,12 +118,10 @@ def fast_inference(model: nn.Module, enabled: bool = True, workload=None):
         and not torch.is_autocast_enabled("cpu")
         and all(w.device.type == "cpu" and w.dtype == torch.float32 for _, w in layers)
     )
-    pack = (
-        cpu_fp32
-        and _available()
-        and _enough_memory(sum(w.numel() * w.element_size() for _, w in layers))
-        and (workload is None or _packing_pays(layers, workload() if callable(workload) else workload))
-    )
+    up_to_rows = None  # packed weights serve calls of at most this many rows; None: not packed
+    if cpu_fp32 and _available() and _enough_memory(sum(w.numel() * w.element_size() for _, w in layers)):
+        up_to_rows = math.inf if workload is None else _packed_rows(layers, workload() if callable(workload) else workload)
+    pack = up_to_rows is not None
     patched: list[nn.Module] = []
     _BLOCKS.add(model)
     try:
@@ -129,7 +131,7 @@ def fast_inference(model: nn.Module, enabled: bool = True, workload=None):
                     # oneDNN reads Conv1D's transposed view through its strides: no contiguous copy first
                     packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), _BATCH_HINT)
                     bias = None if module.bias is None else module.bias.detach()
-                    module.forward = _inference_forward(module, _packed_linear(packed, bias))
+                    module.forward = _inference_forward(module, _packed_linear(packed, bias), up_to_rows)
                     patched.append(module)
                 first_of_each_kind = {type(m): (m, w.shape[1]) for m, w in reversed(layers)}.values()
                 if not all(_agrees(module, in_features) for module, in_features in first_of_each_kind):
@@ -151,26 +153,40 @@ _BLOCKS: weakref.WeakSet = weakref.WeakSet()
 
 _KIND = "fast_inference"  # the machine cache's file for the layer timings
 
-_CALIBRATION_ROWS = 64  # above this the saving per call grows slowly (BENCHMARKS.md fewshot_lmeval): timed here
+_CALIBRATION_ROWS = 2048  # the largest row count timed; larger calls are taken to save in proportion to their rows
 
 
-def _packing_pays(layers: list[tuple[nn.Module, torch.Tensor]], workload: list[tuple[int, int]]) -> bool:
-    """Whether packing saves more over ``workload`` than the reorder costs, judged on the largest layer (the
-    others taken to save and cost in proportion to their size): its reorder timed once, then its own forward
-    against the packed one at each workload's rows (at most ``_CALIBRATION_ROWS``). A few tens of milliseconds."""
+def _packed_rows(layers: list[tuple[nn.Module, torch.Tensor]], workload: list[tuple[int, int]]) -> float | None:
+    """Up to how many rows a call is served by the packed weights (``math.inf``: every call), or None where packing
+    does not save more over ``workload`` than the reorder costs. Judged on the largest layer (the others taken to
+    save and cost in proportion to their size): its reorder, and its own forward against the packed one at the
+    power of two at or above each workload's rows, timed once per machine; the bound is the one of those row
+    counts (or none) that saves the most. Decoding steps of a few rows may gain from packing where a prompt's
+    hundreds of rows lose, or the reverse."""
     module, weight = max(layers, key=lambda mw: mw[1].numel())
     reorder, per_call = _layer_timings(module, weight, {_calibration_rows(r) for r, _ in workload})
-    return saved_seconds(per_call, workload) > reorder
+    bounds = [math.inf] + sorted(per_call)
+    best = max(bounds, key=lambda up_to: saved_seconds(per_call, workload, up_to))
+    return best if saved_seconds(per_call, workload, best) > reorder else None
 
 
 def _calibration_rows(rows: int) -> int:
-    return min(max(rows, 1), _CALIBRATION_ROWS)
+    """The row count a call of ``rows`` is judged by: the power of two at or above it, at most ``_CALIBRATION_ROWS``
+    (a few timings per machine serve every prompt length)."""
+    return min(1 << max(rows - 1, 0).bit_length(), _CALIBRATION_ROWS)
 
 
-def saved_seconds(per_call: dict[int, tuple[float, float]], workload: list[tuple[int, int]]) -> float:
-    """What packing saves over ``workload`` given ``per_call``: rows -> (own seconds, packed seconds) per call;
-    negative where the packed layer is the slower."""
-    return sum((per_call[_calibration_rows(r)][0] - per_call[_calibration_rows(r)][1]) * calls for r, calls in workload)
+def saved_seconds(per_call: dict[int, tuple[float, float]], workload: list[tuple[int, int]],
+                  up_to_rows: float = math.inf) -> float:
+    """What packing saves over the passes of ``workload`` with at most ``up_to_rows`` rows, given ``per_call``:
+    rows -> (own seconds, packed seconds) per call at the calibration's row counts, each call's saving taken in
+    proportion to its rows; negative where the packed layer is the slower."""
+    def saving(rows: int) -> float:
+        timed = _calibration_rows(rows)
+        own, packed = per_call[timed]
+        return (own - packed) * rows / timed
+
+    return sum(saving(r) * calls for r, calls in workload if r <= up_to_rows)
 
 
 def _layer_timings(module: nn.Module, weight: torch.Tensor, rows: set[int]) -> tuple[float, dict]:
@@ -205,8 +221,9 @@ def _layer_timings(module: nn.Module, weight: torch.Tensor, rows: set[int]) -> t
 
 
 def _agrees(module: nn.Module, in_features: int) -> bool:
-    """The packed layer's output equals the layer's own on a random input, to fp32 rounding."""
-    x = torch.randn(3, in_features, generator=torch.Generator().manual_seed(0))
+    """The packed layer's output equals the layer's own on a random one-row input (every bound serves it), to fp32
+    rounding."""
+    x = torch.randn(1, in_features, generator=torch.Generator().manual_seed(0))
     packed = module.forward(x)
     own = type(module).forward(module, x)
     return packed.shape == own.shape and torch.allclose(packed, own, rtol=1e-4, atol=1e-5)

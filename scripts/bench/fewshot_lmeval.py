@@ -494,6 +494,8 @@ def speed(args):
         cells = [("letters_mc_default", 0), ("letters_mc_default", 5), ("letters_gen_default", 0),
                  ("letters_gen_default", 5), ("letters_mc_first_n", 5), ("letters_gen_first_n", 5),
                  ("words_mc_default", 0), ("words_mc_default", 5)]  # fmt: skip
+        if args.tasks:
+            cells = [(name, int(k)) for name, k in (cell.rsplit(":", 1) for cell in args.tasks.split(","))]
         for name, k in cells:
             wall = {"lm-eval": float("inf"), "ours": float("inf")}
             cpu = dict(wall)
@@ -585,7 +587,8 @@ def main():
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--docs", type=int, default=40)
     p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--tasks", help="agree: only the task files whose names hold one of these comma-separated parts")
+    p.add_argument("--tasks", help="agree: only the task files whose names hold one of these comma-separated parts; "
+                                   "speed: only these comma-separated cells, each TASK:K (letters_gen_default:5)")
     args = p.parse_args()
     import logging
 

@@ -1,6 +1,7 @@
 """fast_inference: packed linear layers and a fused tanh-GELU give the model's own outputs, and leave no trace."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -93,7 +94,7 @@ def linears(names: list[str]) -> list[str]:
 
 
 def test_a_nested_block_keeps_the_outer_blocks_choice_not_to_pack(monkeypatch):
-    monkeypatch.setattr(F, "_packing_pays", lambda layers, workload: False)
+    monkeypatch.setattr(F, "_packed_rows", lambda layers, workload: None)
     model = gpt2()
     with fast_inference(model, workload=[(8, 1)]):
         with fast_inference(model):  # alone this block would pack
@@ -105,7 +106,7 @@ def test_a_nested_block_keeps_the_outer_blocks_choice_not_to_pack(monkeypatch):
 
 def test_without_packing_the_gelus_are_still_fused(monkeypatch):
     calls = count_packed_calls(monkeypatch)
-    monkeypatch.setattr(F, "_packing_pays", lambda layers, workload: False)
+    monkeypatch.setattr(F, "_packed_rows", lambda layers, workload: None)
     model = gpt2()
     with torch.inference_mode():
         before = model(IDS).logits
@@ -118,7 +119,7 @@ def test_without_packing_the_gelus_are_still_fused(monkeypatch):
 
 
 def test_a_workload_function_is_called_only_when_the_block_decides(monkeypatch):
-    monkeypatch.setattr(F, "_packing_pays", lambda layers, workload: workload == [(8, 1)])
+    monkeypatch.setattr(F, "_packed_rows", lambda layers, workload: math.inf if workload == [(8, 1)] else None)
     asked = []
     model = gpt2()
     with fast_inference(model, workload=lambda: asked.append("outer") or [(8, 1)]):
@@ -182,10 +183,19 @@ def test_memory_guard_counts_the_packed_bytes(monkeypatch):
 
 
 def test_saved_seconds_weighs_each_row_count_by_its_calls():
-    per_call = {8: (0.40e-3, 0.45e-3), 64: (2.09e-3, 1.68e-3)}  # a CPU where packing loses at 8 rows
-    assert F.saved_seconds(per_call, [(480, 10)]) == pytest.approx(10 * 0.41e-3)  # rows above 64 timed at 64
-    assert F.saved_seconds(per_call, [(480, 10), (8, 30)]) == pytest.approx(10 * 0.41e-3 - 30 * 0.05e-3)
+    per_call = {8: (0.40e-3, 0.45e-3), 512: (28.8e-3, 22.2e-3)}  # a CPU where packing loses at 8 rows
+    assert F.saved_seconds(per_call, [(512, 10)]) == pytest.approx(10 * 6.6e-3)
+    # 480 rows are judged by the 512-row timing, in proportion to their rows
+    assert F.saved_seconds(per_call, [(480, 10)]) == pytest.approx(10 * 6.6e-3 * 480 / 512)
+    assert F.saved_seconds(per_call, [(480, 10), (8, 30)]) == pytest.approx(10 * 6.6e-3 * 480 / 512 - 30 * 0.05e-3)
     assert F.saved_seconds(per_call, [(8, 30)]) < 0
+    assert F.saved_seconds(per_call, [(480, 10), (8, 30)], up_to_rows=8) == pytest.approx(-30 * 0.05e-3)
+
+
+def test_calls_are_judged_by_the_power_of_two_at_or_above_their_rows():
+    assert [F._calibration_rows(r) for r in (1, 3, 8, 9, 50, 64, 65, 466, 2048, 5000)] == \
+        [1, 4, 8, 16, 64, 64, 128, 512, 2048, 2048]  # fmt: skip
+    assert F.saved_seconds({2048: (2.0, 1.0)}, [(4096, 1)]) == pytest.approx(2.0)  # beyond the largest: in proportion
 
 
 @pytest.mark.parametrize("saves", [True, False])
@@ -198,11 +208,41 @@ def test_a_workload_packs_only_when_the_saving_beats_the_reorder(saves, monkeypa
 
     monkeypatch.setattr(F, "_layer_timings", layer_timings)
     model = gpt2()
-    with fast_inference(model, workload=[(300, 2), (3, 1)]):  # saves 1.5 s against a 1 s reorder, or nothing
+    with fast_inference(model, workload=[(512, 2), (4, 1)]):  # saves 1.5 s against a 1 s reorder, or nothing
         assert bool(linears(patched(model))) is saves
-    assert timed == [((256, 64), {64, 3})]  # the largest layer (c_fc, 64 -> 256), rows capped at 64
+    assert timed == [((256, 64), {512, 4})]  # the largest layer (c_fc, 64 -> 256)
     with fast_inference(model):  # without a workload: packed, as before
         assert patched(model)
+
+
+def test_packed_weights_serve_only_the_row_counts_where_they_save(monkeypatch):
+    """Timings where a packed call saves 1 s at up to 8 rows and loses 0.5 s above: decoding steps of 8 rows run
+    packed, the prompt's 30-row pass runs the layer's own forward, and both give the model's own logits."""
+    from tests.evaluation.packed_calls import count_packed_calls
+
+    def layer_timings(module, weight, rows):
+        return 1.0, {n: (2.0, 1.0) if n <= 8 else (1.0, 1.5) for n in rows}
+
+    monkeypatch.setattr(F, "_layer_timings", layer_timings)
+    workload = [(30, 2), (8, 5)]
+    model = gpt2()
+    layers = [(m, w) for m in model.modules() if (w := F._linear_weight(m)) is not None]
+    assert F._packed_rows(layers, workload) == 8  # all rows: 5 x 1.0 - 2 x 0.5 = 4 s; up to 8 rows: 5 s
+    assert F._packed_rows(layers, [(30, 20), (8, 5)]) == 8
+    assert F._packed_rows(layers, [(30, 2)]) is None  # nothing to gain: not packed
+    assert F._packed_rows(layers, [(8, 1)]) is None  # 1 s saved against a 1 s reorder
+    with torch.no_grad():
+        prompt_ids, step_ids = IDS[:, :10], IDS[:, :8].reshape(3, 8)[:1]  # 30 rows (3 x 10), then 8 rows (1 x 8)
+        own = model(prompt_ids).logits, model(step_ids).logits
+        calls = count_packed_calls(monkeypatch)
+        with fast_inference(model, workload=workload):
+            calls.clear()  # the check on entry that a packed layer of each kind gives its own output
+            prompt = model(prompt_ids).logits
+            assert calls == []
+            step = model(step_ids).logits
+            assert len(calls) == len(layers)
+    torch.testing.assert_close(prompt, own[0], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(step, own[1], rtol=1e-4, atol=1e-5)
 
 
 def test_layer_timings_are_measured():

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from hf_replearn.errors import UserError
@@ -27,7 +29,7 @@ def test_grid_has_mean_and_std_over_seeds(model, tokenizer, tmp_path, write_task
 
 def test_a_grid_decides_packing_once_from_every_runs_passes(model, tokenizer, tmp_path, write_task, monkeypatch):
     workloads = []
-    monkeypatch.setattr(fast_inference_module, "_packing_pays", lambda layers, workload: workloads.append(workload))
+    monkeypatch.setattr(fast_inference_module, "_packed_rows", lambda layers, workload: workloads.append(workload))
     task = load_task(write_task(tmp_path, metric_list=[{"metric": "acc"}]))
     evaluate_grid(model, tokenizer, task, shots=[0, 2], seeds=3, batch_size=4)
     assert len(workloads) == 1  # not once per (k, seed)
@@ -64,7 +66,7 @@ def test_scores_and_generations_through_packed_weights_equal_the_models_own(
         "generation_kwargs": {"until": ["\n"], "max_gen_toks": 6}}  # fmt: skip
     task = load_task(write_task(tmp_path, **extra))
     calls = count_packed_calls(monkeypatch)
-    monkeypatch.setattr(fast_inference_module, "_packing_pays", lambda layers, workload: True)
+    monkeypatch.setattr(fast_inference_module, "_packed_rows", lambda layers, workload: math.inf)
     _, packed = evaluate_items(model, tokenizer, task, k=3, seed=0, batch_size=4)
     assert len(calls) > 0  # the packed path ran
     monkeypatch.setattr(E, "fast_inference", lambda m, **kwargs: contextlib.nullcontext(m))

@@ -66,7 +66,7 @@ def test_a_suite_decides_packing_once_for_every_task_and_k(model_dir, tmp_path, 
     from hf_replearn.evaluation import fast_inference as F
 
     workloads = []
-    monkeypatch.setattr(F, "_packing_pays", lambda layers, workload: workloads.append(workload))
+    monkeypatch.setattr(F, "_packed_rows", lambda layers, workload: workloads.append(workload))
     suite = _suite(tmp_path / "suite")
     argv = ["fewshot", "--model", str(model_dir), "--task", str(suite / "suite.yaml"), "--shots", "0,2",
             "--limit", "6", "--batch-size", "4", "--output-dir", str(tmp_path / "out"), "--device", "cpu"]
