@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py agree
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py speed
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py cli
+    OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py packing
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py mmlu --docs 4
     OMP_NUM_THREADS=1 PYTHONPATH=. python scripts/bench/fewshot_lmeval.py filters
 
@@ -548,6 +549,39 @@ def cli(args):
                   f"{results['always'] == results['decides']} |", flush=True)
 
 
+def packing(args):
+    """Our evaluation alone on the speed model's default-sampler cells, its packing decision against never and
+    always packing: the bound it chose (``fast_inference._packed_rows``), seconds per cell, best of ``--repeats``,
+    the three alternated."""
+    import math
+
+    import hf_replearn.evaluation.fast_inference as F
+
+    torch.set_num_threads(1)
+    decide = F._packed_rows
+    chosen = []
+    modes = {"deciding": lambda layers, workload: chosen.append(decide(layers, workload)) or chosen[-1],
+             "never": lambda layers, workload: None, "always": lambda layers, workload: math.inf}  # fmt: skip
+    print("| task | k | packed up to (rows) | deciding (s) | never packing (s) | always packing (s) |\n|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_tasks(folder, n_train=40, n_test=args.docs)
+        model, tok = make_model(folder, n_layer=12, n_embd=768, vocab=512)
+        try:
+            for name, k in [("letters_mc_default", 0), ("letters_mc_default", 5), ("letters_gen_default", 0),
+                            ("letters_gen_default", 5)]:  # fmt: skip
+                best = dict.fromkeys(modes, math.inf)
+                for _ in range(args.repeats):
+                    for mode, choice in modes.items():
+                        F._packed_rows = choice
+                        start = time.perf_counter()
+                        run_ours(model, tok, our_task(folder, name), k, args.batch_size)
+                        best[mode] = min(best[mode], time.perf_counter() - start)
+                print(f"| {name} | {k} | {chosen[-1]} | " + " | ".join(f"{best[m]:.2f}" for m in modes) + " |", flush=True)
+        finally:
+            F._packed_rows = decide
+
+
 def profile(args):
     """Where our time goes on the speed model (letters_mc_default, k = 5): CPU seconds of the linear layers,
     the GELU and attention under cProfile, without and with ``fast_inference``."""
@@ -583,7 +617,7 @@ def profile(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["agree", "speed", "cli", "profile", "mmlu", "filters"])
+    p.add_argument("mode", choices=["agree", "speed", "cli", "packing", "profile", "mmlu", "filters"])
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--docs", type=int, default=40)
     p.add_argument("--repeats", type=int, default=2)
@@ -593,7 +627,8 @@ def main():
     import logging
 
     logging.disable(logging.WARNING)
-    {"agree": agree, "speed": speed, "cli": cli, "profile": profile, "mmlu": mmlu, "filters": filters}[args.mode](args)
+    modes = {"agree": agree, "speed": speed, "cli": cli, "packing": packing, "profile": profile, "mmlu": mmlu, "filters": filters}
+    modes[args.mode](args)
 
 
 if __name__ == "__main__":
