@@ -204,7 +204,9 @@ def _layer_timings(module: nn.Module, weight: torch.Tensor, rows: set[int]) -> t
 
     def per_call(n: int) -> list[float]:
         x = torch.randn(n, weight.shape[1], generator=torch.Generator().manual_seed(0))
-        w = packed[0] if packed else torch.ops.mkldnn._reorder_linear_weight(weight.detach(), _BATCH_HINT)
+        if not packed:  # the reorder's timing came from the file: pack once for every row count timed here
+            packed.append(torch.ops.mkldnn._reorder_linear_weight(weight.detach(), _BATCH_HINT))
+        w = packed[0]
         return list(best_seconds_interleaved(lambda: type(module).forward(module, x),
                                              lambda: torch.ops.mkldnn._linear_pointwise(x, w, bias, "none", [], ""),
                                              repeats=2))  # fmt: skip
